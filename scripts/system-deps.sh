@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs. Idempotent: installs only what is missing, and only as root.
+set -euo pipefail
+need=()
+for pkg in fonts-noto-cjk; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing Debian packages: ${need[*]} (install them as root: apt-get install ${need[*]})" >&2
+  exit 0
+fi
+echo "system-deps: installing ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

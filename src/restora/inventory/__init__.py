@@ -1,0 +1,1 @@
+"""The legacy-mine register: mines, sites, soil samples and hazards; their import and export."""
