@@ -20,7 +20,7 @@ import re
 
 import pint
 
-ureg = pint.UnitRegistry(cache_folder=None)
+ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
 # 1 亩 = 10 000 / 15 m² = 666.67 m² (exactly 2000/3 m²).
 ureg.define("mu = 10000 / 15 * meter ** 2 = 亩")
 ureg.define("hm2 = hectare")
@@ -94,7 +94,9 @@ def parse_quantity(text: str | float | int, default_unit: str | None = None) -> 
     s = s.strip()
     m = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*)", s)
     if not m:
-        raise ValueError(f"{raw!r} is not a number followed by a unit (e.g. '1,200 亩', '35.5 hm2')")
+        raise ValueError(
+            f"{raw!r} is not a number followed by a unit (e.g. '1,200 亩', '35.5 hm2')"
+        )
     value, unit = float(m.group(1)), m.group(2).strip()
     if not unit:
         if default_unit is None:

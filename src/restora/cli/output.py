@@ -12,10 +12,10 @@ import io
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from enum import Enum
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -27,22 +27,22 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-FormatOption = typer.Option(Format.table, "--format", "-f", help="Output format: table, json or csv.")
+FormatOption = typer.Option(
+    Format.table, "--format", "-f", help="Output format: table, json or csv."
+)
 
 
 def _clean(value: Any) -> Any:
     """Make values JSON-safe: NaN → null, numpy scalars → Python."""
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
+        with suppress(ValueError, AttributeError):
             value = value.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):
@@ -78,7 +78,12 @@ def emit(
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in r.items()})
+            w.writerow(
+                {
+                    k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+                    for k, v in r.items()
+                }
+            )
         sys.stdout.write(buf.getvalue())
         return
     table = Table(title=title, show_lines=False)
@@ -105,11 +110,12 @@ def handled() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from exc
     except RestoraError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from exc
 
 
-F = TypeVar("F", bound=Callable[..., Any])

@@ -24,12 +24,21 @@ def list_tables(fmt: Format = FormatOption) -> None:
                 "source": tf.meta.get("source", ""),
                 "unit": tf.meta.get("unit"),
                 "versions": [
-                    {"version": v.version, "valid_from": v.valid_from.isoformat(), "region": v.region}
+                    {
+                        "version": v.version,
+                        "valid_from": v.valid_from.isoformat(),
+                        "region": v.region,
+                    }
                     for v in tf.versions
                 ],
             }
         )
-    emit(rows, fmt, columns=["name", "title", "unit", "source"] if fmt == Format.table else None, title="Reference tables")
+    emit(
+        rows,
+        fmt,
+        columns=["name", "title", "unit", "source"] if fmt == Format.table else None,
+        title="Reference tables",
+    )
 
 
 @app.command("show")
@@ -47,7 +56,12 @@ def show(
             emit({"provenance": t.provenance(), "title": t.title, "data": data}, fmt)
             return
         if fmt == Format.table:
-            emit(t.provenance(), Format.table, rows=[{"key": k, "value": v} for k, v in t.provenance().items()], title=t.title)
+            emit(
+                t.provenance(),
+                Format.table,
+                rows=[{"key": k, "value": v} for k, v in t.provenance().items()],
+                title=t.title,
+            )
         if isinstance(data, list) and data and isinstance(data[0], dict):
             emit(data, fmt)
         elif isinstance(data, dict):

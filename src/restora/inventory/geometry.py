@@ -23,7 +23,9 @@ CHINA_ALBERS = (
 @lru_cache(maxsize=32)
 def transformer(src: str, dst: str) -> pyproj.Transformer:
     """A cached, always-xy transformer between two CRS given as strings."""
-    return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst), always_xy=True)
+    return pyproj.Transformer.from_crs(
+        pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst), always_xy=True
+    )
 
 
 def reproject(geoms: np.ndarray, src: str, dst: str) -> np.ndarray:
@@ -61,5 +63,7 @@ def equal_area_hm2(geoms: np.ndarray, crs: str = STORAGE_CRS) -> np.ndarray:
 def geodesic_area_hm2(geom: shapely.Geometry) -> float:
     """Area on the GRS 80 ellipsoid [hm²] of a lon/lat geometry (independent check)."""
     geod = pyproj.Geod(ellps="GRS80")
-    area, _ = geod.geometry_area_perimeter(shapely.geometry.shape(geom) if not isinstance(geom, shapely.Geometry) else geom)
+    area, _ = geod.geometry_area_perimeter(
+        shapely.geometry.shape(geom) if not isinstance(geom, shapely.Geometry) else geom
+    )
     return abs(area) / 10_000.0

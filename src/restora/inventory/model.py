@@ -22,13 +22,50 @@ from restora.inventory.schema import ABSENT, METALS, TABLES
 
 Mineral = Literal["coal", "metal", "non_metal", "building_stone", "oil_gas"]
 Status = Literal["producing", "closed", "abandoned"]
-SiteKind = Literal["open_pit", "waste_rock_dump", "tailings_pond", "subsidence_area", "industrial_yard", "road"]
+SiteKind = Literal[
+    "open_pit", "waste_rock_dump", "tailings_pond", "subsidence_area", "industrial_yard", "road"
+]
 HazardKind = Literal["collapse", "landslide", "debris_flow", "subsidence", "ground_fissure"]
 LandUse = Literal["paddy", "orchard", "other", "construction"]
 
 # GB/T 2260 province-level codes (first two digits of a 6-digit administrative code).
 PROVINCE_PREFIXES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 
 
@@ -49,6 +86,7 @@ class Mine(BaseModel):
     status: Status
     responsible_party: str = Field(ABSENT, description=f"responsible party, or '{ABSENT}' (无主)")
     closure_year: int | None = None
+    landscape_value: Literal["low", "medium", "high"] | None = None
 
     @field_validator("region_code")
     @classmethod
@@ -77,6 +115,7 @@ class Site(BaseModel):
     slope_deg: float | None = Field(None, ge=0, le=90)
     water: bool = False
     water_depth_m: float | None = Field(None, ge=0)
+    soil_thickness_m: float | None = Field(None, ge=0)
 
 
 class SoilSample(BaseModel):
@@ -115,7 +154,11 @@ class Hazard(BaseModel):
 
 
 def _none(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT or v is pd.NA else v
+    return (
+        None
+        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT or v is pd.NA
+        else v
+    )
 
 
 def empty_table(table: str) -> pd.DataFrame:
@@ -175,10 +218,18 @@ class Register:
     def summary(self) -> dict[str, Any]:
         """Counts and areas for a quick look at the register."""
         sites = self.sites
-        area = float(pd.to_numeric(sites.get("area_hm2"), errors="coerce").sum()) if len(sites) else 0.0
-        by_mineral = self.mines["mineral"].value_counts().sort_index().to_dict() if len(self.mines) else {}
+        area = (
+            float(pd.to_numeric(sites.get("area_hm2"), errors="coerce").sum())
+            if len(sites)
+            else 0.0
+        )
+        by_mineral = (
+            self.mines["mineral"].value_counts().sort_index().to_dict() if len(self.mines) else {}
+        )
         by_kind = (
-            sites.groupby("kind")["area_hm2"].sum().sort_index().round(2).to_dict() if len(sites) else {}
+            sites.groupby("kind")["area_hm2"].sum().sort_index().round(2).to_dict()
+            if len(sites)
+            else {}
         )
         return {
             "mines": len(self.mines),
@@ -187,7 +238,9 @@ class Register:
             "hazards": len(self.hazards),
             "damaged_area_hm2": round(area, 2),
             "damaged_area_mu": round(area * 15.0, 1),
-            "ownerless_mines": int((self.mines.get("responsible_party") == ABSENT).sum()) if len(self.mines) else 0,
+            "ownerless_mines": int((self.mines.get("responsible_party") == ABSENT).sum())
+            if len(self.mines)
+            else 0,
             "mines_by_mineral": {str(k): int(v) for k, v in by_mineral.items()},
             "area_hm2_by_site_kind": {str(k): float(v) for k, v in by_kind.items()},
         }

@@ -229,7 +229,9 @@ def get(name: str, on: dt.date | str | None = None, region: str | None = None) -
         candidates = [
             v
             for i, v in enumerate(tf.versions)
-            if v.region == code and v.valid_from <= when and (v.valid_to is None or when < v.valid_to)
+            if v.region == code
+            and v.valid_from <= when
+            and (v.valid_to is None or when < v.valid_to)
         ]
         if candidates:
             # newest valid_from wins; among equal dates the one loaded last (a user's) wins

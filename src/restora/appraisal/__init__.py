@@ -1,0 +1,1 @@
+"""The pipeline that runs a project through every package; reports."""

@@ -1,0 +1,1 @@
+"""Unit costs, life-cycle cost, uncertainty, the mine restoration fund."""

@@ -1,0 +1,1 @@
+"""Soil pollution against national standards, gradient zoning, geohazard risk, land suitability, priority."""

@@ -1,0 +1,1 @@
+"""Cash-flow metrics, financing instruments, pricing and risk."""

@@ -1,0 +1,1 @@
+"""Project library matched to finance supply."""

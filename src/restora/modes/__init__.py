@@ -1,0 +1,1 @@
+"""Value-realization modes of mine ecological products and their IAD evaluation."""

@@ -1,0 +1,1 @@
+"""Sensor and remote-sensing indicators, alerts, verification, integrity records."""

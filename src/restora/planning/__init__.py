@@ -1,0 +1,1 @@
+"""Restoration plans: works by site and zone, quantities, after-use land cover."""

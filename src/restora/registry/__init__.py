@@ -1,0 +1,1 @@
+"""Credits and quotas, tamper-evident ledger, transfers, auctions, retirements."""

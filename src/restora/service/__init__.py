@@ -1,0 +1,1 @@
+"""FastAPI app: routers, roles, audit log, web pages."""

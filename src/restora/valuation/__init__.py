@@ -1,0 +1,1 @@
+"""Ecosystem-service value (equivalent factors), GEP, raster engine, value stages."""
