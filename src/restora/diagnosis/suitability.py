@@ -1,0 +1,272 @@
+"""Land suitability: the after-use of each damaged site, ranked, with the rules that decided it.
+
+Principle: farm where fit for farming, forest where fit for forest, grass, water or building
+where fit for those (宜耕则耕、宜林则林、宜草则草、宜水则水、宜建则建). For each site the uses
+``cultivated``, ``garden``, ``forest``, ``grass``, ``water``, ``construction`` and
+``leave_as_is`` are first tested against hard limits — slope and effective soil thickness
+(table ``suitability/limits``, TD/T 1036-2013), the soil pollution class (no food crops on
+``strict_control`` soil), standing water, and planning constraints (ecological red line,
+permanent basic farmland, urban development boundary) — and the uses that pass are ranked: the
+base order of the principle (farming first), then promotions by water, planning zone and
+location (table ``suitability/rules``). Every accepted or excluded use carries its rule codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from restora import refdata
+from restora.errors import InputError
+
+USES = ("cultivated", "garden", "forest", "grass", "water", "construction", "leave_as_is")
+LAND_USES = ("cultivated", "garden", "forest", "grass", "construction")
+POLLUTION_CLASSES = ("priority_protection", "safe_utilization", "strict_control")
+TABLE_NAMES = ("suitability/limits", "suitability/rules")
+_SHORT = {
+    "cultivated": "CULT",
+    "garden": "GARD",
+    "forest": "FOR",
+    "grass": "GRASS",
+    "construction": "CONS",
+}
+
+
+@dataclass(frozen=True)
+class SuitabilityTables:
+    """The reference tables the suitability rules read."""
+
+    limits: pd.DataFrame  # indexed by use
+    rules: dict[str, Any]
+    provenance: tuple[dict[str, Any], ...]
+
+
+def load_tables(on: dt.date | str | None = None, region: str | None = None) -> SuitabilityTables:
+    """Read the suitability reference tables in force on ``on`` for ``region``."""
+    lim, rules = (refdata.get(n, on=on, region=region) for n in TABLE_NAMES)
+    frame = lim.frame().set_index("use")
+    unknown = set(frame.index) - set(LAND_USES)
+    if unknown:
+        raise InputError(f"unknown uses {sorted(unknown)}", file=lim.origin, field="use")
+    order = list(rules.data["base_order"])
+    if sorted(order) != sorted(USES):
+        raise InputError(f"base_order must list each of {USES}", file=rules.origin)
+    return SuitabilityTables(
+        limits=frame,
+        rules=dict(rules.data),
+        provenance=(lim.provenance(), rules.provenance()),
+    )
+
+
+def _col(sites: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in sites.columns:
+        return np.full(len(sites), np.nan)
+    values = pd.to_numeric(sites[name], errors="coerce").astype(float).to_numpy()
+    bad = sites[name].notna().to_numpy() & ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{sites[name].iloc[i]!r} is not a number", row=i + 1, field=name)
+    return values
+
+
+def _flag(sites: pd.DataFrame, name: str) -> np.ndarray:
+    """A tri-state flag column: 1 true, 0 false, -1 unknown (layer not given)."""
+    if name not in sites.columns:
+        return np.full(len(sites), -1, dtype=int)
+    out = np.full(len(sites), -1, dtype=int)
+    for i, v in enumerate(sites[name].to_numpy(dtype=object)):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            continue
+        out[i] = 1 if bool(v) else 0
+    return out
+
+
+def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame:
+    """Rank the after-uses of each site, with the rule codes that decided each one.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        One row per site: ``site_id``; optional ``slope_deg`` [degree], ``soil_thickness_m``
+        [m], ``water`` [bool], ``water_depth_m`` [m], ``pollution_class`` (one of
+        ``priority_protection``, ``safe_utilization``, ``strict_control``; empty when unknown),
+        ``in_ecological_redline``, ``in_permanent_basic_farmland``,
+        ``in_urban_development_boundary`` [bool; empty when the layer was not given],
+        ``distance_to_town_m`` and ``distance_to_road_m`` [m].
+    tables : SuitabilityTables
+        From :func:`load_tables`.
+
+    Returns
+    -------
+    DataFrame
+        One row per site and use: ``site_id``, ``use``, ``status`` (``suitable`` or
+        ``excluded``), ``rank`` (1 = first choice; empty when excluded) and ``rule_codes``.
+
+    Notes
+    -----
+    A use is excluded when any hard rule fails: slope > max_slope_deg(use) (SUIT-SLOPE-*),
+    soil thickness < min_soil_thickness_m(use) (SUIT-SOIL-*), strict_control soil for food uses
+    (SUIT-POLL-STRICT), no standing water for ``water`` (SUIT-WATER-NONE), water at least
+    deep_water_m deep for land uses (SUIT-WATER-DEEP), construction inside the ecological red
+    line (SUIT-REDLINE), construction, garden or forest on permanent basic farmland (SUIT-PBF),
+    construction outside the urban development boundary (SUIT-UDB-OUT) or, without that layer,
+    beyond the location limits (SUIT-CONS-REMOTE). The accepted uses are ordered by
+    ``base_order`` (SUIT-BASE-ORDER) and then moved to the front, in this sequence so that the
+    last applies on top: construction inside the boundary (SUIT-UDB-IN), ecological uses inside
+    the red line (SUIT-REDLINE-ECO), cultivated on permanent basic farmland (SUIT-PBF-CULT),
+    water on a site with standing water (SUIT-WATER-FIRST). ``leave_as_is`` is always suitable
+    and always last (SUIT-LEAVE).
+
+    References
+    ----------
+    TD/T 1036-2013 土地复垦质量控制标准; 土地复垦条例 (2011) Art. 4; 土壤污染防治法 (2018);
+    GB 15618-2018; 土地管理法 (2019) Art. 35; see tables ``suitability/limits`` and
+    ``suitability/rules`` for the sources and which values are verified.
+    """
+    if "site_id" not in sites.columns:
+        raise InputError("the sites table has no column 'site_id'", field="site_id")
+    rules = tables.rules
+    slope = _col(sites, "slope_deg")
+    soil = _col(sites, "soil_thickness_m")
+    depth = _col(sites, "water_depth_m")
+    d_town = _col(sites, "distance_to_town_m")
+    d_road = _col(sites, "distance_to_road_m")
+    water = _flag(sites, "water") == 1
+    redline = _flag(sites, "in_ecological_redline")
+    pbf = _flag(sites, "in_permanent_basic_farmland")
+    udb = _flag(sites, "in_urban_development_boundary")
+    pollution = _pollution(sites)
+    no_food = set(rules["no_food_crops_classes"])
+    food_uses = set(rules["food_uses"])
+
+    # excluded[use] -> boolean array; codes[use][i] -> list of rule codes
+    n = len(sites)
+    excluded = {u: np.zeros(n, dtype=bool) for u in USES}
+    codes: dict[str, list[list[str]]] = {u: [[] for _ in range(n)] for u in USES}
+
+    def hit(use: str, mask: np.ndarray, code: str, exclude: bool) -> None:
+        for i in np.flatnonzero(mask):
+            codes[use][i].append(code)
+        if exclude:
+            excluded[use] |= mask
+
+    for use in LAND_USES:
+        short = _SHORT[use]
+        lim = tables.limits.loc[use] if use in tables.limits.index else None
+        max_slope = _limit(lim, "max_slope_deg")
+        pref_slope = _limit(lim, "preferred_max_slope_deg")
+        min_soil = _limit(lim, "min_soil_thickness_m")
+        if np.isfinite(max_slope):
+            hit(use, np.isfinite(slope) & (slope > max_slope), f"SUIT-SLOPE-{short}", True)
+            hit(use, ~np.isfinite(slope), "SUIT-SLOPE-UNKNOWN", False)
+        if np.isfinite(pref_slope):
+            steep = np.isfinite(slope) & (slope > pref_slope) & (slope <= max_slope)
+            hit(use, steep, f"SUIT-TERRACE-{short}", False)
+        if np.isfinite(min_soil):
+            hit(use, np.isfinite(soil) & (soil < min_soil), f"SUIT-SOIL-{short}", True)
+            hit(use, ~np.isfinite(soil), "SUIT-SOIL-UNKNOWN", False)
+        fit_slope = ~np.isfinite(max_slope) | (np.isfinite(slope) & (slope <= max_slope))
+        fit_soil = ~np.isfinite(min_soil) | (np.isfinite(soil) & (soil >= min_soil))
+        hit(use, fit_slope & fit_soil, f"SUIT-FIT-{short}", False)
+        deep = water & np.isfinite(depth) & (depth >= float(rules["deep_water_m"]))
+        hit(use, deep, "SUIT-WATER-DEEP", True)
+        hit(use, water & ~deep, "SUIT-WATER-FILL", False)
+
+    for use in food_uses:
+        hit(use, np.isin(pollution, list(no_food)), "SUIT-POLL-STRICT", True)
+        hit(use, pollution == "safe_utilization", "SUIT-POLL-SAFE", False)
+        hit(use, pollution == "priority_protection", "SUIT-POLL-CLEAN", False)
+        hit(use, pollution == "", "SUIT-POLL-UNKNOWN", False)
+
+    hit("water", ~water, "SUIT-WATER-NONE", True)
+    hit("construction", redline == 1, "SUIT-REDLINE", True)
+    for use in ("construction", "garden", "forest"):
+        hit(use, pbf == 1, "SUIT-PBF", True)
+    hit("construction", udb == 0, "SUIT-UDB-OUT", True)
+    near = (
+        np.isfinite(d_town)
+        & np.isfinite(d_road)
+        & (d_town <= float(rules["construction_max_distance_to_town_m"]))
+        & (d_road <= float(rules["construction_max_distance_to_road_m"]))
+    )
+    hit("construction", (udb == -1) & ~near, "SUIT-CONS-REMOTE", True)
+    hit("construction", (udb == -1) & near, "SUIT-CONS-LOCATION", False)
+
+    base = [u for u in rules["base_order"] if u != "leave_as_is"]
+    eco = list(rules["ecological_order"])
+    out: list[dict[str, Any]] = []
+    site_ids = sites["site_id"].to_numpy(dtype=object)
+    for i in range(n):
+        order = list(base)
+        promoted: dict[str, str] = {}
+        if udb[i] == 1:
+            order, promoted = _front(order, ["construction"], "SUIT-UDB-IN", promoted)
+        if redline[i] == 1:
+            order, promoted = _front(order, eco, "SUIT-REDLINE-ECO", promoted)
+        if pbf[i] == 1:
+            order, promoted = _front(order, ["cultivated"], "SUIT-PBF-CULT", promoted)
+        if water[i]:
+            order, promoted = _front(order, ["water"], "SUIT-WATER-FIRST", promoted)
+        rank = 0
+        for use in [*order, "leave_as_is"]:
+            ok = not excluded[use][i]
+            if ok:
+                rank += 1
+            c = list(codes[use][i])
+            if use == "leave_as_is":
+                c.append("SUIT-LEAVE")
+            elif ok:
+                c.insert(0, promoted.get(use, "SUIT-BASE-ORDER"))
+            out.append(
+                {
+                    "site_id": site_ids[i],
+                    "use": use,
+                    "status": "suitable" if ok else "excluded",
+                    "rank": rank if ok else None,
+                    "rule_codes": c,
+                }
+            )
+    frame = pd.DataFrame(out, columns=["site_id", "use", "status", "rank", "rule_codes"])
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame
+
+
+def _front(
+    order: list[str], first: list[str], code: str, promoted: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    head = [u for u in first if u in order]
+    new = {**promoted, **{u: code for u in head}}
+    return head + [u for u in order if u not in head], new
+
+
+def _limit(row: pd.Series | None, key: str) -> float:
+    if row is None or key not in row.index or row[key] is None or pd.isna(row[key]):
+        return float("nan")
+    return float(row[key])
+
+
+def _pollution(sites: pd.DataFrame) -> np.ndarray:
+    if "pollution_class" not in sites.columns:
+        return np.full(len(sites), "", dtype=object)
+    out = np.full(len(sites), "", dtype=object)
+    for i, v in enumerate(sites["pollution_class"].to_numpy(dtype=object)):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v == "":
+            continue
+        if v not in POLLUTION_CLASSES:
+            raise InputError(
+                f"{v!r} is not a pollution class ({', '.join(POLLUTION_CLASSES)})",
+                row=i + 1,
+                field="pollution_class",
+            )
+        out[i] = v
+    return out
+
+
+def best_uses(assessed: pd.DataFrame) -> pd.DataFrame:
+    """The first-ranked use of each site with its rule codes (from :func:`assess_sites`)."""
+    first = assessed[assessed["rank"] == 1]
+    return first[["site_id", "use", "rule_codes"]].reset_index(drop=True)
