@@ -1,0 +1,248 @@
+"""Register DataFrames to database rows and back.
+
+Writing, each cell is turned into the Python value its column's kind calls for (``str``,
+``int``, ``float``, ``bool``, ``datetime.date``, WKB ``bytes``); NaN, NaT, ``pd.NA`` and None all
+become NULL. A cell that cannot be converted is reported with its table, id and column.
+
+Reading, each column gets one dtype whatever the rows hold, so code that reads the register can
+rely on it:
+
+========  ==============================================  ==============
+kind      dtype                                           missing value
+========  ==============================================  ==============
+str       pandas' default string dtype (``str``)          NaN
+float     ``float64``                                     NaN
+int       ``Int64`` (nullable integer)                    ``pd.NA``
+bool      ``boolean`` (nullable boolean)                  ``pd.NA``
+date      ``object`` holding :class:`datetime.date`       None
+geometry  ``object`` holding shapely geometries           None
+========  ==============================================  ==============
+
+Rows come back ordered by their id (code-point order, the same on every database).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from restora.errors import Problem
+from restora.store.tables import ID_COLUMNS, frame_columns
+
+# pandas >= 3 infers its string dtype for text; older pandas keeps text in object columns.
+STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT and ``pd.NA`` (and False for anything array-like)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _convert_str(value: Any) -> str:
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("text contains a NUL character")
+    text.encode("utf-8")  # lone surrogates cannot be stored (UnicodeEncodeError is a ValueError)
+    return text
+
+
+def _convert_float(value: Any) -> float:
+    if isinstance(value, bool | np.bool_):
+        raise ValueError("a yes/no value is not a number")
+    return float(value)
+
+
+def _convert_int(value: Any) -> int:
+    if isinstance(value, bool | np.bool_):
+        raise ValueError("a yes/no value is not a whole number")
+    number = float(value) if isinstance(value, str) else value
+    as_int = int(number)
+    if as_int != number:
+        raise ValueError("not a whole number")
+    return as_int
+
+
+def _convert_bool(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer | float | np.floating) and value in (0, 1):
+        return bool(value)
+    raise ValueError("not a yes/no value (True/False)")
+
+
+def _convert_date(value: Any) -> dt.date:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
+            raise ValueError("a date was expected, not a date and time")
+        return dt.date(value.year, value.month, value.day)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value.strip())
+    raise ValueError("not a date (YYYY-MM-DD)")
+
+
+def _convert_geometry(value: Any) -> bytes:
+    if not isinstance(value, shapely.Geometry):
+        raise ValueError("not a shapely geometry")
+    # Little-endian WKB, with Z if the geometry has it: loading gives back the same geometry.
+    return bytes(shapely.to_wkb(value, byte_order=1))
+
+
+CONVERTERS = {
+    "str": _convert_str,
+    "float": _convert_float,
+    "int": _convert_int,
+    "bool": _convert_bool,
+    "date": _convert_date,
+    "geometry": _convert_geometry,
+}
+
+WHAT = {
+    "str": "text",
+    "float": "a number",
+    "int": "a whole number",
+    "bool": "True or False",
+    "date": "a date",
+    "geometry": "a polygon",
+}
+
+
+def _float_column(values: pd.Series) -> list[Any] | None:
+    """Fast path for numeric columns: a list of floats and None, or None if it does not apply."""
+    if not (pd.api.types.is_float_dtype(values) or pd.api.types.is_integer_dtype(values)):
+        return None
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    out = arr.astype(object)
+    out[np.isnan(arr)] = None
+    return list(out.tolist())
+
+
+def to_rows(table: str, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The rows of one register table as dicts keyed by column, and the problems found.
+
+    Parameters
+    ----------
+    table : str
+        ``"mines"``, ``"sites"``, ``"samples"`` or ``"hazards"``.
+    frame : pandas.DataFrame
+        The register table; optional columns may be absent (stored as NULL).
+
+    Returns
+    -------
+    rows : list of dict
+        One dict per row, every store column present.
+    problems : list of Problem
+        Missing required columns, unknown columns, duplicate or missing ids, cells that cannot
+        be converted; each names the table (as ``file``), the row's id and the column.
+    """
+    from restora.inventory.schema import TABLES
+
+    columns = frame_columns(table)
+    known = {name for name, _ in columns}
+    required = {c.name for c in TABLES[table] if c.required}
+    id_col = ID_COLUMNS[table]
+    problems: list[Problem] = []
+
+    for col in frame.columns:
+        if col not in known:
+            problems.append(
+                Problem(
+                    f"column {col!r} is not a register column; the store has no place for it",
+                    file=table,
+                    field=str(col),
+                )
+            )
+    missing_cols = sorted(required - set(frame.columns))
+    for col in missing_cols:
+        problems.append(Problem("required column is missing", file=table, field=col))
+    if problems:
+        return [], problems
+
+    n = len(frame)
+    ids: list[Any] = frame[id_col].tolist()
+    where = [f"id {v!r}" if not is_missing(v) else f"row {i + 1}" for i, v in enumerate(ids)]
+    converted: dict[str, list[Any]] = {}
+    for name, kind in columns:
+        if name not in frame.columns:
+            converted[name] = [None] * n
+            continue
+        series = frame[name]
+        fast = _float_column(series) if kind == "float" else None
+        if fast is not None:
+            converted[name] = fast
+            continue
+        convert = CONVERTERS[kind]
+        out: list[Any] = []
+        for i, value in enumerate(series.tolist()):
+            if is_missing(value):
+                if name in required:
+                    problems.append(Problem("a value is required", table, where[i], name))
+                out.append(None)
+                continue
+            try:
+                out.append(convert(value))
+            except (TypeError, ValueError, OverflowError) as exc:
+                problems.append(
+                    Problem(f"{value!r} is not {WHAT[kind]} ({exc})", table, where[i], name)
+                )
+                out.append(None)
+        converted[name] = out
+
+    seen: set[str] = set()
+    for i, value in enumerate(converted[id_col]):
+        if value is None:
+            continue
+        if value in seen:
+            problems.append(Problem("appears more than once", table, where[i], id_col))
+        seen.add(value)
+
+    names = [name for name, _ in columns]
+    rows = [
+        dict(zip(names, values, strict=True)) for values in zip(*converted.values(), strict=True)
+    ]
+    return rows, problems
+
+
+def to_frame(table: str, rows: Sequence[Sequence[Any]] | Iterable[Sequence[Any]]) -> pd.DataFrame:
+    """A register table from database rows whose values are in :func:`frame_columns` order."""
+    columns = frame_columns(table)
+    records = list(rows)
+    data: dict[str, Any] = {}
+    for j, (name, kind) in enumerate(columns):
+        values = [r[j] for r in records]
+        if kind == "str":
+            data[name] = pd.Series(values, dtype=STR_DTYPE)
+        elif kind == "float":
+            data[name] = pd.Series(values, dtype="float64")
+        elif kind == "int":
+            data[name] = pd.Series(values, dtype="Int64")
+        elif kind == "bool":
+            data[name] = pd.Series(values, dtype="boolean")
+        elif kind == "date":
+            data[name] = pd.Series(values, dtype=object)
+        else:  # geometry
+            wkb = np.empty(len(values), dtype=object)
+            wkb[:] = [bytes(v) if v is not None else None for v in values]
+            data[name] = pd.Series(shapely.from_wkb(wkb), dtype=object)
+    frame = pd.DataFrame(data, columns=[name for name, _ in columns])
+    id_col = ID_COLUMNS[table]
+    if len(frame):
+        # Code-point order, independent of the database's collation.
+        order = np.argsort(
+            np.asarray(frame[id_col].to_numpy(dtype=object), dtype=str), kind="stable"
+        )
+        frame = frame.iloc[order].reset_index(drop=True)
+    return frame

@@ -1,0 +1,145 @@
+"""The store's tables (SQLAlchemy Core), as the latest migration leaves them.
+
+The register's four tables mirror :data:`restora.inventory.schema.TABLES`: one database column per
+schema column, plus ``area_hm2`` and ``geometry`` (WKB, EPSG:4326) for sites and one column per
+metal of :data:`restora.inventory.schema.METALS` [mg/kg] for samples, and ``import_id`` (the
+``imports`` audit row that wrote the record). Migrations under ``migrations/versions`` create
+exactly these tables; a test compares this metadata with a migrated database.
+
+Metal columns are named ``<metal>_mg_per_kg`` in the database (lower case, so PostgreSQL needs
+no quoting) and keyed by the metal symbol (``"Cd"``) in Python, so rows are dicts keyed like the
+register's DataFrame columns.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from restora.inventory.schema import METALS, TABLES, Kind
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+REGISTER_TABLES = ("mines", "sites", "samples", "hazards")
+"""The register's tables, parents first (the order of inserts)."""
+
+ID_COLUMNS = {
+    "mines": "mine_id",
+    "sites": "site_id",
+    "samples": "sample_id",
+    "hazards": "hazard_id",
+}
+
+
+def metal_column_name(metal: str) -> str:
+    """Database column of a metal concentration [mg/kg], e.g. ``cd_mg_per_kg`` for ``Cd``."""
+    return f"{metal.lower()}_mg_per_kg"
+
+
+def frame_columns(table: str) -> list[tuple[str, Kind | str]]:
+    """The register DataFrame columns of ``table`` and their kinds, in the store's order.
+
+    Kinds are those of :class:`restora.inventory.schema.Column` plus ``"geometry"``.
+    """
+    cols: list[tuple[str, Kind | str]] = [(c.name, c.kind) for c in TABLES[table]]
+    if table == "sites":
+        cols += [("area_hm2", "float"), ("geometry", "geometry")]
+    if table == "samples":
+        cols += [(m, "float") for m in METALS]
+    return cols
+
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.JSON, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+)
+
+
+def _import_id() -> sa.Column:
+    return sa.Column("import_id", sa.ForeignKey("imports.id"), nullable=True, index=True)
+
+
+def _fk(target: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete="CASCADE")
+
+
+mines = sa.Table(
+    "mines",
+    metadata,
+    sa.Column("mine_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("region_code", sa.String, nullable=False, index=True),
+    sa.Column("mineral", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("responsible_party", sa.String),
+    sa.Column("closure_year", sa.Integer),
+    sa.Column("landscape_value", sa.String),
+    _import_id(),
+)
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("site_id", sa.String, primary_key=True),
+    sa.Column("mine_id", sa.String, _fk("mines.mine_id"), nullable=False, index=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("declared_area_hm2", sa.Double),
+    sa.Column("slope_deg", sa.Double),
+    sa.Column("water", sa.Boolean),
+    sa.Column("water_depth_m", sa.Double),
+    sa.Column("soil_thickness_m", sa.Double),
+    sa.Column("area_hm2", sa.Double),
+    sa.Column("geometry", sa.LargeBinary),
+    _import_id(),
+)
+
+samples = sa.Table(
+    "samples",
+    metadata,
+    sa.Column("sample_id", sa.String, primary_key=True),
+    sa.Column("mine_id", sa.String, _fk("mines.mine_id"), nullable=False, index=True),
+    sa.Column("site_id", sa.String, _fk("sites.site_id"), index=True),
+    sa.Column("lon", sa.Double),
+    sa.Column("lat", sa.Double),
+    sa.Column("depth_m", sa.Double),
+    sa.Column("ph", sa.Double, nullable=False),
+    sa.Column("land_use", sa.String, nullable=False),
+    sa.Column("lab", sa.String),
+    sa.Column("sampled_on", sa.Date),
+    *(sa.Column(metal_column_name(m), sa.Double, key=m) for m in METALS),
+    _import_id(),
+)
+
+hazards = sa.Table(
+    "hazards",
+    metadata,
+    sa.Column("hazard_id", sa.String, primary_key=True),
+    sa.Column("mine_id", sa.String, _fk("mines.mine_id"), nullable=False, index=True),
+    sa.Column("site_id", sa.String, _fk("sites.site_id"), index=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("volume_m3", sa.Double),
+    sa.Column("people_threatened", sa.Integer),
+    sa.Column("property_threatened_cny", sa.Double),
+    sa.Column("distance_to_buildings_m", sa.Double),
+    sa.Column("lon", sa.Double),
+    sa.Column("lat", sa.Double),
+    _import_id(),
+)
+
+REGISTER: dict[str, sa.Table] = {
+    "mines": mines,
+    "sites": sites,
+    "samples": samples,
+    "hazards": hazards,
+}
