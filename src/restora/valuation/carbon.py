@@ -1,0 +1,840 @@
+"""Carbon storage and sequestration on land-cover rasters, as defined by InVEST's carbon model.
+
+Given a land-cover raster and a pools table (carbon density of four pools per class, Mg C/ha),
+the carbon stored is the density of each pixel's class times the pixel's area; the difference
+between an alternate and a baseline land cover is the sequestration, and its present value
+follows InVEST's valuation constant. The definitions are those of the InVEST Carbon Storage and
+Sequestration model (Sharp et al., InVEST User's Guide, "Carbon storage and sequestration";
+``natcap.invest.carbon``), so results can be checked against it:
+
+* totals are exact float64 sums ``Σ_class pixels × density × pixel area`` built on integer class
+  counts (InVEST keeps per-pixel densities in float32 and sums them in float64; the two agree to
+  about 1e-8 relative);
+* pixels equal to the raster's nodata value carry no carbon; the change is counted only where
+  both rasters have data (InVEST's change raster is nodata wherever either input is);
+* a land-cover code absent from the pools table is an error, as in InVEST, never a silent zero.
+
+The raster work (windows, threads, dask) is :mod:`restora.valuation.raster`; this module holds
+the carbon definitions and the pools-table reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from restora.errors import InputError, Problem
+from restora.valuation import raster
+
+POOL_COLUMNS = ("c_above", "c_below", "c_soil", "c_dead")
+#: Nodata of the output maps: the most negative float32 (change and value can be negative).
+MAP_NODATA = float(np.finfo(np.float32).min)
+METHOD = "InVEST carbon storage and sequestration (natcap.invest.carbon 3.20), float64 sums"
+
+PhaseProgress = Callable[[str, int, int], None]
+"""``progress(phase, pixels_done, pixels_total)``; phases "count" and "maps"."""
+
+
+# --------------------------------------------------------------------------- pools table
+
+
+@dataclass(frozen=True)
+class CarbonPools:
+    """Carbon density of each land-cover class, by pool.
+
+    Attributes
+    ----------
+    lucode : ndarray of int64
+        Land-cover codes [-], unique.
+    c_above, c_below, c_soil, c_dead : ndarray of float64
+        Above-ground biomass, below-ground biomass, soil organic and dead organic matter carbon
+        density [Mg C/ha], aligned with ``lucode``.
+    source : str
+        Where the table came from (file name), for messages and reports.
+    """
+
+    lucode: npt.NDArray[np.int64]
+    c_above: npt.NDArray[np.float64]
+    c_below: npt.NDArray[np.float64]
+    c_soil: npt.NDArray[np.float64]
+    c_dead: npt.NDArray[np.float64]
+    source: str = "pools table"
+
+    @property
+    def density(self) -> npt.NDArray[np.float64]:
+        """Total carbon density per class [Mg C/ha]: ``c_above + c_below + c_soil + c_dead``."""
+        return self.c_above + self.c_below + self.c_soil + self.c_dead
+
+    def density_table(self, offset: int, size: int) -> npt.NDArray[np.float64]:
+        """Density indexed by ``code - offset`` [Mg C/ha]; NaN for codes not in the table.
+
+        Parameters
+        ----------
+        offset, size : int
+            Code range (see :func:`restora.valuation.raster.histogram_span`).
+        """
+        table = np.full(size, np.nan)
+        idx = self.lucode - offset
+        ok = (idx >= 0) & (idx < size)
+        table[idx[ok]] = self.density[ok]
+        return table
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], source: str = "pools table") -> CarbonPools:
+        """Build from mappings with keys ``lucode`` and the four pool columns (see :func:`read_pools`)."""
+        return _parse_rows(rows, source, header_row=False)
+
+
+def read_pools(path: str | Path) -> CarbonPools:
+    """Read an InVEST carbon pools CSV: ``lucode, c_above, c_below, c_soil, c_dead`` [Mg C/ha].
+
+    Column names are matched without regard to case or surrounding spaces (as InVEST does);
+    other columns (e.g. ``lulc_name``) are ignored. ``-`` reads standard input.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (UTF-8, optionally with a byte-order mark).
+
+    Returns
+    -------
+    CarbonPools
+
+    Raises
+    ------
+    InputError
+        Naming file, row and column: a missing column, a code that is not an integer or is
+        repeated, a density that is empty, not a number, or negative.
+    """
+    import sys
+
+    name = str(path)
+    try:
+        text = sys.stdin.read() if name == "-" else Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError("no such file", file=name) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not a UTF-8 text file", file=name) from exc
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames is None:
+        raise InputError(
+            "empty file; expected columns lucode, " + ", ".join(POOL_COLUMNS), file=name
+        )
+    rename = {f: f.strip().lower() for f in reader.fieldnames if f is not None}
+    rows = [{rename.get(k, k): v for k, v in r.items() if k is not None} for r in reader]
+    missing = [c for c in ("lucode", *POOL_COLUMNS) if c not in rename.values()]
+    if missing:
+        raise InputError(
+            "missing column(s) " + ", ".join(missing) + " (InVEST carbon pools table: "
+            "lucode, c_above, c_below, c_soil, c_dead in Mg C/ha)",
+            file=name,
+            field=missing[0],
+        )
+    return _parse_rows(rows, name, header_row=True)
+
+
+def _parse_rows(rows: list[dict[str, Any]], source: str, header_row: bool) -> CarbonPools:
+    problems: list[Problem] = []
+    codes: list[int] = []
+    values: dict[str, list[float]] = {c: [] for c in POOL_COLUMNS}
+    first_row: dict[int, int] = {}
+    for i, r in enumerate(rows, start=1):
+        raw = r.get("lucode")
+        code = _as_int(raw)
+        if code is None:
+            problems.append(
+                Problem(f"{raw!r} is not an integer land-cover code", source, i, "lucode")
+            )
+        elif code in first_row:
+            problems.append(
+                Problem(f"code {code} repeats row {first_row[code]}", source, i, "lucode")
+            )
+        else:
+            first_row[code] = i
+        row_vals = {}
+        for c in POOL_COLUMNS:
+            v = r.get(c)
+            x = _as_float(v)
+            if x is None:
+                problems.append(
+                    Problem(
+                        f"{v!r} is not a number (density in Mg C/ha; use 0 for none)", source, i, c
+                    )
+                )
+            elif x < 0:
+                problems.append(
+                    Problem(f"{x:g} is negative; a carbon density is ≥ 0", source, i, c)
+                )
+            row_vals[c] = x if x is not None else math.nan
+        if code is not None:
+            codes.append(code)
+            for c in POOL_COLUMNS:
+                values[c].append(row_vals[c])
+    if not rows:
+        problems.append(Problem("the pools table has no rows", source))
+    if problems:
+        raise InputError(problems=problems)
+    return CarbonPools(
+        lucode=np.asarray(codes, dtype=np.int64),
+        c_above=np.asarray(values["c_above"], dtype=np.float64),
+        c_below=np.asarray(values["c_below"], dtype=np.float64),
+        c_soil=np.asarray(values["c_soil"], dtype=np.float64),
+        c_dead=np.asarray(values["c_dead"], dtype=np.float64),
+        source=source,
+    )
+
+
+def _as_int(v: Any) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v)
+    try:
+        f = float(str(v).strip())
+    except ValueError:
+        return None
+    return int(f) if math.isfinite(f) and f == int(f) else None
+
+
+def _as_float(v: Any) -> float | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    try:
+        f = float(str(v).strip()) if isinstance(v, str) else float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+# --------------------------------------------------------------------------- valuation
+
+
+def valuation_constant(
+    price_per_mg_c: float, discount_rate_pct: float, rate_change_pct: float, n_years: int
+) -> float:
+    """InVEST's valuation constant K: present value of one Mg C of change [currency/Mg C].
+
+    Parameters
+    ----------
+    price_per_mg_c : float
+        Price of carbon [currency/Mg C] in the baseline year.
+    discount_rate_pct : float
+        Market discount rate d [%/yr].
+    rate_change_pct : float
+        Annual rate of change of the carbon price r [%/yr].
+    n_years : int
+        Years between baseline and alternate land cover, ``alt_year - base_year`` [yr], ≥ 1.
+
+    Returns
+    -------
+    float
+        K [currency/Mg C]; the value of a change ΔC [Mg C] is ``K × ΔC``.
+
+    Notes
+    -----
+    The change is spread evenly over the ``n`` years and each year's share is discounted:
+
+    .. math:: K = \\frac{p}{n} \\sum_{t=0}^{n-1} \\left[\\frac{1}{(1+d)(1+r)}\\right]^t
+
+    with d and r as fractions (the arguments are percentages, as in InVEST).
+
+    References
+    ----------
+    Sharp, R. et al. InVEST User's Guide, "Carbon Storage and Sequestration", valuation
+    equation; ``natcap.invest.carbon._calculate_valuation_constant``.
+
+    Examples
+    --------
+    Price 100, d = 10 %, r = 0 %, n = 2: K = 100/2 × (1 + 1/1.1) = 95.4545...
+
+    >>> round(valuation_constant(100.0, 10.0, 0.0, 2), 6)
+    95.454545
+    """
+    if n_years < 1:
+        raise InputError(
+            f"the alternate year must be after the baseline year (n = {n_years} years)",
+            field="alt_year",
+        )
+    growth = (1.0 + discount_rate_pct / 100.0) * (1.0 + rate_change_pct / 100.0)
+    if growth <= 0:
+        raise InputError(
+            "(1 + discount rate)(1 + rate change) must be positive", field="discount_rate"
+        )
+    ratio = 1.0 / growth
+    t = np.arange(n_years, dtype=np.float64)
+    return float(price_per_mg_c / n_years * np.sum(ratio**t))
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """Valuation inputs, as InVEST's carbon model takes them.
+
+    Attributes
+    ----------
+    price_per_mg_c : float
+        Price [CNY/Mg C] in the baseline year.
+    discount_rate_pct : float
+        Discount rate [%/yr].
+    rate_change_pct : float
+        Annual change of the carbon price [%/yr].
+    base_year, alt_year : int
+        Years of the baseline and alternate land cover [yr].
+    """
+
+    price_per_mg_c: float
+    discount_rate_pct: float
+    rate_change_pct: float
+    base_year: int
+    alt_year: int
+
+    @property
+    def n_years(self) -> int:
+        return self.alt_year - self.base_year
+
+    @property
+    def constant(self) -> float:
+        """K [CNY/Mg C], see :func:`valuation_constant`."""
+        return valuation_constant(
+            self.price_per_mg_c, self.discount_rate_pct, self.rate_change_pct, self.n_years
+        )
+
+
+# --------------------------------------------------------------------------- block functions
+
+
+def pair_histograms(
+    base: npt.NDArray[np.integer[Any]],
+    alt: npt.NDArray[np.integer[Any]] | None,
+    offset: int,
+    size: int,
+    base_nodata: int | None,
+    alt_nodata: int | None,
+) -> npt.NDArray[np.int64]:
+    """The block function of the carbon totals: class counts of one block of each raster.
+
+    Parameters
+    ----------
+    base, alt : ndarray of int
+        Baseline and alternate land-cover codes [-] of the same block (``alt`` may be None).
+    offset, size : int
+        Histogram range (see :func:`restora.valuation.raster.histogram_span`).
+    base_nodata, alt_nodata : int or None
+        Nodata codes.
+
+    Returns
+    -------
+    ndarray of int64, shape (4, size + 1)
+        Rows: baseline counts; alternate counts; baseline counts where the alternate is nodata;
+        alternate counts where the baseline is nodata [pixels]. The last two let the change be
+        summed only where both rasters have data, as InVEST does.
+    """
+    out = np.zeros((4, size + 1), dtype=np.int64)
+    out[0] = raster.block_histogram(base, offset, size)
+    if alt is None:
+        return out
+    out[1] = raster.block_histogram(alt, offset, size)
+    if alt_nodata is not None:
+        mask = alt == alt_nodata
+        if mask.any():
+            out[2] = raster.block_histogram(base, offset, size, where=mask)
+    if base_nodata is not None:
+        mask = base == base_nodata
+        if mask.any():
+            out[3] = raster.block_histogram(alt, offset, size, where=mask)
+    return out
+
+
+def pixel_maps(
+    base: npt.NDArray[np.integer[Any]],
+    alt: npt.NDArray[np.integer[Any]] | None,
+    offset: int,
+    mg_c_per_pixel: npt.NDArray[np.float64],
+    base_nodata: int | None,
+    alt_nodata: int | None,
+    k: float | None = None,
+) -> dict[str, npt.NDArray[np.float32]]:
+    """The block function of the per-pixel maps: carbon per pixel, change and its value.
+
+    Parameters
+    ----------
+    base, alt : ndarray of int
+        Land-cover codes [-] of one block.
+    offset : int
+        Code of ``mg_c_per_pixel[0]``.
+    mg_c_per_pixel : ndarray of float64
+        Carbon per pixel by code [Mg C/pixel] (density × pixel area).
+    base_nodata, alt_nodata : int or None
+        Nodata codes.
+    k : float, optional
+        Valuation constant [CNY/Mg C]; adds ``npv`` = K × change [CNY/pixel].
+
+    Returns
+    -------
+    dict of float32 arrays
+        ``c_storage_bas``, and with ``alt`` also ``c_storage_alt`` and ``c_change_bas_alt``
+        [Mg C/pixel], and ``npv_alt`` [CNY/pixel]; computed in float64, stored as float32
+        (as InVEST), :data:`MAP_NODATA` where a needed input is nodata.
+    """
+    b = raster.lookup(base, offset, mg_c_per_pixel, base_nodata, fill=np.nan)
+    out = {"c_storage_bas": _f32(b)}
+    if alt is not None:
+        a = raster.lookup(alt, offset, mg_c_per_pixel, alt_nodata, fill=np.nan)
+        change = a - b
+        out["c_storage_alt"] = _f32(a)
+        out["c_change_bas_alt"] = _f32(change)
+        if k is not None:
+            out["npv_alt"] = _f32(change * k)
+    return out
+
+
+def _f32(x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    y = x.astype(np.float32)
+    y[np.isnan(x)] = MAP_NODATA
+    return y
+
+
+# --------------------------------------------------------------------------- totals
+
+
+@dataclass(frozen=True)
+class CarbonResult:
+    """Carbon storage of a baseline (and alternate) land cover, with its provenance.
+
+    Attributes
+    ----------
+    total_mg_c : float
+        Carbon stored in the baseline [Mg C].
+    alt_total_mg_c, delta_mg_c : float or None
+        Carbon in the alternate [Mg C] and the change alternate − baseline where both have data
+        [Mg C]; None without an alternate.
+    pixel_area_ha : float
+        Area of one pixel [ha].
+    classes : list of dict
+        Per class: ``lucode``, ``density_mg_c_per_ha``, ``pixels_bas``, ``mg_c_bas`` (and
+        ``pixels_alt``, ``mg_c_alt``).
+    valuation : Valuation or None
+        Valuation inputs, if valued.
+    npv_cny : float or None
+        Present value of the change [CNY].
+    outputs : dict
+        Per-pixel maps written, by name.
+    """
+
+    total_mg_c: float
+    alt_total_mg_c: float | None
+    delta_mg_c: float | None
+    pixel_area_ha: float
+    classes: list[dict[str, Any]]
+    valuation: Valuation | None = None
+    npv_cny: float | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: ``total_mg_c``, ``alt_total_mg_c``, ``delta_mg_c`` and extras."""
+        d: dict[str, Any] = {
+            "total_mg_c": self.total_mg_c,
+            "alt_total_mg_c": self.alt_total_mg_c,
+            "delta_mg_c": self.delta_mg_c,
+        }
+        if self.valuation is not None:
+            v = self.valuation
+            d.update(
+                npv_cny=self.npv_cny,
+                valuation_constant_cny_per_mg_c=v.constant,
+                price_cny_per_mg_c=v.price_per_mg_c,
+                discount_rate_pct=v.discount_rate_pct,
+                rate_change_pct=v.rate_change_pct,
+                base_year=v.base_year,
+                alt_year=v.alt_year,
+            )
+        d.update(
+            pixel_area_ha=self.pixel_area_ha,
+            classes=self.classes,
+            outputs=self.outputs,
+            method=METHOD,
+            seconds=round(self.seconds, 3),
+        )
+        return d
+
+
+def totals_from_histograms(
+    hist: npt.NDArray[np.int64],
+    pools: CarbonPools,
+    offset: int,
+    pixel_area_ha: float,
+    base_nodata: int | None,
+    alt_nodata: int | None,
+    has_alt: bool,
+    valuation: Valuation | None = None,
+    files: tuple[str, str | None] = ("baseline land cover", "alternate land cover"),
+) -> CarbonResult:
+    """Carbon totals from the class counts of :func:`pair_histograms` (summed over blocks).
+
+    Parameters
+    ----------
+    hist : ndarray of int64, shape (4, size + 1)
+        Summed :func:`pair_histograms` [pixels].
+    pools : CarbonPools
+        Densities [Mg C/ha].
+    offset : int
+        Code of ``hist[:, 0]``.
+    pixel_area_ha : float
+        Area of one pixel [ha].
+    base_nodata, alt_nodata : int or None
+        Nodata codes (their counts are excluded).
+    has_alt : bool
+        Whether ``hist`` holds an alternate raster.
+    valuation : Valuation, optional
+        Adds the present value of the change.
+    files : (str, str)
+        Names of the rasters, for error messages.
+
+    Returns
+    -------
+    CarbonResult
+
+    Raises
+    ------
+    InputError
+        If a raster has pixels whose code is not in the pools table.
+
+    Notes
+    -----
+    With :math:`n_{c}` the pixels of class c, :math:`D_c` its density [Mg C/ha] and A the
+    pixel area [ha]:
+
+    .. math:: C = \\sum_c n_c D_c A, \\qquad
+              \\Delta C = \\sum_c (n^{alt}_c - m^{alt}_c) D_c A - \\sum_c (n^{bas}_c - m^{bas}_c) D_c A
+
+    where :math:`m^{bas}_c` counts baseline pixels of class c whose alternate is nodata (and
+    vice versa): the change covers only pixels with data in both, as InVEST's change raster.
+    All in float64 from exact integer counts.
+    """
+    size = hist.shape[1] - 1
+    density = pools.density_table(offset, size)
+    counts = hist[:, :size].copy()
+    for row, nd in ((0, base_nodata), (1, alt_nodata), (2, base_nodata), (3, alt_nodata)):
+        if nd is not None and 0 <= nd - offset < size:
+            counts[row, nd - offset] = 0
+    rows = [0, 1] if has_alt else [0]
+    problems = []
+    for row in rows:
+        unknown = np.flatnonzero((counts[row] > 0) & np.isnan(density))
+        overflow = int(hist[row, size])
+        if unknown.size or overflow:
+            listed = ", ".join(
+                f"{offset + int(i)} ({int(counts[row, i])} px)" for i in unknown[:20]
+            )
+            more = (
+                f" and {overflow} px with codes beyond {offset}..{offset + size - 1}"
+                if overflow
+                else ""
+            )
+            problems.append(
+                Problem(
+                    f"land-cover code(s) {listed or ''}{more} are not in the pools table "
+                    f"{pools.source} (add a row for each, with zero densities if they store no "
+                    f"carbon, or set them as the raster's nodata)",
+                    file=files[row],
+                    field="lucode",
+                )
+            )
+    if problems:
+        raise InputError(problems=problems)
+    dens = np.nan_to_num(density, nan=0.0)
+    mg_c = counts * dens[None, :] * pixel_area_ha  # [Mg C] per class, float64
+    total = float(np.sum(mg_c[0]))
+    alt_total = delta = npv = None
+    if has_alt:
+        alt_total = float(np.sum(mg_c[1]))
+        delta = float(np.sum(mg_c[1] - mg_c[3]) - np.sum(mg_c[0] - mg_c[2]))
+        if valuation is not None:
+            npv = valuation.constant * delta
+    classes = []
+    for code, d in zip(pools.lucode.tolist(), pools.density.tolist(), strict=True):
+        i = code - offset
+        inside = 0 <= i < size
+        entry: dict[str, Any] = {
+            "lucode": int(code),
+            "density_mg_c_per_ha": d,
+            "pixels_bas": int(counts[0, i]) if inside else 0,
+            "mg_c_bas": float(mg_c[0, i]) if inside else 0.0,
+        }
+        if has_alt:
+            entry["pixels_alt"] = int(counts[1, i]) if inside else 0
+            entry["mg_c_alt"] = float(mg_c[1, i]) if inside else 0.0
+        classes.append(entry)
+    return CarbonResult(
+        total_mg_c=total,
+        alt_total_mg_c=alt_total,
+        delta_mg_c=delta,
+        pixel_area_ha=pixel_area_ha,
+        classes=classes,
+        valuation=valuation if has_alt else None,
+        npv_cny=npv,
+    )
+
+
+def _nodata_code(info: raster.RasterInfo) -> int | None:
+    return None if info.nodata is None else int(info.nodata)
+
+
+def check_inputs(
+    lulc: str | Path, lulc_alt: str | Path | None, valuation: Valuation | None
+) -> tuple[raster.RasterInfo, raster.RasterInfo | None]:
+    """Validate the rasters before any pixel is read; returns their descriptions.
+
+    Raises
+    ------
+    InputError
+        Non-integer land cover, a non-integer nodata, no projected CRS, grids that differ, or
+        valuation without an alternate land cover.
+    """
+    base = raster.describe(lulc)
+    raster.check_integer(base, "baseline land cover")
+    _ = base.pixel_area_ha
+    alt = None
+    if lulc_alt is not None:
+        alt = raster.describe(lulc_alt)
+        raster.check_integer(alt, "alternate land cover")
+        raster.check_same_grid(base, alt)
+        if np.dtype(alt.dtype) != np.dtype(base.dtype):
+            raise InputError(
+                f"alternate land cover is {alt.dtype} but the baseline is {base.dtype}; "
+                "store both with the same integer type",
+                file=alt.path,
+            )
+    if valuation is not None:
+        if alt is None:
+            raise InputError(
+                "valuation needs an alternate land cover (--lulc-alt)", field="lulc_alt"
+            )
+        _ = valuation.constant  # checks the years and rates
+    return base, alt
+
+
+def carbon_storage(
+    lulc: str | Path,
+    pools: CarbonPools,
+    lulc_alt: str | Path | None = None,
+    *,
+    valuation: Valuation | None = None,
+    out_dir: str | Path | None = None,
+    workers: int = 2,
+    target_pixels: int = raster.DEFAULT_TARGET_PIXELS,
+    progress: PhaseProgress | None = None,
+) -> CarbonResult:
+    """Carbon storage of land-cover GeoTIFFs, block by block in bounded memory.
+
+    Parameters
+    ----------
+    lulc : str or Path
+        Baseline land cover: integer codes, projected CRS (pixel area in m²).
+    pools : CarbonPools
+        Carbon density per class [Mg C/ha].
+    lulc_alt : str or Path, optional
+        Alternate land cover on exactly the same grid.
+    valuation : Valuation, optional
+        Price [CNY/Mg C], rates [%/yr] and years; needs ``lulc_alt``.
+    out_dir : str or Path, optional
+        Write per-pixel maps here (float32 GeoTIFF, tiled, DEFLATE): ``c_storage_bas.tif``,
+        ``c_storage_alt.tif``, ``c_change_bas_alt.tif`` [Mg C/pixel], ``npv_alt.tif`` [CNY/pixel].
+    workers : int
+        Threads [count].
+    target_pixels : int
+        Window size [pixels]; bounds memory per thread.
+    progress : callable, optional
+        ``progress(phase, done, total)``.
+
+    Returns
+    -------
+    CarbonResult
+
+    Notes
+    -----
+    Pass 1 counts the pixels of every code in both rasters (:func:`pair_histograms`), checks
+    that every code is in the pools table and builds the totals (:func:`totals_from_histograms`).
+    Only then, with ``out_dir``, pass 2 writes the maps (:func:`pixel_maps`), so a missing class
+    stops the run before any output is written.
+
+    References
+    ----------
+    Sharp, R. et al. (2024). InVEST User's Guide, "Carbon Storage and Sequestration". The
+    Natural Capital Project. https://storage.googleapis.com/releases.naturalcapitalproject.org/invest-userguide/latest/en/carbonstorage.html
+    """
+    started = time.perf_counter()
+    base, alt = check_inputs(lulc, lulc_alt, valuation)
+    bnd, and_ = _nodata_code(base), (_nodata_code(alt) if alt is not None else None)
+    codes = [*pools.lucode.tolist(), *(c for c in (bnd, and_) if c is not None)]
+    offset, size = raster.histogram_span(base.dtype, codes)
+    windows = raster.plan_windows(base.width, base.height, base.block_shape, target_pixels)
+    paths = [base.path] + ([alt.path] if alt is not None else [])
+    acc = np.zeros((4, size + 1), dtype=np.int64)
+
+    def count(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> npt.NDArray[np.int64]:
+        return pair_histograms(arrays[0], arrays[1] if alt else None, offset, size, bnd, and_)
+
+    def add(_w: raster.Window, h: npt.NDArray[np.int64]) -> None:
+        acc[...] += h
+
+    raster.run_blocks(
+        paths, count, windows, add, workers=workers, progress=_phase(progress, "count")
+    )
+    result = totals_from_histograms(
+        acc, pools, offset, base.pixel_area_ha, bnd, and_, alt is not None, valuation,
+        files=(base.path, alt.path if alt else None),
+    )  # fmt: skip
+    outputs: dict[str, str] = {}
+    if out_dir is not None:
+        outputs = _write_maps(
+            Path(out_dir), base, alt, pools, offset, size, bnd, and_,
+            valuation.constant if valuation and alt else None, windows, workers,
+            _phase(progress, "maps"),
+        )  # fmt: skip
+    return replace(result, outputs=outputs, seconds=time.perf_counter() - started)
+
+
+def _phase(progress: PhaseProgress | None, phase: str) -> raster.ProgressCallback | None:
+    if progress is None:
+        return None
+
+    def cb(done: int, total: int) -> None:
+        progress(phase, done, total)
+
+    return cb
+
+
+MAP_META = {
+    "c_storage_bas": ("carbon stored, baseline", "Mg C/pixel"),
+    "c_storage_alt": ("carbon stored, alternate", "Mg C/pixel"),
+    "c_change_bas_alt": ("change in carbon stored, alternate - baseline", "Mg C/pixel"),
+    "npv_alt": ("present value of the change in carbon stored", "CNY/pixel"),
+}
+
+
+def _write_maps(
+    out_dir: Path,
+    base: raster.RasterInfo,
+    alt: raster.RasterInfo | None,
+    pools: CarbonPools,
+    offset: int,
+    size: int,
+    bnd: int | None,
+    and_: int | None,
+    k: float | None,
+    windows: list[raster.Window],
+    workers: int,
+    progress: raster.ProgressCallback | None,
+) -> dict[str, str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_pixel = np.nan_to_num(pools.density_table(offset, size), nan=0.0) * base.pixel_area_ha
+    names = ["c_storage_bas"]
+    if alt is not None:
+        names += ["c_storage_alt", "c_change_bas_alt"] + (["npv_alt"] if k is not None else [])
+    paths = {n: out_dir / f"{n}.tif" for n in names}
+    writers = {
+        n: raster.open_writer(
+            p, base, nodata=MAP_NODATA, description=MAP_META[n][0], unit=MAP_META[n][1]
+        )
+        for n, p in paths.items()
+    }
+    ok = False
+    try:
+
+        def fn(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> dict[str, Any]:
+            return pixel_maps(
+                arrays[0], arrays[1] if alt else None, offset, per_pixel, bnd, and_, k
+            )
+
+        def write(w: raster.Window, maps: dict[str, Any]) -> None:
+            rw = w.to_rasterio()
+            for n, arr in maps.items():
+                writers[n].write(arr, 1, window=rw)
+
+        src = [base.path] + ([alt.path] if alt is not None else [])
+        raster.run_blocks(src, fn, windows, write, workers=workers, progress=progress)
+        ok = True
+    finally:
+        for w in writers.values():
+            w.close()
+        if not ok:  # interrupted or failed: leave no half-written maps behind
+            for p in paths.values():
+                p.unlink(missing_ok=True)
+    return {n: str(p) for n, p in paths.items()}
+
+
+# --------------------------------------------------------------------------- dask path
+
+
+def carbon_storage_dask(
+    lulc: Any,
+    pools: CarbonPools,
+    lulc_alt: Any = None,
+    *,
+    pixel_area_ha: float,
+    nodata: int | None = None,
+    alt_nodata: int | None = None,
+    valuation: Valuation | None = None,
+) -> CarbonResult:
+    """Carbon totals of land cover held as dask arrays (xarray/rioxarray), e.g. on a cluster.
+
+    The same block function as :func:`carbon_storage` (:func:`pair_histograms`) runs on each
+    chunk where it lives; only the class counts are gathered.
+
+    Parameters
+    ----------
+    lulc, lulc_alt : xarray.DataArray, dask.array.Array or ndarray
+        Land-cover codes [-], 2-D (or one band), integer; ``lulc_alt`` is rechunked like
+        ``lulc`` and must have its shape.
+    pools : CarbonPools
+        Densities [Mg C/ha].
+    pixel_area_ha : float
+        Area of one pixel [ha].
+    nodata, alt_nodata : int, optional
+        Nodata codes.
+    valuation : Valuation, optional
+        Adds the present value of the change.
+
+    Returns
+    -------
+    CarbonResult
+    """
+    import dask
+    import dask.array as da
+
+    def as_dask(x: Any) -> Any:
+        data = getattr(x, "data", x)
+        if data.ndim == 3:
+            data = data[0]
+        return da.asarray(data)
+
+    b = as_dask(lulc)
+    if not np.issubdtype(b.dtype, np.integer):
+        raise InputError(f"land cover must hold integer class codes, not {b.dtype}")
+    a = None
+    if lulc_alt is not None:
+        a = as_dask(lulc_alt)
+        if a.shape != b.shape:
+            raise InputError(f"alternate land cover is {a.shape}, baseline {b.shape}")
+        a = a.rechunk(b.chunks)
+    if valuation is not None and a is None:
+        raise InputError("valuation needs an alternate land cover", field="lulc_alt")
+    codes = [*pools.lucode.tolist(), *(c for c in (nodata, alt_nodata) if c is not None)]
+    offset, size = raster.histogram_span(b.dtype, codes)
+    bb = b.to_delayed().ravel()
+    ab = a.to_delayed().ravel() if a is not None else [None] * len(bb)
+    fn = dask.delayed(pair_histograms)
+    parts = [fn(x, y, offset, size, nodata, alt_nodata) for x, y in zip(bb, ab, strict=True)]
+    hist = np.asarray(dask.delayed(raster._sum_arrays)(parts).compute(), dtype=np.int64)
+    return totals_from_histograms(
+        hist, pools, offset, pixel_area_ha, nodata, alt_nodata, a is not None, valuation
+    )
