@@ -68,9 +68,7 @@ def load_tables(on: dt.date | str | None = None, region: str | None = None) -> H
         zip(mx["scale"], mx["threat"], strict=True)
     )
     if missing:
-        raise InputError(
-            f"the danger matrix lacks the cells {sorted(missing)}", file=matrix.origin
-        )
+        raise InputError(f"the danger matrix lacks the cells {sorted(missing)}", file=matrix.origin)
     return HazardTables(
         scale_rows=rows,
         unknown_volume_class=unknown,
@@ -300,7 +298,9 @@ def grade_mines(graded: pd.DataFrame, mine_ids: pd.Series | list[str]) -> pd.Dat
     -----
     grade(mine) = max over its hazards of grade(hazard), in the order none < low < medium < high.
     """
-    level = graded["grade"].map(GRADES.index).astype(int) if len(graded) else pd.Series([], dtype=int)
+    level = (
+        graded["grade"].map(GRADES.index).astype(int) if len(graded) else pd.Series([], dtype=int)
+    )
     by_mine = pd.DataFrame({"mine_id": graded["mine_id"], "level": level})
     top = by_mine.groupby("mine_id")["level"].max()
     count = by_mine.groupby("mine_id")["level"].size()
@@ -319,5 +319,7 @@ def grade_mines(graded: pd.DataFrame, mine_ids: pd.Series | list[str]) -> pd.Dat
                 }
             )
         else:
-            rows.append({"mine_id": mid, "grade": "none", "hazards": 0, "rule_codes": ["HAZ-MINE-NONE"]})
+            rows.append(
+                {"mine_id": mid, "grade": "none", "hazards": 0, "rule_codes": ["HAZ-MINE-NONE"]}
+            )
     return pd.DataFrame(rows, columns=["mine_id", "grade", "hazards", "rule_codes"])

@@ -86,12 +86,22 @@ def check_weights(data: Mapping[str, Any], where: str) -> None:
             raise InputError(f"weights need a mapping {level!r}", file=where, field=level)
         for k, v in w.items():
             if k not in keys:
-                raise InputError(f"unknown weight {k!r} (use {', '.join(keys)})", file=where, field=f"{level}.{k}")
+                raise InputError(
+                    f"unknown weight {k!r} (use {', '.join(keys)})",
+                    file=where,
+                    field=f"{level}.{k}",
+                )
             if not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-                raise InputError(f"weight {v!r} is not a non-negative number", file=where, field=f"{level}.{k}")
+                raise InputError(
+                    f"weight {v!r} is not a non-negative number", file=where, field=f"{level}.{k}"
+                )
     r = data.get("population_radius_m")
     if not isinstance(r, (int, float)) or r <= 0:
-        raise InputError("population_radius_m must be a positive number [m]", file=where, field="population_radius_m")
+        raise InputError(
+            "population_radius_m must be a positive number [m]",
+            file=where,
+            field="population_radius_m",
+        )
 
 
 def indicators(
@@ -139,7 +149,11 @@ def indicators(
         raise InputError(f"no damage factor for site kind(s) {unknown}", field="kind")
     factor = kinds.map(tables.damage_factors).astype(float)
     per = pd.DataFrame(
-        {"mine_id": sites["mine_id"].astype(str), "a": area.fillna(0.0), "w": (area * factor).fillna(0.0)}
+        {
+            "mine_id": sites["mine_id"].astype(str),
+            "a": area.fillna(0.0),
+            "w": (area * factor).fillna(0.0),
+        }
     )
     sums = per.groupby("mine_id")[["a", "w"]].sum()
     out["damaged_area_hm2"] = out["mine_id"].map(sums["a"]).fillna(0.0).astype(float)
