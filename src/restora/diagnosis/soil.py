@@ -1,0 +1,597 @@
+"""Soil pollution against GB 15618-2018 and GB 36600-2018, with single-factor and Nemerow indices.
+
+The standards' values are read from reference tables (``soil/gb15618-2018/*``,
+``soil/gb36600-2018/inorganic``, ``soil/indices/*``), in force on a date for a region, and laid
+out as arrays indexed ``[pollutant, land, pH band]`` so that N samples are classified with numpy
+fancy indexing and comparisons, never a loop over rows.
+
+Outcome classes (the standards' risk-management classes, GB 15618-2018 clause 5 and GB
+36600-2018 clause 4):
+
+``priority_protection``
+    every measured pollutant at or below its risk screening value (优先保护类);
+``safe_utilization``
+    some pollutant above its screening value, none above an intervention value (安全利用类);
+``strict_control``
+    some pollutant above its risk intervention value (严格管控类).
+
+For construction land (GB 36600) the same three names are used: at or below screening the risk
+is negligible; between screening and intervention a detailed risk assessment is due; above
+intervention the risk is generally unacceptable and remediation or control is required.
+Pollutants without an intervention value (Cu, Ni, Zn in GB 15618) reach ``safe_utilization``
+at most.
+
+Rule codes: ``SOIL-<STD>-<POLLUTANT>-SCREEN`` (the screening comparison) and
+``SOIL-<STD>-<POLLUTANT>-INTERVENE`` (the intervention comparison), e.g.
+``SOIL-GB15618-CD-SCREEN``, ``SOIL-GB36600-CR6-INTERVENE``; ``SOIL-GB36600-<P>-BACKGROUND``
+when a regional background value replaced the screening value; ``SOIL-INDEX-SINGLE`` and
+``SOIL-INDEX-NEMEROW`` for the index grades.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from restora import refdata
+from restora.errors import InputError, Problem, RestoraError
+
+STANDARDS = ("gb15618", "gb36600")
+CLASSES = ("priority_protection", "safe_utilization", "strict_control")
+AGRICULTURAL_LAND_USES = ("paddy", "orchard", "other")
+CONSTRUCTION_LAND_CLASSES = ("1", "2")
+
+GB15618_TABLES = {
+    "ph_bands": "soil/gb15618-2018/ph-bands",
+    "screening": "soil/gb15618-2018/screening",
+    "intervention": "soil/gb15618-2018/intervention",
+}
+GB36600_TABLE = "soil/gb36600-2018/inorganic"
+BACKGROUND_TABLE = "soil/background"
+SINGLE_GRADES_TABLE = "soil/indices/single-factor-grades"
+NEMEROW_GRADES_TABLE = "soil/indices/nemerow-grades"
+
+RULE_SINGLE = "SOIL-INDEX-SINGLE"
+RULE_NEMEROW = "SOIL-INDEX-NEMEROW"
+
+
+def rule_code(standard: str, pollutant: str, kind: str) -> str:
+    """Stable code of a rule, e.g. ``rule_code("gb15618", "Cd", "screen")`` →
+    ``"SOIL-GB15618-CD-SCREEN"``.
+
+    ``kind`` is ``screen``, ``intervene`` or ``background``.
+    """
+    return f"SOIL-{standard.upper()}-{pollutant.upper()}-{kind.upper()}"
+
+
+@dataclass(frozen=True)
+class StandardValues:
+    """A standard's values as arrays, as in force on a date for a region.
+
+    ``screening`` and ``intervention`` have shape ``(pollutants, lands, ph_bands)`` [mg/kg];
+    ``intervention`` is NaN where the standard has none. For GB 15618 the lands are
+    ``paddy, orchard, other`` and the bands those of ``ph_upper``; for GB 36600 the lands are
+    land classes ``1, 2`` and there is one band (pH does not enter).
+    """
+
+    standard: str
+    pollutants: tuple[str, ...]
+    lands: tuple[str, ...]
+    band_names: tuple[str, ...]
+    ph_upper: NDArray[np.float64]
+    screening: NDArray[np.float64]
+    intervention: NDArray[np.float64]
+    background_applied: NDArray[np.bool_]
+    tables: tuple[refdata.RefTable, ...]
+
+    def pollutant_index(self, names: Sequence[str]) -> NDArray[np.intp]:
+        """Positions of ``names`` in :attr:`pollutants` (``InputError`` for unknown names)."""
+        pos = {p: i for i, p in enumerate(self.pollutants)}
+        unknown = [n for n in names if n not in pos]
+        if unknown:
+            raise InputError(
+                f"{', '.join(unknown)}: no value in {self.standard.upper()} "
+                f"(its pollutants are {', '.join(self.pollutants)})"
+            )
+        return np.array([pos[n] for n in names], dtype=np.intp)
+
+
+def _rows(table: refdata.RefTable) -> list[dict[str, Any]]:
+    data = table.data
+    if hasattr(data, "to_dict"):
+        return list(data.to_dict("records"))
+    if not isinstance(data, list):
+        raise RestoraError(f"reference table {table.name} must be a list of rows")
+    return data
+
+
+def _gb15618(on: dt.date | str | None, region: str | None) -> StandardValues:
+    bands_t = refdata.get(GB15618_TABLES["ph_bands"], on=on, region=region)
+    screen_t = refdata.get(GB15618_TABLES["screening"], on=on, region=region)
+    inter_t = refdata.get(GB15618_TABLES["intervention"], on=on, region=region)
+    bands = _rows(bands_t)
+    band_names = tuple(str(b["band"]) for b in bands)
+    uppers = [b["upper_inclusive"] for b in bands]
+    if any(u is None for u in uppers[:-1]) or uppers[-1] is not None:
+        raise RestoraError(f"{bands_t.name}: only the last band may lack an upper bound")
+    ph_upper = np.array(uppers[:-1], dtype=np.float64)
+    if np.any(np.diff(ph_upper) <= 0):
+        raise RestoraError(f"{bands_t.name}: band upper bounds must increase")
+
+    screen_rows = _rows(screen_t)
+    pollutants = tuple(dict.fromkeys(str(r["pollutant"]) for r in screen_rows))
+    lands = AGRICULTURAL_LAND_USES
+    shape = (len(pollutants), len(lands), len(band_names))
+    screening = np.full(shape, np.nan)
+    for r in screen_rows:
+        m = pollutants.index(str(r["pollutant"]))
+        for land in r["applies_to"]:
+            li = lands.index(str(land))
+            if not np.isnan(screening[m, li, 0]):
+                raise RestoraError(f"{screen_t.name}: {r['pollutant']} on {land} given twice")
+            screening[m, li, :] = [float(r[b]) for b in band_names]
+    if np.isnan(screening).any():
+        raise RestoraError(f"{screen_t.name}: some pollutant and land use has no value")
+
+    intervention = np.full(shape, np.nan)
+    for r in _rows(inter_t):
+        p = str(r["pollutant"])
+        if p not in pollutants:
+            raise RestoraError(f"{inter_t.name}: {p} has no screening value")
+        intervention[pollutants.index(p), :, :] = [float(r[b]) for b in band_names]
+    return StandardValues(
+        standard="gb15618",
+        pollutants=pollutants,
+        lands=lands,
+        band_names=band_names,
+        ph_upper=ph_upper,
+        screening=screening,
+        intervention=intervention,
+        background_applied=np.zeros(shape, dtype=bool),
+        tables=(bands_t, screen_t, inter_t),
+    )
+
+
+def _gb36600(on: dt.date | str | None, region: str | None) -> StandardValues:
+    table = refdata.get(GB36600_TABLE, on=on, region=region)
+    rows = _rows(table)
+    pollutants = tuple(str(r["pollutant"]) for r in rows)
+    lands = CONSTRUCTION_LAND_CLASSES
+    screening = np.array(
+        [[[float(r[f"screening_class{c}"])] for c in lands] for r in rows], dtype=np.float64
+    )
+    intervention = np.array(
+        [[[float(r[f"intervention_class{c}"])] for c in lands] for r in rows], dtype=np.float64
+    )
+    background_t = refdata.get(BACKGROUND_TABLE, on=on, region=region)
+    background = np.full(len(pollutants), np.nan)
+    for r in _rows(background_t):
+        p = str(r["pollutant"])
+        if p not in pollutants:
+            raise RestoraError(
+                f"{background_t.name} ({background_t.region}, {background_t.version}): "
+                f"{p} is not a GB 36600 pollutant ({', '.join(pollutants)})"
+            )
+        background[pollutants.index(p)] = float(r["value"])
+    # GB 36600-2018 clause 4.3: a background above the screening value replaces it.
+    raised = background[:, None, None] > screening
+    screening = np.where(raised, background[:, None, None], screening)
+    return StandardValues(
+        standard="gb36600",
+        pollutants=pollutants,
+        lands=lands,
+        band_names=("all",),
+        ph_upper=np.empty(0),
+        screening=screening,
+        intervention=intervention,
+        background_applied=raised,
+        tables=(table, background_t),
+    )
+
+
+def load_standard(
+    standard: str, on: dt.date | str | None = None, region: str | None = None
+) -> StandardValues:
+    """The values of ``standard`` (``gb15618`` or ``gb36600``) in force on ``on`` for ``region``.
+
+    Parameters
+    ----------
+    standard : {"gb15618", "gb36600"}
+        GB 15618-2018 (agricultural land) or GB 36600-2018 (construction land, inorganic items).
+    on : date or ISO string, optional
+        Date whose table versions apply [date]; default today.
+    region : str, optional
+        6-digit GB/T 2260 code; a regional version of a table (or, for GB 36600, of the
+        background table ``soil/background``) replaces the national one.
+
+    Returns
+    -------
+    StandardValues
+        Screening and intervention values [mg/kg] as arrays, with the tables used.
+
+    References
+    ----------
+    GB 15618-2018, Tables 1 and 3; GB 36600-2018, Table 1 and clause 4.3.
+    """
+    key = standard.lower().replace(" ", "").replace("-", "").replace("_", "")
+    key = key.removesuffix("2018")
+    if key == "gb15618":
+        return _gb15618(on, region)
+    if key == "gb36600":
+        return _gb36600(on, region)
+    raise InputError(f"unknown standard {standard!r}: use gb15618 or gb36600", field="standard")
+
+
+@dataclass(frozen=True)
+class GradeScale:
+    """Grades of an index: names and inclusive upper bounds (the last grade is unbounded)."""
+
+    names: tuple[str, ...]
+    upper: NDArray[np.float64]
+    table: refdata.RefTable
+
+    def grade(self, index: ArrayLike) -> NDArray[np.int8]:
+        """Grade position of each index value (-1 for NaN): ``upper[k-1] < P <= upper[k]``."""
+        p = np.asarray(index, dtype=np.float64)
+        g = np.searchsorted(self.upper, p, side="left").astype(np.int8)
+        return np.where(np.isnan(p), np.int8(-1), g).astype(np.int8)
+
+
+def load_grades(
+    name: str, on: dt.date | str | None = None, region: str | None = None
+) -> GradeScale:
+    """A grade scale (``soil/indices/single-factor-grades`` or ``nemerow-grades``)."""
+    table = refdata.get(name, on=on, region=region)
+    rows = _rows(table)
+    uppers = [r["upper_inclusive"] for r in rows]
+    if any(u is None for u in uppers[:-1]) or uppers[-1] is not None:
+        raise RestoraError(f"{table.name}: only the last grade may lack an upper bound")
+    upper = np.array(uppers[:-1], dtype=np.float64)
+    if np.any(np.diff(upper) <= 0):
+        raise RestoraError(f"{table.name}: grade bounds must increase")
+    return GradeScale(tuple(str(r["grade"]) for r in rows), upper, table)
+
+
+def ph_band(ph: ArrayLike, ph_upper: NDArray[np.float64]) -> NDArray[np.intp]:
+    """pH band of each sample: band k holds ``ph_upper[k-1] < pH <= ph_upper[k]``.
+
+    Parameters
+    ----------
+    ph : array_like
+        Soil pH [pH units].
+    ph_upper : ndarray
+        Inclusive upper edges of all bands but the last [pH units], increasing.
+
+    Examples
+    --------
+    >>> ph_band([5.5, 5.51, 6.5, 7.5, 7.51], np.array([5.5, 6.5, 7.5])).tolist()
+    [0, 1, 1, 2, 3]
+    """
+    return np.searchsorted(ph_upper, np.asarray(ph, dtype=np.float64), side="left")
+
+
+def land_index(land: ArrayLike, values: StandardValues) -> NDArray[np.intp]:
+    """Position of each sample's land use (GB 15618) or land class (GB 36600) in ``values.lands``.
+
+    Codes are compared as strings (``1`` and ``1.0`` are class 1). ``InputError`` names the
+    first unknown code and its 1-based row.
+    """
+    arr = np.asarray(land)
+    if arr.dtype.kind in "iuf":
+        if arr.dtype.kind == "f" and np.any(np.isnan(arr)):
+            bad = int(np.flatnonzero(np.isnan(arr))[0]) + 1
+            raise InputError("land use or class is missing", row=bad)
+        if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            bad = int(np.flatnonzero(arr != np.round(arr))[0]) + 1
+            raise InputError(f"land class {arr[bad - 1]} is not 1 or 2", row=bad)
+        arr = arr.astype(np.int64).astype(str)
+    codes, inverse = np.unique(arr.astype(str), return_inverse=True)
+    lookup = {c: i for i, c in enumerate(values.lands)}
+    mapped = np.array([lookup.get(str(c), -1) for c in codes], dtype=np.intp)
+    if np.any(mapped < 0):
+        bad_code = codes[mapped < 0][0]
+        row = int(np.flatnonzero(arr.astype(str) == bad_code)[0]) + 1
+        what = "land use" if values.standard == "gb15618" else "land class"
+        raise InputError(
+            f"{what} {bad_code!r} is not one of {', '.join(values.lands)} "
+            f"({values.standard.upper()})",
+            row=row,
+        )
+    return mapped[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class SoilAssessment:
+    """Per-sample, per-pollutant results of :func:`classify` (arrays of N samples x M pollutants).
+
+    Codes: ``factor_class`` and ``sample_class`` index :data:`CLASSES` (-1: nothing measured);
+    ``factor_grade`` indexes ``single_grades.names`` and ``nemerow_grade`` ``nemerow_grades.names``
+    (-1: not computed).
+    """
+
+    values: StandardValues
+    pollutants: tuple[str, ...]
+    concentration: NDArray[np.float64]
+    screening: NDArray[np.float64]
+    intervention: NDArray[np.float64]
+    background_applied: NDArray[np.bool_]
+    index: NDArray[np.float64]
+    factor_class: NDArray[np.int8]
+    factor_grade: NDArray[np.int8]
+    sample_class: NDArray[np.int8]
+    nemerow: NDArray[np.float64]
+    nemerow_grade: NDArray[np.int8]
+    band: NDArray[np.intp]
+    land: NDArray[np.intp]
+    single_grades: GradeScale
+    nemerow_grades: GradeScale
+    censored: NDArray[np.bool_]
+
+    @property
+    def tables(self) -> tuple[refdata.RefTable, ...]:
+        """Every reference table behind the results."""
+        return (*self.values.tables, self.single_grades.table, self.nemerow_grades.table)
+
+    def tables_used(self) -> list[dict[str, Any]]:
+        """Provenance of every table used (name, version, dates, region, source, SHA-256)."""
+        return [t.provenance() for t in self.tables]
+
+    def class_names(self) -> NDArray[np.str_]:
+        """Class name per sample (empty string where nothing was measured)."""
+        names = np.array([*CLASSES, ""], dtype=object)
+        return names[np.where(self.sample_class < 0, len(CLASSES), self.sample_class)]
+
+
+def _check_inputs(
+    conc: NDArray[np.float64], names: Sequence[str], ph: NDArray[np.float64] | None
+) -> None:
+    problems = []
+    neg_rows, neg_cols = np.nonzero(conc < 0)
+    for r, c in zip(neg_rows[:20], neg_cols[:20], strict=True):
+        problems.append(
+            Problem(f"negative concentration {conc[r, c]}", row=int(r) + 1, field=names[c])
+        )
+    if ph is not None:
+        bad = np.flatnonzero(~((ph >= 0) & (ph <= 14)))
+        for r in bad[:20]:
+            problems.append(Problem(f"pH {ph[r]} is outside 0-14", row=int(r) + 1, field="ph"))
+    if problems:
+        raise InputError(problems=problems)
+
+
+def nemerow_index(index: ArrayLike) -> NDArray[np.float64]:
+    """Nemerow integrated pollution index of each sample.
+
+    Parameters
+    ----------
+    index : array_like, shape (N, M)
+        Single-factor indices P_i = C_i / S_i [dimensionless]; NaN for pollutants not measured
+        (left out of the mean and the maximum).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        P_N [dimensionless]; NaN where no pollutant was measured.
+
+    Notes
+    -----
+    .. math:: P_N = \\sqrt{\\frac{\\bar P^2 + P_{max}^2}{2}}
+
+    References
+    ----------
+    Nemerow N.L. (1974) Scientific Stream Pollution Analysis. HJ/T 166-2004, 11.2.
+
+    Examples
+    --------
+    >>> round(float(nemerow_index([[0.5, 2.0]])[0]), 4)  # sqrt((1.25**2 + 2**2) / 2)
+    1.6677
+    """
+    p = np.atleast_2d(np.asarray(index, dtype=np.float64))
+    measured = ~np.isnan(p)
+    count = measured.sum(axis=1)
+    total = np.where(measured, p, 0.0).sum(axis=1)
+    p_max = np.where(measured, p, -np.inf).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_mean = total / count
+        out = np.sqrt((p_mean**2 + p_max**2) / 2.0)
+    return np.where(count > 0, out, np.nan)
+
+
+def classify(
+    concentration: ArrayLike,
+    pollutants: Sequence[str],
+    land: ArrayLike,
+    ph: ArrayLike | None = None,
+    *,
+    standard: str = "gb15618",
+    on: dt.date | str | None = None,
+    region: str | None = None,
+    censored: ArrayLike | None = None,
+    values: StandardValues | None = None,
+) -> SoilAssessment:
+    """Classify N soil samples against GB 15618-2018 or GB 36600-2018.
+
+    Parameters
+    ----------
+    concentration : array_like, shape (N, M)
+        Total concentration of each pollutant [mg/kg dry soil]; NaN where not measured.
+    pollutants : sequence of str, length M
+        Pollutant codes of the columns (GB 15618: Cd Hg As Pb Cr Cu Ni Zn; GB 36600: As Cd Cr6
+        Cu Pb Hg Ni).
+    land : array_like, shape (N,)
+        GB 15618: land use ``paddy``, ``orchard`` or ``other``; GB 36600: land class 1 or 2.
+    ph : array_like, shape (N,), optional
+        Soil pH [pH units], 0-14; required for GB 15618, ignored for GB 36600.
+    standard : {"gb15618", "gb36600"}
+        The standard.
+    on : date or ISO string, optional
+        Date whose table versions apply [date]; default today.
+    region : str, optional
+        6-digit GB/T 2260 code for regional tables (GB 36600: regional background values).
+    censored : array_like of bool, shape (N, M), optional
+        True where a value was below the limit of detection (reported, not used).
+    values : StandardValues, optional
+        Pre-loaded values (skips the table look-up; ``standard``, ``on``, ``region`` ignored).
+
+    Returns
+    -------
+    SoilAssessment
+
+    Notes
+    -----
+    With S the screening and I the intervention value for the sample's pollutant, pH band and
+    land (regional background B replaces S when B > S, GB 36600 only):
+
+    .. math:: P_i = C_i / S_i,\\quad
+              k_i = [C_i > S_i] + [C_i > I_i],\\quad
+              k = \\max_i k_i
+
+    k = 0, 1, 2 is priority protection, safe utilization, strict control. Comparisons are
+    strict: a value equal to a threshold does not exceed it. P_N is :func:`nemerow_index`.
+
+    References
+    ----------
+    GB 15618-2018, clauses 4-5, Tables 1 and 3. GB 36600-2018, clause 4, Table 1.
+    HJ/T 166-2004, 11.2.
+    """
+    vals = values if values is not None else load_standard(standard, on, region)
+    names = tuple(pollutants)
+    cols = vals.pollutant_index(names)
+    conc = np.atleast_2d(np.asarray(concentration, dtype=np.float64))
+    if conc.shape[1] != len(names):
+        raise ValueError(f"concentration has {conc.shape[1]} columns for {len(names)} pollutants")
+    n = conc.shape[0]
+    ph_arr = None
+    if vals.standard == "gb15618":
+        if ph is None:
+            raise InputError("GB 15618 needs the soil pH of every sample", field="ph")
+        ph_arr = np.asarray(ph, dtype=np.float64).reshape(-1)
+    _check_inputs(conc, names, ph_arr)
+    band = ph_band(ph_arr, vals.ph_upper) if ph_arr is not None else np.zeros(n, dtype=np.intp)
+    li = land_index(np.asarray(land).reshape(-1), vals)
+
+    # (M, N) by fancy indexing over pollutant x (land, band) pairs, then (N, M).
+    s = vals.screening[cols][:, li, band].T
+    i = vals.intervention[cols][:, li, band].T
+    bg = vals.background_applied[cols][:, li, band].T
+
+    index = conc / s
+    # NaN compares False, so a missing intervention value never triggers strict control.
+    k = (conc > s).astype(np.int8) + (conc > i).astype(np.int8)
+    measured = ~np.isnan(conc)
+    factor_class = np.where(measured, k, np.int8(-1)).astype(np.int8)
+    sample_class = factor_class.max(axis=1, initial=-1).astype(np.int8)
+
+    single = load_grades(SINGLE_GRADES_TABLE, on=on, region=region)
+    nem = load_grades(NEMEROW_GRADES_TABLE, on=on, region=region)
+    pn = nemerow_index(index)
+    cens = (
+        np.zeros_like(measured)
+        if censored is None
+        else np.asarray(censored, dtype=bool).reshape(conc.shape)
+    )
+    return SoilAssessment(
+        values=vals,
+        pollutants=names,
+        concentration=conc,
+        screening=s,
+        intervention=i,
+        background_applied=bg,
+        index=index,
+        factor_class=factor_class,
+        factor_grade=single.grade(index),
+        sample_class=sample_class,
+        nemerow=pn,
+        nemerow_grade=nem.grade(pn),
+        band=band,
+        land=li,
+        single_grades=single,
+        nemerow_grades=nem,
+        censored=cens,
+    )
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def sample_rules(a: SoilAssessment, row: int) -> list[str]:
+    """Rule codes that decided sample ``row``'s class, then the index rules.
+
+    For strict control: the intervention rules of the pollutants above intervention; for safe
+    utilization: the screening rules of the pollutants above screening; for priority protection:
+    the screening rules of every measured pollutant. Background replacements are listed too.
+    """
+    std = a.values.standard
+    cls = int(a.sample_class[row])
+    kind = "intervene" if cls == 2 else "screen"
+    out = [
+        rule_code(std, p, kind)
+        for j, p in enumerate(a.pollutants)
+        if a.factor_class[row, j] == cls and cls >= 0
+    ]
+    out += [
+        rule_code(std, p, "background")
+        for j, p in enumerate(a.pollutants)
+        if a.background_applied[row, j] and a.factor_class[row, j] >= 0
+    ]
+    return [*out, RULE_SINGLE, RULE_NEMEROW]
+
+
+def to_records(
+    a: SoilAssessment,
+    sample_ids: Sequence[Any],
+    *,
+    extra: Mapping[str, Sequence[Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The JSON contract of ``restora diagnose soil``: one dict per sample.
+
+    Keys: ``sample_id``, ``class``, ``nemerow``, ``nemerow_grade``, ``factors`` {pollutant:
+    {value, screening, intervention, index, class, grade, rule, below_lod}}, ``rules``,
+    ``standard``, ``land``, ``ph_band``, ``tables_used``; plus any ``extra`` columns.
+    """
+    tables = a.tables_used()
+    std = a.values.standard
+    classes = a.class_names()
+    grade_names = np.array([*a.nemerow_grades.names, None], dtype=object)
+    single_names = [*a.single_grades.names]
+    out: list[dict[str, Any]] = []
+    for r in range(a.concentration.shape[0]):
+        factors: dict[str, Any] = {}
+        for j, p in enumerate(a.pollutants):
+            k = int(a.factor_class[r, j])
+            g = int(a.factor_grade[r, j])
+            factors[p] = {
+                "value": _num(a.concentration[r, j]),
+                "screening": _num(a.screening[r, j]),
+                "intervention": _num(a.intervention[r, j]),
+                "index": _num(a.index[r, j]),
+                "class": CLASSES[k] if k >= 0 else None,
+                "grade": single_names[g] if g >= 0 else None,
+                "rule": (
+                    rule_code(std, p, "intervene" if k == 2 else "screen") if k >= 0 else None
+                ),
+                "below_lod": bool(a.censored[r, j]),
+            }
+        rec: dict[str, Any] = {
+            "sample_id": sample_ids[r],
+            "class": classes[r] or None,
+            "nemerow": _num(a.nemerow[r]),
+            "nemerow_grade": grade_names[a.nemerow_grade[r]],
+            "factors": factors,
+            "rules": sample_rules(a, r),
+            "standard": std,
+            "land": a.values.lands[a.land[r]],
+            "ph_band": a.values.band_names[a.band[r]] if std == "gb15618" else None,
+        }
+        if extra:
+            for key, col in extra.items():
+                rec[key] = col[r]
+        rec["tables_used"] = tables
+        out.append(rec)
+    return out
