@@ -1,0 +1,131 @@
+"""One call from plans to the cost figures a report states (the ``cost estimate`` contract)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from restora.costing.indirect import TierSet, load_tiers
+from restora.costing.lifecycle import Assumptions, Estimate, estimate, load_assumptions
+from restora.costing.montecarlo import (
+    PERCENTILES,
+    Draws,
+    LineArrays,
+    build_arrays,
+    percentiles,
+    simulate,
+    tornado,
+)
+from restora.planning.model import ALL_PHASES, RestorationPlan
+
+
+def cost_report(
+    plans: Sequence[RestorationPlan],
+    *,
+    draws: int = 10_000,
+    seed: int | None = 1,
+    tiers: str | TierSet = "cn-default",
+    distribution: str | None = None,
+    assumptions: Assumptions | None = None,
+    on: dt.date | str | None = None,
+    where: Sequence[str] | None = None,
+) -> tuple[dict[str, Any], list[Estimate], LineArrays, Draws]:
+    """Deterministic estimate and Monte Carlo percentiles for one or more plans.
+
+    All plans must share one price year. For several plans (a county) the figures are for the
+    sum of the mines; each mine's tiers apply to its own direct cost.
+
+    Returns
+    -------
+    report : dict
+        ``total_p50_cny``, ``total_p90_cny``, ``total`` (P10/P50/P80/P90 and deterministic),
+        ``pv`` percentiles, ``by_phase`` and ``by_item`` (deterministic and percentiles),
+        ``indirect`` lines, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
+    estimates, arrays, draws
+        The pieces, for charts and further use.
+    """
+    if not plans:
+        raise ValueError("no plans")
+    years = {p.price_year for p in plans}
+    if len(years) != 1:
+        raise ValueError(f"plans have different price years {sorted(years)}")
+    region = plans[0].region_code
+    ts = load_tiers(tiers, on=on, region=region) if isinstance(tiers, str) else tiers
+    a = assumptions or load_assumptions(on=on, region=region)
+    dist = distribution or a.distribution
+    ests = [
+        estimate(p, tiers=ts, assumptions=a, on=on, where=(where[i] if where else "<plan>"))
+        for i, p in enumerate(plans)
+    ]
+    arr = build_arrays(
+        [e.lines for e in ests],
+        start_year=[p.start_year for p in plans],
+        price_year=[p.price_year for p in plans],
+        escalation=a.escalation_rate,
+        discount=a.discount_rate,
+    )
+    d = simulate(
+        arr,
+        ts,
+        draws,
+        np.random.default_rng(seed),
+        rho_cost=a.unit_cost_correlation,
+        rho_qty=a.quantity_correlation,
+        distribution=dist,
+    )
+    total = d.total.sum(axis=1)
+    pv = d.pv.sum(axis=1)
+    det_total = sum(e.total for e in ests)
+    by_phase = {}
+    assert d.by_phase is not None and d.by_item is not None
+    for i, ph in enumerate(ALL_PHASES):
+        det = sum(e.by_phase.get(ph, 0.0) for e in ests)
+        by_phase[ph] = {"deterministic_cny": det, **_cny(percentiles(d.by_phase[:, i]))}
+    by_item = {}
+    for k, item in enumerate(arr.items):
+        det = sum(ln.amount for e in ests for ln in e.lines if ln.item == item)
+        by_item[item] = {"deterministic_cny": det, **_cny(percentiles(d.by_item[:, k]))}
+    tables: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in ests:
+        for t in e.tables_used:
+            tables[(t["name"], t["version"], t["region"])] = t
+    pt = percentiles(total)
+    report: dict[str, Any] = {
+        "mines": [p.mine_id for p in plans],
+        "price_year": plans[0].price_year,
+        "currency": "CNY",
+        "draws": draws,
+        "seed": seed,
+        "distribution": dist,
+        "percentiles": list(PERCENTILES),
+        "total_p50_cny": pt["p50"],
+        "total_p90_cny": pt["p90"],
+        "total": {"deterministic_cny": det_total, **_cny(pt)},
+        "direct_deterministic_cny": sum(e.direct_total for e in ests),
+        "indirect_deterministic_cny": sum(e.indirect_total for e in ests),
+        "pv": {
+            "deterministic_cny": sum(e.pv_total for e in ests),
+            **_cny(percentiles(pv)),
+        },
+        "nominal_deterministic_cny": sum(e.nominal_total for e in ests),
+        "by_phase": by_phase,
+        "by_item": by_item,
+        "indirect": ests[0].indirect if len(ests) == 1 else None,
+        "tornado": tornado(arr, ts, d),
+        "assumptions": {
+            "discount_rate": a.discount_rate,
+            "escalation_rate": a.escalation_rate,
+            "unit_cost_correlation": a.unit_cost_correlation,
+            "quantity_correlation": a.quantity_correlation,
+            "tiers": ts.name,
+        },
+        "tables_used": list(tables.values()),
+    }
+    return report, ests, arr, d
+
+
+def _cny(p: dict[str, float]) -> dict[str, float]:
+    return {f"{k}_cny": v for k, v in p.items()}
