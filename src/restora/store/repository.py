@@ -198,6 +198,20 @@ class Store:
         except (TypeError, ValueError) as exc:
             raise InputError(f"source cannot be recorded as JSON: {exc}", field="source") from exc
 
+        try:
+            self._write(rows, counts, source_json)
+        except sa.exc.IntegrityError as exc:
+            # The checks above make this rare (e.g. another writer added the same id meanwhile);
+            # the transaction has been rolled back.
+            raise InputError(f"the database refused the register: {exc.orig}") from exc
+        return counts
+
+    def _write(
+        self,
+        rows: dict[str, list[dict[str, Any]]],
+        counts: dict[str, int],
+        source_json: Any,
+    ) -> None:
         with self.engine.begin() as conn:
             problems = self._check_against_store(conn, rows)
             if problems:
@@ -213,7 +227,6 @@ class Store:
                     row["import_id"] = import_id
                 for chunk in _chunks(table_rows, 50_000):
                     conn.execute(REGISTER[name].insert(), list(chunk))
-        return counts
 
     def delete_mines(self, mine_ids: Iterable[str]) -> int:
         """Delete mines with their sites, samples and hazards, in one transaction.
