@@ -338,9 +338,11 @@ def pair_histograms(
     """
     out = np.zeros((4, size + 1), dtype=np.int64)
     out[0] = raster.block_histogram(base, offset, size)
+    _uncount_nodata(out[0], base, offset, size, base_nodata)
     if alt is None:
         return out
     out[1] = raster.block_histogram(alt, offset, size)
+    _uncount_nodata(out[1], alt, offset, size, alt_nodata)
     if alt_nodata is not None:
         mask = alt == alt_nodata
         if mask.any():
@@ -350,6 +352,15 @@ def pair_histograms(
         if mask.any():
             out[3] = raster.block_histogram(alt, offset, size, where=mask)
     return out
+
+
+def _uncount_nodata(
+    hist: npt.NDArray[np.int64], block: npt.NDArray[Any], offset: int, size: int, nodata: int | None
+) -> None:
+    # A nodata code outside the histogram's range (e.g. -2**31 on an int32 band whose classes
+    # are 1..100) lands in the overflow bin; take it out so it is not taken for a missing class.
+    if nodata is not None and not 0 <= nodata - offset < size:
+        hist[size] -= np.count_nonzero(block == nodata)
 
 
 def pixel_maps(
@@ -674,8 +685,7 @@ def carbon_storage(
     started = time.perf_counter()
     base, alt = check_inputs(lulc, lulc_alt, valuation)
     bnd, and_ = _nodata_code(base), (_nodata_code(alt) if alt is not None else None)
-    codes = [*pools.lucode.tolist(), *(c for c in (bnd, and_) if c is not None)]
-    offset, size = raster.histogram_span(base.dtype, codes)
+    offset, size = raster.histogram_span(base.dtype, pools.lucode.tolist())
     windows = raster.plan_windows(base.width, base.height, base.block_shape, target_pixels)
     paths = [base.path] + ([alt.path] if alt is not None else [])
     acc = np.zeros((4, size + 1), dtype=np.int64)
@@ -828,8 +838,7 @@ def carbon_storage_dask(
         a = a.rechunk(b.chunks)
     if valuation is not None and a is None:
         raise InputError("valuation needs an alternate land cover", field="lulc_alt")
-    codes = [*pools.lucode.tolist(), *(c for c in (nodata, alt_nodata) if c is not None)]
-    offset, size = raster.histogram_span(b.dtype, codes)
+    offset, size = raster.histogram_span(b.dtype, pools.lucode.tolist())
     bb = b.to_delayed().ravel()
     ab = a.to_delayed().ravel() if a is not None else [None] * len(bb)
     fn = dask.delayed(pair_histograms)

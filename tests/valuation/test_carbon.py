@@ -1,0 +1,378 @@
+"""Carbon storage on rasters (InVEST definitions): hand-worked totals, valuation, errors, CLI.
+
+Independent of natcap-invest; benchmarks/carbon_invest.py compares with InVEST itself.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+import rasterio
+import typer
+from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from restora.cli.value_carbon import add_commands
+from restora.errors import InputError
+from restora.valuation import carbon as cm
+from restora.valuation import raster
+
+# Two classes. Densities [Mg C/ha]: class 1: 10 + 2 + 50 + 1 = 63; class 2: 100 + 20 + 80 + 5 = 205.
+POOLS_CSV = textwrap.dedent(
+    """\
+    LULC_Name, LUCode ,C_Above,c_below,c_soil,c_dead
+    grass,1,10,2,50,1
+    forest,2,100,20,80,5
+    """
+)
+BASE = np.array([[1, 1, 2], [2, 2, 1], [1, 2, -1]], dtype=np.int16)
+ALT = np.array([[2, 2, 2], [2, 2, 1], [1, 2, 1]], dtype=np.int16)
+
+
+def write_tif(path, arr, *, nodata=None, crs="EPSG:32650", res=30.0, x0=500000.0, tile=None):
+    opts = {"tiled": True, "blockxsize": tile, "blockysize": tile} if tile else {}
+    with rasterio.open(
+        path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1,
+        dtype=arr.dtype, crs=crs, transform=Affine(res, 0, x0, 0, -res, 3000000.0),
+        nodata=nodata, **opts,
+    ) as ds:  # fmt: skip
+        ds.write(arr, 1)
+    return str(path)
+
+
+@pytest.fixture
+def pools(tmp_path):
+    p = tmp_path / "pools.csv"
+    p.write_text(POOLS_CSV, encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def pair(tmp_path):
+    return (
+        write_tif(tmp_path / "bas.tif", BASE, nodata=-1),
+        write_tif(tmp_path / "alt.tif", ALT, nodata=-1),
+    )
+
+
+# --------------------------------------------------------------------------- pools table
+
+
+def test_read_pools_matches_headers_like_invest(pools):
+    t = cm.read_pools(pools)
+    assert t.lucode.tolist() == [1, 2]
+    assert t.density.tolist() == [63.0, 205.0]
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "field", "match"),
+    [
+        ("lucode,c_above,c_below,c_soil\n1,1,1,1\n", None, "c_dead", "missing column"),
+        ("lucode,c_above,c_below,c_soil,c_dead\n1.5,1,1,1,1\n", 1, "lucode", "not an integer"),
+        (
+            "lucode,c_above,c_below,c_soil,c_dead\n1,1,1,1,1\n1,2,2,2,2\n",
+            2,
+            "lucode",
+            "repeats row 1",
+        ),
+        ("lucode,c_above,c_below,c_soil,c_dead\n1,1,,1,1\n", 1, "c_below", "not a number"),
+        ("lucode,c_above,c_below,c_soil,c_dead\n1,1,1,n.d.,1\n", 1, "c_soil", "not a number"),
+        ("lucode,c_above,c_below,c_soil,c_dead\n1,-3,1,1,1\n", 1, "c_above", "negative"),
+        ("lucode,c_above,c_below,c_soil,c_dead\n", None, None, "no rows"),
+    ],
+)
+def test_bad_pools_name_row_and_column(tmp_path, body, row, field, match):
+    p = tmp_path / "bad.csv"
+    p.write_text(body)
+    with pytest.raises(InputError, match=match) as e:
+        cm.read_pools(p)
+    prob = e.value.problems[0]
+    assert prob.file == str(p) and prob.row == row and prob.field == field
+
+
+# --------------------------------------------------------------------------- totals
+
+
+def test_hand_worked_totals_with_nodata(pools, pair):
+    # 30 m pixels: 0.09 ha. Baseline: 4 px of class 1 (63), 4 px of class 2 (205), 1 nodata.
+    #   total = (4·63 + 4·205)·0.09 = 1072·0.09 = 96.48 Mg C
+    # Alternate: 3 px of class 1, 6 px of class 2: (3·63 + 6·205)·0.09 = 1419·0.09 = 127.71 Mg C
+    # Change only where both have data: the corner pixel (baseline nodata, alternate class 1)
+    #   is left out: (127.71 − 63·0.09) − 96.48 = 122.04 − 96.48 = 25.56 Mg C
+    r = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1])
+    assert r.total_mg_c == pytest.approx(96.48, rel=1e-12)
+    assert r.alt_total_mg_c == pytest.approx(127.71, rel=1e-12)
+    assert r.delta_mg_c == pytest.approx(25.56, rel=1e-12)
+    assert r.pixel_area_ha == pytest.approx(0.09)
+    assert [c["pixels_bas"] for c in r.classes] == [4, 4]
+    assert [c["pixels_alt"] for c in r.classes] == [3, 6]
+
+
+def test_baseline_only(pools, pair):
+    r = cm.carbon_storage(pair[0], cm.read_pools(pools))
+    d = r.to_dict()
+    assert d["total_mg_c"] == pytest.approx(96.48) and d["alt_total_mg_c"] is None
+    assert d["delta_mg_c"] is None and "npv_cny" not in d
+
+
+def test_negative_and_wide_codes(tmp_path):
+    # int32 codes −7 and 100 000, nodata −2**31 outside the table's span; 10 m pixels = 0.01 ha
+    # 2 px × 3 + 1 px × 5 = 11 Mg C/ha·px → 0.11 Mg C
+    arr = np.array([[-7, -7], [100_000, -(2**31)]], dtype=np.int32)
+    p = write_tif(tmp_path / "w.tif", arr, nodata=-(2**31), res=10.0)
+    t = cm.CarbonPools.from_rows(
+        [
+            {"lucode": -7, "c_above": 1, "c_below": 0, "c_soil": 2, "c_dead": 0},
+            {"lucode": 100_000, "c_above": 0, "c_below": 0, "c_soil": 5, "c_dead": 0},
+        ]
+    )
+    assert cm.carbon_storage(p, t).total_mg_c == pytest.approx(0.11, rel=1e-12)
+
+
+def test_missing_class_is_an_error_and_writes_nothing(tmp_path, pools):
+    arr = BASE.copy()
+    arr[0, 0] = 7  # not in the pools table
+    p = write_tif(tmp_path / "m.tif", arr, nodata=-1)
+    out = tmp_path / "maps"
+    with pytest.raises(InputError, match=r"code\(s\) 7 \(1 px\)") as e:
+        cm.carbon_storage(p, cm.read_pools(pools), out_dir=out)
+    assert e.value.problems[0].file == p and e.value.problems[0].field == "lucode"
+    assert not out.exists()
+
+
+def test_missing_wide_code_is_an_error(tmp_path, pools):
+    arr = np.array([[1, 2], [70_000, 2]], dtype=np.int32)  # outside the table's span 1..2
+    p = write_tif(tmp_path / "m32.tif", arr)
+    with pytest.raises(InputError, match=r"beyond 1\.\.2"):
+        cm.carbon_storage(p, cm.read_pools(pools))
+
+
+def test_input_errors_before_any_pixel_is_read(tmp_path, pools, pair, monkeypatch):
+    def no_reading(*a, **k):
+        raise AssertionError("pixels were read before the inputs were checked")
+
+    monkeypatch.setattr(raster, "run_blocks", no_reading)
+    t = cm.read_pools(pools)
+    f = write_tif(tmp_path / "f.tif", BASE.astype(np.float32))
+    with pytest.raises(InputError, match="integer class codes"):
+        cm.carbon_storage(f, t)
+    shifted = write_tif(tmp_path / "s.tif", ALT, nodata=-1, x0=500030.0)
+    with pytest.raises(InputError, match="origin differs"):
+        cm.carbon_storage(pair[0], t, shifted)
+    other_crs = write_tif(tmp_path / "c.tif", ALT, nodata=-1, crs="EPSG:3857")
+    with pytest.raises(InputError, match="coordinate reference system"):
+        cm.carbon_storage(pair[0], t, other_crs)
+    geo = write_tif(tmp_path / "g.tif", BASE, crs="EPSG:4326", res=0.0003, x0=110.0)
+    with pytest.raises(InputError, match="projected"):
+        cm.carbon_storage(geo, t)
+    as_u8 = write_tif(tmp_path / "u8.tif", ALT.clip(0).astype(np.uint8))
+    with pytest.raises(InputError, match="same integer type"):
+        cm.carbon_storage(pair[0], t, as_u8)
+    with pytest.raises(InputError, match="alternate land cover"):
+        cm.carbon_storage(pair[0], t, valuation=cm.Valuation(10, 0, 0, 2020, 2030))
+    with pytest.raises(InputError, match="after the baseline year"):
+        cm.carbon_storage(pair[0], t, pair[1], valuation=cm.Valuation(10, 0, 0, 2030, 2030))
+
+
+# --------------------------------------------------------------------------- valuation
+
+
+def test_valuation_constant_hand_worked():
+    # p = 100, d = 10 %, r = 0, n = 2: K = 100/2 · (1 + 1/1.1) = 50 · 1.909090… = 95.454545…
+    assert cm.valuation_constant(100, 10, 0, 2) == pytest.approx(95.45454545, rel=1e-9)
+    # p = 10, d = 5 %, r = 5 %, n = 3: q = 1/1.05² = 0.9070294785; Σ q^t = 1 + q + q² =
+    #   1 + 0.9070294785 + 0.8227024749 = 2.7297319534; K = 10/3 · 2.7297319534 = 9.0991065
+    assert cm.valuation_constant(10, 5, 5, 3) == pytest.approx(9.0991065113, rel=1e-9)
+    # no discounting: K = price (the whole change valued at today's price)
+    assert cm.valuation_constant(42.0, 0, 0, 17) == pytest.approx(42.0, rel=1e-12)
+    # one year: K = price whatever the rates (t = 0 only)
+    assert cm.valuation_constant(42.0, 9, 3, 1) == pytest.approx(42.0, rel=1e-12)
+
+
+@given(
+    price=st.floats(1, 1000),
+    d1=st.floats(0, 20),
+    d2=st.floats(0, 20),
+    n=st.integers(1, 100),
+)
+def test_valuation_falls_as_discount_rate_rises(price, d1, d2, n):
+    lo, hi = sorted((d1, d2))
+    assert cm.valuation_constant(price, hi, 0, n) <= cm.valuation_constant(price, lo, 0, n) * (
+        1 + 1e-12
+    )
+
+
+def test_npv_is_constant_times_change(pools, pair):
+    v = cm.Valuation(
+        price_per_mg_c=100, discount_rate_pct=10, rate_change_pct=0, base_year=2020, alt_year=2022
+    )
+    r = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1], valuation=v)
+    # K = 95.454545… (above); NPV = 95.454545… × 25.56 = 2439.818181…
+    assert r.npv_cny == pytest.approx(2439.8181818, rel=1e-9)
+    assert r.to_dict()["valuation_constant_cny_per_mg_c"] == pytest.approx(95.4545454545)
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def test_maps_per_pixel(tmp_path, pools, pair):
+    v = cm.Valuation(100, 10, 0, 2020, 2022)
+    r = cm.carbon_storage(
+        pair[0], cm.read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / "o"
+    )
+    assert set(r.outputs) == {"c_storage_bas", "c_storage_alt", "c_change_bas_alt", "npv_alt"}
+    with rasterio.open(r.outputs["c_storage_bas"]) as ds:
+        bas = ds.read(1, masked=True)
+        assert ds.dtypes[0] == "float32" and ds.profile["tiled"] and ds.units[0] == "Mg C/pixel"
+    # class 1 pixel: 63 Mg C/ha × 0.09 ha = 5.67 Mg C; class 2: 205 × 0.09 = 18.45 Mg C
+    assert bas[0, 0] == np.float32(5.67) and bas[0, 2] == np.float32(18.45)
+    assert bas.mask[2, 2] and bas.count() == 8
+    assert float(bas.sum(dtype=np.float64)) == pytest.approx(r.total_mg_c, rel=1e-6)
+    with rasterio.open(r.outputs["c_change_bas_alt"]) as ds:
+        change = ds.read(1, masked=True)
+    assert change.mask[2, 2] and float(change.sum(dtype=np.float64)) == pytest.approx(
+        25.56, rel=1e-6
+    )
+    assert change[0, 0] == np.float32(18.45 - 5.67)
+    with rasterio.open(r.outputs["npv_alt"]) as ds:
+        npv = ds.read(1, masked=True)
+    assert float(npv.sum(dtype=np.float64)) == pytest.approx(r.npv_cny, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.data(),
+    shape=st.tuples(st.integers(1, 60), st.integers(1, 60)),
+    target=st.integers(16, 4000),
+    workers=st.sampled_from([1, 2]),
+)
+def test_totals_independent_of_block_size_and_match_pixel_sum(
+    tmp_path_factory, data, shape, target, workers
+):
+    codes = data.draw(st.lists(st.integers(-50, 50), min_size=2, max_size=6, unique=True))
+    dens = data.draw(
+        st.lists(st.floats(0, 500, allow_subnormal=False), min_size=len(codes), max_size=len(codes))
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    nodata = codes[0]  # the first code is nodata; the others are classes
+    base = rng.choice(np.array(codes, dtype=np.int16), size=shape)
+    alt = rng.choice(np.array(codes, dtype=np.int16), size=shape)
+    d = tmp_path_factory.mktemp("c")
+    pb, pa = (
+        write_tif(d / "b.tif", base, nodata=nodata, tile=16),
+        write_tif(d / "a.tif", alt, nodata=nodata, tile=16),
+    )
+    t = cm.CarbonPools.from_rows(
+        [
+            {"lucode": c, "c_above": x, "c_below": 0, "c_soil": 0, "c_dead": 0}
+            for c, x in zip(codes[1:], dens[1:], strict=True)
+        ]
+    )
+    one = cm.carbon_storage(pb, t, pa, workers=1, target_pixels=shape[0] * shape[1])
+    many = cm.carbon_storage(pb, t, pa, workers=workers, target_pixels=target)
+    # integer class counts: the totals are identical whatever the windows and threads
+    assert (one.total_mg_c, one.alt_total_mg_c, one.delta_mg_c) == (
+        many.total_mg_c,
+        many.alt_total_mg_c,
+        many.delta_mg_c,
+    )
+    # and equal the brute-force per-pixel float64 sum (InVEST's definition)
+    lut = dict(zip(codes[1:], dens[1:], strict=True))
+    db = np.vectorize(lambda c: lut.get(c, np.nan))(base).astype(float) * 0.09
+    da_ = np.vectorize(lambda c: lut.get(c, np.nan))(alt).astype(float) * 0.09
+    assert one.total_mg_c == pytest.approx(np.nansum(db), rel=1e-12, abs=1e-9)
+    assert one.alt_total_mg_c == pytest.approx(np.nansum(da_), rel=1e-12, abs=1e-9)
+    assert one.delta_mg_c == pytest.approx(np.nansum(da_ - db), rel=1e-9, abs=1e-9)
+
+
+def test_dask_path_equals_file_path(tmp_path, pools):
+    rng = np.random.default_rng(3)
+    base = rng.choice(np.array([1, 2, -1], dtype=np.int16), size=(130, 90))
+    alt = rng.choice(np.array([1, 2, -1], dtype=np.int16), size=(130, 90))
+    pb = write_tif(tmp_path / "b.tif", base, nodata=-1, tile=32)
+    pa = write_tif(tmp_path / "a.tif", alt, nodata=-1, tile=32)
+    t = cm.read_pools(pools)
+    v = cm.Valuation(80, 5, 1, 2020, 2035)
+    f = cm.carbon_storage(pb, t, pa, valuation=v, target_pixels=1024)
+    lazy_b = raster.open_dask(pb, chunks=(40, 50))
+    lazy_a = raster.open_dask(pa, chunks=(64, 64))  # different chunks: rechunked like the baseline
+    d = cm.carbon_storage_dask(
+        lazy_b, t, lazy_a, pixel_area_ha=0.09, nodata=-1, alt_nodata=-1, valuation=v
+    )
+    assert (d.total_mg_c, d.alt_total_mg_c, d.delta_mg_c, d.npv_cny) == (
+        f.total_mg_c, f.alt_total_mg_c, f.delta_mg_c, f.npv_cny,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli():
+    app = typer.Typer()
+    add_commands(app)
+
+    @app.callback()
+    def _group() -> None:
+        """The value group, as restora.cli.value builds it."""
+
+    return app
+
+
+def test_cli_json_contract(cli, pools, pair, tmp_path):
+    res = CliRunner().invoke(
+        cli,
+        ["carbon", "--lulc", pair[0], "--lulc-alt", pair[1], "--pools", str(pools), "--format", "json",
+         "--price", "100", "--discount-rate", "10", "--base-year", "2020", "--alt-year", "2022",
+         "--out", str(tmp_path / "maps")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["total_mg_c"] == pytest.approx(96.48) and d["alt_total_mg_c"] == pytest.approx(127.71)
+    assert d["delta_mg_c"] == pytest.approx(25.56) and d["npv_cny"] == pytest.approx(2439.8181818)
+    assert (tmp_path / "maps" / "npv_alt.tif").exists()
+
+
+def test_cli_baseline_only_has_nulls(cli, pools, pair):
+    res = CliRunner().invoke(
+        cli, ["carbon", "--lulc", pair[0], "--pools", str(pools), "-f", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["alt_total_mg_c"] is None and d["delta_mg_c"] is None
+
+
+def test_cli_table_and_csv(cli, pools, pair):
+    res = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--pools", str(pools), "-f", "csv"])
+    assert res.exit_code == 0
+    assert res.stdout.splitlines()[0].startswith("lucode,density_mg_c_per_ha,pixels_bas")
+    res = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--pools", str(pools)])
+    assert res.exit_code == 0 and "total_mg_c" in res.stdout
+
+
+def test_cli_exit_codes(cli, pools, pair, tmp_path):
+    arr = BASE.copy()
+    arr[1, 1] = 9
+    missing = write_tif(tmp_path / "m.tif", arr, nodata=-1)
+    res = CliRunner().invoke(
+        cli, ["carbon", "--lulc", missing, "--pools", str(pools), "-f", "json"]
+    )
+    assert res.exit_code == 2 and "9 (1 px)" in res.output
+    res = CliRunner().invoke(
+        cli, ["carbon", "--lulc", pair[0], "--pools", str(pools), "--price", "5"]
+    )
+    assert res.exit_code == 2 and "--base-year" in res.output
+    res = CliRunner().invoke(
+        cli, ["carbon", "--lulc", pair[0], "--pools", str(tmp_path / "none.csv")]
+    )
+    assert res.exit_code == 2 and "no such file" in res.output
