@@ -1,0 +1,176 @@
+"""Alembic migrations on SQLite and PostgreSQL: empty → head, head → 0001 → head, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import shapely
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from restora.errors import RestoraError
+from restora.inventory.model import Register
+from restora.inventory.schema import METALS, TABLES
+from restora.store import Store, migrate
+from restora.store.engine import create_engine
+from restora.store.tables import REGISTER, frame_columns, metadata, metal_column_name
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url, poolclass=sa.NullPool)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str, table: str) -> list[str]:
+    engine = create_engine(url, poolclass=sa.NullPool)
+    try:
+        return [c["name"] for c in sa.inspect(engine).get_columns(table)]
+    finally:
+        engine.dispose()
+
+
+def test_packaged_revisions() -> None:
+    assert migrate.head_revisions() == ("0002",)
+    assert migrate.known_revisions() == {"0001", "0002"}
+    script = migrate.script_directory()
+    assert script.get_revision("0002").down_revision == "0001"
+    assert script.get_revision("0001").down_revision is None
+
+
+def test_empty_to_head_matches_the_metadata(db_url: str) -> None:
+    with Store(db_url) as store:
+        assert store.revision() == ("0002",)
+        assert store.at_head()
+        with store.engine.connect() as conn:
+            # What the migrations built is exactly what tables.py describes: no autogenerate diff.
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    assert _tables(db_url) == REGISTER_TABLES | {"imports", "alembic_version"}
+
+
+def test_metadata_covers_the_schema() -> None:
+    """Every column of restora.inventory.schema has a column in the store (else: new migration)."""
+    for name in REGISTER_TABLES:
+        in_schema = [c.name for c in TABLES[name]]
+        stored = [col for col, _ in frame_columns(name)]
+        assert stored[: len(in_schema)] == in_schema
+        table = REGISTER[name]
+        assert {c.key for c in table.columns} == set(stored) | {"import_id"}
+    assert [
+        table_col.name for table_col in REGISTER["samples"].columns if table_col.key in METALS
+    ] == [metal_column_name(m) for m in METALS]
+    assert metal_column_name("Cd") == "cd_mg_per_kg"
+
+
+def test_head_to_0001_and_back_keeps_the_register(
+    db_url: str, sample_register: Register, helpers: SimpleNamespace
+) -> None:
+    with Store(db_url) as store:
+        store.add_register(sample_register, source={"file": "first.csv"})
+        before = store.load_register()
+        store.downgrade("0001")
+        assert store.revision() == ("0001",)
+    assert _tables(db_url) == REGISTER_TABLES | {"alembic_version"}
+    for name in REGISTER_TABLES:
+        assert "import_id" not in _columns(db_url, name)
+    # At 0001 the rows are all there, read with plain SQL (this Store expects 0002).
+    engine = create_engine(db_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        counts = {
+            name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
+            for name in REGISTER_TABLES
+        }
+        wkb = conn.exec_driver_sql("SELECT geometry FROM sites ORDER BY site_id").scalars().all()
+    engine.dispose()
+    assert counts == {"mines": 2, "sites": 3, "samples": 3, "hazards": 2}
+    assert [bytes(b) for b in wkb] == [
+        shapely.to_wkb(g, byte_order=1) for g in before.sites["geometry"]
+    ]
+
+    with Store(db_url) as store:  # opening migrates back to head
+        assert store.revision() == ("0002",)
+        after = store.load_register()
+        assert store.imports() == []  # the audit table was dropped with 0001
+        with store.engine.connect() as conn:
+            assert set(conn.execute(sa.select(REGISTER["mines"].c.import_id)).scalars()) == {None}
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+        # Foreign keys still hold after SQLite's table rebuilds: a cascade still cascades.
+        with store.engine.begin() as conn:
+            mines = REGISTER["mines"]
+            conn.execute(sa.delete(mines).where(mines.c.mine_id == "HN-0001"))
+        assert store.counts() == {"mines": 1, "sites": 1, "samples": 1, "hazards": 1}
+    for name in REGISTER_TABLES:
+        g, b = getattr(after, name), getattr(before, name)
+        if name == "sites":
+            assert [x.wkb for x in g["geometry"]] == [x.wkb for x in b["geometry"]]
+            g, b = g.drop(columns="geometry"), b.drop(columns="geometry")
+        pd.testing.assert_frame_equal(g, b, check_exact=True)
+
+
+def test_downgrade_to_base_and_up_again(db_url: str, sample_register: Register) -> None:
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        store.downgrade("base")
+        assert store.revision() == ()
+    assert _tables(db_url) == {"alembic_version"}
+    with Store(db_url) as store:
+        assert store.counts() == {"mines": 0, "sites": 0, "samples": 0, "hazards": 0}
+        store.add_register(sample_register)
+        assert store.counts()["sites"] == 3
+
+
+def test_unknown_revision_is_refused(db_url: str) -> None:
+    with Store(db_url) as store, store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(RestoraError, match="0099"):
+        Store(db_url)
+
+
+def test_no_migrate_leaves_an_old_database_alone(db_url: str) -> None:
+    migrate.upgrade(db_url, "0001")
+    store = Store(db_url, migrate_to_head=False)
+    try:
+        assert store.revision() == ("0001",)
+        assert not store.at_head()
+    finally:
+        store.close()
+
+
+def test_alembic_command_line(db_url: str) -> None:
+    """The shipped alembic.ini works with ``alembic -c`` and RESTORA_DATABASE_URL."""
+    ini = ROOT / "src" / "restora" / "store" / "alembic.ini"
+    env = {**os.environ, "RESTORA_DATABASE_URL": db_url}
+
+    def alembic(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", str(ini), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT.parent,  # not the project folder: the ini must not depend on it
+        )
+        return done.stdout + done.stderr
+
+    alembic("upgrade", "0001")
+    assert _tables(db_url) == REGISTER_TABLES | {"alembic_version"}
+    alembic("upgrade", "head")
+    assert "0002 (head)" in alembic("current")
+    with Store(db_url) as store:
+        assert store.at_head()
+    alembic("downgrade", "base")
+    assert _tables(db_url) == {"alembic_version"}
