@@ -1,0 +1,215 @@
+"""The deterministic life-cycle cost reproduces hand-worked plans and the Colorado filing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from restora.costing.indirect import apply_tiers, indirect_table, load_tiers, parse_tiers
+from restora.costing.lifecycle import Assumptions, estimate
+from restora.costing.unitcosts import load_library, price_factor
+from restora.errors import InputError
+from restora.planning.model import RestorationPlan
+
+
+def test_colorado_drms_worked_example():
+    # Colorado DRMS M1977410 (2021), reference finance-instruments.md:
+    # direct 234,415 → ED&C 8 % 18,753 (18,753.2); contingency 10 % 23,442 (23,441.5);
+    # insurance 1,350; bond 3 % 7,032 (7,032.45); profit 10 % 23,442; contract admin 10 %
+    # 23,442; government indirect 21 % of 23,442 = 4,922.82 → 4,923; grand total 336,799.
+    rows = indirect_table(234_415, load_tiers("colorado-drms-m1977410", on="2021-06-01"))
+    got = {r["code"]: r["amount"] for r in rows}
+    assert got == {
+        "edc": 18_753,
+        "contingency": 23_442,
+        "insurance": 1_350,
+        "performance_bond": 7_032,
+        "contractor_profit": 23_442,
+        "contract_admin": 23_442,
+        "government_indirect": 4_923,
+    }
+    indirect = sum(got.values())
+    assert indirect == 102_384
+    assert 234_415 + indirect == 336_799
+    assert round(indirect / 234_415, 2) == 0.44  # "total indirect ≈ 44 % of direct"
+
+
+def test_srce_bands_apply_the_band_rate_to_the_whole_direct_cost():
+    t = load_tiers("srce-nevada")
+    # up to and including USD 1 M: 8 %; 2 M is in the 6 % band → 6 % of all 2 M = 120,000
+    assert apply_tiers(1_000_000, t)["edc"] == 80_000
+    assert apply_tiers(2_000_000, t)["edc"] == 120_000
+    assert apply_tiers(30_000_000, t)["edc"] == 1_200_000  # 4 %
+    # contingency: 10 % to 0.5 M, 8 % to 5 M, 6 % to 50 M, 4 % above
+    got = apply_tiers(np.array([400_000, 600_000, 6_000_000, 60_000_000]), t)["contingency"]
+    assert got.tolist() == [40_000, 48_000, 360_000, 2_400_000]
+
+
+def test_marginal_method_is_tax_brackets():
+    t = parse_tiers(
+        {
+            "method": "marginal",
+            "lines": [
+                {
+                    "code": "edc",
+                    "base": "direct",
+                    "bands": [
+                        {"up_to": 1_000_000, "rate": 0.08},
+                        {"up_to": 25_000_000, "rate": 0.06},
+                        {"up_to": None, "rate": 0.04},
+                    ],
+                }
+            ],
+        },
+        "test",
+        {},
+    )
+    # 8 % of the first 1 M + 6 % of the next 1 M = 80,000 + 60,000
+    assert float(apply_tiers(2_000_000, t)["edc"]) == pytest.approx(140_000)
+    # 80,000 + 0.06 × 24 M + 0.04 × 5 M = 80,000 + 1,440,000 + 200,000
+    assert float(apply_tiers(30_000_000, t)["edc"]) == pytest.approx(1_720_000)
+
+
+def test_tier_base_must_be_known():
+    with pytest.raises(InputError, match="base"):
+        parse_tiers({"lines": [{"code": "x", "base": "nothing", "rate": 0.1}]}, "t.yaml", {})
+
+
+def test_hand_worked_quarry_and_subsidence(hand_plan):
+    e = estimate(hand_plan, on="2024-01-01")
+    amounts = [(ln.site_id, ln.item, ln.amount) for ln in e.lines]
+    # quantity × likely unit cost (costing/unit-costs 2023, price year = plan year → factor 1)
+    assert amounts == [
+        ("Q1", "slope_cutting", 4000 * 25),  # 100,000
+        ("Q1", "anchoring", 200 * 250),  # 50,000
+        ("Q1", "retaining_wall", 120 * 450),  # 54,000
+        ("Q1", "drainage_ditch", 300 * 200),  # 60,000
+        ("Q1", "terrain_reshaping", 2 * 8000),  # 16,000
+        ("Q1", "topsoil_cover", 6000 * 35),  # 2 hm² × 0.3 m = 6000 m³ → 210,000
+        ("Q1", "tree_planting", 3000 * 30),  # 90,000
+        ("Q1", "shrub_planting", 2666 * 10),  # 26,660
+        ("Q1", "grass_seeding", 20000 * 4),  # 80,000
+        ("Q1", "tree_planting", 450 * 30),  # replanting 13,500
+        ("Q1", "irrigation", 2 * 3 * 3000),  # 2 hm² × 3 yr → 18,000
+        ("S1", "fissure_filling", 1000 * 40),  # 40,000
+        ("S1", "pit_filling", 5000 * 20),  # 100,000
+        ("S1", "terrain_reshaping", 10 * 8000),  # 80,000
+        ("S1", "pond_excavation", 20000 * 18),  # 360,000
+        ("S1", "bank_protection", 400 * 600),  # 240,000
+        ("S1", "soil_amendment", 8 * 6000),  # 48,000
+        (None, "topographic_survey", 12 * 1500),  # 18,000
+        (None, "sampling_campaign", 4 * 50000),  # 200,000
+        (None, "remote_sensing", 4 * 8000),  # 32,000
+        (None, "verification", 80000),
+    ]
+    # Q1 718,160 + S1 868,000 + mine 330,000
+    assert e.direct_total == 1_916_160
+    ind = {r["code"]: r["amount"] for r in e.indirect}
+    # cn-default tiers: 1.92 M is in the first bands (ED&C ≤ 7 M: 8 %; contingency ≤ 3.5 M: 10 %)
+    assert ind == {
+        "edc": 153_293,  # 0.08 × 1,916,160 = 153,292.8
+        "contingency": 191_616,  # 0.10 × 1,916,160
+        "management": 191_616,  # 0.10
+        "insurance_bond": 57_485,  # 0.03 × 1,916,160 = 57,484.8
+        "contractor_margin": 191_616,  # 0.10
+    }
+    assert e.indirect_total == 785_626
+    assert e.total == 2_701_786
+    assert e.by_phase == {
+        "survey_design": 18_000 + 153_293,
+        "closure_hazard": 100_000 + 50_000 + 54_000 + 60_000 + 40_000 + 100_000,  # 404,000
+        "basic_restoration": 16_000 + 210_000 + 80_000 + 360_000 + 240_000 + 48_000,  # 954,000
+        "pollution": 0.0,
+        "revegetation": 90_000 + 26_660 + 80_000 + 13_500,  # 210,160
+        "maintenance": 18_000,
+        "monitoring": 232_000,
+        "verification": 80_000,
+        "contingency": 191_616,
+        "management": 191_616 + 57_485 + 191_616,
+    }
+    assert sum(e.by_phase.values()) == e.total
+    assert e.by_year["real_cny"].sum() == pytest.approx(e.total)
+    names = {t["name"] for t in e.tables_used}
+    assert {"costing/unit-costs", "costing/indirect/cn-default", "costing/price-index"} <= names
+    assert hand_plan.after_use_hm2() == {"forest": 2.0, "water": 10.0}
+
+
+def test_yearly_nominal_and_present_value():
+    plan = RestorationPlan.model_validate(
+        {
+            "mine_id": "Y",
+            "price_year": 2023,
+            "start_year": 2024,
+            "mine_works": [
+                {"item": "verification", "quantity": 1, "unit": "mine", "phase": "verification"},
+                {
+                    "item": "remote_sensing",
+                    "quantity": 1,
+                    "unit": "mine*yr",
+                    "phase": "monitoring",
+                    "start_year": 1,
+                    "years": 2,
+                    "per_year": True,
+                },
+            ],
+        }
+    )
+    a = Assumptions(0.10, 0.05, 0.0, 0.0, "triangular", 3)
+    none = parse_tiers({"lines": []}, "none", {})
+    e = estimate(plan, tiers=none, assumptions=a, on="2024-01-01")
+    # year 0 (2024): 80,000; years 1 and 2: 8,000 each
+    assert e.by_year["real_cny"].tolist() == [80_000, 8_000, 8_000]
+    # nominal: × 1.05^(2024+t-2023): 84,000; 8,000 × 1.1025 = 8,820; 8,000 × 1.157625 = 9,261
+    assert e.by_year["nominal_cny"].tolist() == pytest.approx([84_000, 8_820, 9_261])
+    # PV at 10 %: 84,000 + 8,820/1.1 + 9,261/1.21 = 84,000 + 8,018.18 + 7,653.72
+    assert e.pv_total == pytest.approx(84_000 + 8_820 / 1.1 + 9_261 / 1.21)
+
+
+def test_price_index_moves_prices_between_years():
+    idx = {2022: 102.0, 2023: 100.2, 2024: 100.2}
+    assert price_factor(2022, 2024, idx) == pytest.approx(1.002 * 1.002)
+    assert price_factor(2024, 2022, idx) == pytest.approx(1 / (1.002 * 1.002))
+    assert price_factor(2023, 2023, idx) == 1.0
+
+
+def test_plan_in_another_price_year_is_reindexed(hand_plan):
+    p = hand_plan.model_copy(update={"price_year": 2024})
+    e = estimate(p, on="2024-06-01")
+    # NBS CPI 2024 = 100.2 → unit costs × 1.002
+    assert e.direct_total == pytest.approx(1_916_160 * 1.002)
+
+
+def test_unit_mismatch_names_the_work(hand_plan):
+    doc = hand_plan.model_dump()
+    doc["sites"][0]["works"][1]["unit"] = "m3"
+    with pytest.raises(InputError) as ei:
+        estimate(RestorationPlan.model_validate(doc), where="plan.yaml")
+    p = ei.value.problems[0]
+    assert (p.file, p.row, p.field) == ("plan.yaml", "sites.0.works.1", "unit")
+
+
+def test_regional_table_overrides_items(tmp_path, monkeypatch):
+    from restora import refdata
+
+    d = tmp_path / "costing"
+    d.mkdir()
+    (d / "unit-costs.yaml").write_text(
+        "title: t\nsource: test quota\nunit: CNY\nversions:\n"
+        "  - valid_from: 2023-01-01\n    region: '430000'\n    csv: hn.csv\n",
+        encoding="utf-8",
+    )
+    (d / "hn.csv").write_text(
+        "item,kind,phase,unit,low,likely,high,price_year,source\n"
+        "slope_cutting,earthwork,closure_hazard,m3,20,30,40,2023,Hunan quota\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path))
+    refdata.reload()
+    try:
+        lib = load_library(on="2024-01-01", region="430521")
+        assert lib["slope_cutting"].likely == 30 and lib["slope_cutting"].region == "430000"
+        assert lib["anchoring"].likely == 250  # national row kept
+        assert [t["region"] for t in lib.tables] == ["000000", "430000"]
+    finally:
+        monkeypatch.delenv("RESTORA_REFDATA_PATH")
+        refdata.reload()

@@ -1,0 +1,153 @@
+"""Monte Carlo: collapsed ranges reproduce the deterministic cost; ordering; reproducibility."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restora.costing.indirect import load_tiers, parse_tiers
+from restora.costing.lifecycle import CostLine, estimate
+from restora.costing.montecarlo import (
+    build_arrays,
+    correlated_uniforms,
+    deterministic_totals,
+    pert_ppf,
+    simulate,
+    triangular_ppf,
+)
+from restora.costing.report import cost_report
+from restora.costing.unitcosts import CostLibrary, load_library
+
+
+def _collapsed_library() -> CostLibrary:
+    lib = load_library(on="2024-01-01")
+    items = {k: dataclasses.replace(u, low=u.likely, high=u.likely) for k, u in lib.items.items()}
+    return CostLibrary(items, lib.tables)
+
+
+def test_collapsed_ranges_give_the_deterministic_cost(hand_plan):
+    lib = _collapsed_library()
+    e = estimate(hand_plan, lib=lib, on="2024-01-01")
+    tiers = load_tiers("cn-default")
+    arr = build_arrays([e.lines], start_year=2025, price_year=2023, escalation=0.018, discount=0.08)
+    d = simulate(arr, tiers, 500, 7, rho_cost=0.6, rho_qty=0.3)
+    for q in (10, 50, 80, 90):
+        assert np.percentile(d.total[:, 0], q) == pytest.approx(e.total, rel=1e-12)
+        assert np.percentile(d.pv[:, 0], q) == pytest.approx(e.pv_total, rel=1e-9)
+    assert d.by_phase is not None
+    from restora.planning.model import ALL_PHASES
+
+    for i, ph in enumerate(ALL_PHASES):
+        assert np.percentile(d.by_phase[:, i], 50) == pytest.approx(e.by_phase[ph], rel=1e-12)
+
+
+def test_collapsed_pert_too(hand_plan):
+    e = estimate(hand_plan, lib=_collapsed_library(), on="2024-01-01")
+    arr = build_arrays([e.lines], start_year=2025, price_year=2023, escalation=0, discount=0)
+    d = simulate(
+        arr, load_tiers("cn-default"), 200, 3, rho_cost=0.5, rho_qty=0.0, distribution="pert"
+    )
+    assert np.ptp(d.total) == pytest.approx(0, abs=1e-6)
+    assert d.total[0, 0] == pytest.approx(e.total, rel=1e-12)
+
+
+def test_same_seed_same_result_and_report_contract(hand_plan):
+    r1, *_ = cost_report([hand_plan], draws=2000, seed=1, on="2024-01-01")
+    r2, *_ = cost_report([hand_plan], draws=2000, seed=1, on="2024-01-01")
+    r3, *_ = cost_report([hand_plan], draws=2000, seed=2, on="2024-01-01")
+    assert r1["total"] == r2["total"] and r1["by_item"] == r2["by_item"]
+    assert r1["total_p50_cny"] != r3["total_p50_cny"]
+    for key in (
+        "total_p50_cny",
+        "total_p90_cny",
+        "by_phase",
+        "by_item",
+        "price_year",
+        "tables_used",
+    ):
+        assert key in r1
+    t = r1["total"]
+    assert t["p10_cny"] <= t["p50_cny"] <= t["p80_cny"] <= t["p90_cny"]
+    assert r1["total"]["deterministic_cny"] == 2_701_786
+    # ranges are skewed right (high − likely > likely − low for most items): P50 above the
+    # all-likely cost, and the tornado lists the subsidence lake excavation near the top
+    assert r1["total_p50_cny"] > 2_701_786
+    assert sum(row["variance_share"] for row in r1["tornado"]) == pytest.approx(1.0)
+    assert r1["tornado"][0]["swing"] >= r1["tornado"][-1]["swing"]
+
+
+def test_triangular_and_pert_means():
+    u = (np.arange(200_000) + 0.5) / 200_000  # a fine quantile grid: mean of ppf = mean
+    # triangular mean (a + c + b) / 3 = (10 + 20 + 60) / 3 = 30
+    assert triangular_ppf(u, 10, 20, 60).mean() == pytest.approx(30, rel=1e-4)
+    # PERT mean (a + 4c + b) / 6 = (10 + 80 + 60) / 6 = 25
+    assert pert_ppf(u, 10, 20, 60).mean() == pytest.approx(25, rel=1e-4)
+    assert triangular_ppf(np.array([0.0, 1.0]), 10, 20, 60).tolist() == [10, 60]
+
+
+def test_gaussian_copula_correlation():
+    rng = np.random.default_rng(0)
+    u = correlated_uniforms(rng, 40_000, np.array([0, 0, 1]), 0.6)
+    rs = np.corrcoef(u.T)  # Pearson of uniforms = Spearman of the Gaussians
+    # Spearman of a bivariate normal with ρ = 0.6: (6/π)·asin(0.3) = 0.5819
+    assert rs[0, 1] == pytest.approx(6 / np.pi * np.arcsin(0.3), abs=0.015)
+    assert abs(rs[0, 2]) < 0.02  # different kinds are independent
+
+
+def _line(item: str, kind: str, q: tuple[float, float, float], c: tuple[float, float, float]):
+    return CostLine(
+        None, item, kind, "closure_hazard", "m3", q[1], q[0], q[2], c[1], c[0], c[2], 1.0, 0, 1, "t"
+    )
+
+
+_rng3 = st.tuples(st.floats(0, 1e4), st.floats(0, 1e4), st.floats(0, 1e4)).map(
+    lambda t: tuple(sorted(t))
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_rng3, _rng3, st.sampled_from(["earthwork", "masonry"])), min_size=1, max_size=6
+    ),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["triangular", "pert"]),
+)
+def test_percentiles_ordered_and_within_low_high(rows, seed, dist):
+    lines = [_line(f"i{k}", kind, q, c) for k, (q, c, kind) in enumerate(rows)]
+    arr = build_arrays([lines], start_year=2025, price_year=2025, escalation=0, discount=0)
+    # marginal tiers keep the total monotone in the direct cost
+    tiers = parse_tiers(
+        {
+            "method": "marginal",
+            "lines": [
+                {
+                    "code": "c",
+                    "base": "direct",
+                    "bands": [{"up_to": 5e7, "rate": 0.1}, {"up_to": None, "rate": 0.05}],
+                },
+                {"code": "g", "base": "c", "rate": 0.21},
+            ],
+        },
+        "t",
+        {},
+    )
+    d = simulate(arr, tiers, 300, seed, rho_cost=0.6, rho_qty=0.3, distribution=dist)
+    p10, p50, p90 = np.percentile(d.total[:, 0], [10, 50, 90])
+    assert p10 <= p50 <= p90
+    lo = deterministic_totals(arr, tiers, "low")[0]
+    hi = deterministic_totals(arr, tiers, "high")[0]
+    assert lo * (1 - 1e-9) - 1e-6 <= d.total.min() and d.total.max() <= hi * (1 + 1e-9) + 1e-6
+
+
+def test_county_shares_unit_costs_and_sums_mines(hand_plan):
+    other = hand_plan.model_copy(update={"mine_id": "HAND-2"})
+    r, ests, arr, d = cost_report([hand_plan, other], draws=1000, seed=5, on="2024-01-01")
+    assert d.total.shape == (1000, 2)
+    assert r["total"]["deterministic_cny"] == 2 * 2_701_786
+    # identical plans, one market: the unit costs are shared; totals differ only by quantities
+    assert arr.items == tuple(dict.fromkeys(ln.item for ln in ests[0].lines))
