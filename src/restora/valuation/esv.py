@@ -348,9 +348,7 @@ def resolve_equivalent_value(
     )
 
 
-def run(
-    inputs: XieInput, on: dt.date | str | None = None, region: str | None = None
-) -> EsvResult:
+def run(inputs: XieInput, on: dt.date | str | None = None, region: str | None = None) -> EsvResult:
     """Run the equivalent-factor method on one set of areas.
 
     Parameters

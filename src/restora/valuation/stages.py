@@ -1,0 +1,347 @@
+"""Before / after values of a project and the four value stages of mine ecological products.
+
+A project's annual value passes from the damaged state (ESV of the damaged land minus the annual
+cost of its hazards and pollution, so it may be negative), through basic restoration, to
+development. Each year is classified into a stage (Wang et al. 2026): net loss → zero → capture →
+multiplication, with thresholds from ``valuation/stages/thresholds``:
+
+- ``v = V / (A · E)`` is the net value in standard equivalents per hm² per year;
+- STAGE-NET-LOSS: ``v < -z``; STAGE-ZERO: ``-z <= v <= z``;
+- STAGE-CAPTURE: ``v > z`` and ``V < m · V_ref``; STAGE-MULTIPLICATION: ``v > z`` and
+  ``V >= m · V_ref``, with ``V_ref`` the value after basic restoration, floored at ``z · A · E``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from restora import refdata
+from restora.errors import InputError
+
+THRESHOLDS_TABLE = "valuation/stages/thresholds"
+EQUIVALENT_TABLE = "valuation/xie2015/standard_equivalent"
+STAGES = ("net_loss", "zero", "capture", "multiplication")
+STAGE_CODES = {
+    "net_loss": "STAGE-NET-LOSS",
+    "zero": "STAGE-ZERO",
+    "capture": "STAGE-CAPTURE",
+    "multiplication": "STAGE-MULTIPLICATION",
+}
+
+
+def damaged_value(
+    esv_damaged_cny_per_yr: float | np.ndarray,
+    hazard_cost_cny_per_yr: float | np.ndarray = 0.0,
+    pollution_cost_cny_per_yr: float | np.ndarray = 0.0,
+) -> np.ndarray:
+    """Net annual value of the damaged state [CNY/yr]; negative when costs exceed the ESV.
+
+    Parameters
+    ----------
+    esv_damaged_cny_per_yr : array-like
+        ESV of the damaged land cover [CNY/yr].
+    hazard_cost_cny_per_yr : array-like
+        Expected annual cost of geohazards (from the diagnosis) [CNY/yr].
+    pollution_cost_cny_per_yr : array-like
+        Annual cost of pollution (damage or control) [CNY/yr].
+
+    Notes
+    -----
+    :math:`V_0 = ESV_0 - C_{hazard} - C_{pollution}`.
+
+    Examples
+    --------
+    >>> float(damaged_value(1000.0, 5000.0, 2000.0))
+    -6000.0
+    """
+    return (
+        np.asarray(esv_damaged_cny_per_yr, float)
+        - np.asarray(hazard_cost_cny_per_yr, float)
+        - np.asarray(pollution_cost_cny_per_yr, float)
+    )
+
+
+def _ramp(t: np.ndarray, start: int, years: int, v_from: float, v_to: float) -> np.ndarray:
+    if years <= 0:
+        return np.where(t >= start, v_to, v_from)
+    frac = np.clip((t - start + 1) / years, 0.0, 1.0)
+    return v_from + (v_to - v_from) * frac
+
+
+def value_trajectory(
+    horizon_years: int,
+    damaged_cny_per_yr: float,
+    basic_cny_per_yr: float,
+    developed_cny_per_yr: float,
+    restoration_start: int,
+    restoration_years: int,
+    development_start: int,
+    development_years: int,
+) -> np.ndarray:
+    """Net value of each project year [CNY/yr], year 0 … horizon-1.
+
+    Parameters
+    ----------
+    horizon_years : int
+        Number of years [yr].
+    damaged_cny_per_yr, basic_cny_per_yr, developed_cny_per_yr : float
+        Value of the damaged state, after basic restoration, after development [CNY/yr].
+    restoration_start, development_start : int
+        Project year in which restoration / development works begin [yr offset].
+    restoration_years, development_years : int
+        Years until the works deliver their full value [yr]; 0 = at once.
+
+    Notes
+    -----
+    Linear ramps: in year *t* of the restoration ramp the value is
+    :math:`V_0 + (V_b - V_0) \\min(1, (t - t_r + 1)/n_r)`, then development ramps from
+    :math:`V_b` to :math:`V_d` the same way.
+
+    Examples
+    --------
+    >>> value_trajectory(5, -10.0, 10.0, 30.0, 1, 2, 3, 1).tolist()
+    [-10.0, 0.0, 10.0, 30.0, 30.0]
+    """
+    t = np.arange(horizon_years, dtype=float)
+    v = _ramp(t, restoration_start, restoration_years, damaged_cny_per_yr, basic_cny_per_yr)
+    dev = _ramp(
+        t, development_start, development_years, 0.0, developed_cny_per_yr - basic_cny_per_yr
+    )
+    return v + np.where(t >= development_start, dev, 0.0)
+
+
+def classify_stages(
+    value_cny_per_yr: np.ndarray,
+    area_hm2: float,
+    equivalent_value_cny_per_hm2: float,
+    reference_value_cny_per_yr: float,
+    zero_band: float,
+    multiplication_ratio: float,
+) -> np.ndarray:
+    """Value stage of each year (``net_loss``, ``zero``, ``capture``, ``multiplication``).
+
+    Parameters
+    ----------
+    value_cny_per_yr : array-like
+        Net value of each year [CNY/yr].
+    area_hm2 : float
+        Project area [hm²].
+    equivalent_value_cny_per_hm2 : float
+        Value of one standard equivalent [CNY/hm²/yr].
+    reference_value_cny_per_yr : float
+        Value after basic restoration [CNY/yr].
+    zero_band : float
+        Half-width of the zero stage [standard equivalents/hm²/yr].
+    multiplication_ratio : float
+        Multiple of the reference value that marks multiplication [dimensionless].
+
+    Notes
+    -----
+    See the module docstring; thresholds are in ``valuation/stages/thresholds``.
+
+    Examples
+    --------
+    >>> classify_stages(np.array([-100.0, 0.0, 60.0, 250.0]), 1.0, 100.0, 100.0, 0.5, 2.0).tolist()
+    ['net_loss', 'zero', 'capture', 'multiplication']
+    """
+    if area_hm2 <= 0 or equivalent_value_cny_per_hm2 <= 0:
+        raise InputError("area and equivalent value must be positive", field="area_hm2")
+    v = np.asarray(value_cny_per_yr, float)
+    band = zero_band * area_hm2 * equivalent_value_cny_per_hm2  # [CNY/yr]
+    ref = max(reference_value_cny_per_yr, band)
+    return np.select(
+        [v < -band, v <= band, v < multiplication_ratio * ref],
+        ["net_loss", "zero", "capture"],
+        default="multiplication",
+    )
+
+
+class StagesInput(BaseModel):
+    """Input spec of a project's value stages (money in CNY/yr at ``price_year``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    area_hm2: float = Field(gt=0, description="project area [hm²]")
+    esv_damaged_cny_per_yr: float = Field(ge=0, description="ESV of the damaged state [CNY/yr]")
+    hazard_cost_cny_per_yr: float = Field(0.0, ge=0, description="annual hazard cost [CNY/yr]")
+    pollution_cost_cny_per_yr: float = Field(
+        0.0, ge=0, description="annual pollution cost [CNY/yr]"
+    )
+    value_basic_cny_per_yr: float = Field(description="value after basic restoration [CNY/yr]")
+    value_developed_cny_per_yr: float = Field(description="value after development [CNY/yr]")
+    horizon_years: int = Field(20, ge=1, le=200, description="[yr]")
+    start_year: int = Field(2026, ge=1950, le=2200, description="calendar year of project year 0")
+    restoration_start: int = Field(1, ge=0, description="project year restoration starts [yr]")
+    restoration_years: int = Field(2, ge=0, le=100, description="ramp to full value [yr]")
+    development_start: int = Field(4, ge=0, description="project year development starts [yr]")
+    development_years: int = Field(3, ge=0, le=100, description="ramp to full value [yr]")
+    equivalent_value_cny_per_hm2: float | None = Field(
+        None, gt=0, description="[CNY/hm²/yr] value of one standard equivalent; default Xie 2015"
+    )
+    price_year: int | None = Field(None, description="price year of the money inputs")
+
+    @model_validator(mode="after")
+    def _order(self) -> StagesInput:
+        if self.development_start < self.restoration_start + self.restoration_years:
+            raise ValueError("development_start must not precede the end of basic restoration")
+        return self
+
+
+@dataclass(frozen=True)
+class StagesResult:
+    """Per-year values and stages, with the thresholds and tables used."""
+
+    years: pd.DataFrame
+    damaged_cny_per_yr: float
+    basic_cny_per_yr: float
+    developed_cny_per_yr: float
+    zero_band_cny_per_yr: float
+    multiplication_threshold_cny_per_yr: float
+    price_year: int | None
+    tables: list[dict[str, Any]]
+    method: str = "value-stages"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "price_year": self.price_year,
+            "damaged_cny_per_yr": self.damaged_cny_per_yr,
+            "basic_cny_per_yr": self.basic_cny_per_yr,
+            "developed_cny_per_yr": self.developed_cny_per_yr,
+            "zero_band_cny_per_yr": self.zero_band_cny_per_yr,
+            "multiplication_threshold_cny_per_yr": self.multiplication_threshold_cny_per_yr,
+            "rule_codes": sorted(set(self.years["stage_code"])),
+            "years": self.years.to_dict("records"),
+            "tables": self.tables,
+        }
+
+
+def run(
+    inputs: StagesInput, on: dt.date | str | None = None, region: str | None = None
+) -> StagesResult:
+    """Values per year and their stages for one project (see the module docstring)."""
+    thr = refdata.get(THRESHOLDS_TABLE, on=on, region=region)
+    tables = [thr.provenance()]
+    e = inputs.equivalent_value_cny_per_hm2
+    if e is None:
+        et = refdata.get(EQUIVALENT_TABLE, on=on, region=region)
+        e = float(et.data["value_cny_per_hm2"])
+        tables.append(et.provenance())
+    v0 = float(
+        damaged_value(
+            inputs.esv_damaged_cny_per_yr,
+            inputs.hazard_cost_cny_per_yr,
+            inputs.pollution_cost_cny_per_yr,
+        )
+    )
+    values = value_trajectory(
+        inputs.horizon_years,
+        v0,
+        inputs.value_basic_cny_per_yr,
+        inputs.value_developed_cny_per_yr,
+        inputs.restoration_start,
+        inputs.restoration_years,
+        inputs.development_start,
+        inputs.development_years,
+    )
+    z = float(thr.data["zero_band_equivalents_per_hm2"])
+    m = float(thr.data["multiplication_ratio"])
+    stages = classify_stages(values, inputs.area_hm2, e, inputs.value_basic_cny_per_yr, z, m)
+    band = z * inputs.area_hm2 * e
+    frame = pd.DataFrame(
+        {
+            "project_year": np.arange(inputs.horizon_years),
+            "year": inputs.start_year + np.arange(inputs.horizon_years),
+            "value_cny_per_yr": values,
+            "stage": stages,
+            "stage_code": [STAGE_CODES[s] for s in stages],
+        }
+    )
+    return StagesResult(
+        years=frame,
+        damaged_cny_per_yr=v0,
+        basic_cny_per_yr=inputs.value_basic_cny_per_yr,
+        developed_cny_per_yr=inputs.value_developed_cny_per_yr,
+        zero_band_cny_per_yr=band,
+        multiplication_threshold_cny_per_yr=m * max(inputs.value_basic_cny_per_yr, band),
+        price_year=inputs.price_year,
+        tables=tables,
+    )
+
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC")
+STAGE_COLOURS = {
+    "net_loss": "#d9534f",
+    "zero": "#bbbbbb",
+    "capture": "#5cb85c",
+    "multiplication": "#2e6da4",
+}
+STAGE_LABELS = {
+    "net_loss": "净损失 net loss",
+    "zero": "归零 zero",
+    "capture": "捕获 capture",
+    "multiplication": "倍增 multiplication",
+}
+
+
+def chart_font() -> str:
+    """A CJK-capable font family if installed (Noto Sans CJK), else DejaVu Sans."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    return "DejaVu Sans"
+
+
+def plot_stages(result: StagesResult, path: str | Path, title: str | None = None) -> Path:
+    """Write a chart of value per year, coloured by stage (PNG/SVG/PDF by suffix).
+
+    Uses matplotlib's Agg backend and a CJK font when available; falls back quietly to
+    DejaVu Sans (Chinese labels then render as boxes, English labels remain readable).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = chart_font()
+    cjk = font != "DejaVu Sans"
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    yrs = result.years
+    with plt.rc_context({"font.family": font, "axes.unicode_minus": False}):
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+        x = yrs["year"].to_numpy()
+        y = yrs["value_cny_per_yr"].to_numpy() / 1e4
+        colours = [STAGE_COLOURS[s] for s in yrs["stage"]]
+        ax.bar(x, y, color=colours, width=0.8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        for level in (result.zero_band_cny_per_yr, -result.zero_band_cny_per_yr):
+            ax.axhline(level / 1e4, color="#888888", linewidth=0.6, linestyle="--")
+        ax.axhline(
+            result.multiplication_threshold_cny_per_yr / 1e4,
+            color=STAGE_COLOURS["multiplication"],
+            linewidth=0.6,
+            linestyle=":",
+        )
+        handles = [plt.Rectangle((0, 0), 1, 1, color=STAGE_COLOURS[s]) for s in STAGES]
+        labels = [STAGE_LABELS[s] if cjk else s.replace("_", " ") for s in STAGES]
+        ax.legend(handles, labels, loc="upper left", fontsize=8)
+        unit = "万元/年 (10^4 CNY/yr)" if cjk else "10^4 CNY/yr"
+        ax.set_ylabel(unit + (f", {result.price_year} prices" if result.price_year else ""))
+        ax.set_xlabel("year")
+        ax.set_title(title or ("价值阶段 value stages" if cjk else "value stages"))
+        fig.tight_layout()
+        out = Path(path)
+        fig.savefig(out)
+        plt.close(fig)
+    return out
