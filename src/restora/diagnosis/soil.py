@@ -46,6 +46,7 @@ CLASSES = ("priority_protection", "safe_utilization", "strict_control")
 AGRICULTURAL_LAND_USES = ("paddy", "orchard", "other")
 CONSTRUCTION_LAND_CLASSES = ("1", "2")
 
+STANDARD_LABELS = {"gb15618": "GB 15618-2018", "gb36600": "GB 36600-2018"}
 GB15618_TABLES = {
     "ph_bands": "soil/gb15618-2018/ph-bands",
     "screening": "soil/gb15618-2018/screening",
@@ -58,6 +59,11 @@ NEMEROW_GRADES_TABLE = "soil/indices/nemerow-grades"
 
 RULE_SINGLE = "SOIL-INDEX-SINGLE"
 RULE_NEMEROW = "SOIL-INDEX-NEMEROW"
+
+
+def label(standard: str) -> str:
+    """The standard's number as written, e.g. ``GB 15618-2018``."""
+    return STANDARD_LABELS.get(standard, standard.upper())
 
 
 def rule_code(standard: str, pollutant: str, kind: str) -> str:
@@ -95,7 +101,7 @@ class StandardValues:
         unknown = [n for n in names if n not in pos]
         if unknown:
             raise InputError(
-                f"{', '.join(unknown)}: no value in {self.standard.upper()} "
+                f"{', '.join(unknown)}: no value in {label(self.standard)} "
                 f"(its pollutants are {', '.join(self.pollutants)})"
             )
         return np.array([pos[n] for n in names], dtype=np.intp)
@@ -299,7 +305,7 @@ def land_index(land: ArrayLike, values: StandardValues) -> NDArray[np.intp]:
         what = "land use" if values.standard == "gb15618" else "land class"
         raise InputError(
             f"{what} {bad_code!r} is not one of {', '.join(values.lands)} "
-            f"({values.standard.upper()})",
+            f"({label(values.standard)})",
             row=row,
         )
     return mapped[inverse.reshape(-1)]

@@ -38,7 +38,7 @@ import pint
 from numpy.typing import NDArray
 
 from restora import refdata
-from restora.diagnosis.soil import load_standard
+from restora.diagnosis.soil import label, load_standard
 from restora.errors import InputError, Problem
 from restora.inventory.schema import LAND_USE_CHOICES, SAMPLE_COLUMNS
 from restora.units import ureg
@@ -241,7 +241,7 @@ def read_samples(
         if code is None:
             problems.append(
                 Problem(
-                    f"unknown column {h!r}: not a pollutant of {std.upper()} "
+                    f"unknown column {h!r}: not a pollutant of {label(std)} "
                     f"({', '.join(values.pollutants)}) nor a sample field "
                     f"(sample_id, ph, land_use, land_class, site_id, lon, lat, x, y ...)",
                     file=fname,
@@ -251,7 +251,7 @@ def read_samples(
             continue
         if code not in values.pollutants:
             warnings.append(
-                f"{fname}: column {h!r} ignored: {code} has no value in {std.upper()} "
+                f"{fname}: column {h!r} ignored: {code} has no value in {label(std)} "
                 f"(its pollutants are {', '.join(values.pollutants)})"
             )
             continue
@@ -274,7 +274,7 @@ def read_samples(
             raise InputError(f"the column {req!r} is missing", file=fname, field=req)
     if not metal_cols:
         raise InputError(
-            f"no pollutant column of {std.upper()} ({', '.join(values.pollutants)})",
+            f"no pollutant column of {label(std)} ({', '.join(values.pollutants)})",
             file=fname,
         )
     n = len(df)
@@ -362,7 +362,7 @@ def read_samples(
                 f"{fname}: column {str(header)!r}: converted from {unit} to mg/kg (x {factor:g})"
             )
         s = df[header].astype(str).str.strip()
-        num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+        num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, copy=True)
         missing = s.str.lower().isin(MISSING_TOKENS).to_numpy()
         other = np.isnan(num) & ~missing
         for r in rows[other]:
@@ -396,12 +396,12 @@ def read_samples(
                 f"{fname}: column {str(header)!r}: {int(censored[:, j].sum())} result(s) "
                 f"below detection: '<x' taken as {nd_fraction:g} x, 'ND' as {nd_value:g}"
             )
+    if problems:
+        raise InputError(problems=problems)
     nothing = np.isnan(conc).all(axis=1)
     for r in rows[nothing][:50]:
         problems.append(
-            Problem(
-                f"no pollutant of {std.upper()} measured in this sample", file=fname, row=int(r)
-            )
+            Problem(f"no pollutant of {label(std)} measured in this sample", file=fname, row=int(r))
         )
     if problems:
         raise InputError(problems=problems)
