@@ -219,11 +219,11 @@ def grade_hazards(hazards: pd.DataFrame, tables: HazardTables) -> pd.DataFrame:
         if col not in hazards.columns:
             raise InputError(f"the hazards table has no column {col!r}", field=col)
     n = len(hazards)
-    col = {c: _numeric(hazards, c) for c in _NUMERIC}
+    num = {c: _numeric(hazards, c) for c in _NUMERIC}
     kind = hazards["kind"].to_numpy(dtype=object)
-    s_idx, s_known = scale_class(kind, col["volume_m3"], tables)
-    t_idx, t_known = threat_class(col["people_threatened"], col["property_threatened_cny"], tables)
-    shift = distance_shift(col["distance_to_buildings_m"], tables)
+    s_idx, s_known = scale_class(kind, num["volume_m3"], tables)
+    t_idx, t_known = threat_class(num["people_threatened"], num["property_threatened_cny"], tables)
+    shift = distance_shift(num["distance_to_buildings_m"], tables)
     t_adj = np.where(t_idx == 0, 0, np.clip(t_idx + shift, 1, len(THREATS) - 1))
 
     mx = tables.matrix.set_index(["scale", "threat"])
