@@ -35,6 +35,7 @@ from restora.errors import Problem
 from restora.store.tables import ID_COLUMNS, frame_columns
 
 # pandas >= 3 infers its string dtype for text; older pandas keeps text in object columns.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # INTEGER columns are 32-bit on PostgreSQL
 STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
@@ -69,6 +70,8 @@ def _convert_int(value: Any) -> int:
     as_int = int(number)
     if as_int != number:
         raise ValueError("not a whole number")
+    if not INT_MIN <= as_int <= INT_MAX:
+        raise ValueError("out of range for a 32-bit integer column")
     return as_int
 
 
@@ -193,7 +196,9 @@ def to_rows(table: str, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list
                 out.append(None)
                 continue
             try:
-                out.append(convert(value))
+                converted_value = convert(value)
+                # e.g. the text "nan" in a number column: missing, like NaN itself
+                out.append(None if is_missing(converted_value) else converted_value)
             except (TypeError, ValueError, OverflowError) as exc:
                 problems.append(
                     Problem(f"{value!r} is not {WHAT[kind]} ({exc})", table, where[i], name)
