@@ -65,8 +65,8 @@ def test_quarry_and_lake_quantities():
     assert _q(p, "topsoil_cover") == [pytest.approx(4000)]
     # trees 2 × 0.6 × 2500 = 3000; shrubs 2 × 0.3 × 4444 = 2666.4 → 2667
     assert _q(p, "tree_planting", 1) == [3000] and _q(p, "shrub_planting", 1) == [2667]
-    # replanting 15 % dead: 450 trees, ceil(400.005) = 401 shrubs, in year 2
-    assert _q(p, "tree_planting", 2) == [450] and _q(p, "shrub_planting", 2) == [401]
+    # replanting 15 % dead: 3000 × 0.15 = 450 trees, ceil(2666.4 × 0.15 = 399.96) = 400 shrubs
+    assert _q(p, "tree_planting", 2) == [450] and _q(p, "shrub_planting", 2) == [400]
     assert _q(p, "grass_seeding") == []  # hydroseeded instead on a steep face
     assert _q(p, "irrigation") == [2] and p.works[-1].years == 3
     # lake: excavation 5000 m³/hm² × 4; bank = circle perimeter 2·√(π·40 000 m²) = 708.98 m
