@@ -32,7 +32,7 @@ def test_unknown_type_negative_and_non_number_name_the_key():
 def test_missing_areas_and_bad_ratio_are_input_errors():
     with pytest.raises(InputError, match="missing 'areas_hm2'"):
         esv.parse_input({"equivalent_value_cny_per_hm2": 1})
-    with pytest.raises(InputError, match="regional_ratios.rain"):
+    with pytest.raises(InputError, match=r"regional_ratios\.rain"):
         esv.parse_input({"areas_hm2": {"water": 1}, "regional_ratios": {"rain": 1.0}})
     with pytest.raises(InputError, match="equivalent_value_cny_per_hm2"):
         esv.parse_input({"areas_hm2": {"water": 1}, "equivalent_value_cny_per_hm2": -5})

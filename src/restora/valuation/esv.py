@@ -466,10 +466,12 @@ def esv_before_after(
     table = FactorTable.load(on, region)
     mapping = LandCoverMapping.load(on, region)
     e, year, _, e_tables = resolve_equivalent_value(
-        XieInput(
-            areas_hm2={},
-            equivalent_value_cny_per_hm2=equivalent_value_cny_per_hm2,
-            price_year=price_year,
+        XieInput.model_validate(
+            {
+                "areas_hm2": {},
+                "equivalent_value_cny_per_hm2": equivalent_value_cny_per_hm2,
+                "price_year": price_year,
+            }
         ),
         on,
         region,
