@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from restora import refdata
@@ -296,19 +297,20 @@ def land_index(land: ArrayLike, values: StandardValues) -> NDArray[np.intp]:
             bad = int(np.flatnonzero(arr != np.round(arr))[0]) + 1
             raise InputError(f"land class {arr[bad - 1]} is not 1 or 2", row=bad)
         arr = arr.astype(np.int64).astype(str)
-    codes, inverse = np.unique(arr.astype(str), return_inverse=True)
+    # Hash-based factorisation: fast on a million object strings, unlike np.unique's sort.
+    inverse, codes = pd.factorize(np.asarray(arr, dtype=object).ravel())
     lookup = {c: i for i, c in enumerate(values.lands)}
     mapped = np.array([lookup.get(str(c), -1) for c in codes], dtype=np.intp)
     if np.any(mapped < 0):
-        bad_code = codes[mapped < 0][0]
-        row = int(np.flatnonzero(arr.astype(str) == bad_code)[0]) + 1
+        bad_code = str(codes[mapped < 0][0])
+        row = int(np.flatnonzero(mapped[inverse] < 0)[0]) + 1
         what = "land use" if values.standard == "gb15618" else "land class"
         raise InputError(
             f"{what} {bad_code!r} is not one of {', '.join(values.lands)} "
             f"({label(values.standard)})",
             row=row,
         )
-    return mapped[inverse.reshape(-1)]
+    return mapped[inverse]
 
 
 @dataclass(frozen=True)
@@ -481,10 +483,13 @@ def classify(
     band = ph_band(ph_arr, vals.ph_upper) if ph_arr is not None else np.zeros(n, dtype=np.intp)
     li = land_index(np.asarray(land).reshape(-1), vals)
 
-    # (M, N) by fancy indexing over pollutant x (land, band) pairs, then (N, M).
-    s = vals.screening[cols][:, li, band].T
-    i = vals.intervention[cols][:, li, band].T
-    bg = vals.background_applied[cols][:, li, band].T
+    # One row per (land, band) combination, one column per pollutant; each sample takes its
+    # row with np.take, giving contiguous (N, M) arrays without a loop over samples.
+    n_combos = len(vals.lands) * len(vals.band_names)
+    key = li * len(vals.band_names) + band
+    s = np.take(vals.screening[cols].reshape(len(cols), n_combos).T, key, axis=0)
+    i = np.take(vals.intervention[cols].reshape(len(cols), n_combos).T, key, axis=0)
+    bg = np.take(vals.background_applied[cols].reshape(len(cols), n_combos).T, key, axis=0)
 
     index = conc / s
     # NaN compares False, so a missing intervention value never triggers strict control.
