@@ -1,0 +1,163 @@
+"""``restora plan make|show``: restoration plans from the register and the diagnosis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from restora.cli.output import Format, FormatOption, emit, err_console, handled
+from restora.errors import InputError
+from restora.planning.io import dump_plan, plan_to_dict, read_plan
+from restora.planning.model import RestorationPlan
+
+app = typer.Typer(no_args_is_help=True)
+
+DbOption = typer.Option(None, "--db", help="Database URL (default RESTORA_DATABASE_URL or SQLite).")
+
+
+def plan_from_store(
+    mine_id: str,
+    *,
+    db: str | None,
+    price_year: int,
+    start_year: int,
+    post_closure_years: int,
+    on: str | None = None,
+) -> RestorationPlan:
+    """Load one mine from the store, diagnose hazards and suitability, and plan it."""
+    from restora.costing.unitcosts import load_library
+    from restora.diagnosis import hazard, suitability
+    from restora.planning.planner import make_plan
+    from restora.store import Store
+
+    with Store(db) as store:
+        reg = store.load_register([mine_id])
+    if reg.mines.empty:
+        raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
+    region = str(reg.mines["region_code"].iloc[0])
+    after: dict[str, str] = {}
+    if len(reg.sites):
+        assessed = suitability.assess_sites(
+            reg.sites, suitability.load_tables(on=on, region=region)
+        )
+        after = dict(
+            zip(*suitability.best_uses(assessed)[["site_id", "use"]].T.values, strict=True)
+        )
+    grades: dict[str, str] = {}
+    if len(reg.hazards):
+        g = hazard.grade_hazards(reg.hazards, hazard.load_tables(on=on, region=region))
+        grades = dict(zip(g["hazard_id"], g["grade"], strict=True))
+    lib = load_library(on=on, region=region)
+    return make_plan(
+        reg,
+        mine_id,
+        price_year=price_year,
+        start_year=start_year,
+        post_closure_years=post_closure_years,
+        after_uses=after,
+        hazard_grades=grades,
+        units={k: u.unit for k, u in lib.items.items()},
+        on=on,
+    )
+
+
+def load_plan_or_mine(
+    ref: str, *, db: str | None, price_year: int | None, start_year: int | None, on: str | None
+) -> tuple[RestorationPlan, str]:
+    """A plan file (``.yaml``/``.yml``/``.json`` or ``-``) or a mine id planned from the store."""
+    if ref == "-" or Path(ref).suffix in (".yaml", ".yml", ".json") or Path(ref).is_file():
+        return read_plan(ref), ref
+    year = dt.date.today().year
+    plan = plan_from_store(
+        ref,
+        db=db,
+        price_year=price_year or _default_price_year(on),
+        start_year=start_year or year + 1,
+        post_closure_years=_default_care(on),
+        on=on,
+    )
+    return plan, f"mine {ref}"
+
+
+def _default_price_year(on: str | None) -> int:
+    from restora.costing.unitcosts import load_library
+
+    return max(u.price_year for u in load_library(on=on).items.values())
+
+
+def _default_care(on: str | None) -> int:
+    from restora.costing.lifecycle import load_assumptions
+
+    return load_assumptions(on=on).post_closure_years
+
+
+def _work_rows(plan: RestorationPlan) -> list[dict[str, Any]]:
+    return [
+        {
+            "site_id": sid or "(mine)",
+            "item": w.item,
+            "quantity": w.quantity,
+            "unit": w.unit,
+            "phase": w.phase,
+            "start_year": w.start_year,
+            "years": w.years,
+            "per_year": w.per_year,
+            "note": w.note,
+        }
+        for sid, w in plan.works()
+    ]
+
+
+@app.command("make")
+def make(
+    mine_id: str = typer.Argument(..., help="Mine id in the register."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the plan (.yaml or .json) here."),
+    price_year: int = typer.Option(
+        None, "--price-year", help="Price year (default: the library's)."
+    ),
+    start_year: int = typer.Option(None, "--start-year", help="Calendar year of year 0."),
+    post_closure_years: int = typer.Option(None, "--post-closure-years", help="Years of care."),
+    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
+    db: str = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Make a first restoration plan for MINE from the register and the diagnosis.
+
+    Prints the works (table/csv) or the plan document (json); ``--out`` also writes the plan
+    as YAML or JSON for editing and re-costing with ``restora cost estimate PLAN``.
+    """
+    with handled():
+        plan = plan_from_store(
+            mine_id,
+            db=db,
+            price_year=price_year or _default_price_year(on),
+            start_year=start_year or dt.date.today().year + 1,
+            post_closure_years=_default_care(on)
+            if post_closure_years is None
+            else post_closure_years,
+            on=on,
+        )
+        if out:
+            out.write_text(dump_plan(plan, "json" if out.suffix == ".json" else "yaml"), "utf-8")
+            err_console.print(f"plan written to {out}")
+        if fmt == Format.json:
+            emit(plan_to_dict(plan), fmt)
+        else:
+            emit(_work_rows(plan), fmt, title=f"Restoration plan {plan.mine_id}")
+
+
+@app.command("show")
+def show(
+    plan_file: str = typer.Argument(..., help="Plan file (.yaml/.json) or - for stdin."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Validate a plan file and print its works and after-use areas."""
+    with handled():
+        plan = read_plan(plan_file)
+        if fmt == Format.json:
+            emit({**plan_to_dict(plan), "after_use_hm2": plan.after_use_hm2()}, fmt)
+        else:
+            emit(_work_rows(plan), fmt, title=f"Restoration plan {plan.mine_id}")

@@ -1,0 +1,92 @@
+"""``restora cost estimate`` / ``cost tiers`` / ``fund project`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from restora.cli import app
+from restora.planning.io import write_plan
+
+runner = CliRunner()
+
+
+def test_cost_estimate_json_contract(tmp_path, hand_plan):
+    f = tmp_path / "plan.yaml"
+    write_plan(hand_plan, f)
+    chart = tmp_path / "tornado.png"
+    args = ["cost", "estimate", str(f), "--draws", "2000", "--seed", "1", "--format", "json"]
+    r = runner.invoke(app, [*args, "--chart", str(chart)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    for key in (
+        "total_p50_cny",
+        "total_p90_cny",
+        "by_phase",
+        "by_item",
+        "price_year",
+        "tables_used",
+    ):
+        assert key in doc
+    assert doc["price_year"] == 2023
+    assert doc["total"]["deterministic_cny"] == 2_701_786
+    assert doc["total_p50_cny"] <= doc["total_p90_cny"]
+    assert chart.stat().st_size > 1000
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["total_p90_cny"] == doc["total_p90_cny"]  # same seed, same result
+
+
+def test_cost_estimate_bad_plan_exits_2(tmp_path):
+    f = tmp_path / "plan.yaml"
+    f.write_text("mine_id: X\nprice_year: 2023\nstart_year: 2025\nmine_works:\n"
+                 "  - {item: nope, quantity: 1, unit: m3, phase: monitoring}\n", encoding="utf-8")  # fmt: skip
+    r = runner.invoke(app, ["cost", "estimate", str(f), "--draws", "10"])
+    assert r.exit_code == 2
+    assert "mine_works.0" in r.output and "item" in r.output
+
+
+def test_cost_tiers_colorado():
+    r = runner.invoke(
+        app,
+        ["cost", "tiers", "234415", "--tiers", "colorado-drms-m1977410", "--on", "2021-06-01",
+         "--format", "json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["grand_total"] == 336_799
+
+
+def test_fund_project(tmp_path, hand_plan):
+    f = tmp_path / "plan.yaml"
+    write_plan(hand_plan, f)
+    prod = tmp_path / "prod.csv"
+    prod.write_text("year,output_t\n2025,100000\n2026,200000\n2027,300000\n", encoding="utf-8")
+    r = runner.invoke(
+        app,
+        ["fund", "project", str(f), "--production", str(prod), "--liability-p50", "1200000",
+         "--liability-p90", "1500000", "--format", "json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [row["accrual_cny"] for row in doc["schedule"]] == [200_000, 400_000, 600_000]
+    assert doc["final_sufficiency_p90"] == 0.8
+    assert doc["warnings"] and doc["rule"]["rule_code"] == "FUND-CN-2017-PRODSHARE"
+    # liabilities from the Monte Carlo when not given: accruals sum to the P50
+    r = runner.invoke(
+        app, ["fund", "project", str(f), "--production", str(prod), "--draws", "500", "-f", "json"]
+    )
+    doc = json.loads(r.stdout)
+    assert sum(row["accrual_cny"] for row in doc["schedule"]) == pytest.approx(
+        doc["liability_p50_cny"]
+    )
+
+
+def test_fund_bad_production_exits_2(tmp_path, hand_plan):
+    f = tmp_path / "plan.yaml"
+    write_plan(hand_plan, f)
+    prod = tmp_path / "prod.csv"
+    prod.write_text("year,output_t\n2025,abc\n", encoding="utf-8")
+    r = runner.invoke(app, ["fund", "project", str(f), "--production", str(prod)])
+    assert r.exit_code == 2
+    assert "row 1" in r.output and "output_t" in r.output

@@ -1,0 +1,66 @@
+"""``restora plan make MINE`` from a register in the store, then re-costed from the file."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import shapely
+from typer.testing import CliRunner
+
+from restora.cli import app
+from restora.inventory.model import Register, empty_table
+
+runner = CliRunner()
+
+
+def _store(tmp_path) -> str:
+    from restora.store import Store
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    mines = pd.DataFrame(
+        [{"mine_id": "M1", "name": "quarry", "region_code": "430521", "mineral": "building_stone",
+          "status": "abandoned", "responsible_party": "absent"}]
+    )  # fmt: skip
+    box = shapely.box(111.0, 27.0, 111.002, 27.002)
+    sites = empty_table("sites")
+    sites = pd.DataFrame(
+        [{"site_id": "P", "mine_id": "M1", "kind": "open_pit", "declared_area_hm2": None,
+          "slope_deg": 35.0, "water": False, "water_depth_m": None, "soil_thickness_m": 0.0,
+          "area_hm2": 4.4, "geometry": box}]
+    )  # fmt: skip
+    hazards = pd.DataFrame(
+        [{"hazard_id": "H1", "mine_id": "M1", "site_id": "P", "kind": "collapse",
+          "volume_m3": 800.0, "people_threatened": 12, "distance_to_buildings_m": 80.0}]
+    )  # fmt: skip
+    with Store(url) as s:
+        s.add_register(Register(mines, sites, empty_table("samples"), hazards))
+    return url
+
+
+def test_plan_make_then_cost(tmp_path):
+    url = _store(tmp_path)
+    out = tmp_path / "M1.yaml"
+    r = runner.invoke(
+        app,
+        ["plan", "make", "M1", "--db", url, "--price-year", "2023", "--start-year", "2026",
+         "--out", str(out), "--format", "json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["mine_id"] == "M1" and doc["region_code"] == "430521"
+    works = doc["sites"][0]["works"]
+    hazard = [w for w in works if w["note"].startswith("hazard H1")]
+    assert hazard and hazard[0]["quantity"] == 800  # collapse: 1 m³ cut per m³
+    assert "grade" in hazard[0]["note"]
+    assert out.is_file()
+    r = runner.invoke(app, ["cost", "estimate", str(out), "--draws", "200", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["mines"] == ["M1"]
+
+
+def test_plan_make_unknown_mine_exits_2(tmp_path):
+    url = _store(tmp_path)
+    r = runner.invoke(app, ["plan", "make", "NOPE", "--db", url])
+    assert r.exit_code == 2
+    assert "NOPE" in r.output
