@@ -117,7 +117,7 @@ def plan_site(
                     item=item,
                     quantity=round(qty, 3),
                     unit=_units(units, item, unit),
-                    phase=phase,
+                    phase=phase,  # type: ignore[arg-type]  # checked by pydantic
                     **kw,
                 )
             )
@@ -368,7 +368,7 @@ def make_plan(
                     item=item,
                     quantity=round(qty, 3),
                     unit=_units(units, item, unit),
-                    phase=phase,
+                    phase=phase,  # type: ignore[arg-type]  # checked by pydantic
                     **kw,
                 )
             )
