@@ -376,3 +376,28 @@ def test_cli_exit_codes(cli, pools, pair, tmp_path):
         cli, ["carbon", "--lulc", pair[0], "--pools", str(tmp_path / "none.csv")]
     )
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+def test_price_per_t_co2_converted_by_molecular_weights():
+    # IPCC 44/12: 60 CNY/t CO2 × 44/12 = 220 CNY/Mg C
+    price, prov = cm.price_per_mg_c(60.0, on="2024-01-01")
+    assert price == pytest.approx(220.0, rel=1e-12)
+    assert prov["name"] == "valuation/carbon/co2-per-c" and "IPCC" in prov["source"]
+
+
+def test_cli_price_per_t_co2(cli, pools, pair):
+    res = CliRunner().invoke(
+        cli,
+        ["carbon", "--lulc", pair[0], "--lulc-alt", pair[1], "--pools", str(pools), "-f", "json",
+         "--price", "30", "--price-unit", "CNY/tCO2", "--discount-rate", "10",
+         "--base-year", "2020", "--alt-year", "2022"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    # 30 × 44/12 = 110 CNY/Mg C; K = 110/2 · (1 + 1/1.1) = 105; NPV = 105 × 25.56 = 2683.8
+    assert d["price_cny_per_mg_c"] == pytest.approx(110.0)
+    assert d["npv_cny"] == pytest.approx(2683.8, rel=1e-9)
+    assert d["price_input"]["unit"] == "CNY/tCO2"
+    bad = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--lulc-alt", pair[1], "--pools", str(pools),
+                                   "--price", "30", "--price-unit", "USD/oz", "--base-year", "2020", "--alt-year", "2022"])  # fmt: skip
+    assert bad.exit_code == 2 and "unknown price unit" in bad.output

@@ -33,6 +33,7 @@ def carbon(
     lulc_alt: Path | None = typer.Option(None, "--lulc-alt", help="Alternate land cover on the same grid."),
     out: Path | None = typer.Option(None, "--out", help="Write per-pixel maps (float32 GeoTIFF, Mg C/pixel) to this folder."),
     price: float | None = typer.Option(None, "--price", help="Carbon price [CNY/Mg C] in the base year; turns on valuation."),
+    price_unit: str = typer.Option("CNY/MgC", "--price-unit", help="Unit of --price: CNY/MgC, or CNY/tCO2 (converted by 44/12, IPCC 2006)."),
     discount_rate: float = typer.Option(0.0, "--discount-rate", help="Discount rate [% per year], as in InVEST (7 = 7 %)."),
     rate_change: float = typer.Option(0.0, "--rate-change", help="Annual change of the carbon price [% per year]."),
     base_year: int | None = typer.Option(None, "--base-year", help="Year of the baseline land cover."),
@@ -49,6 +50,7 @@ def carbon(
 
     with handled():
         valuation = None
+        conversion = None
         if price is not None:
             missing = [
                 n for n, v in (("--base-year", base_year), ("--alt-year", alt_year)) if v is None
@@ -60,7 +62,17 @@ def carbon(
             if lulc_alt is None:
                 raise InputError("valuation (--price) needs --lulc-alt", field="--lulc-alt")
             assert base_year is not None and alt_year is not None
-            valuation = cm.Valuation(price, discount_rate, rate_change, base_year, alt_year)
+            unit = price_unit.replace(" ", "").lower()
+            if unit in ("cny/mgc", "cny/tc"):
+                per_c = price
+            elif unit in ("cny/tco2", "cny/tco2e"):
+                per_c, conversion = cm.price_per_mg_c(price)
+            else:
+                raise InputError(
+                    f"unknown price unit {price_unit!r}; use CNY/MgC or CNY/tCO2",
+                    field="--price-unit",
+                )
+            valuation = cm.Valuation(per_c, discount_rate, rate_change, base_year, alt_year)
         elif base_year is not None or alt_year is not None:
             raise InputError(
                 "--base-year/--alt-year are for valuation; give --price too", field="--price"
@@ -73,6 +85,12 @@ def carbon(
             err_console.print("interrupted: stopped cleanly, no partial maps left")
             raise typer.Exit(130) from None
         data = result.to_dict()
+        if conversion is not None:
+            data["price_input"] = {
+                "value": price,
+                "unit": price_unit,
+                "co2_per_c_table": conversion,
+            }
         if fmt == Format.json:
             emit(data, fmt)
             return

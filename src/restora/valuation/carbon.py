@@ -273,6 +273,45 @@ def valuation_constant(
     return float(price_per_mg_c / n_years * np.sum(ratio**t))
 
 
+CO2_PER_C_TABLE = "valuation/carbon/co2-per-c"
+
+
+def price_per_mg_c(price_per_t_co2: float, on: Any = None) -> tuple[float, dict[str, Any]]:
+    """Convert a carbon price per tonne of CO2 to a price per Mg (tonne) of carbon.
+
+    Parameters
+    ----------
+    price_per_t_co2 : float
+        Price [CNY/t CO2], as quoted by carbon markets.
+    on : date, optional
+        Date whose reference table applies; default today.
+
+    Returns
+    -------
+    (float, dict)
+        Price [CNY/Mg C] and the provenance of the conversion table.
+
+    Notes
+    -----
+    :math:`p_C = p_{CO_2} \times M_{CO_2} / M_C` with the molecular weights 44 and 12 of the
+    reference table ``valuation/carbon/co2-per-c``.
+
+    References
+    ----------
+    2006 IPCC Guidelines for National Greenhouse Gas Inventories, Vol. 4, Ch. 2.
+
+    Examples
+    --------
+    >>> round(price_per_mg_c(60.0, on="2024-01-01")[0], 6)  # 60 × 44/12
+    220.0
+    """
+    from restora import refdata
+
+    t = refdata.get(CO2_PER_C_TABLE, on=on)
+    ratio = float(t.data["co2_molecular_weight"]) / float(t.data["c_molecular_weight"])
+    return price_per_t_co2 * ratio, t.provenance()
+
+
 @dataclass(frozen=True)
 class Valuation:
     """Valuation inputs, as InVEST's carbon model takes them.
