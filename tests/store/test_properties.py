@@ -101,7 +101,7 @@ def test_round_trip_property(db_url: str, helpers: SimpleNamespace) -> None:
     store = Store(db_url)
 
     @settings(
-        max_examples=20 if db_url.startswith("sqlite") else 10,
+        max_examples=15 if db_url.startswith("sqlite") else 8,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
