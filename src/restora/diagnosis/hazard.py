@@ -218,7 +218,6 @@ def grade_hazards(hazards: pd.DataFrame, tables: HazardTables) -> pd.DataFrame:
     for col in ("hazard_id", "mine_id", "kind"):
         if col not in hazards.columns:
             raise InputError(f"the hazards table has no column {col!r}", field=col)
-    n = len(hazards)
     num = {c: _numeric(hazards, c) for c in _NUMERIC}
     kind = hazards["kind"].to_numpy(dtype=object)
     s_idx, s_known = scale_class(kind, num["volume_m3"], tables)
@@ -226,34 +225,38 @@ def grade_hazards(hazards: pd.DataFrame, tables: HazardTables) -> pd.DataFrame:
     shift = distance_shift(num["distance_to_buildings_m"], tables)
     t_adj = np.where(t_idx == 0, 0, np.clip(t_idx + shift, 1, len(THREATS) - 1))
 
-    mx = tables.matrix.set_index(["scale", "threat"])
-    keys = list(zip([SCALES[i] for i in s_idx], [THREATS[i] for i in t_adj], strict=True))
-    cells = mx.loc[keys] if n else mx.iloc[0:0]
-    codes: list[list[str]] = []
-    for i in range(n):
-        c = []
-        c.append("HAZ-SCALE-VOLUME" if s_known[i] else "HAZ-SCALE-UNKNOWN")
-        if not t_known[i]:
-            c.append("HAZ-THREAT-UNKNOWN")
-        elif t_idx[i] == 0:
-            c.append("HAZ-THREAT-NONE")
-        else:
-            c.append("HAZ-THREAT-PEOPLE-LOSS")
-        if t_adj[i] > t_idx[i]:
-            c.append("HAZ-DIST-NEAR")
-        elif t_adj[i] < t_idx[i]:
-            c.append("HAZ-DIST-FAR")
-        c.append(str(cells["code"].iloc[i]))
-        codes.append(c)
+    # the matrix as two (scale × threat) lookup arrays, indexed with the class indices
+    grade_of = np.empty((len(SCALES), len(THREATS)), dtype=object)
+    code_of = np.empty((len(SCALES), len(THREATS)), dtype=object)
+    for row in tables.matrix.itertuples(index=False):
+        i, j = SCALES.index(str(row.scale)), THREATS.index(str(row.threat))
+        grade_of[i, j], code_of[i, j] = str(row.grade), str(row.code)
+    scale_code = np.where(s_known, "HAZ-SCALE-VOLUME", "HAZ-SCALE-UNKNOWN")
+    threat_code = np.where(
+        ~t_known,
+        "HAZ-THREAT-UNKNOWN",
+        np.where(t_idx == 0, "HAZ-THREAT-NONE", "HAZ-THREAT-PEOPLE-LOSS"),
+    )
+    dist_code = np.where(
+        t_adj > t_idx, "HAZ-DIST-NEAR", np.where(t_adj < t_idx, "HAZ-DIST-FAR", "")
+    )
+    cell_code = code_of[s_idx, t_adj]
+    codes = [
+        [a, b, c, d] if c else [a, b, d]
+        for a, b, c, d in zip(
+            scale_code.tolist(), threat_code.tolist(), dist_code.tolist(), cell_code, strict=True
+        )
+    ]
+    scales, threats = np.array(SCALES, dtype=object), np.array(THREATS, dtype=object)
     return pd.DataFrame(
         {
             "hazard_id": hazards["hazard_id"].to_numpy(dtype=object),
             "mine_id": hazards["mine_id"].to_numpy(dtype=object),
             "kind": kind,
-            "scale": [SCALES[i] for i in s_idx],
-            "threat": [THREATS[i] for i in t_idx],
-            "threat_adjusted": [THREATS[i] for i in t_adj],
-            "grade": cells["grade"].to_numpy(dtype=object) if n else np.array([], dtype=object),
+            "scale": scales[s_idx],
+            "threat": threats[t_idx],
+            "threat_adjusted": threats[t_adj],
+            "grade": grade_of[s_idx, t_adj],
             "rule_codes": codes,
         }
     )
@@ -298,28 +301,25 @@ def grade_mines(graded: pd.DataFrame, mine_ids: pd.Series | list[str]) -> pd.Dat
     -----
     grade(mine) = max over its hazards of grade(hazard), in the order none < low < medium < high.
     """
-    level = (
-        graded["grade"].map(GRADES.index).astype(int) if len(graded) else pd.Series([], dtype=int)
-    )
-    by_mine = pd.DataFrame({"mine_id": graded["mine_id"], "level": level})
-    top = by_mine.groupby("mine_id")["level"].max()
-    count = by_mine.groupby("mine_id")["level"].size()
-    code_sets: dict[str, set[str]] = {}
-    for mid, codes in zip(graded["mine_id"], graded["rule_codes"], strict=True):
+    levels = {g: i for i, g in enumerate(GRADES)}
+    top: dict[Any, int] = {}
+    count: dict[Any, int] = {}
+    code_sets: dict[Any, set[str]] = {}
+    for mid, grade, codes in zip(
+        graded["mine_id"].tolist(), graded["grade"].tolist(), graded["rule_codes"], strict=True
+    ):
+        top[mid] = max(top.get(mid, 0), levels[grade])
+        count[mid] = count.get(mid, 0) + 1
         code_sets.setdefault(mid, set()).update(codes)
-    rows = []
-    for mid in mine_ids:
-        if mid in top.index:
-            rows.append(
-                {
-                    "mine_id": mid,
-                    "grade": GRADES[int(top[mid])],
-                    "hazards": int(count[mid]),
-                    "rule_codes": [*sorted(code_sets[mid]), "HAZ-MINE-MAX"],
-                }
-            )
-        else:
-            rows.append(
-                {"mine_id": mid, "grade": "none", "hazards": 0, "rule_codes": ["HAZ-MINE-NONE"]}
-            )
+    rows = [
+        {
+            "mine_id": mid,
+            "grade": GRADES[top[mid]],
+            "hazards": count[mid],
+            "rule_codes": [*sorted(code_sets[mid]), "HAZ-MINE-MAX"],
+        }
+        if mid in top
+        else {"mine_id": mid, "grade": "none", "hazards": 0, "rule_codes": ["HAZ-MINE-NONE"]}
+        for mid in mine_ids
+    ]
     return pd.DataFrame(rows, columns=["mine_id", "grade", "hazards", "rule_codes"])

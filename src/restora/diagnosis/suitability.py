@@ -146,11 +146,11 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     # excluded[use] -> boolean array; codes[use][i] -> list of rule codes
     n = len(sites)
     excluded = {u: np.zeros(n, dtype=bool) for u in USES}
-    codes: dict[str, list[list[str]]] = {u: [[] for _ in range(n)] for u in USES}
+    # rule codes of each use as ";"-joined text per site, split into lists at the end
+    codes: dict[str, np.ndarray] = {u: np.full(n, "", dtype=object) for u in USES}
 
     def hit(use: str, mask: np.ndarray, code: str, exclude: bool) -> None:
-        for i in np.flatnonzero(mask):
-            codes[use][i].append(code)
+        codes[use] = np.where(mask, codes[use] + (code + ";"), codes[use])
         if exclude:
             excluded[use] |= mask
 
@@ -196,43 +196,64 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     hit("construction", (udb == -1) & ~near, "SUIT-CONS-REMOTE", True)
     hit("construction", (udb == -1) & near, "SUIT-CONS-LOCATION", False)
 
+    # ranking: the base order, then the promotions applied in sequence (the last ends on top)
     base = [u for u in rules["base_order"] if u != "leave_as_is"]
-    eco = list(rules["ecological_order"])
-    out: list[dict[str, Any]] = []
-    site_ids = sites["site_id"].to_numpy(dtype=object)
-    for i in range(n):
-        order = list(base)
-        promoted: dict[str, str] = {}
-        if udb[i] == 1:
-            order, promoted = _front(order, ["construction"], "SUIT-UDB-IN", promoted)
-        if redline[i] == 1:
-            order, promoted = _front(order, eco, "SUIT-REDLINE-ECO", promoted)
-        if pbf[i] == 1:
-            order, promoted = _front(order, ["cultivated"], "SUIT-PBF-CULT", promoted)
-        if water[i]:
-            order, promoted = _front(order, ["water"], "SUIT-WATER-FIRST", promoted)
-        rank = 0
-        for use in [*order, "leave_as_is"]:
-            ok = not excluded[use][i]
-            if ok:
-                rank += 1
-            c = list(codes[use][i])
-            if use == "leave_as_is":
-                c.append("SUIT-LEAVE")
-            elif ok:
-                c.insert(0, promoted.get(use, "SUIT-BASE-ORDER"))
-            out.append(
-                {
-                    "site_id": site_ids[i],
-                    "use": use,
-                    "status": "suitable" if ok else "excluded",
-                    "rank": rank if ok else None,
-                    "rule_codes": c,
-                }
-            )
-    frame = pd.DataFrame(out, columns=["site_id", "use", "status", "rank", "rule_codes"])
-    frame["rank"] = frame["rank"].astype("Int64")
+    promotions = (
+        (udb == 1, ["construction"], "SUIT-UDB-IN"),
+        (redline == 1, list(rules["ecological_order"]), "SUIT-REDLINE-ECO"),
+        (pbf == 1, ["cultivated"], "SUIT-PBF-CULT"),
+        (water, ["water"], "SUIT-WATER-FIRST"),
+    )
+    # at most 2**4 distinct orders: compute each once, then index the sites by their key
+    key = sum(flag.astype(int) << k for k, (flag, _, _) in enumerate(promotions))
+    n_uses = len(USES)
+    pos_of_key = np.zeros((1 << len(promotions), n_uses), dtype=int)
+    lead_of_key = np.empty((1 << len(promotions), n_uses), dtype=object)
+    for k in range(1 << len(promotions)):
+        order, promoted = list(base), {}
+        for bit, (_, first, code) in enumerate(promotions):
+            if k >> bit & 1:
+                order, promoted = _front(order, first, code, promoted)
+        order.append("leave_as_is")
+        for u_i, use in enumerate(USES):
+            pos_of_key[k, u_i] = order.index(use)
+            lead_of_key[k, u_i] = promoted.get(use, "SUIT-BASE-ORDER")
+    pos = pos_of_key[key]  # (n, uses): position of each use in the site's order
+    ok = np.column_stack([~excluded[u] for u in USES]) if n else np.zeros((0, n_uses), bool)
+    # rank of use u = number of suitable uses at or before u's position
+    rank = (ok[:, None, :] & (pos[:, None, :] <= pos[:, :, None])).sum(axis=2)
+    lead = lead_of_key[key]
+    text = np.empty((n, n_uses), dtype=object)
+    for u_i, use in enumerate(USES):
+        if use == "leave_as_is":
+            text[:, u_i] = codes[use] + "SUIT-LEAVE;"
+        else:
+            text[:, u_i] = np.where(ok[:, u_i], lead[:, u_i] + ";" + codes[use], codes[use])
+    # one row per site and use, the uses of a site in their ranked order
+    site_idx = np.repeat(np.arange(n), n_uses)
+    flat_pos = pos.reshape(-1)
+    sort = np.lexsort((flat_pos, site_idx))
+    use_names = np.tile(np.array(USES, dtype=object), n)[sort]
+    ok_flat = ok.reshape(-1)[sort]
+    rank_flat = rank.reshape(-1)[sort]
+    frame = pd.DataFrame(
+        {
+            "site_id": sites["site_id"].to_numpy(dtype=object)[site_idx[sort]],
+            "use": use_names,
+            "status": np.where(ok_flat, "suitable", "excluded"),
+            "rank": pd.array(np.where(ok_flat, rank_flat, 0), dtype="Int64"),
+            "rule_codes": _split_codes(text.reshape(-1)[sort]),
+        }
+    )
+    frame.loc[~ok_flat, "rank"] = pd.NA
     return frame
+
+
+def _split_codes(text: np.ndarray) -> list[list[str]]:
+    """ ";"-joined codes → lists (each distinct text split once; every row gets its own list)."""
+    inverse, uniques = pd.factorize(pd.Series(text, dtype=object))
+    split = [str(u).split(";")[:-1] for u in uniques]
+    return [list(split[i]) for i in inverse]
 
 
 def _front(
