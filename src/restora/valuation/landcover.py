@@ -95,9 +95,8 @@ class LandCoverMapping:
                 field="scheme",
             )
         codes_arr = np.asarray(codes)
-        flat = codes_arr.astype(str).ravel()
         wet = (
-            np.zeros(flat.shape, dtype=bool)
+            np.zeros(codes_arr.size, dtype=bool)
             if water is None
             else np.broadcast_to(np.asarray(water, dtype=bool), codes_arr.shape).ravel()
         )
@@ -106,12 +105,8 @@ class LandCoverMapping:
         lookup: dict[tuple[str, str], int] = {}
         for code, w, et in zip(sub["code"], sub["water"], sub["ecosystem_type"], strict=True):
             lookup[(code, w)] = NO_TYPE if et is None or pd.isna(et) else pos[et]
-        # Vectorise over the distinct (code, water) pairs, not over every cell.
-        keys = np.char.add(flat.astype(str), np.where(wet, "|1", "|0"))
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        out_u = np.empty(uniq.shape, dtype=np.int64)
-        for i, key in enumerate(uniq):
-            code, flag = str(key)[:-2], str(key).endswith("|1")
+
+        def resolve(code: str, flag: bool) -> int:
             hit = lookup.get((code, "true" if flag else "false"), lookup.get((code, "any")))
             if hit is None:
                 raise InputError(
@@ -119,5 +114,24 @@ class LandCoverMapping:
                     f"(add it to {MAPPING_TABLE})",
                     field="code",
                 )
-            out_u[i] = hit
+            return hit
+
+        flat = codes_arr.ravel()
+        if flat.size and np.issubdtype(flat.dtype, np.integer):
+            # Integer rasters: a lookup array over the codes' range, no sort.
+            lo, hi = int(flat.min()), int(flat.max())
+            if hi - lo < 1_000_000:
+                present = np.zeros((hi - lo + 1, 2), dtype=bool)
+                present[flat - lo, wet.astype(np.intp)] = True
+                lut = np.full((hi - lo + 1, 2), NO_TYPE, dtype=np.int64)
+                for off, flag in zip(*np.nonzero(present), strict=True):
+                    lut[off, flag] = resolve(str(lo + int(off)), bool(flag))
+                return lut[flat - lo, wet.astype(np.intp)].reshape(codes_arr.shape)
+        # Otherwise look up each distinct (code, water) pair once and scatter back.
+        uniq_codes, code_inv = np.unique(flat, return_inverse=True)
+        pair = code_inv.astype(np.int64) * 2 + wet
+        uniq_pairs, inverse = np.unique(pair, return_inverse=True)
+        out_u = np.empty(uniq_pairs.shape, dtype=np.int64)
+        for i, key in enumerate(uniq_pairs):
+            out_u[i] = resolve(str(uniq_codes[key // 2]), bool(key % 2))
         return out_u[inverse].reshape(codes_arr.shape)

@@ -135,8 +135,12 @@ def adjust_table(
         if c not in frame.columns:
             continue
         raw = frame[c]
-        num = pd.to_numeric(raw, errors="coerce")
-        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            num = raw.astype(float)
+            blank = num.isna()
+        else:  # text (CSV) or mixed JSON values: blanks are empty, the rest must parse
+            num = pd.to_numeric(raw, errors="coerce")
+            blank = raw.isna() | (raw.astype(str).str.strip() == "")
         for i in np.flatnonzero((num.isna() & ~blank).to_numpy()):
             problems.append(Problem(f"{raw.iloc[i]!r} is not a number", file, int(i) + 1, c))
         vals = num.to_numpy(dtype=float)
