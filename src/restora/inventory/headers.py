@@ -1,0 +1,128 @@
+"""Header names users write → the register's column names, and what kind of table a file is.
+
+Headers are matched case-insensitively after Unicode NFKC normalisation (full-width brackets
+and letters become ASCII, ``m²`` becomes ``m2``), trimming, and folding runs of spaces,
+underscores and hyphens to ``_``; so ``Mine ID``, ``mine_id`` and ``矿山编号`` all name
+``mine_id``, and ``面积（亩）`` names the declared area in 亩.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from restora.inventory.schema import (
+    AREA_ALIASES_M2,
+    AREA_ALIASES_MU,
+    HAZARD_COLUMNS,
+    METAL_ALIASES,
+    METALS,
+    MINE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SITE_COLUMNS,
+    Column,
+)
+
+TableKind = str  # "mines" | "sites" | "samples" | "hazards"
+
+GEOMETRY_ALIASES = ("wkt", "geometry", "geom", "the_geom", "几何", "wkb")
+CRS_ALIASES = ("crs", "坐标系", "坐标参考系", "srid", "epsg")
+# Declared area in other units: canonical pseudo-columns, converted to hm² by the reader.
+AREA_MU = "declared_area_mu"
+AREA_M2 = "declared_area_m2"
+GEOMETRY = "geometry"
+CRS = "crs"
+# Written by the exporters for people to read; ignored on import (recomputed from geometry).
+COMPUTED_AREA = "geometry_area_hm2"
+
+_FOLD = re.compile(r"[\s_\-]+")
+_AROUND_BRACKETS = re.compile(r"_?([()\[\]])_?")
+_UNIT_SUFFIX = re.compile(r"[(\[](mg/kg|毫克/千克|mg_kg)[)\]]$")
+
+
+def header_key(header: object) -> str:
+    """The normalised form of a header used for matching.
+
+    >>> header_key(" Mine ID ")
+    'mine_id'
+    >>> header_key("面积（亩）")
+    '面积(亩)'
+    """
+    s = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    s = _FOLD.sub("_", s)
+    return _AROUND_BRACKETS.sub(r"\1", s).strip("_")
+
+
+def _alias_map(columns: Iterable[Column]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for col in columns:
+        for alias in (col.name, *col.aliases):
+            out.setdefault(header_key(alias), col.name)
+    return out
+
+
+def _extras(kind: TableKind) -> dict[str, str]:
+    out = {header_key(a): GEOMETRY for a in GEOMETRY_ALIASES}
+    out.update({header_key(a): CRS for a in CRS_ALIASES})
+    if kind == "sites":
+        out.update({header_key(a): AREA_MU for a in AREA_ALIASES_MU})
+        out.update({header_key(a): AREA_M2 for a in AREA_ALIASES_M2})
+        out[header_key(COMPUTED_AREA)] = COMPUTED_AREA
+    if kind == "samples":
+        out.update({header_key(m): m for m in METALS})
+        out.update({header_key(k): v for k, v in METAL_ALIASES.items()})
+    return out
+
+
+TABLE_COLUMNS: dict[TableKind, tuple[Column, ...]] = {
+    "mines": MINE_COLUMNS,
+    # a sites file carries its mine's columns on every row
+    "sites": MINE_COLUMNS + tuple(c for c in SITE_COLUMNS if c.name != "mine_id"),
+    "samples": SAMPLE_COLUMNS,
+    "hazards": HAZARD_COLUMNS,
+}
+ALIASES: dict[TableKind, dict[str, str]] = {
+    kind: {**_alias_map(cols), **_extras(kind)} for kind, cols in TABLE_COLUMNS.items()
+}
+_ID_OF = (("samples", "sample_id"), ("hazards", "hazard_id"), ("sites", "site_id"))
+
+
+def canonical(header: object, kind: TableKind) -> str | None:
+    """The register column a header names in a table of ``kind``, or None if unknown."""
+    key = header_key(header)
+    aliases = ALIASES[kind]
+    if key in aliases:
+        return aliases[key]
+    if kind == "samples":
+        bare = _UNIT_SUFFIX.sub("", key)
+        return aliases.get(bare)
+    return None
+
+
+def detect_kind(headers: Iterable[object], has_polygons: bool = False) -> TableKind | None:
+    """What a table holds, from its headers: samples, hazards, sites, mines, or None.
+
+    A ``sample_id`` column makes a samples table, ``hazard_id`` a hazards table, ``site_id``
+    (or polygon geometry) a sites table, and ``mine_id`` alone a mines table.
+    """
+    heads = list(headers)
+    for kind, id_col in _ID_OF:
+        if id_col in {canonical(h, kind) for h in heads}:
+            return kind
+    names = {canonical(h, "sites") for h in heads}
+    if has_polygons or GEOMETRY in names:
+        return "sites"
+    if "mine_id" in {canonical(h, "mines") for h in heads}:
+        return "mines"
+    return None
+
+
+def accepted_names(name: str, kind: TableKind) -> list[str]:
+    """Header names accepted for column ``name`` in a table of ``kind`` (for messages, docs)."""
+    for col in TABLE_COLUMNS[kind]:
+        if col.name == name:
+            return [col.name, *col.aliases]
+    if name == GEOMETRY:
+        return list(GEOMETRY_ALIASES)
+    return [name]
