@@ -111,13 +111,15 @@ def generate(size: int, base_path: Path, alt_path: Path | None, seed: int = 2026
     if alt_path is not None:
         outs.append(rasterio.open(alt_path, "w", **profile))
     step = 1024
+    pix = np.random.default_rng(seed + 1)
     try:
         for r0 in range(0, size, step):
             h = min(step, size - r0)
             for c0 in range(0, size, step):
                 w = min(step, size - c0)
-                n = 0.6 * _noise(big, 400, r0, c0, h, w) + 0.3 * _noise(small, 53, r0, c0, h, w)
-                n += 0.1 * _noise(grain, 7, r0, c0, h, w)
+                n = 0.55 * _noise(big, 400, r0, c0, h, w) + 0.3 * _noise(small, 53, r0, c0, h, w)
+                n += 0.15 * _noise(grain, 7, r0, c0, h, w)
+                n += pix.uniform(-0.015, 0.015, size=n.shape)  # ragged class edges
                 lc = order[np.searchsorted(edges, n)]
                 rows = np.arange(r0, r0 + h)[:, None]
                 cols = np.arange(c0, c0 + w)[None, :]
@@ -161,7 +163,7 @@ def stage(name: str, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
         paths = [str(base)] + ([str(alt)] if extra.get("alt") else [])
         info = raster.describe(paths[0])
         wins = raster.plan_windows(info.width, info.height, info.block_shape)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if name == "floor1":  # plain rasterio, one thread, window by window
             with rasterio.Env(GDAL_CACHEMAX=raster.GDAL_CACHE_MB):
                 for p in paths:
@@ -170,7 +172,7 @@ def stage(name: str, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
                             ds.read(1, window=w.to_rasterio())
         else:  # restora's engine, 2 threads, nothing computed
             raster.run_blocks(paths, lambda a, w: None, wins, lambda w, r: None, workers=2)
-        return {"seconds": time.perf_counter() - t0}
+        return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
     if name.startswith("restora"):
         import rasterio  # imported before timing, as InVEST's imports are
 
@@ -186,14 +188,15 @@ def stage(name: str, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
         out = work / "restora_maps" if extra.get("maps") else None
         if out is not None and out.exists():
             shutil.rmtree(out)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = cm.carbon_storage(
             base, pools_t, alt if extra.get("alt") else None, valuation=val, out_dir=out
         )
-        sec = time.perf_counter() - t0
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
         d = r.to_dict()
         return {
             "seconds": sec,
+            "cpu": cpu,
             "setup": t0 - t_import,
             **{k: d.get(k) for k in ("total_mg_c", "alt_total_mg_c", "delta_mg_c", "npv_cny")},
         }
@@ -205,12 +208,12 @@ import json, sys, time, csv
 t_import = time.perf_counter()
 from natcap.invest import carbon
 args = json.loads(sys.argv[1])
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 reg = carbon.execute(args)
-sec = time.perf_counter() - t0
+sec, cpu = time.perf_counter() - t0, time.process_time() - c0
 with open(reg["summary_csv"], newline="") as f:
     rows = list(csv.reader(f))
-print(json.dumps({"seconds": sec, "import": t0 - t_import, "summary": rows[1:]}))
+print(json.dumps({"seconds": sec, "cpu": cpu, "import": t0 - t_import, "summary": rows[1:]}))
 """
 
 
@@ -245,54 +248,49 @@ def timed_child(cmd: list[str]) -> dict[str, Any]:
     return res
 
 
-def restora_stage(name: str, work: Path, repeats: int, **extra: Any) -> dict[str, Any]:
-    runs = [
-        timed_child(
-            [
-                sys.executable,
-                str(HERE),
-                "--stage",
-                name,
-                "--work",
-                str(work),
-                "--extra",
-                json.dumps(extra),
-            ]
-        )
-        for _ in range(repeats)
+def restora_run(name: str, work: Path, **extra: Any) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(HERE),
+        "--stage",
+        name,
+        "--work",
+        str(work),
+        "--extra",
+        json.dumps(extra),
     ]
-    return summarise(runs)
+    return timed_child(cmd)
 
 
-def invest_stage(invest_python: str, work: Path, repeats: int, alt: bool) -> dict[str, Any]:
-    runs = []
-    for i in range(repeats):
-        ws = work / f"invest_ws_{'val' if alt else 'sto'}_{i}"
-        if ws.exists():
-            shutil.rmtree(ws)
-        args = {
-            "workspace_dir": str(ws),
-            "results_suffix": "",
-            "lulc_bas_path": str(work / "lulc_bas.tif"),
-            "carbon_pools_path": str(work / "pools.csv"),
-            "calc_sequestration": alt,
-            "lulc_alt_path": str(work / "lulc_alt.tif") if alt else "",
-            "do_valuation": alt,
-            "lulc_bas_year": BASE_YEAR if alt else "",
-            "lulc_alt_year": ALT_YEAR if alt else "",
-            "price_per_metric_ton_of_c": PRICE if alt else "",
-            "discount_rate": DISCOUNT if alt else "",
-            "rate_change": RATE_CHANGE if alt else "",
-            "n_workers": -1,
-        }
-        runs.append(timed_child([invest_python, "-c", INVEST_CHILD, json.dumps(args)]))
+def invest_run(invest_python: str, work: Path, alt: bool, i: int) -> dict[str, Any]:
+    ws = work / f"invest_ws_{'val' if alt else 'sto'}_{i}"
+    if ws.exists():
+        shutil.rmtree(ws)
+    args = {
+        "workspace_dir": str(ws),
+        "results_suffix": "",
+        "lulc_bas_path": str(work / "lulc_bas.tif"),
+        "carbon_pools_path": str(work / "pools.csv"),
+        "calc_sequestration": alt,
+        "lulc_alt_path": str(work / "lulc_alt.tif") if alt else "",
+        "do_valuation": alt,
+        "lulc_bas_year": BASE_YEAR if alt else "",
+        "lulc_alt_year": ALT_YEAR if alt else "",
+        "price_per_metric_ton_of_c": PRICE if alt else "",
+        "discount_rate": DISCOUNT if alt else "",
+        "rate_change": RATE_CHANGE if alt else "",
+        "n_workers": -1,
+    }
+    try:
+        return timed_child([invest_python, "-c", INVEST_CHILD, json.dumps(args)])
+    finally:
         shutil.rmtree(ws, ignore_errors=True)
-    return summarise(runs)
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out = dict(runs[-1])
     out["seconds"] = statistics.median(r["seconds"] for r in runs)
+    out["cpu"] = statistics.median(r["cpu"] for r in runs)
     out["wall"] = statistics.median(r["wall"] for r in runs)
     out["peak_gib"] = max(r["peak_gib"] for r in runs)
     out["all_seconds"] = [round(r["seconds"], 3) for r in runs]
@@ -325,6 +323,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     ap.add_argument("--big", type=int, default=0, help="also run restora on a BIG × BIG raster")
     ap.add_argument("--results", type=Path, default=None, help="write a Markdown section here")
+    ap.add_argument(
+        "--append", action="store_true", help="append to --results instead of replacing"
+    )
     ap.add_argument("--stage", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--extra", default="{}", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -337,45 +338,67 @@ def main() -> None:
     started = dt.datetime.now(dt.UTC)
     load_before = load()
     print(f"work folder {work}; {load_before}", flush=True)
-    t0 = time.perf_counter()
-    generate(a.size, work / "lulc_bas.tif", work / "lulc_alt.tif")
-    write_pools(work / "pools.csv")
-    print(f"generated {a.size}×{a.size} baseline + alternate in {time.perf_counter() - t0:.1f} s "
-          f"({(work / 'lulc_bas.tif').stat().st_size / 2**20:.1f} MiB each, LZW)", flush=True)  # fmt: skip
-
     rows: dict[str, dict[str, Any]] = {}
-
-    def rec(key: str, r: dict[str, Any]) -> None:
-        rows[key] = r
-        print(f"{key:34s} {r['seconds']:8.3f} s (runs {r['all_seconds']}), process {r['wall']:.2f} s, "
-              f"peak {r['peak_gib']:.3f} GiB", flush=True)  # fmt: skip
-
-    rec("floor, 1 raster, rasterio 1 thread", restora_stage("floor1", work, a.repeats))
-    rec("floor, 1 raster, engine 2 threads", restora_stage("floor2", work, a.repeats))
-    rec("floor, 2 rasters, rasterio 1 thread", restora_stage("floor1", work, a.repeats, alt=True))
-    rec("floor, 2 rasters, engine 2 threads", restora_stage("floor2", work, a.repeats, alt=True))
-    rec("restora storage (totals)", restora_stage("restora", work, a.repeats))
-    rec("restora storage + maps", restora_stage("restora", work, a.repeats, maps=True))
-    rec("restora valuation (totals)", restora_stage("restora", work, a.repeats, alt=True))
-    rec("restora valuation + maps", restora_stage("restora", work, a.repeats, alt=True, maps=True))
-    have_invest = Path(a.invest_python).exists()
-    if have_invest:
-        rec("InVEST storage", invest_stage(a.invest_python, work, a.repeats, alt=False))
-        rec("InVEST valuation", invest_stage(a.invest_python, work, a.repeats, alt=True))
-    else:
-        print(f"no InVEST at {a.invest_python}; skipping the peer", flush=True)
-
     checks: list[tuple[str, float, float, float]] = []
-    if have_invest:
-        inv_s = invest_totals(rows["InVEST storage"]["summary"])
-        inv_v = invest_totals(rows["InVEST valuation"]["summary"])
-        ours_s, ours_v = rows["restora storage (totals)"], rows["restora valuation (totals)"]
-        checks.append(("total_mg_c (storage run)", ours_s["total_mg_c"], inv_s["total_mg_c"], 0))
-        for k in ("total_mg_c", "alt_total_mg_c", "delta_mg_c", "npv_cny"):
-            checks.append((k + " (valuation run)", ours_v[k], inv_v[k], 0))
-        checks = [(k, o, i, abs(o - i) / abs(i)) for k, o, i, _ in checks]
-        for k, o, i, rel in checks:
-            print(f"{k:32s} restora {o:22.6f}  InVEST {i:22.6f}  rel diff {rel:.2e}", flush=True)
+    if a.size:
+        t0 = time.perf_counter()
+        generate(a.size, work / "lulc_bas.tif", work / "lulc_alt.tif")
+        write_pools(work / "pools.csv")
+        print(f"generated {a.size}×{a.size} baseline + alternate in {time.perf_counter() - t0:.1f} s "
+              f"({(work / 'lulc_bas.tif').stat().st_size / 2**20:.1f} MiB each, LZW)", flush=True)  # fmt: skip
+
+        have_invest = Path(a.invest_python).exists()
+        if not have_invest:
+            print(f"no InVEST at {a.invest_python}; skipping the peer", flush=True)
+        stages: list[tuple[str, Any]] = [
+            ("floor, 1 raster, rasterio 1 thread", lambda i: restora_run("floor1", work)),
+            ("floor, 1 raster, engine 2 threads", lambda i: restora_run("floor2", work)),
+            (
+                "floor, 2 rasters, rasterio 1 thread",
+                lambda i: restora_run("floor1", work, alt=True),
+            ),
+            ("floor, 2 rasters, engine 2 threads", lambda i: restora_run("floor2", work, alt=True)),
+            ("restora storage (totals)", lambda i: restora_run("restora", work)),
+            ("restora storage + maps", lambda i: restora_run("restora", work, maps=True)),
+            ("restora valuation (totals)", lambda i: restora_run("restora", work, alt=True)),
+            (
+                "restora valuation + maps",
+                lambda i: restora_run("restora", work, alt=True, maps=True),
+            ),
+        ]
+        if have_invest:
+            stages += [
+                ("InVEST storage", lambda i: invest_run(a.invest_python, work, False, i)),
+                ("InVEST valuation", lambda i: invest_run(a.invest_python, work, True, i)),
+            ]
+        # rounds interleave all stages, so a change of machine load hits restora and InVEST alike
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k, _ in stages}
+        for i in range(a.repeats):
+            for key, fn in stages:
+                r = fn(i)
+                runs[key].append(r)
+                print(f"round {i + 1} {key:36s} {r['seconds']:8.3f} s, cpu {r['cpu']:7.3f} s, "
+                      f"peak {r['peak_gib']:.3f} GiB  [{load()}]", flush=True)  # fmt: skip
+        for key, _ in stages:
+            rows[key] = summarise(runs[key])
+            r = rows[key]
+            print(f"{key:36s} median {r['seconds']:8.3f} s (runs {r['all_seconds']}), cpu {r['cpu']:.3f} s, "
+                  f"peak {r['peak_gib']:.3f} GiB", flush=True)  # fmt: skip
+
+        if have_invest:
+            inv_s = invest_totals(rows["InVEST storage"]["summary"])
+            inv_v = invest_totals(rows["InVEST valuation"]["summary"])
+            ours_s, ours_v = rows["restora storage (totals)"], rows["restora valuation (totals)"]
+            checks.append(
+                ("total_mg_c (storage run)", ours_s["total_mg_c"], inv_s["total_mg_c"], 0)
+            )
+            for k in ("total_mg_c", "alt_total_mg_c", "delta_mg_c", "npv_cny"):
+                checks.append((k + " (valuation run)", ours_v[k], inv_v[k], 0))
+            checks = [(k, o, i, abs(o - i) / abs(i)) for k, o, i, _ in checks]
+            for k, o, i, rel in checks:
+                print(
+                    f"{k:32s} restora {o:22.6f}  InVEST {i:22.6f}  rel diff {rel:.2e}", flush=True
+                )
 
     big_row = None
     if a.big:
@@ -387,10 +410,16 @@ def main() -> None:
             f"generated {a.big}×{a.big} in {gen:.0f} s ({big_path.stat().st_size / 2**30:.2f} GiB)",
             flush=True,
         )
-        big_row = restora_stage("restora", work, 1, big=str(big_path))
-        big_floor = restora_stage("floor2", work, 1, big=str(big_path))
-        rec(f"restora storage {a.big}² (totals)", big_row)
-        rec(f"floor {a.big}², engine 2 threads", big_floor)
+        big_row = restora_run("restora", work, big=str(big_path))
+        big_floor = restora_run("floor2", work, big=str(big_path))
+        for k, r in (
+            (f"restora storage {a.big}² (totals)", big_row),
+            (f"floor {a.big}², engine 2 threads", big_floor),
+        ):
+            print(
+                f"{k:36s} {r['seconds']:8.3f} s, cpu {r['cpu']:.3f} s, peak {r['peak_gib']:.3f} GiB",
+                flush=True,
+            )
         big_row = {"run": big_row, "floor": big_floor, "gen": gen, "bytes": big_path.stat().st_size}
         big_path.unlink()
 
@@ -432,33 +461,45 @@ def write_results(a, rows, checks, big_row, started, load_before, load_after) ->
         "`carbon.execute` with `n_workers=-1`, fresh empty workspace each run), excluding interpreter "
         "start and imports; peak memory is the process's max RSS (`wait4`), imports included.",
         "",
-        "| run | seconds (median) | runs | peak RSS GiB |",
-        "|---|---:|---|---:|",
+        "| run | seconds (median) | runs [s] | CPU seconds (median) | peak RSS GiB |",
+        "|---|---:|---|---:|---:|",
     ]
     for k, r in rows.items():
+        runs_s = ", ".join(f"{x:.2f}" for x in r["all_seconds"])
         lines.append(
-            f"| {k} | {r['seconds']:.3f} | {', '.join(f'{s:.2f}' for s in r['all_seconds'])} | {r['peak_gib']:.3f} |"
+            f"| {k} | {r['seconds']:.3f} | {runs_s} | {r['cpu']:.3f} | {r['peak_gib']:.3f} |"
         )
     lines.append("")
 
-    def ratio(a_: str, b_: str) -> str:
+    def ratio(a_: str, b_: str, what: str = "seconds") -> str:
         if a_ in rows and b_ in rows:
-            return f"{rows[a_]['seconds'] / rows[b_]['seconds']:.1f}×"
+            return f"{rows[a_][what] / rows[b_][what]:.1f}×"
         return "n/a"
 
-    lines += [
-        "Ratios (time of the first / time of the second):",
-        "",
-        f"- InVEST storage / restora storage (totals): **{ratio('InVEST storage', 'restora storage (totals)')}**; "
-        f"/ restora storage + maps (InVEST's outputs): **{ratio('InVEST storage', 'restora storage + maps')}**",
-        f"- InVEST valuation / restora valuation (totals): **{ratio('InVEST valuation', 'restora valuation (totals)')}**; "
-        f"/ restora valuation + maps: **{ratio('InVEST valuation', 'restora valuation + maps')}**",
-        f"- restora storage (totals) / I/O floor, 1 raster, 2 threads: {ratio('restora storage (totals)', 'floor, 1 raster, engine 2 threads')}; "
-        f"/ 1 thread: {ratio('restora storage (totals)', 'floor, 1 raster, rasterio 1 thread')}",
-        f"- restora valuation (totals) / I/O floor, 2 rasters, 2 threads: {ratio('restora valuation (totals)', 'floor, 2 rasters, engine 2 threads')}; "
-        f"/ 1 thread: {ratio('restora valuation (totals)', 'floor, 2 rasters, rasterio 1 thread')}",
-        "",
-    ]
+    if not rows:  # a --size 0 run: only the bounded-memory section
+        lines = lines[:4]
+    lines += (
+        []
+        if not rows
+        else [
+            "Ratios (time of the first / time of the second):",
+            "",
+            f"- InVEST storage / restora storage (totals): **{ratio('InVEST storage', 'restora storage (totals)')}**; "
+            f"/ restora storage + maps (InVEST's outputs): **{ratio('InVEST storage', 'restora storage + maps')}**",
+            f"- InVEST valuation / restora valuation (totals): **{ratio('InVEST valuation', 'restora valuation (totals)')}**; "
+            f"/ restora valuation + maps: **{ratio('InVEST valuation', 'restora valuation + maps')}**",
+            f"- restora storage (totals) / I/O floor, 1 raster, 2 threads: {ratio('restora storage (totals)', 'floor, 1 raster, engine 2 threads')}; "
+            f"/ 1 thread: {ratio('restora storage (totals)', 'floor, 1 raster, rasterio 1 thread')}",
+            f"- restora valuation (totals) / I/O floor, 2 rasters, 2 threads: {ratio('restora valuation (totals)', 'floor, 2 rasters, engine 2 threads')}; "
+            f"/ 1 thread: {ratio('restora valuation (totals)', 'floor, 2 rasters, rasterio 1 thread')}",
+            f"- CPU time, less sensitive to other users' load: InVEST storage / restora storage (totals) "
+            f"{ratio('InVEST storage', 'restora storage (totals)', 'cpu')}, / + maps "
+            f"{ratio('InVEST storage', 'restora storage + maps', 'cpu')}; InVEST valuation / restora "
+            f"valuation (totals) {ratio('InVEST valuation', 'restora valuation (totals)', 'cpu')}, / + maps "
+            f"{ratio('InVEST valuation', 'restora valuation + maps', 'cpu')}",
+            "",
+        ]
+    )
     if checks:
         lines += [
             "Agreement with InVEST (restora sums float64 from exact class counts; InVEST sums float32 "
@@ -486,6 +527,8 @@ def write_results(a, rows, checks, big_row, started, load_before, load_after) ->
         ]
     text = "\n".join(lines) + "\n"
     a.results.parent.mkdir(parents=True, exist_ok=True)
+    if a.append and a.results.exists():
+        text = a.results.read_text(encoding="utf-8") + "\n" + text
     a.results.write_text(text, encoding="utf-8")
     print(f"wrote {a.results}")
 

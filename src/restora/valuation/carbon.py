@@ -746,7 +746,7 @@ def carbon_storage(
     if out_dir is not None:
         outputs = _write_maps(
             Path(out_dir), base, alt, pools, offset, size, bnd, and_,
-            valuation.constant if valuation and alt else None, windows, workers,
+            valuation.constant if valuation and alt else None, target_pixels, workers,
             _phase(progress, "maps"),
         )  # fmt: skip
     return replace(result, outputs=outputs, seconds=time.perf_counter() - started)
@@ -780,7 +780,7 @@ def _write_maps(
     bnd: int | None,
     and_: int | None,
     k: float | None,
-    windows: list[raster.Window],
+    target_pixels: int,
     workers: int,
     progress: raster.ProgressCallback | None,
 ) -> dict[str, str]:
@@ -810,7 +810,11 @@ def _write_maps(
                 writers[n].write(arr, 1, window=rw)
 
         src = [base.path] + ([alt.path] if alt is not None else [])
-        raster.run_blocks(src, fn, windows, write, workers=workers, progress=progress)
+        # smaller windows than the counting pass: each holds several float64 temporaries
+        map_windows = raster.plan_windows(
+            base.width, base.height, base.block_shape, max(1, target_pixels // 4)
+        )
+        raster.run_blocks(src, fn, map_windows, write, workers=workers, progress=progress)
         ok = True
     finally:
         for w in writers.values():
