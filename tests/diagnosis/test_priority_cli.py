@@ -121,7 +121,37 @@ def county(tmp_path):
             },
         ],
     )
-    reg = Register(mines=mines, sites=sites, samples=Register.empty().samples, hazards=hazards)
+    # GB 15618-2018, other farmland, pH 6.0: Cd screening 0.3, intervention 2.0 mg/kg
+    samples = _frame(
+        "samples",
+        [
+            {
+                "sample_id": "P1",
+                "mine_id": "A",
+                "site_id": "A1",
+                "ph": 6.0,
+                "land_use": "other",
+                "Cd": 0.1,
+            },
+            {
+                "sample_id": "P2",
+                "mine_id": "B",
+                "site_id": "B1",
+                "ph": 6.0,
+                "land_use": "other",
+                "Cd": 0.5,
+            },
+            {
+                "sample_id": "P3",
+                "mine_id": "B",
+                "site_id": "B1",
+                "ph": 6.0,
+                "land_use": "other",
+                "Cd": 10.0,
+            },
+        ],
+    )
+    reg = Register(mines=mines, sites=sites, samples=samples, hazards=hazards)
     from restora.store import Store
 
     url = f"sqlite:///{tmp_path / 'restora.db'}"
@@ -174,7 +204,15 @@ def test_rank_json_with_context(county):
     names = {t["name"] for t in data["reference_tables"]}
     assert {"priority/weights", "priority/damage-factors", "hazard/danger-matrix"} <= names
     assert "PRIO-WEIGHTED-SUM" in data["rule_codes"] and "HAZ-MINE-MAX" in data["rule_codes"]
-    assert data["method"]["dropped_indicators"] == ["pollution_level"]
+    # pollution from the register's samples: A clean (0.1 ≤ 0.3), B strict (10 > 2.0), C none
+    assert data["method"]["dropped_indicators"] == []
+    assert data["method"]["pollution_source"] == "register samples (GB 15618-2018)"
+    assert [ranking[m]["pollution_class"] for m in "ABC"] == [
+        "priority_protection",
+        "strict_control",
+        None,
+    ]
+    assert "soil/gb15618-2018/screening" in names or any(n.startswith("soil/") for n in names)
 
 
 def test_rank_weights_file_changes_order_top_and_csv(county, tmp_path):
@@ -301,3 +339,37 @@ def test_diagnose_suitability_with_context_and_pollution(county, tmp_path):
         _app(), ["diagnose", "suitability", "--db", url, "--on", ON, "--format", "table"]
     )
     assert res.exit_code == 0, res.output
+
+
+def test_suitability_classifies_register_samples(county):
+    url, _ = county
+    res = CliRunner().invoke(
+        _app(), ["diagnose", "suitability", "--db", url, "--on", ON, "--format", "json"]
+    )
+    data = _json(res)
+    sites = {s["site_id"]: s for s in data["sites"]}
+    # B1's worst sample has Cd 10 mg/kg > 2.0 (intervention, pH 6): strict control
+    assert sites["B1"]["inputs"]["pollution_class"] == "strict_control"
+    assert "SUIT-POLL-STRICT" in next(
+        e["rule_codes"] for e in sites["B1"]["excluded"] if e["use"] == "cultivated"
+    )
+    assert sites["A1"]["inputs"]["pollution_class"] == "priority_protection"
+    assert sites["C1"]["inputs"]["pollution_class"] is None
+    assert data["pollution_source"] == "register samples (GB 15618-2018)"
+    # without the context, construction is excluded (location unknown) and A farms first
+    assert sites["A1"]["best_use"] == "cultivated"
+
+
+def test_suitability_from_sites_csv(tmp_path):
+    csv = tmp_path / "sites.csv"
+    csv.write_text(
+        "图斑编号,矿山编号,坡度,土层厚度,积水,水深\nS1,M1,30,0.4,false,\nS2,M1,2,1.0,true,1.2\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(
+        _app(), ["diagnose", "suitability", "--sites", str(csv), "--on", ON, "--format", "json"]
+    )
+    data = _json(res)
+    best = {s["site_id"]: s["best_use"] for s in data["sites"]}
+    # S1: 30° > 25° and 0.4 m soil: only forest (≤ 35°, ≥ 0.3 m); S2: standing water first
+    assert best == {"S1": "forest", "S2": "water"}

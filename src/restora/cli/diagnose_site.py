@@ -256,6 +256,43 @@ def read_pollution(path: str | None) -> pd.DataFrame | None:
     return frame
 
 
+def classify_samples(
+    samples: pd.DataFrame, on: str | None
+) -> tuple[pd.DataFrame | None, str, list[dict[str, Any]]]:
+    """Each farmland sample's class against GB 15618-2018 (``restora.diagnosis.soil``).
+
+    Returns ``(frame of sample_id, mine_id, site_id, pollution_class, source, tables used)``;
+    the frame is None when there is no farmland sample (paddy, orchard, other).
+    """
+    from restora.diagnosis import soil
+    from restora.inventory.schema import METALS
+
+    if not len(samples):
+        return None, "none (no samples)", []
+    farm = samples[samples["land_use"].isin(["paddy", "orchard", "other"])].reset_index(drop=True)
+    if not len(farm):
+        return None, "none (no farmland samples)", []
+    conc = farm.reindex(columns=list(METALS)).apply(pd.to_numeric, errors="coerce")
+    result = soil.classify(
+        conc.to_numpy(float),
+        list(METALS),
+        farm["land_use"].to_numpy(dtype=object),
+        pd.to_numeric(farm["ph"], errors="coerce").to_numpy(float),
+        standard="gb15618",
+        on=on,
+    )
+    names = [c or None for c in result.class_names().tolist()]
+    frame = pd.DataFrame(
+        {
+            "sample_id": farm["sample_id"].to_numpy(dtype=object),
+            "mine_id": farm["mine_id"].to_numpy(dtype=object),
+            "site_id": farm["site_id"].to_numpy(dtype=object) if "site_id" in farm else None,
+            "pollution_class": pd.Series(names, dtype=object),
+        }
+    )
+    return frame, "register samples (GB 15618-2018)", result.tables_used()
+
+
 def worst_class(classes: pd.Series) -> str | None:
     """The worst pollution class in ``classes`` (strict_control > safe_utilization > ...)."""
     order = suitability.POLLUTION_CLASSES
@@ -373,6 +410,15 @@ def suitability_command(
             if col != "site_id":
                 inputs[col] = extra[col].to_numpy()
         pol = read_pollution(pollution)
+        pol_tables: list[dict[str, Any]] = []
+        pol_source = f"file {pollution}" if pol is not None else "none"
+        if pol is None and not sites_file:
+            # classify the register's samples; a site takes the worst class of its samples
+            by_sample, pol_source, pol_tables = classify_samples(
+                load_register(db, mine).samples, on
+            )
+            if by_sample is not None:
+                pol = by_sample.drop(columns="mine_id").dropna(subset=["site_id"])
         if pol is not None:
             inputs["pollution_class"] = _pollution_for_sites(inputs, pol)
         assessed = suitability.assess_sites(inputs, tables)
@@ -383,7 +429,8 @@ def suitability_command(
         data = {
             "sites": records,
             "rule_codes": codes,
-            "reference_tables": list(tables.provenance),
+            "reference_tables": [*tables.provenance, *pol_tables],
+            "pollution_source": pol_source,
             "context": {layer: layer in ctx for layer in CONTEXT_LAYERS},
         }
         if fmt == Format.json:

@@ -28,6 +28,7 @@ import typer
 import yaml
 
 from restora.cli.diagnose_site import (
+    classify_samples,
     load_register,
     mine_location,
     read_context,
@@ -97,36 +98,13 @@ def pollution_by_mine(
             pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
         )
         return worst.rename("pollution_class").reset_index(), f"file {pollution_file}", []
-    samples = register.samples
-    if not len(samples):
-        return None, "none (no samples)", []
-    try:
-        from restora.diagnosis import soil
-        from restora.inventory.schema import METALS
-    except ImportError:
-        return None, "none (soil diagnosis not available)", []
-    farm = samples[samples["land_use"].isin(["paddy", "orchard", "other"])].reset_index(drop=True)
-    if not len(farm):
-        return None, "none (no farmland samples)", []
-    conc = farm.reindex(columns=list(METALS)).apply(pd.to_numeric, errors="coerce").to_numpy(float)
-    result = soil.classify(
-        conc,
-        list(METALS),
-        farm["land_use"].to_numpy(dtype=object),
-        pd.to_numeric(farm["ph"], errors="coerce").to_numpy(float),
-        standard="gb15618",
-        on=on,
+    classes, source, provenance = classify_samples(register.samples, on)
+    if classes is None:
+        return None, source, []
+    worst = (
+        classes.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
     )
-    classes = pd.Series(result.class_names(), dtype=object).replace("", None)
-    frame = pd.DataFrame(
-        {"mine_id": farm["mine_id"].to_numpy(dtype=object), "pollution_class": classes}
-    )
-    worst = frame.groupby("mine_id")["pollution_class"].agg(worst_class)
-    return (
-        worst.rename("pollution_class").reset_index(),
-        "samples (GB 15618-2018)",
-        result.tables_used(),
-    )
+    return worst.rename("pollution_class").reset_index(), source, provenance
 
 
 def rank_command(
