@@ -126,7 +126,7 @@ def standard_equivalent_from_grain(
     Examples
     --------
     >>> standard_equivalent_from_grain([1.0, 1.0], [2.0, 3.0], [7000.0, 7000.0], 1 / 7)
-    5000.0
+    2500.0
     """
     m = np.asarray(sown_area_hm2, dtype=float)
     p = np.asarray(price_cny_per_kg, dtype=float)

@@ -70,7 +70,7 @@ def carbon_fixation_from_npp(
 
     Examples
     --------
-    >>> float(carbon_fixation_from_npp(10.0, 2.0, 1.63))
+    >>> round(float(carbon_fixation_from_npp(10.0, 2.0, 1.63)), 6)
     32.6
     """
     return np.asarray(npp_t_dm_per_hm2, float) * np.asarray(area_hm2, float) * co2_per_dry_matter
