@@ -357,7 +357,7 @@ class Placed:
 def company(rng: np.random.Generator, name: str, mineral: str) -> str:
     if name.startswith("青山煤矿"):
         return "湖南青山煤业集团有限公司"
-    place = name[:3] if name[2] in "冲坳湾坪岭岩塘垅口山" else name[:2]
+    place = name[:3] if name[2] in "冲坳湾坪岭岩塘垅口山坡牌" else name[:2]
     suffix = {
         "coal": "煤业有限责任公司",
         "building_stone": "建材有限公司",
@@ -625,7 +625,7 @@ def soil_samples(
     return out
 
 
-HAZARD_RULES = {
+HAZARD_RULES: dict[str, list[tuple[str, float, tuple[float, float] | None]]] = {
     # site kind -> [(hazard kind, probability, volume range [m³] or None)]
     "open_pit": [("collapse", 0.75, (1.0e2, 1.0e5))],
     "waste_rock_dump": [("landslide", 0.35, (1.0e3, 1.0e6)), ("debris_flow", 0.15, (1.0e4, 1.0e6))],
@@ -762,7 +762,7 @@ def context_layers(
 
     # Permanent basic farmland: valley patches, outside the red line, the urban boundary and
     # every site except subsidence areas (coal subsidence on designated farmland is common).
-    patches = []
+    patches: list[Polygon] = []
     inner = county.boundary.buffer(-500.0)
     x0, y0, x1, y1 = inner.bounds
     while len(patches) < 14:
