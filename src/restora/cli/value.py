@@ -146,7 +146,18 @@ def gep_cmd(
         if fmt == Format.json:
             emit(data, fmt)
             return
-        emit(data, fmt, rows=data["rows"], title=f"GEP [CNY/yr], price year {result.price_year}")
+        cols = (
+            ["zone_id", "indicator", "quantity", "quantity_unit", "unit_price", "value_cny_per_yr"]
+            if fmt == Format.table
+            else None
+        )
+        emit(
+            data,
+            fmt,
+            rows=data["rows"],
+            columns=cols,
+            title=f"GEP [CNY/yr], price year {result.price_year}",
+        )
 
 
 @app.command("stages")
