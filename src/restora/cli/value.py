@@ -11,7 +11,7 @@ JSON contracts (stable; see docs/valuation-esv-gep.md):
 - ``value stages``: ``{"method", "price_year", "damaged_cny_per_yr", "basic_cny_per_yr",
   "developed_cny_per_yr", "zero_band_cny_per_yr", "multiplication_threshold_cny_per_yr",
   "rule_codes", "years" [{project_year, year, value_cny_per_yr, stage, stage_code}], "tables"}``.
-- ``value location``: ``{"rows" [... value_unadjusted_cny_per_yr, location_coefficient,
+- ``value location``: ``{"method", "rows" [... value_unadjusted_cny_per_yr, location_coefficient,
   value_adjusted_cny_per_yr], "tables"}``.
 - ``value sites``: ``{"sites" [...], "total_before_cny_per_yr", "total_after_cny_per_yr",
   "method", "price_year", "tables"}``.
@@ -210,7 +210,7 @@ def location_cmd(
         out, prov = location.adjust_table(frame, file=name, on=on, region=region)
         rows = out.to_dict("records")
         if fmt == Format.json:
-            emit({"rows": rows, "tables": [prov]}, fmt)
+            emit({"method": "location-coefficient", "rows": rows, "tables": [prov]}, fmt)
             return
         emit(rows, fmt, title="Location adjustment")
 
