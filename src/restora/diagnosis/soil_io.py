@@ -367,9 +367,9 @@ def read_samples(
         other = np.isnan(num) & ~missing
         for r in rows[other]:
             cell = s.iloc[r - 1]
-            value, flag, msg = _parse_cell(cell, unit, nd_fraction, nd_value)
-            if msg is not None:
-                problems.append(Problem(msg, file=fname, row=int(r), field=str(header)))
+            value, flag, err = _parse_cell(cell, unit, nd_fraction, nd_value)
+            if err is not None:
+                problems.append(Problem(err, file=fname, row=int(r), field=str(header)))
                 continue
             num[r - 1] = value / factor  # cell already in mg/kg; undone below
             censored[r - 1, j] = flag
