@@ -401,3 +401,38 @@ def test_cli_price_per_t_co2(cli, pools, pair):
     bad = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--lulc-alt", pair[1], "--pools", str(pools),
                                    "--price", "30", "--price-unit", "USD/oz", "--base-year", "2020", "--alt-year", "2022"])  # fmt: skip
     assert bad.exit_code == 2 and "unknown price unit" in bad.output
+
+
+def test_interrupted_map_writing_leaves_no_partial_maps(tmp_path, pools, monkeypatch):
+    base = write_tif(tmp_path / "b.tif", np.tile(BASE, (20, 20)), nodata=-1, tile=16)  # 60×60
+    alt = write_tif(tmp_path / "a.tif", np.tile(ALT, (20, 20)), nodata=-1, tile=16)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:  # the second window of the map pass: as if Ctrl-C was pressed
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    real = cm.pixel_maps
+    monkeypatch.setattr(cm, "pixel_maps", interrupted)
+    out = tmp_path / "maps"
+    with pytest.raises(KeyboardInterrupt):
+        cm.carbon_storage(
+            base, cm.read_pools(pools), alt, out_dir=out, target_pixels=256, workers=1
+        )
+    assert len(calls) == 2 and list(out.iterdir()) == []
+
+
+def test_cli_interrupt_exits_130_and_progress_bar_runs(cli, pools, pair, monkeypatch):
+    res = CliRunner().invoke(
+        cli, ["carbon", "--lulc", pair[0], "--pools", str(pools), "--progress", "-f", "json"]
+    )
+    assert res.exit_code == 0, res.output
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cm, "carbon_storage", interrupted)
+    res = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--pools", str(pools)])
+    assert res.exit_code == 130 and "interrupted" in res.output
