@@ -6,9 +6,11 @@ geometry by geometry (GeoPackage bytes differ by their timestamps, so content is
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,8 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from restora.inventory.geometry import equal_area_hm2, geodesic_area_hm2, reproject
@@ -44,6 +48,18 @@ CONTEXT_LAYERS = (
     "permanent_basic_farmland",
     "urban_development_boundary",
 )
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("demo_county_generate", DEMO / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = load_generator()
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -385,3 +401,40 @@ def test_context_layers(sites: pd.DataFrame) -> None:
         geoms = layer(ctx, name).geometry.to_numpy()
         assert shapely.is_valid(geoms).all(), name
         assert shapely.intersects(county, geoms).all(), name
+
+
+# ----------------------------------------------------------------------------- generator helpers
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    area_m2=st.floats(1.0e4, 6.0e6),
+    aspect=st.floats(1.0, 2.5),
+)
+def test_blob_is_a_valid_polygon_of_the_requested_area(seed: int, area_m2: float, aspect: float):
+    first = GEN.blob(np.random.default_rng(seed), 391_000.0, 3_054_000.0, area_m2, aspect)
+    again = GEN.blob(np.random.default_rng(seed), 391_000.0, 3_054_000.0, area_m2, aspect)
+    assert first.geom_type == "Polygon" and first.is_valid
+    # snapping to 1 cm moves each vertex by <= 0.71 cm: |dA| <= perimeter x 0.0071 m
+    assert abs(first.area - area_m2) <= first.length * 0.0071
+    assert first.contains(shapely.Point(391_000.0, 3_054_000.0))  # star-shaped about its centre
+    assert shapely.to_wkb(first) == shapely.to_wkb(again)  # same seed, same polygon
+    coords = shapely.get_coordinates(first)
+    assert np.array_equal(np.round(coords, 2), coords)  # on the 1 cm grid
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    heading=st.floats(0.0, 6.28),
+    length=st.floats(2000.0, 4000.0),
+    width=st.floats(6.0, 9.0),
+)
+def test_road_strip_is_valid_and_about_length_times_width(
+    seed: int, heading: float, length: float, width: float
+):
+    road = GEN.road_strip(np.random.default_rng(seed), 0.0, 0.0, heading, length, width)
+    assert road.is_valid and road.geom_type == "Polygon"
+    # a gently winding strip: area close to length x width (joins add or remove a little)
+    assert 0.9 * length * width < road.area < 1.1 * length * width
