@@ -138,7 +138,7 @@ def test_skip_invalid_writes_good_rows_and_rejects(tmp_path):
     assert res.exit_code == 0, res.output
     assert Store(url).mine_ids() == ["M1", "M3"]
     rej = pd.read_csv(rejects, encoding="utf-8-sig")
-    assert set(zip(rej["table"], rej["id"])) == {("sites", "S2"), ("mines", "M2")}
+    assert set(zip(rej["table"], rej["id"], strict=True)) == {("sites", "S2"), ("mines", "M2")}
     assert rej.loc[rej["id"] == "S2", "reason"].iloc[0] == 'slope_deg: "steep" is not a number'
 
 

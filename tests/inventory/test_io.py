@@ -119,7 +119,7 @@ def test_shapefile_with_cpg_and_plain_shp(tmp_path):
     from inventory_fixtures import write_shapefile_zip
 
     z = write_shapefile_zip(tmp_path / "with_cpg.zip", cpg=True)
-    reg, rep = read_register([z])
+    reg, _ = read_register([z])
     assert set(reg.mines["name"]) == {m["name"] for m in MINES}
     plain = tmp_path / "with_cpg_shp" / "sites.shp"
     reg2, _ = read_register([plain])
@@ -314,7 +314,7 @@ def test_round_trip_is_lossless(fixture_files, tmp_path, fmt):
     assert report.rejects.empty
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     st.lists(
         st.tuples(

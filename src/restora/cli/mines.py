@@ -217,7 +217,7 @@ def list_command(db: str | None = DbOption, fmt: Format = FormatOption) -> None:
 
 
 def _record(rec: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in rec.items():
         if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
             out[k] = None

@@ -44,7 +44,6 @@ from restora.inventory.schema import (
 from restora.inventory.validate import (
     Issues,
     Repair,
-    as_float,
     as_text,
     check_declared_area,
     check_duplicates,
@@ -288,8 +287,8 @@ def read_tables(
     """Raw tables of one file (``-`` reads CSV from standard input) and its description."""
     if str(source) == "-":
         data = sys.stdin.buffer.read()
-        tables, used = _read_csv(data, "<stdin>", encoding)
-        return tables, SourceFile("<stdin>", "csv", _sha256(data), used)
+        tables, stdin_encoding = _read_csv(data, "<stdin>", encoding)
+        return tables, SourceFile("<stdin>", "csv", _sha256(data), stdin_encoding)
     path = Path(source)
     name = str(source)
     fmt = _file_format(path)
@@ -488,6 +487,7 @@ def parse_table(
     parsed = Parsed(raw, kind, data, issues, mine_issues, mine_only, ignored=ignored)
     if kind == "sites":
         _declared_area_units(frame, data, heads, issues)
+        assert geoms is not None
         _sites_geometry(parsed, geoms, wkt_errors, heads, crs, repair, lonlat_wgs84, frame)
     elif kind in ("samples", "hazards"):
         _points(parsed, geoms, heads, crs, lonlat_wgs84, frame)
@@ -513,12 +513,8 @@ def _declared_area_units(
                 f'"{heads[pseudo]}"); keep one',
             )
             continue
-        values, bad = as_float(frame[pseudo])
-        shown = frame[pseudo].to_numpy(dtype=object)
-        issues.add_rows(bad, heads[pseudo], lambda p, v=shown: f'"{v[p]}" is not a number')
-        neg = values.to_numpy() < 0
-        issues.add_rows(neg, heads[pseudo], lambda p, v=values: f"{v.iloc[p]:g} is negative")
-        data["declared_area_hm2"] = values / per_hm2
+        typed = coerce_columns(frame, (Column(pseudo, "float"),), issues, heads)
+        data["declared_area_hm2"] = typed[pseudo] / per_hm2
         heads["declared_area_hm2"] = heads[pseudo]
 
 
@@ -889,7 +885,7 @@ def _keep_good(
     for _, r in rejected_mine_rows.iterrows():
         reject(int(r["_t"]), int(r["_pos"]), "mines", r["mine_id"], bad_mines[r["mine_id"]])
     kept_site_ids = set(kept_sites["site_id"]) if kept_sites is not None else set()
-    kept = {}
+    kept: dict[str, pd.DataFrame | None] = {}
     for kind in ("samples", "hazards"):
         t_df = tables[kind]
         if t_df is None:
@@ -1030,7 +1026,9 @@ def _points_of(frame: pd.DataFrame) -> np.ndarray:
     x = frame["lon"].to_numpy(dtype=float)
     y = frame["lat"].to_numpy(dtype=float)
     pts = shapely.points(x, y)
-    return np.where(np.isfinite(x) & np.isfinite(y), pts, None)
+    out = np.asarray(pts, dtype=object)
+    out[~(np.isfinite(x) & np.isfinite(y))] = None
+    return out
 
 
 def _json_value(v: Any) -> Any:
@@ -1063,14 +1061,14 @@ def _with_wkt(sites: pd.DataFrame) -> pd.DataFrame:
     out = sites.drop(columns="geometry")
     geoms = sites["geometry"].to_numpy(dtype=object)
     out["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
-    out["crs"] = np.where(shapely.is_missing(geoms), None, STORAGE_CRS)
+    out["crs"] = [None if g is None else STORAGE_CRS for g in geoms]
     return out
 
 
 def _with_crs(points: pd.DataFrame) -> pd.DataFrame:
     out = points.copy()
     has = out["lon"].notna() & out["lat"].notna()
-    out["crs"] = np.where(has, STORAGE_CRS, None)
+    out["crs"] = [STORAGE_CRS if h else None for h in has]
     return out
 
 

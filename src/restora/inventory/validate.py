@@ -27,6 +27,8 @@ from restora.inventory.schema import ABSENT, METALS, Column
 # Physical and model ranges (inclusive); a value outside is a problem.
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "declared_area_hm2": (0.0, None),
+    "declared_area_mu": (0.0, None),
+    "declared_area_m2": (0.0, None),
     "slope_deg": (0.0, 90.0),
     "water_depth_m": (0.0, None),
     "soil_thickness_m": (0.0, None),
@@ -195,7 +197,11 @@ def coerce_columns(
             describe = _not_a("date (YYYY-MM-DD)")
         if bad_mask.any():
             shown = raw.to_numpy(dtype=object)
-            issues.add_rows(bad_mask, head, lambda p, d=describe, v=shown: d(v[p]))
+
+            def _message(p: int, d: Callable[[Any], str] = describe, v: Any = shown) -> str:
+                return d(v[p])
+
+            issues.add_rows(bad_mask, head, _message)
         if col.name in RANGES:
             _check_range(values, col.name, head, issues)
         if col.required and col.name != "responsible_party":
