@@ -87,18 +87,33 @@ def _noise(lat: np.ndarray, spacing: int, r0: int, c0: int, h: int, w: int) -> n
     return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 
 
-def generate(size: int, base_path: Path, alt_path: Path | None, seed: int = 20261123) -> None:
-    """Write baseline (and alternate) land cover, LZW-tiled int16, block by block."""
+def generate(
+    size: int, base_path: Path, alt_path: Path | None, seed: int = 20261123, reuse: int = 0
+) -> None:
+    """Write baseline (and alternate) land cover, LZW-tiled int16, block by block.
+
+    ``reuse`` > 0 (for very large rasters): compute the noise only on a ``reuse`` × ``reuse``
+    patch and fill each 1024² block with a differently offset window of it (same class mix and
+    patch texture, a fraction of the generation time).
+    """
     import rasterio
     from affine import Affine
 
+    if reuse:
+        patch = base_path.with_name("patch.tif")
+        generate(reuse, patch, None, seed)
+        with rasterio.open(patch) as ds:
+            pool = ds.read(1)
+        patch.unlink()
+        pool[pool == NODATA] = 4  # the patch's own nodata corner becomes grassland
+    lat = min(size, 4096) if reuse else size  # lattices are unused when reusing a patch
     rng = np.random.default_rng(seed)
     big, small, change = (
-        _lattice(rng, size, size, 400),
-        _lattice(rng, size, size, 53),
-        _lattice(rng, size, size, 150),
+        _lattice(rng, lat, lat, 400),
+        _lattice(rng, lat, lat, 53),
+        _lattice(rng, lat, lat, 150),
     )
-    grain = _lattice(rng, size, size, 7)
+    grain = _lattice(rng, lat, lat, 7)
     # class by quantiles of the noise: more cropland/forest/grassland, fewer wetland/mine
     edges = np.array([0.30, 0.42, 0.50, 0.58, 0.62, 0.66, 0.69, 0.72, 0.78])
     order = np.array([5, 8, 1, 9, 6, 7, 4, 3, 10, 2], dtype=np.int16)
@@ -117,12 +132,18 @@ def generate(size: int, base_path: Path, alt_path: Path | None, seed: int = 2026
             h = min(step, size - r0)
             for c0 in range(0, size, step):
                 w = min(step, size - c0)
+                rows = np.arange(r0, r0 + h)[:, None]
+                cols = np.arange(c0, c0 + w)[None, :]
+                if reuse:
+                    i, j = (r0 * 7 + c0 * 3) % (reuse - step), (r0 * 5 + c0 * 11) % (reuse - step)
+                    base = pool[i : i + h, j : j + w].copy()
+                    base[(rows + cols) < size // 50] = NODATA
+                    outs[0].write(base, 1, window=((r0, r0 + h), (c0, c0 + w)))
+                    continue
                 n = 0.55 * _noise(big, 400, r0, c0, h, w) + 0.3 * _noise(small, 53, r0, c0, h, w)
                 n += 0.15 * _noise(grain, 7, r0, c0, h, w)
                 n += pix.uniform(-0.015, 0.015, size=n.shape)  # ragged class edges
                 lc = order[np.searchsorted(edges, n)]
-                rows = np.arange(r0, r0 + h)[:, None]
-                cols = np.arange(c0, c0 + w)[None, :]
                 base = lc.copy()
                 base[(rows + cols) < size // 50] = NODATA  # a nodata corner
                 outs[0].write(base, 1, window=((r0, r0 + h), (c0, c0 + w)))
@@ -404,7 +425,7 @@ def main() -> None:
     if a.big:
         big_path = work / f"lulc_{a.big}.tif"
         t0 = time.perf_counter()
-        generate(a.big, big_path, None, seed=7)
+        generate(a.big, big_path, None, seed=7, reuse=4096)
         gen = time.perf_counter() - t0
         print(
             f"generated {a.big}×{a.big} in {gen:.0f} s ({big_path.stat().st_size / 2**30:.2f} GiB)",

@@ -276,3 +276,21 @@ def test_written_maps_are_tiled_and_compressed(tmp_path):
     with rasterio.open(tmp_path / "o.tif") as ds:
         assert ds.profile["tiled"] and ds.compression.value == "DEFLATE"
         assert ds.units[0] == "Mg C/pixel" and ds.crs == rasterio.crs.CRS.from_epsg(32650)
+
+
+@given(
+    values=st.lists(st.integers(-40, 40), min_size=0, max_size=200),
+    expected=st.lists(st.integers(-40, 40), min_size=1, max_size=20, unique=True),
+    dtype=st.sampled_from(["int16", "int32"]),
+)
+def test_counting_by_comparison_equals_bincount(values, expected, dtype):
+    # with or without the expected codes (even when some pixels hold others), same histogram
+    block = np.array(values, dtype=dtype)
+    offset, size = raster.histogram_span(dtype, [-40, 40])
+    full = raster.block_histogram(block, offset, size)
+    assert np.array_equal(raster.block_histogram(block, offset, size, codes=expected), full)
+    mask = block % 2 == 0
+    assert np.array_equal(
+        raster.block_histogram(block, offset, size, where=mask, codes=expected),
+        raster.block_histogram(block, offset, size, where=mask),
+    )

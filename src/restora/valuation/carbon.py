@@ -356,6 +356,7 @@ def pair_histograms(
     size: int,
     base_nodata: int | None,
     alt_nodata: int | None,
+    codes: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """The block function of the carbon totals: class counts of one block of each raster.
 
@@ -367,6 +368,9 @@ def pair_histograms(
         Histogram range (see :func:`restora.valuation.raster.histogram_span`).
     base_nodata, alt_nodata : int or None
         Nodata codes.
+    codes : ndarray of int, optional
+        The pools table's codes: with few of them, counting compares the block with each code
+        (see :func:`restora.valuation.raster.block_histogram`); the result is the same.
 
     Returns
     -------
@@ -376,21 +380,34 @@ def pair_histograms(
         summed only where both rasters have data, as InVEST does.
     """
     out = np.zeros((4, size + 1), dtype=np.int64)
-    out[0] = raster.block_histogram(base, offset, size)
+    bcodes = _expected(codes, base_nodata)
+    out[0] = raster.block_histogram(base, offset, size, codes=bcodes)
     _uncount_nodata(out[0], base, offset, size, base_nodata)
     if alt is None:
         return out
-    out[1] = raster.block_histogram(alt, offset, size)
+    acodes = _expected(codes, alt_nodata)
+    out[1] = raster.block_histogram(alt, offset, size, codes=acodes)
     _uncount_nodata(out[1], alt, offset, size, alt_nodata)
-    if alt_nodata is not None:
-        mask = alt == alt_nodata
-        if mask.any():
-            out[2] = raster.block_histogram(base, offset, size, where=mask)
-    if base_nodata is not None:
-        mask = base == base_nodata
-        if mask.any():
-            out[3] = raster.block_histogram(alt, offset, size, where=mask)
+    # only where a raster has nodata pixels in this block (the nodata bins say so)
+    if alt_nodata is not None and _has(out[1], alt, offset, size, alt_nodata):
+        out[2] = raster.block_histogram(base, offset, size, where=alt == alt_nodata, codes=bcodes)
+    if base_nodata is not None and _has(out[0], base, offset, size, base_nodata):
+        out[3] = raster.block_histogram(alt, offset, size, where=base == base_nodata, codes=acodes)
     return out
+
+
+def _expected(codes: npt.NDArray[np.int64] | None, nodata: int | None) -> list[int] | None:
+    if codes is None:
+        return None
+    return [*codes.tolist(), *([nodata] if nodata is not None else [])]
+
+
+def _has(
+    hist: npt.NDArray[np.int64], block: npt.NDArray[Any], offset: int, size: int, nodata: int
+) -> bool:
+    if 0 <= nodata - offset < size:
+        return bool(hist[nodata - offset] > 0)
+    return bool(np.any(block == nodata))
 
 
 def _uncount_nodata(
@@ -730,7 +747,9 @@ def carbon_storage(
     acc = np.zeros((4, size + 1), dtype=np.int64)
 
     def count(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> npt.NDArray[np.int64]:
-        return pair_histograms(arrays[0], arrays[1] if alt else None, offset, size, bnd, and_)
+        return pair_histograms(
+            arrays[0], arrays[1] if alt else None, offset, size, bnd, and_, pools.lucode
+        )
 
     def add(_w: raster.Window, h: npt.NDArray[np.int64]) -> None:
         acc[...] += h
@@ -885,7 +904,10 @@ def carbon_storage_dask(
     bb = b.to_delayed().ravel()
     ab = a.to_delayed().ravel() if a is not None else [None] * len(bb)
     fn = dask.delayed(pair_histograms)
-    parts = [fn(x, y, offset, size, nodata, alt_nodata) for x, y in zip(bb, ab, strict=True)]
+    parts = [
+        fn(x, y, offset, size, nodata, alt_nodata, pools.lucode)
+        for x, y in zip(bb, ab, strict=True)
+    ]
     hist = np.asarray(dask.delayed(raster._sum_arrays)(parts).compute(), dtype=np.int64)
     return totals_from_histograms(
         hist, pools, offset, pixel_area_ha, nodata, alt_nodata, a is not None, valuation

