@@ -306,7 +306,10 @@ def grade_mines(graded: pd.DataFrame, mine_ids: pd.Series | list[str]) -> pd.Dat
     count: dict[Any, int] = {}
     code_sets: dict[Any, set[str]] = {}
     for mid, grade, codes in zip(
-        graded["mine_id"].tolist(), graded["grade"].tolist(), graded["rule_codes"], strict=True
+        graded["mine_id"].astype(object).tolist(),
+        graded["grade"].tolist(),
+        graded["rule_codes"].tolist(),
+        strict=True,
     ):
         top[mid] = max(top.get(mid, 0), levels[grade])
         count[mid] = count.get(mid, 0) + 1
@@ -320,6 +323,6 @@ def grade_mines(graded: pd.DataFrame, mine_ids: pd.Series | list[str]) -> pd.Dat
         }
         if mid in top
         else {"mine_id": mid, "grade": "none", "hazards": 0, "rule_codes": ["HAZ-MINE-NONE"]}
-        for mid in mine_ids
+        for mid in pd.Series(mine_ids, dtype=object).tolist()
     ]
     return pd.DataFrame(rows, columns=["mine_id", "grade", "hazards", "rule_codes"])

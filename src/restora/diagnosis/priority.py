@@ -163,7 +163,7 @@ def indicators(
     out["hazard_level"] = _levels(out, hazard_grades, "grade", scores["hazard_level"])
     out["pollution_level"] = _levels(out, pollution, "pollution_class", scores["pollution_level"])
     land = (
-        mines["landscape_value"].map(lambda v: scores["landscape_level"].get(v, np.nan))
+        mines["landscape_value"].astype(object).map(scores["landscape_level"])
         if "landscape_value" in mines.columns
         else pd.Series(np.nan, index=mines.index)
     )

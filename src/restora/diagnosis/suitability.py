@@ -77,12 +77,10 @@ def _flag(sites: pd.DataFrame, name: str) -> np.ndarray:
     """A tri-state flag column: 1 true, 0 false, -1 unknown (layer not given)."""
     if name not in sites.columns:
         return np.full(len(sites), -1, dtype=int)
-    out = np.full(len(sites), -1, dtype=int)
-    for i, v in enumerate(sites[name].to_numpy(dtype=object)):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        out[i] = 1 if bool(v) else 0
-    return out
+    values = sites[name].to_numpy(dtype=object)
+    known = pd.notna(values)
+    truth = np.where(known, values, False).astype(bool)
+    return np.where(known, truth.astype(int), -1)
 
 
 def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame:
@@ -146,11 +144,13 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     # excluded[use] -> boolean array; codes[use][i] -> list of rule codes
     n = len(sites)
     excluded = {u: np.zeros(n, dtype=bool) for u in USES}
-    # rule codes of each use as ";"-joined text per site, split into lists at the end
-    codes: dict[str, np.ndarray] = {u: np.full(n, "", dtype=object) for u in USES}
+    # rule codes of each use as a bit set per site (bit j = code_names[use][j])
+    code_names: dict[str, list[str]] = {u: [] for u in USES}
+    bits: dict[str, np.ndarray] = {u: np.zeros(n, dtype=np.int64) for u in USES}
 
     def hit(use: str, mask: np.ndarray, code: str, exclude: bool) -> None:
-        codes[use] = np.where(mask, codes[use] + (code + ";"), codes[use])
+        bits[use] |= mask.astype(np.int64) << len(code_names[use])
+        code_names[use].append(code)
         if exclude:
             excluded[use] |= mask
 
@@ -222,13 +222,14 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     ok = np.column_stack([~excluded[u] for u in USES]) if n else np.zeros((0, n_uses), bool)
     # rank of use u = number of suitable uses at or before u's position
     rank = (ok[:, None, :] & (pos[:, None, :] <= pos[:, :, None])).sum(axis=2)
-    lead = lead_of_key[key]
-    text = np.empty((n, n_uses), dtype=object)
-    for u_i, use in enumerate(USES):
-        if use == "leave_as_is":
-            text[:, u_i] = codes[use] + "SUIT-LEAVE;"
-        else:
-            text[:, u_i] = np.where(ok[:, u_i], lead[:, u_i] + ";" + codes[use], codes[use])
+    leads = ["SUIT-BASE-ORDER", *(code for _, _, code in promotions)]
+    lead = np.vectorize(leads.index, otypes=[int])(lead_of_key)[key] if n else pos * 0
+    lead = np.where(ok, lead, -1)
+    lead[:, USES.index("leave_as_is")] = -1
+    # one key per (site, use): use, leading code and bit set; each distinct key decoded once
+    use_idx = np.broadcast_to(np.arange(n_uses), (n, n_uses))
+    bit_mat = np.column_stack([bits[u] for u in USES]) if n else np.zeros((0, n_uses), np.int64)
+    composite = ((use_idx.astype(np.int64) * 8 + lead + 1) << 32) | bit_mat
     # one row per site and use, the uses of a site in their ranked order
     site_idx = np.repeat(np.arange(n), n_uses)
     flat_pos = pos.reshape(-1)
@@ -242,18 +243,29 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
             "use": use_names,
             "status": np.where(ok_flat, "suitable", "excluded"),
             "rank": pd.array(np.where(ok_flat, rank_flat, 0), dtype="Int64"),
-            "rule_codes": _split_codes(text.reshape(-1)[sort]),
+            "rule_codes": _decode_codes(composite.reshape(-1)[sort], code_names, leads),
         }
     )
     frame.loc[~ok_flat, "rank"] = pd.NA
     return frame
 
 
-def _split_codes(text: np.ndarray) -> list[list[str]]:
-    """ ";"-joined codes → lists (each distinct text split once; every row gets its own list)."""
-    inverse, uniques = pd.factorize(pd.Series(text, dtype=object))
-    split = [str(u).split(";")[:-1] for u in uniques]
-    return [list(split[i]) for i in inverse]
+def _decode_codes(
+    composite: np.ndarray, code_names: dict[str, list[str]], leads: list[str]
+) -> list[list[str]]:
+    """Rule-code lists from (use, leading code, bit set) keys; every row gets its own list."""
+    inverse, uniques = pd.factorize(composite)
+    decoded = []
+    for key in uniques.tolist():
+        use = USES[(key >> 32) // 8]
+        lead = (key >> 32) % 8 - 1
+        names = code_names[use]
+        codes = [leads[lead]] if lead >= 0 else []
+        codes += [names[j] for j in range(len(names)) if key >> j & 1]
+        if use == "leave_as_is":
+            codes.append("SUIT-LEAVE")
+        decoded.append(codes)
+    return [list(decoded[i]) for i in inverse]
 
 
 def _front(
