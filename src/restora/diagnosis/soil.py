@@ -400,10 +400,9 @@ def nemerow_index(index: ArrayLike) -> NDArray[np.float64]:
     1.6677
     """
     p = np.atleast_2d(np.asarray(index, dtype=np.float64))
-    measured = ~np.isnan(p)
-    count = measured.sum(axis=1)
-    total = np.where(measured, p, 0.0).sum(axis=1)
-    p_max = np.where(measured, p, -np.inf).max(axis=1)
+    count = (~np.isnan(p)).sum(axis=1)
+    total = np.nansum(p, axis=1)
+    p_max = np.fmax.reduce(p, axis=1) if p.shape[1] else np.full(p.shape[0], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_mean = total / count
         out = np.sqrt((p_mean**2 + p_max**2) / 2.0)
@@ -493,16 +492,16 @@ def classify(
 
     index = conc / s
     # NaN compares False, so a missing intervention value never triggers strict control.
-    k = (conc > s).astype(np.int8) + (conc > i).astype(np.int8)
-    measured = ~np.isnan(conc)
-    factor_class = np.where(measured, k, np.int8(-1)).astype(np.int8)
+    factor_class = np.add(conc > s, conc > i, dtype=np.int8)
+    missing = np.isnan(conc)
+    factor_class[missing] = -1
     sample_class = factor_class.max(axis=1, initial=-1).astype(np.int8)
 
     single = load_grades(SINGLE_GRADES_TABLE, on=on, region=region)
     nem = load_grades(NEMEROW_GRADES_TABLE, on=on, region=region)
     pn = nemerow_index(index)
     cens = (
-        np.zeros_like(measured)
+        np.zeros_like(missing)
         if censored is None
         else np.asarray(censored, dtype=bool).reshape(conc.shape)
     )
@@ -538,18 +537,26 @@ def sample_rules(a: SoilAssessment, row: int) -> list[str]:
     utilization: the screening rules of the pollutants above screening; for priority protection:
     the screening rules of every measured pollutant. Background replacements are listed too.
     """
-    std = a.values.standard
-    cls = int(a.sample_class[row])
+    return _rules(
+        a.values.standard,
+        a.pollutants,
+        a.factor_class[row].tolist(),
+        a.background_applied[row].tolist(),
+    )
+
+
+def _rules(
+    std: str, pollutants: Sequence[str], fclass: list[int], background: list[bool]
+) -> list[str]:
+    cls = max(fclass, default=-1)
     kind = "intervene" if cls == 2 else "screen"
     out = [
-        rule_code(std, p, kind)
-        for j, p in enumerate(a.pollutants)
-        if a.factor_class[row, j] == cls and cls >= 0
+        rule_code(std, p, kind) for p, k in zip(pollutants, fclass, strict=True) if k == cls >= 0
     ]
     out += [
         rule_code(std, p, "background")
-        for j, p in enumerate(a.pollutants)
-        if a.background_applied[row, j] and a.factor_class[row, j] >= 0
+        for p, k, b in zip(pollutants, fclass, background, strict=True)
+        if b and k >= 0
     ]
     return [*out, RULE_SINGLE, RULE_NEMEROW]
 
@@ -568,37 +575,50 @@ def to_records(
     """
     tables = a.tables_used()
     std = a.values.standard
-    classes = a.class_names()
-    grade_names = np.array([*a.nemerow_grades.names, None], dtype=object)
-    single_names = [*a.single_grades.names]
+    classes = a.class_names().tolist()
+    grade_names = [*a.nemerow_grades.names, None]
+    single_names = [*a.single_grades.names, None]
+    class_names = [*CLASSES, None]
+    screen_codes = [rule_code(std, p, "screen") for p in a.pollutants]
+    intervene_codes = [rule_code(std, p, "intervene") for p in a.pollutants]
+
+    def nums(x: NDArray[np.float64]) -> list[list[float | None]]:
+        obj = x.astype(object)
+        obj[np.isnan(x)] = None
+        return obj.tolist()  # type: ignore[no-any-return]
+
+    value, screening, intervention, index = (
+        nums(x) for x in (a.concentration, a.screening, a.intervention, a.index)
+    )
+    fclass, fgrade, cens = a.factor_class.tolist(), a.factor_grade.tolist(), a.censored.tolist()
+    nemerow, ngrade = nums(a.nemerow[:, None]), a.nemerow_grade.tolist()
+    lands, bands = a.land.tolist(), a.band.tolist()
+    bgs = a.background_applied.tolist()
     out: list[dict[str, Any]] = []
     for r in range(a.concentration.shape[0]):
         factors: dict[str, Any] = {}
         for j, p in enumerate(a.pollutants):
-            k = int(a.factor_class[r, j])
-            g = int(a.factor_grade[r, j])
+            k = fclass[r][j]
             factors[p] = {
-                "value": _num(a.concentration[r, j]),
-                "screening": _num(a.screening[r, j]),
-                "intervention": _num(a.intervention[r, j]),
-                "index": _num(a.index[r, j]),
-                "class": CLASSES[k] if k >= 0 else None,
-                "grade": single_names[g] if g >= 0 else None,
-                "rule": (
-                    rule_code(std, p, "intervene" if k == 2 else "screen") if k >= 0 else None
-                ),
-                "below_lod": bool(a.censored[r, j]),
+                "value": value[r][j],
+                "screening": screening[r][j],
+                "intervention": intervention[r][j],
+                "index": index[r][j],
+                "class": class_names[k],
+                "grade": single_names[fgrade[r][j]],
+                "rule": (intervene_codes[j] if k == 2 else screen_codes[j]) if k >= 0 else None,
+                "below_lod": cens[r][j],
             }
         rec: dict[str, Any] = {
             "sample_id": sample_ids[r],
             "class": classes[r] or None,
-            "nemerow": _num(a.nemerow[r]),
-            "nemerow_grade": grade_names[a.nemerow_grade[r]],
+            "nemerow": nemerow[r][0],
+            "nemerow_grade": grade_names[ngrade[r]],
             "factors": factors,
-            "rules": sample_rules(a, r),
+            "rules": _rules(std, a.pollutants, fclass[r], bgs[r]),
             "standard": std,
-            "land": a.values.lands[a.land[r]],
-            "ph_band": a.values.band_names[a.band[r]] if std == "gb15618" else None,
+            "land": a.values.lands[lands[r]],
+            "ph_band": a.values.band_names[bands[r]] if std == "gb15618" else None,
         }
         if extra:
             for key, col in extra.items():
