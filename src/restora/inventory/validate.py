@@ -21,7 +21,7 @@ import shapely
 
 from restora.errors import Problem
 from restora.inventory.geometry import equal_area_hm2
-from restora.inventory.model import PROVINCE_PREFIXES
+from restora.inventory.model import valid_region_code
 from restora.inventory.schema import ABSENT, METALS, Column
 
 # Physical and model ranges (inclusive); a value outside is a problem.
@@ -98,7 +98,16 @@ def _one_text(v: Any) -> str | None:
 
 def as_text(s: pd.Series) -> pd.Series:
     """Values as trimmed strings; empty → None. Integral floats lose their ``.0`` (ids)."""
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        stripped = s.astype(object).where(s.notna(), None)
+        text = stripped.map(_unique_map(stripped, _one_text))
+        return text.astype(object).where(text.notna(), None)
     return pd.Series([_one_text(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+
+
+def _unique_map(s: pd.Series, func: Callable[[Any], Any]) -> dict[Any, Any]:
+    """``func`` of each distinct non-missing value (registers repeat codes on many rows)."""
+    return {v: func(v) for v in pd.unique(s.dropna().to_numpy(dtype=object))}
 
 
 def as_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -235,20 +244,20 @@ def _quote(v: Any) -> str:
 
 def _typed_text(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray, Callable[[Any], str]]:
     if col.choices:
-        keys = text.map(lambda t: _value_key(t) if isinstance(t, str) else None)
+        keys = text.map(_unique_map(text, _value_key))
         values = keys.map(col.choices)
         values = values.where(values.notna(), None).astype(object)
         bad = text.notna().to_numpy() & values.isna().to_numpy()
         acc = accepted_values(col)
         return values, bad, lambda v: f"{_quote(v)} is not a known {col.name} (accepted: {acc})"
     if col.name == "responsible_party":
-        keys = text.map(lambda t: _value_key(t) if isinstance(t, str) else None)
+        keys = text.map(_unique_map(text, _value_key))
         absent = text.isna().to_numpy() | keys.isin(ABSENT_SPELLINGS).to_numpy()
         values = text.where(~absent, ABSENT).astype(object)
         return values, np.zeros(len(text), dtype=bool), _not_a("name")
     if col.name == "region_code":
-        digits = text.map(lambda t: isinstance(t, str) and re.fullmatch(r"\d{6}", t) is not None)
-        ok = digits.to_numpy(dtype=bool) & text.str[:2].isin(PROVINCE_PREFIXES).to_numpy()
+        valid = _unique_map(text, lambda t: valid_region_code(str(t)))
+        ok = text.map(valid).fillna(False).to_numpy(dtype=bool)
         bad = text.notna().to_numpy() & ~ok
         return (
             text,
