@@ -78,6 +78,7 @@ def county(tmp_path):
                 "region_code": "420100",
                 "mineral": "metal",
                 "status": "abandoned",
+                "closure_year": 2005,
                 "landscape_value": lv,
             }
             for m, lv in zip("ABC", ["high", "low", "medium"], strict=True)
