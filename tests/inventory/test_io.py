@@ -343,3 +343,25 @@ def test_coordinates_survive_round_trip_exactly(tmp_path_factory, boxes, fmt):
 
 def test_sites_fixture_covers_every_site():
     assert len(gk_polygons()) == len(SITES)
+
+
+def test_docs_list_the_schema_headers_and_codes():
+    from restora.inventory.headers import codes_markdown, columns_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "register.md").read_text("utf-8")
+    cols = doc.split("<!-- columns:start -->\n")[1].split("<!-- columns:end -->")[0]
+    codes = doc.split("<!-- codes:start -->\n")[1].split("<!-- codes:end -->")[0]
+    assert cols == columns_markdown() and codes == codes_markdown()
+
+
+def test_headers_are_normalised():
+    from restora.inventory.headers import canonical, detect_kind
+
+    assert canonical(" Mine ID ", "sites") == "mine_id"
+    assert canonical("面积（亩）", "sites") == "declared_area_mu"
+    assert canonical("ＰＨ", "samples") == "ph"  # full-width letters
+    assert canonical("铅(mg/kg)", "samples") == "Pb"
+    assert detect_kind(["样品编号", "矿山编号", "pH"]) == "samples"
+    assert detect_kind(["隐患点编号", "矿山编号"]) == "hazards"
+    assert detect_kind(["矿山编号", "矿山名称"]) == "mines"
+    assert detect_kind(["矿山编号", "wkt"]) == "sites"

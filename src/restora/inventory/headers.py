@@ -126,3 +126,56 @@ def accepted_names(name: str, kind: TableKind) -> list[str]:
     if name == GEOMETRY:
         return list(GEOMETRY_ALIASES)
     return [name]
+
+
+def columns_markdown() -> str:
+    """The accepted headers of every table as Markdown (kept in ``docs/register.md``)."""
+    from restora.inventory.schema import TABLES
+
+    lines: list[str] = []
+    for table, cols in TABLES.items():
+        lines += [f"#### {table}", "", "| column | type | unit | required | accepted headers |"]
+        lines.append("|---|---|---|---|---|")
+        for c in cols:
+            heads = ", ".join(f"`{a}`" for a in (c.name, *c.aliases))
+            if table == "sites" and c.name == "declared_area_hm2":
+                heads += " — or in 亩: " + ", ".join(f"`{a}`" for a in AREA_ALIASES_MU)
+                heads += "; in m²: " + ", ".join(f"`{a}`" for a in AREA_ALIASES_M2)
+            req = "yes" if c.required else ""
+            lines.append(f"| `{c.name}` | {c.kind} | {c.unit or ''} | {req} | {heads} |")
+        if table == "samples":
+            metals = ", ".join(f"`{m}`/`{zh}`" for zh, m in METAL_ALIASES.items())
+            lines.append(
+                f"| metals | float | mg/kg |  | {metals} (a `(mg/kg)` suffix is allowed) |"
+            )
+        lines.append("")
+    geo = ", ".join(f"`{a}`" for a in GEOMETRY_ALIASES)
+    crs = ", ".join(f"`{a}`" for a in CRS_ALIASES)
+    lines += [
+        "#### geometry and CRS columns (tables)",
+        "",
+        f"- geometry (WKT or hex WKB): {geo}",
+        f"- CRS of the coordinates: {crs}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def codes_markdown() -> str:
+    """The accepted spellings of every coded column as Markdown (in ``docs/register.md``)."""
+    from restora.inventory.schema import TABLES
+
+    lines = ["| column | value | accepted spellings (case-insensitive) |", "|---|---|---|"]
+    seen: set[tuple[str, str]] = set()
+    for cols in TABLES.values():
+        for c in cols:
+            if not c.choices or (c.name, next(iter(c.choices.values()))) in seen:
+                continue
+            seen.add((c.name, next(iter(c.choices.values()))))
+            by_value: dict[str, list[str]] = {}
+            for spelling, value in c.choices.items():
+                by_value.setdefault(value, []).append(spelling)
+            for value, spellings in by_value.items():
+                shown = ", ".join(f"`{s}`" for s in spellings if s != value)
+                lines.append(f"| `{c.name}` | `{value}` | {shown} |")
+    return "\n".join(lines) + "\n"
