@@ -210,7 +210,8 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     pos_of_key = np.zeros((1 << len(promotions), n_uses), dtype=int)
     lead_of_key = np.empty((1 << len(promotions), n_uses), dtype=object)
     for k in range(1 << len(promotions)):
-        order, promoted = list(base), {}
+        order = list(base)
+        promoted: dict[str, str] = {}
         for bit, (_, first, code) in enumerate(promotions):
             if k >> bit & 1:
                 order, promoted = _front(order, first, code, promoted)
