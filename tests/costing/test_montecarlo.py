@@ -151,3 +151,59 @@ def test_county_shares_unit_costs_and_sums_mines(hand_plan):
     assert r["total"]["deterministic_cny"] == 2 * 2_701_786
     # identical plans, one market: the unit costs are shared; totals differ only by quantities
     assert arr.items == tuple(dict.fromkeys(ln.item for ln in ests[0].lines))
+
+
+def test_sorted_percentiles_match_numpy():
+    from restora.costing.montecarlo import sorted_percentiles
+
+    x = np.random.default_rng(3).lognormal(size=(7, 1001))
+    got = sorted_percentiles(np.sort(x, axis=1), (10, 50, 80, 90))
+    assert got == pytest.approx(np.percentile(x, (10, 50, 80, 90), axis=1).T, rel=1e-12)
+
+
+def test_run_chunked_equals_one_batch_for_fixed_quantities(hand_plan):
+    # with fixed quantities the chunks only share the unit-cost draws: chunk size cannot matter
+    from restora.costing.montecarlo import run_chunked
+
+    e = estimate(hand_plan, on="2024-01-01")
+    arr = build_arrays([e.lines] * 5, start_year=2025, price_year=2023, escalation=0, discount=0)
+    tiers = load_tiers("cn-default")
+
+    def sub(a, b):
+        return dataclasses.replace(
+            arr,
+            mine=arr.mine[(arr.mine >= a) & (arr.mine < b)] - a,
+            n_mines=b - a,
+            **{k: getattr(arr, k)[(arr.mine >= a) & (arr.mine < b)]
+               for k in ("item", "q_low", "q_mode", "q_high", "q_group", "phase", "pv")},
+            ind_pv_upfront=arr.ind_pv_upfront[a:b],
+            ind_pv_spread=arr.ind_pv_spread[a:b],
+        )  # fmt: skip
+
+    kw = dict(items=arr.items, c_low=arr.c_low, c_mode=arr.c_mode, c_high=arr.c_high,
+              c_group=arr.c_group, rho_cost=0.6, rho_qty=0.3, dtype=np.float64)  # fmt: skip
+    r1 = run_chunked(sub, 5, tiers, 400, 9, chunk=2, **kw)
+    r2 = run_chunked(sub, 5, tiers, 400, 9, chunk=5, **kw)
+    assert r1.total_draws == pytest.approx(r2.total_draws, rel=1e-12)
+    assert r1.mine_percentiles == pytest.approx(r2.mine_percentiles, rel=1e-12)
+    # five identical mines, one market: each mine's P50 is a fifth of the county's P50
+    assert r1.mine_percentiles[1, 0] == pytest.approx(np.percentile(r1.total_draws, 50) / 5)
+
+
+def test_mine_quantity_mode_matches_line_mode_for_one_line():
+    # one line per mine: the mine factor is the line's own relative range, so both modes
+    # draw from the same distribution (quantity triangular 80 / 100 / 130 m³ × 25 CNY/m³)
+    lines = [_line("slope_cutting", "earthwork", (80, 100, 130), (25, 25, 25))]
+    arr = build_arrays([lines] * 3, start_year=2025, price_year=2025, escalation=0, discount=0)
+    none = parse_tiers({"lines": []}, "none", {})
+    kw = dict(rho_cost=0.0, rho_qty=0.0, detail=False)
+    a = simulate(arr, none, 40_000, 1, **kw).total
+    b = simulate(arr, none, 40_000, 2, quantity_mode="mine", **kw).total
+    for q in (10, 50, 90):
+        assert np.percentile(b, q) == pytest.approx(np.percentile(a, q), rel=0.005)
+    # triangular(80, 100, 130) median: F(100) = 20/50 = 0.4 < 0.5 →
+    # 130 − √(0.5 × 50 × 30) = 102.61 m³ → 2,565.3 CNY
+    assert np.percentile(b, 50) == pytest.approx((130 - np.sqrt(750)) * 25, rel=0.005)
+    assert b.min() >= 80 * 25 - 1e-6 and b.max() <= 130 * 25 + 1e-6
+    with pytest.raises(ValueError):
+        simulate(arr, none, 10, 1, rho_cost=0, rho_qty=0, quantity_mode="mine")

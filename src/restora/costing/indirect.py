@@ -98,9 +98,16 @@ def load_tiers(
 
 
 def _round(x: np.ndarray, step: float | None) -> np.ndarray:
+    """Round half up to ``step``, in place (``x`` is a fresh array)."""
     if not step:
         return x
-    return np.floor(x / step + 0.5) * step
+    if step != 1.0:
+        x /= step
+    x += 0.5
+    np.floor(x, out=x)
+    if step != 1.0:
+        x *= step
+    return x
 
 
 def line_rate(line: TierLine, base: np.ndarray, method: str) -> np.ndarray:
@@ -110,8 +117,15 @@ def line_rate(line: TierLine, base: np.ndarray, method: str) -> np.ndarray:
     up = np.asarray(line.upper)
     rates = np.asarray(line.rates)
     if method == "band":
-        # "up to X" includes X: the first band whose upper bound is >= base
-        return rates[np.searchsorted(up, base, side="left").clip(0, len(up) - 1)]
+        # "up to X" includes X: the rate of the first band whose upper bound is >= base,
+        # written as r_0 + sum_j (r_{j+1} - r_j)·[base > u_j] (fast for a few bands)
+        dt_ = base.dtype if base.dtype.kind == "f" else np.dtype(float)
+        rate = np.full(base.shape, rates[0], dtype=dt_)
+        for j in range(len(up) - 1):
+            step = rates[j + 1] - rates[j]
+            if step:
+                rate += (base > up[j]) * dt_.type(step)
+        return rate
     lower = np.concatenate(([0.0], up[:-1]))
     width = up - lower
     inside = np.clip(base[..., None] - lower, 0.0, width)
@@ -144,18 +158,22 @@ def apply_tiers(direct: Any, tiers: TierSet) -> dict[str, np.ndarray]:
     ----------
     Nevada Division of Environmental Protection, Standardized Reclamation Cost Estimator.
     """
-    d = np.asarray(direct, dtype=float)
+    d = np.asarray(direct)
+    if d.dtype.kind != "f":
+        d = d.astype(float)
     out: dict[str, np.ndarray] = {}
     for ln in tiers.lines:
         if ln.amount is not None:
             val = np.full_like(d, ln.amount)
         else:
             base = d if ln.base == "direct" else out[str(ln.base)]
-            if tiers.method == "marginal" and ln.rate is None:
+            if ln.rate is not None:
+                val = base * np.asarray(ln.rate, dtype=d.dtype)
+            elif tiers.method == "marginal":
                 val = line_rate(ln, base, "marginal") * base
             else:
-                val = line_rate(ln, base, "band") * base
-        out[ln.code] = _round(val, tiers.rounding)
+                val = line_rate(ln, base, "band").astype(d.dtype, copy=False) * base
+        out[ln.code] = np.asarray(_round(np.asarray(val), tiers.rounding))
     return out
 
 

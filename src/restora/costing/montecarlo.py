@@ -211,6 +211,8 @@ def simulate(
     unit_costs: np.ndarray | None = None,
     detail: bool = True,
     dtype: Any = np.float64,
+    out_dtype: Any = np.float64,
+    quantity_mode: str = "line",
 ) -> Draws:
     """Draw ``draws`` outcomes of the batch's cost.
 
@@ -228,6 +230,16 @@ def simulate(
         Pre-drawn unit costs (used by chunked national runs so every chunk sees one market).
     detail : bool
         Also return per-phase and per-item sums (memory: draws × (phases + items)).
+    dtype, out_dtype : numpy dtype
+        Of the per-line quantity draws and of the per-mine results (float32 halves memory and
+        bandwidth for national runs; float64 by default).
+    quantity_mode : {"line", "mine"}
+        ``line`` (default): every line with a quantity range gets its own draw (copula within
+        kind and mine). ``mine``: one quantity factor per mine and draw, triangular on the
+        mine's cost-weighted relative range (sum of low / most-likely / high quantities at
+        most-likely unit costs) — full correlation of quantities within a mine, independence
+        between mines; a conservative (wider) approximation used for national runs, where a
+        draw per line is too costly. Needs ``detail=False``.
 
     Returns
     -------
@@ -236,43 +248,114 @@ def simulate(
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     ppf = _ppf(distribution)
     if unit_costs is None:
-        uc = correlated_uniforms(gen, draws, arr.c_group, rho_cost, dtype)
+        uc = correlated_uniforms(gen, draws, arr.c_group, rho_cost, np.float64)
         unit_costs = ppf(uc, arr.c_low, arr.c_mode, arr.c_high)
-    uq = correlated_uniforms(gen, draws, arr.q_group, rho_qty, dtype)
-    amount = ppf(uq, arr.q_low, arr.q_mode, arr.q_high)
-    del uq
-    amount *= unit_costs[:, arr.item]
-    m = arr.n_mines
-    direct = np.zeros((draws, m), dtype=np.float64)
-    if len(arr.mine):
-        starts = np.flatnonzero(np.r_[True, arr.mine[1:] != arr.mine[:-1]])
-        direct[:, arr.mine[starts]] = np.add.reduceat(amount, starts, axis=1, dtype=np.float64)
-    pv_direct = np.zeros((draws, m), dtype=np.float64)
-    if len(arr.mine):
-        pv_direct[:, arr.mine[starts]] = np.add.reduceat(
-            amount * arr.pv.astype(dtype), starts, axis=1, dtype=np.float64
+    unit_costs = np.asarray(unit_costs, dtype=np.float64)
+    m, v = arr.n_mines, len(arr.items)
+    n_ph = len(ALL_PHASES)
+    # Lines with a fixed quantity need no draw: their cost is a matrix product of the unit
+    # costs (draws × items) with the quantities (items × mines).
+    if quantity_mode not in ("line", "mine"):
+        raise ValueError("quantity_mode must be line or mine")
+    if quantity_mode == "mine" and detail:
+        raise ValueError("quantity_mode='mine' gives per-mine totals only (detail=False)")
+    fixed = (arr.q_low == arr.q_high) & (arr.q_mode == arr.q_low)
+    if quantity_mode == "mine":
+        fixed = np.ones_like(fixed)
+    fi, fm, fq = arr.item[fixed], arr.mine[fixed], arr.q_mode[fixed]
+    w = np.zeros((v, m))
+    np.add.at(w, (fi, fm), fq)
+    w_pv = np.zeros((v, m))
+    np.add.at(w_pv, (fi, fm), fq * arr.pv[fixed])
+    direct = unit_costs @ w
+    pv = unit_costs @ w_pv
+    by_phase = by_item = None
+    if detail:
+        w_ph = np.zeros((v, n_ph))
+        np.add.at(w_ph, (fi, arr.phase[fixed]), fq)
+        by_phase = unit_costs @ w_ph
+        by_item = unit_costs * np.bincount(fi, weights=fq, minlength=v)
+    unc = np.flatnonzero(~fixed)
+    if len(unc):
+        mine = arr.mine[unc]
+        item = arr.item[unc]
+        _, groups = np.unique(arr.q_group[unc], return_inverse=True)
+        uq = correlated_uniforms(gen, draws, groups.reshape(-1), rho_qty, dtype)
+        amount = ppf(uq, arr.q_low[unc], arr.q_mode[unc], arr.q_high[unc])
+        del uq
+        amount *= unit_costs[:, item].astype(dtype, copy=False)
+        starts = np.flatnonzero(np.r_[True, mine[1:] != mine[:-1]])
+        direct[:, mine[starts]] += np.add.reduceat(amount, starts, axis=1, dtype=np.float64)
+        pv[:, mine[starts]] += np.add.reduceat(
+            amount * arr.pv[unc].astype(dtype), starts, axis=1, dtype=np.float64
         )
+        if by_phase is not None and by_item is not None:
+            ph = arr.phase[unc]
+            for p in np.unique(ph):
+                by_phase[:, p] += amount[:, ph == p].sum(axis=1, dtype=np.float64)
+            for k in np.unique(item):
+                by_item[:, k] += amount[:, item == k].sum(axis=1, dtype=np.float64)
+        del amount
+    if out_dtype != np.float64:
+        direct = direct.astype(out_dtype)
+        pv = pv.astype(out_dtype)
+    if quantity_mode == "mine":
+        lo, mode, hi = mine_quantity_range(arr)
+        factor = ppf(gen.random((draws, m), dtype=direct.dtype), lo, mode, hi)
+        direct *= factor
+        pv *= factor
+        del factor
     ind = apply_tiers(direct, tiers)
     total = direct.copy()
-    pv = pv_direct
-    by_phase = None
-    if detail:
-        by_phase = np.zeros((draws, len(ALL_PHASES)))
-        for p in np.unique(arr.phase):
-            by_phase[:, p] = amount[:, arr.phase == p].sum(axis=1)
+    acc: dict[bool, np.ndarray] = {}  # indirect paid up front (True) or with the works
     for ln in tiers.lines:
-        val = ind[ln.code]
+        val = ind.pop(ln.code)
         total += val
-        f = arr.ind_pv_upfront if ln.phase == "survey_design" else arr.ind_pv_spread
-        pv += val * f
+        key = ln.phase == "survey_design"
+        if key in acc:
+            acc[key] += val
+        else:
+            acc[key] = val
         if by_phase is not None:
             by_phase[:, ALL_PHASES.index(ln.phase)] += val.sum(axis=1)
-    by_item = None
-    if detail:
-        by_item = np.zeros((draws, len(arr.items)))
-        for k in range(len(arr.items)):
-            by_item[:, k] = amount[:, arr.item == k].sum(axis=1)
-    return Draws(total, direct, pv, by_phase, by_item, np.asarray(unit_costs))
+    for key, val in acc.items():
+        val *= (arr.ind_pv_upfront if key else arr.ind_pv_spread).astype(val.dtype)
+        pv += val
+    del acc
+    return Draws(total, direct, pv, by_phase, by_item, unit_costs)
+
+
+def sorted_percentiles(xs: np.ndarray, q: Sequence[int] = PERCENTILES) -> np.ndarray:
+    """Percentiles along the last axis of an already sorted array, (..., len(q)).
+
+    Same definition as ``numpy.percentile`` (method "linear"): position h = (n - 1) q / 100,
+    value x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]). Sorting is much faster than
+    ``numpy.percentile``'s partitions for many rows of float32.
+    """
+    n = xs.shape[-1]
+    h = (n - 1) * np.asarray(q, dtype=float) / 100.0
+    lo = np.floor(h).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    f = h - lo
+    a = xs[..., lo].astype(np.float64)
+    b = xs[..., hi].astype(np.float64)
+    return a + f * (b - a)
+
+
+def mine_quantity_range(arr: LineArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each mine's relative quantity range (low, 1, high) [1], weighted by most-likely cost.
+
+    Notes
+    -----
+    :math:`r^{low}_m = \\sum_l q^{low}_l c_l / \\sum_l q_l c_l`, likewise for high.
+    """
+    c = arr.c_mode[arr.item]
+    base = np.bincount(arr.mine, weights=arr.q_mode * c, minlength=arr.n_mines)
+    safe = np.where(base > 0, base, 1.0)
+    lo = np.bincount(arr.mine, weights=arr.q_low * c, minlength=arr.n_mines) / safe
+    hi = np.bincount(arr.mine, weights=arr.q_high * c, minlength=arr.n_mines) / safe
+    one = np.ones(arr.n_mines)
+    return np.where(base > 0, lo, 1.0), one, np.where(base > 0, hi, 1.0)
 
 
 def percentiles(x: np.ndarray, q: Sequence[int] = PERCENTILES) -> dict[str, float]:
@@ -371,3 +454,88 @@ def tornado_chart(rows: list[dict[str, Any]], path: str, top: int = 12, title: s
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+@dataclass(frozen=True)
+class ChunkedResult:
+    """A large batch simulated chunk by chunk over mines.
+
+    ``mine_percentiles`` is (len(q), mines): each mine's own percentiles of total cost;
+    ``total_draws`` is the sum over all mines in each draw (the register's total
+    distribution).
+    """
+
+    q: tuple[int, ...]
+    mine_percentiles: np.ndarray
+    total_draws: np.ndarray
+    chunks: int
+
+
+def run_chunked(
+    chunk_arrays: Any,
+    n_mines: int,
+    tiers: TierSet,
+    draws: int,
+    seed: int,
+    *,
+    chunk: int,
+    items: tuple[str, ...],
+    c_low: np.ndarray,
+    c_mode: np.ndarray,
+    c_high: np.ndarray,
+    c_group: np.ndarray,
+    rho_cost: float,
+    rho_qty: float,
+    distribution: str = "triangular",
+    q: Sequence[int] = PERCENTILES,
+    dtype: Any = np.float32,
+    quantity_mode: str = "line",
+) -> ChunkedResult:
+    """Simulate ``n_mines`` mines in chunks with one market of unit costs.
+
+    Parameters
+    ----------
+    chunk_arrays : callable
+        ``chunk_arrays(start, stop) -> LineArrays`` for mines ``start:stop``; its ``items``
+        must index the same item list as ``items``.
+    chunk : int
+        Mines per chunk (memory ≈ draws × lines in the chunk × 4–8 bytes × a few arrays).
+    quantity_mode : {"line", "mine"}
+        See :func:`simulate`.
+
+    Notes
+    -----
+    Unit costs are drawn once (draws × items) from the first child of
+    ``SeedSequence(seed)``; chunk ``k`` draws its quantities from child ``k + 1``, so a run is
+    reproducible for a given seed and chunk size.
+    """
+    ss = np.random.SeedSequence(seed)
+    n_chunks = -(-n_mines // chunk)
+    children = ss.spawn(n_chunks + 1)
+    ppf = _ppf(distribution)
+    uc = correlated_uniforms(np.random.default_rng(children[0]), draws, c_group, rho_cost)
+    unit_costs = ppf(uc, c_low, c_mode, c_high)
+    mine_p = np.empty((len(q), n_mines))
+    total = np.zeros(draws)
+    for k in range(n_chunks):
+        a, b = k * chunk, min((k + 1) * chunk, n_mines)
+        arr = chunk_arrays(a, b)
+        if arr.items != items:
+            raise ValueError("chunk arrays must use the batch's item list")
+        d = simulate(
+            arr,
+            tiers,
+            draws,
+            np.random.default_rng(children[k + 1]),
+            rho_cost=rho_cost,
+            rho_qty=rho_qty,
+            distribution=distribution,
+            unit_costs=unit_costs,
+            detail=False,
+            dtype=dtype,
+            out_dtype=dtype,
+            quantity_mode=quantity_mode,
+        )
+        mine_p[:, a:b] = sorted_percentiles(np.sort(d.total.T, axis=1), q).T
+        total += d.total.sum(axis=1, dtype=np.float64)
+    return ChunkedResult(tuple(q), mine_p, total, n_chunks)

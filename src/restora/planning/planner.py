@@ -110,12 +110,16 @@ def plan_site(
     rules: list[str] = []
     works: list[Work] = []
 
+    qr = sw.get("quantity_range", {"low": 1.0, "high": 1.0})
+
     def add(item: str, qty: float, unit: str, phase: str, **kw: Any) -> None:
         if qty > 0:
             works.append(
                 Work(
                     item=item,
                     quantity=round(qty, 3),
+                    quantity_low=round(qty * float(qr["low"]), 3),
+                    quantity_high=round(qty * float(qr["high"]), 3),
                     unit=_units(units, item, unit),
                     phase=phase,  # type: ignore[arg-type]  # checked by pydantic
                     **kw,
