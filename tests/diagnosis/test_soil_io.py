@@ -208,3 +208,15 @@ def test_reader_raises_input_error_with_problems(tmp_path):
     where = {(p.row, p.field) for p in exc.value.problems}
     assert {(1, "ph"), (2, "ph"), (2, "land_use"), (2, "Cd"), (1, "Cd")} <= where
     assert all(p.file == str(f) for p in exc.value.problems)
+
+
+def test_bracketed_units_survive_in_messages(tmp_path):
+    """Headers like "Pb [g/kg]" must not be eaten by the console's markup."""
+    f = write(tmp_path, "sample_id,ph,land_use,Pb [g/kg]\nA,6,paddy,x\n", "b.csv")
+    r = run("soil", str(f), "--on", ON)
+    assert r.exit_code == 2
+    assert 'b.csv, row 1, column "Pb [g/kg]"' in r.stderr
+    f = write(tmp_path, "sample_id,ph,land_use,Pb [g/kg]\nA,6,paddy,0.12\n", "c.csv")
+    r = run("soil", str(f), "-f", "json", "--on", ON)
+    assert r.exit_code == 0 and "'Pb [g/kg]': converted from g/kg" in r.stderr
+    assert json.loads(r.stdout)[0]["factors"]["Pb"]["value"] == pytest.approx(120.0)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 
 from restora.cli.output import Format, FormatOption, emit, err_console, handled
 from restora.diagnosis import soil, soil_io, zoning
@@ -36,7 +37,7 @@ RegionOption = typer.Option(None, "--region", help="6-digit GB/T 2260 code for r
 
 def _warn(messages: Any) -> None:
     for m in messages:
-        err_console.print(f"[yellow]warning:[/] {m}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(str(m))}", highlight=False, soft_wrap=True)
 
 
 def _date(on: str | None) -> dt.date:
