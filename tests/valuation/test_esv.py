@@ -189,7 +189,7 @@ def test_before_after_rejects_unknown_site_and_type():
     sites = pd.DataFrame({"site_id": ["a"], "kind": ["open_pit"], "area_hm2": [1.0]})
     with pytest.raises(InputError, match="unknown site"):
         esv.esv_before_after(sites, {"zz": "water"})
-    with pytest.raises(InputError, match="unknown ecosystem type 'forest'"):
+    with pytest.raises(InputError, match=r"unknown ecosystem type\(s\) \['forest'\]"):
         esv.esv_before_after(sites, {"a": "forest"})
     bad = pd.DataFrame({"site_id": ["a"], "kind": ["open_pit"], "area_hm2": [-1.0]})
     with pytest.raises(InputError, match="row 1"):

@@ -495,28 +495,27 @@ def esv_before_after(
     unknown_sites = sorted(set(after_cover) - set(site_ids))
     if unknown_sites:
         raise InputError(f"after_cover names unknown site(s) {unknown_sites}", field="site_id")
-    after_idx = before_idx.copy()
-    for i, sid in enumerate(site_ids):
-        if sid in after_cover:
-            t = after_cover[sid]
-            if t is None:
-                after_idx[i] = NO_TYPE
-            elif t in pos:
-                after_idx[i] = pos[t]
-            else:
-                raise InputError(
-                    f"unknown ecosystem type {t!r} for site {sid}; use one of "
-                    f"{', '.join(table.types)}",
-                    row=i + 1,
-                    field="after_cover",
-                )
+    bad_types = sorted({str(t) for t in after_cover.values() if t is not None and t not in pos})
+    if bad_types:
+        first = next(sid for sid, t in after_cover.items() if t is not None and t not in pos)
+        raise InputError(
+            f"unknown ecosystem type(s) {bad_types} (first for site {first}); use one of "
+            f"{', '.join(table.types)}",
+            row=site_ids.index(first) + 1,
+            field="after_cover",
+        )
+    code_of = {sid: (NO_TYPE if t is None else pos[t]) for sid, t in after_cover.items()}
+    ids = pd.Series(site_ids)
+    planned = ids.isin(list(after_cover)).to_numpy()
+    after_idx = np.where(
+        planned, ids.map(code_of).fillna(NO_TYPE).to_numpy(dtype=np.int64), before_idx
+    )
     # Per-hm² value of each type, with a zero row appended for "no type" (index -1).
     per_hm2 = np.append(table.factors.sum(axis=1) * e, 0.0)
     before = area * per_hm2[before_idx]
     after = area * per_hm2[after_idx]
 
-    def _name(i: int) -> str | None:
-        return None if i == NO_TYPE else table.types[i]
+    names = np.array([*table.types, None], dtype=object)  # index NO_TYPE (-1) → None
 
     out = pd.DataFrame(
         {
@@ -524,9 +523,9 @@ def esv_before_after(
             "kind": sites["kind"].astype(str).to_numpy(),
             "water": water,
             "area_hm2": area,
-            "type_before": pd.Series([_name(i) for i in before_idx], dtype=object),
-            "type_after": pd.Series([_name(i) for i in after_idx], dtype=object),
-            "after_planned": [sid in after_cover for sid in site_ids],
+            "type_before": pd.Series(names[before_idx], dtype=object),
+            "type_after": pd.Series(names[after_idx], dtype=object),
+            "after_planned": planned,
             "esv_before_cny_per_yr": before,
             "esv_after_cny_per_yr": after,
             "esv_change_cny_per_yr": after - before,

@@ -128,9 +128,9 @@ class LandCoverMapping:
                     lut[off, flag] = resolve(str(lo + int(off)), bool(flag))
                 return lut[flat - lo, wet.astype(np.intp)].reshape(codes_arr.shape)
         # Otherwise look up each distinct (code, water) pair once and scatter back.
-        uniq_codes, code_inv = np.unique(flat, return_inverse=True)
+        code_inv, uniq_codes = pd.factorize(flat, use_na_sentinel=False)  # hashing, no sort
         pair = code_inv.astype(np.int64) * 2 + wet
-        uniq_pairs, inverse = np.unique(pair, return_inverse=True)
+        inverse, uniq_pairs = pd.factorize(pair)
         out_u = np.empty(uniq_pairs.shape, dtype=np.int64)
         for i, key in enumerate(uniq_pairs):
             out_u[i] = resolve(str(uniq_codes[key // 2]), bool(key % 2))
