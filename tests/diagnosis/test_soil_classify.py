@@ -187,7 +187,7 @@ def test_bad_domain_inputs_raise_input_errors():
 def test_million_samples_classify_quickly():
     rng = np.random.default_rng(1)
     n = 1_000_000
-    conc = rng.lognormal(0, 1, (n, 8))
+    conc = rng.uniform(0, 3, (n, 8)) * [1, 1, 30, 90, 150, 50, 60, 200]
     land = rng.choice(np.array(["paddy", "orchard", "other"], dtype=object), n)
     ph = rng.uniform(4, 9, n)
     values = soil.load_standard("gb15618", on=ON)
@@ -268,7 +268,7 @@ def _values(std: str) -> soil.StandardValues:
 conc_st = st.floats(min_value=0, max_value=5000, allow_nan=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     conc=st.lists(conc_st, min_size=8, max_size=8),
     ph=st.floats(min_value=0, max_value=14),
@@ -317,7 +317,7 @@ def test_class_1_land_is_never_judged_more_leniently_than_class_2(conc):
     assert a.sample_class[0] >= a.sample_class[1]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     cd=st.floats(min_value=0, max_value=10, allow_nan=False),
     ph_high=st.floats(min_value=0, max_value=14),
