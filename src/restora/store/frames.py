@@ -133,8 +133,84 @@ def _float_column(values: pd.Series) -> list[Any] | None:
     return list(out.tolist())
 
 
-def to_rows(table: str, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """The rows of one register table as dicts keyed by column, and the problems found.
+def _fast_column(series: pd.Series, kind: str, missing: np.ndarray) -> list[Any] | None:
+    """The converted column without a per-cell Python call, or None where that does not apply."""
+    if kind == "float":
+        return _float_column(series)
+    if kind == "str" and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        values = series.to_numpy(dtype=object, copy=True)
+        values[missing] = None
+        present = values[~missing].tolist()
+        text = "".join(present)
+        if "\x00" in text:
+            return None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return list(values.tolist())
+    if kind == "int" and pd.api.types.is_integer_dtype(series):
+        present = series.dropna()
+        if len(present) and (present.min() < INT_MIN or present.max() > INT_MAX):
+            return None
+        values = series.to_numpy(dtype=object, na_value=None)
+        return [None if v is None else int(v) for v in values.tolist()]
+    if kind == "bool" and pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=object, na_value=None)
+        return [None if v is None else bool(v) for v in values.tolist()]
+    if kind == "geometry":
+        values = series.to_numpy(dtype=object)
+        is_geom = shapely.is_geometry(values)
+        if not np.array_equal(is_geom, ~missing):
+            return None
+        out = np.full(len(values), None, dtype=object)
+        if is_geom.any():
+            out[is_geom] = shapely.to_wkb(values[is_geom], byte_order=1)
+        return list(out.tolist())
+    return None
+
+
+def _convert_column(
+    series: pd.Series,
+    kind: str,
+    required: bool,
+    table: str,
+    name: str,
+    where: Any,
+    problems: list[Problem],
+) -> list[Any]:
+    """One column's values converted for the database; problems appended to ``problems``."""
+    missing = np.asarray(pd.isna(series), dtype=bool)
+    if not (required and missing.any()):
+        fast = _fast_column(series, kind, missing)
+        if fast is not None:
+            return fast
+    convert = CONVERTERS[kind]
+    out: list[Any] = []
+    for i, (value, absent) in enumerate(zip(series.tolist(), missing.tolist(), strict=True)):
+        if absent:
+            if required:
+                problems.append(Problem("a value is required", table, where(i), name))
+            out.append(None)
+            continue
+        try:
+            converted_value = convert(value)
+            # e.g. the text "nan" in a number column: missing, like NaN itself
+            out.append(None if is_missing(converted_value) else converted_value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            problems.append(
+                Problem(f"{value!r} is not {WHAT[kind]} ({exc})", table, where(i), name)
+            )
+            out.append(None)
+    return out
+
+
+Columns = dict[str, list[Any]]
+"""A table as one list of database values per column (all lists of the same length)."""
+
+
+def to_columns(table: str, frame: pd.DataFrame) -> tuple[Columns, list[Problem]]:
+    """One register table as database values, column by column, and the problems found.
 
     Parameters
     ----------
@@ -145,8 +221,8 @@ def to_rows(table: str, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list
 
     Returns
     -------
-    rows : list of dict
-        One dict per row, every store column present.
+    columns : dict of str to list
+        Every store column of the table (keyed as in the DataFrame), one value per row.
     problems : list of Problem
         Missing required columns, unknown columns, duplicate or missing ids, cells that cannot
         be converted; each names the table (as ``file``), the row's id and the column.
@@ -172,62 +248,42 @@ def to_rows(table: str, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list
     for col in missing_cols:
         problems.append(Problem("required column is missing", file=table, field=col))
     if problems:
-        return [], problems
+        return {}, problems
 
     n = len(frame)
     ids: list[Any] = frame[id_col].tolist()
-    where = [f"id {v!r}" if not is_missing(v) else f"row {i + 1}" for i, v in enumerate(ids)]
+
+    def where(i: int) -> str:
+        return f"row {i + 1}" if is_missing(ids[i]) else f"id {ids[i]!r}"
+
     converted: dict[str, list[Any]] = {}
     for name, kind in columns:
         if name not in frame.columns:
             converted[name] = [None] * n
             continue
-        series = frame[name]
-        fast = _float_column(series) if kind == "float" else None
-        if fast is not None:
-            converted[name] = fast
-            continue
-        convert = CONVERTERS[kind]
-        out: list[Any] = []
-        for i, value in enumerate(series.tolist()):
-            if is_missing(value):
-                if name in required:
-                    problems.append(Problem("a value is required", table, where[i], name))
-                out.append(None)
-                continue
-            try:
-                converted_value = convert(value)
-                # e.g. the text "nan" in a number column: missing, like NaN itself
-                out.append(None if is_missing(converted_value) else converted_value)
-            except (TypeError, ValueError, OverflowError) as exc:
-                problems.append(
-                    Problem(f"{value!r} is not {WHAT[kind]} ({exc})", table, where[i], name)
-                )
-                out.append(None)
-        converted[name] = out
+        converted[name] = _convert_column(
+            frame[name], kind, name in required, table, name, where, problems
+        )
 
     seen: set[str] = set()
     for i, value in enumerate(converted[id_col]):
         if value is None:
             continue
         if value in seen:
-            problems.append(Problem("appears more than once", table, where[i], id_col))
+            problems.append(Problem("appears more than once", table, where(i), id_col))
         seen.add(value)
 
-    names = [name for name, _ in columns]
-    rows = [
-        dict(zip(names, values, strict=True)) for values in zip(*converted.values(), strict=True)
-    ]
-    return rows, problems
+    return converted, problems
 
 
 def to_frame(table: str, rows: Sequence[Sequence[Any]] | Iterable[Sequence[Any]]) -> pd.DataFrame:
     """A register table from database rows whose values are in :func:`frame_columns` order."""
     columns = frame_columns(table)
     records = list(rows)
+    transposed = list(zip(*records, strict=True)) if records else [()] * len(columns)
     data: dict[str, Any] = {}
     for j, (name, kind) in enumerate(columns):
-        values = [r[j] for r in records]
+        values = list(transposed[j])
         if kind == "str":
             data[name] = pd.Series(values, dtype=STR_DTYPE)
         elif kind == "float":
