@@ -73,6 +73,9 @@ def test_same_seed_same_result_and_report_contract(hand_plan):
     t = r1["total"]
     assert t["p10_cny"] <= t["p50_cny"] <= t["p80_cny"] <= t["p90_cny"]
     assert r1["total"]["deterministic_cny"] == 2_701_786
+    assert [y["year"] for y in r1["by_year"]] == [2025, 2026, 2027, 2028, 2029]
+    assert sum(y["real_cny"] for y in r1["by_year"]) == pytest.approx(2_701_786)
+    assert sum(y["pv_cny"] for y in r1["by_year"]) == pytest.approx(r1["pv"]["deterministic_cny"])
     # ranges are skewed right (high − likely > likely − low for most items): P50 above the
     # all-likely cost, and the tornado lists the subsidence lake excavation near the top
     assert r1["total_p50_cny"] > 2_701_786

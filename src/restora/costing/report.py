@@ -43,6 +43,7 @@ def cost_report(
     report : dict
         ``total_p50_cny``, ``total_p90_cny``, ``total`` (P10/P50/P80/P90 and deterministic),
         ``pv`` percentiles, ``by_phase`` and ``by_item`` (deterministic and percentiles),
+        ``by_year`` (deterministic constant-price, nominal and present-value cost per year),
         ``indirect`` lines, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
     estimates, arrays, draws
         The pieces, for charts and further use.
@@ -92,6 +93,14 @@ def cost_report(
     for e in ests:
         for t in e.tables_used:
             tables[(t["name"], t["version"], t["region"])] = t
+    years: dict[int, dict[str, float]] = {}
+    for e in ests:
+        for row in e.by_year.to_dict("records"):
+            y = years.setdefault(
+                int(row["year"]), {"real_cny": 0.0, "nominal_cny": 0.0, "pv_cny": 0.0}
+            )
+            for k in ("real_cny", "nominal_cny", "pv_cny"):
+                y[k] += float(row[k])
     pt = percentiles(total)
     report: dict[str, Any] = {
         "mines": [p.mine_id for p in plans],
@@ -101,6 +110,7 @@ def cost_report(
         "seed": seed,
         "distribution": dist,
         "percentiles": list(PERCENTILES),
+        "start_year": min(p.start_year for p in plans),
         "total_p50_cny": pt["p50"],
         "total_p90_cny": pt["p90"],
         "total": {"deterministic_cny": det_total, **_cny(pt)},
@@ -113,6 +123,7 @@ def cost_report(
         "nominal_deterministic_cny": sum(e.nominal_total for e in ests),
         "by_phase": by_phase,
         "by_item": by_item,
+        "by_year": [{"year": y, **v} for y, v in sorted(years.items())],
         "indirect": ests[0].indirect if len(ests) == 1 else None,
         "tornado": tornado(arr, ts, d),
         "assumptions": {
