@@ -1,0 +1,229 @@
+"""Writing the register: GeoJSON, GeoPackage, CSV and XLSX that read back to an equal register.
+
+See :func:`write_register`; :func:`restora.inventory.io.read_register` reads the files back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from restora.errors import InputError
+from restora.inventory import headers as hd
+from restora.inventory.geometry import STORAGE_CRS
+from restora.inventory.model import Register
+from restora.inventory.schema import (
+    HAZARD_COLUMNS,
+    METALS,
+    MINE_COLUMNS,
+    SAMPLE_COLUMNS,
+    SITE_COLUMNS,
+)
+
+FORMATS = ("geojson", "gpkg", "csv", "xlsx")
+SITE_ONLY = tuple(c for c in SITE_COLUMNS if c.name != "mine_id")
+
+
+_KIND_OF: dict[str, dict[str, str]] = {
+    "mines": {c.name: c.kind for c in MINE_COLUMNS},
+    "sites": {**{c.name: c.kind for c in SITE_COLUMNS}, "area_hm2": "float"},
+    "samples": {**{c.name: c.kind for c in SAMPLE_COLUMNS}, **dict.fromkeys(METALS, "float")},
+    "hazards": {c.name: c.kind for c in HAZARD_COLUMNS},
+}
+
+
+def normalize_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """One dtype per column: str → object (None), float → float64, int → Int64, bool → bool,
+    date → object of ``datetime.date`` (None); geometry stays object. Index reset."""
+    out = {}
+    for col in frame.columns:
+        kind = _KIND_OF[table].get(col)
+        s = frame[col]
+        if kind == "float":
+            out[col] = pd.to_numeric(s, errors="coerce").astype(float)
+        elif kind == "int":
+            out[col] = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif kind == "bool":
+            out[col] = s.map(lambda v: bool(v) if v is not None and not pd.isna(v) else False)
+            out[col] = out[col].astype(bool)
+        elif kind in ("str", "date"):
+            vals = [
+                None if v is None or (not hasattr(v, "__len__") and pd.isna(v)) else v for v in s
+            ]
+            out[col] = pd.Series(vals, index=s.index, dtype=object)
+        else:
+            out[col] = s.astype(object)
+    return pd.DataFrame(out, columns=frame.columns).reset_index(drop=True)
+
+
+def export_tables(register: Register) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The three tables the exporters write: sites carrying their mine's columns (a mine with
+    no site gets one row without site and geometry), samples and hazards. Dates as ISO text."""
+    mines = normalize_table(register.mines, "mines")
+    sites = normalize_table(register.sites, "sites")
+    site_cols = [c.name for c in SITE_ONLY]
+    merged = sites.drop(columns=["area_hm2"]).merge(mines, on="mine_id", how="left")
+    merged[hd.COMPUTED_AREA] = sites["area_hm2"].to_numpy()
+    lonely = mines[~mines["mine_id"].isin(sites["mine_id"])]
+    out = pd.concat([merged, lonely], ignore_index=True) if len(lonely) else merged
+    out = out.reindex(
+        columns=[c.name for c in MINE_COLUMNS] + site_cols + [hd.COMPUTED_AREA, "geometry"]
+    )
+    out["water"] = out["water"].astype(object).where(out["site_id"].notna(), None)
+    out["geometry"] = [g if isinstance(g, shapely.Geometry) else None for g in out["geometry"]]
+    samples = normalize_table(register.samples, "samples")
+    samples["sampled_on"] = samples["sampled_on"].map(
+        lambda d: None if d is None else d.isoformat()
+    )
+    hazards = normalize_table(register.hazards, "hazards")
+    return out, samples, hazards
+
+
+def _points_of(frame: pd.DataFrame) -> np.ndarray:
+    x = frame["lon"].to_numpy(dtype=float)
+    y = frame["lat"].to_numpy(dtype=float)
+    pts = shapely.points(x, y)
+    out = np.asarray(pts, dtype=object)
+    out[~(np.isfinite(x) & np.isfinite(y))] = None
+    return out
+
+
+def _json_value(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if np.isnan(v) else float(v)
+    return v
+
+
+def _geojson(frame: pd.DataFrame, geoms: np.ndarray) -> dict[str, Any]:
+    cols = list(frame.columns)
+    features = []
+    for values, geom in zip(frame.itertuples(index=False, name=None), geoms, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {c: _json_value(v) for c, v in zip(cols, values, strict=True)},
+                "geometry": None if geom is None else shapely.geometry.mapping(geom),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _with_wkt(sites: pd.DataFrame) -> pd.DataFrame:
+    out = sites.drop(columns="geometry")
+    geoms = sites["geometry"].to_numpy(dtype=object)
+    out["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
+    out["crs"] = [None if g is None else STORAGE_CRS for g in geoms]
+    return out
+
+
+def _with_crs(points: pd.DataFrame) -> pd.DataFrame:
+    out = points.copy()
+    has = out["lon"].notna() & out["lat"].notna()
+    out["crs"] = [STORAGE_CRS if h else None for h in has]
+    return out
+
+
+def sibling(path: Path, table: str) -> Path:
+    """``<stem>_<table><suffix>`` beside ``path`` (where samples and hazards go)."""
+    return path.with_name(f"{path.stem}_{table}{path.suffix}")
+
+
+def write_register(register: Register, path: str | Path, fmt: str) -> list[Path]:
+    """Write a register; :func:`read_register` reads the files back to an equal register.
+
+    Parameters
+    ----------
+    register : Register
+        The register (geometries in EPSG:4326).
+    path : str or Path
+        The file to write (sites, with their mine's columns).
+    fmt : {"geojson", "gpkg", "csv", "xlsx"}
+        ``gpkg``: layers sites, samples and hazards in one file. ``xlsx``: sheets sites,
+        samples and hazards. ``csv`` and ``geojson``: samples and hazards go to
+        ``<stem>_samples`` and ``<stem>_hazards`` beside ``path`` (only when there are any).
+        Coordinates keep full double precision (shortest round-trip text).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r} (accepted: {', '.join(FORMATS)})")
+    sites, samples, hazards = export_tables(register)
+    written = [path]
+    if fmt == "geojson":
+        path.write_text(
+            json.dumps(
+                _geojson(sites.drop(columns="geometry"), sites["geometry"].to_numpy()),
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
+        for name, t in (("samples", samples), ("hazards", hazards)):
+            if len(t):
+                target = sibling(path, name)
+                target.write_text(
+                    json.dumps(
+                        _geojson(t.drop(columns=["lon", "lat"]), _points_of(t)), ensure_ascii=False
+                    ),
+                    encoding="utf-8",
+                )
+                written.append(target)
+    elif fmt == "gpkg":
+        import geopandas as gpd
+
+        if path.exists():
+            path.unlink()
+        layers = (
+            ("sites", sites.drop(columns="geometry"), sites["geometry"].to_numpy()),
+            ("samples", samples.drop(columns=["lon", "lat"]), _points_of(samples)),
+            ("hazards", hazards.drop(columns=["lon", "lat"]), _points_of(hazards)),
+        )
+        for layer, frame, geoms in layers:
+            gdf = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=STORAGE_CRS)
+            for c in gdf.columns:
+                if gdf[c].dtype == object and c != "geometry":
+                    gdf[c] = gdf[c].astype(object)
+            pyogrio.write_dataframe(
+                gdf,
+                path,
+                layer=layer,
+                driver="GPKG",
+                promote_to_multi=False,
+                geometry_type="Unknown",
+            )
+    elif fmt == "csv":
+        _with_wkt(sites).to_csv(path, index=False, encoding="utf-8-sig")
+        for name, t in (("samples", samples), ("hazards", hazards)):
+            if len(t):
+                target = sibling(path, name)
+                _with_crs(t).to_csv(target, index=False, encoding="utf-8-sig")
+                written.append(target)
+    else:
+        wkt = _with_wkt(sites)
+        too_long = wkt["wkt"].str.len() > 32_767
+        if too_long.any():
+            raise InputError(
+                f"{int(too_long.sum())} polygon(s) are too detailed for an Excel cell "
+                "(32 767 characters); export to gpkg or geojson",
+                file=str(path),
+            )
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            wkt.to_excel(xw, sheet_name="sites", index=False)
+            _with_crs(samples).to_excel(xw, sheet_name="samples", index=False)
+            _with_crs(hazards).to_excel(xw, sheet_name="hazards", index=False)
+    return written
