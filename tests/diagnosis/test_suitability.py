@@ -81,18 +81,29 @@ def test_slope_limits(tables, slope, excluded, terrace):
 
 
 @pytest.mark.parametrize(
-    ("soil", "excluded"),
+    ("soil", "excluded", "cover"),
     [
-        (0.5, set()),  # = cropland minimum 0.5 m
-        (0.45, {"cultivated"}),  # garden needs 0.4 m
-        (0.35, {"cultivated", "garden"}),  # forest and grass need 0.3 m
-        (0.2, {"cultivated", "garden", "forest", "grass"}),
+        (0.5, set(), set()),  # = cropland minimum 0.5 m
+        (0.45, {"cultivated"}, set()),  # garden needs 0.4 m
+        (0.35, {"cultivated", "garden"}, set()),  # forest and grass need 0.3 m
+        # below 0.3 m: farmland is excluded (hard limit); forest and grass need cover soil
+        (0.2, {"cultivated", "garden"}, {"forest", "grass"}),
     ],
 )
-def test_soil_thickness_limits(tables, soil, excluded):
+def test_soil_thickness_limits(tables, soil, excluded, cover):
     r = suit.assess_sites(_site(soil_thickness_m=soil), tables)
     out = set(r.loc[r["status"] == "excluded", "use"]) - {"water"}
     assert out == excluded
+    for use, short in (("forest", "FOR"), ("grass", "GRASS")):
+        assert (f"SUIT-SOIL-COVER-{short}" in _codes(r, use)) == (use in cover)
+        assert (f"SUIT-FIT-{short}" in _codes(r, use)) == (use not in cover)
+
+
+def test_bare_steep_dump_goes_to_forest_with_cover_soil(tables):
+    # waste-rock dump: 32° (> 25°, ≤ 35°), 0.05 m of soil → forest with cover soil
+    r = suit.assess_sites(_site(slope_deg=32.0, soil_thickness_m=0.05), tables)
+    assert _ranked(r) == ["forest", "leave_as_is"]
+    assert _codes(r, "forest") == ["SUIT-BASE-ORDER", "SUIT-SOIL-COVER-FOR"]
 
 
 def test_strict_control_soil_never_gives_food_crops(tables):

@@ -107,7 +107,8 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     Notes
     -----
     A use is excluded when any hard rule fails: slope > max_slope_deg(use) (SUIT-SLOPE-*),
-    soil thickness < min_soil_thickness_m(use) (SUIT-SOIL-*), strict_control soil for food uses
+    soil thickness < min_soil_thickness_m(use) where the table marks the soil limit hard
+    (SUIT-SOIL-*; otherwise cover soil is noted, SUIT-SOIL-COVER-*), strict_control soil for food uses
     (SUIT-POLL-STRICT), no standing water for ``water`` (SUIT-WATER-NONE), water at least
     deep_water_m deep for land uses (SUIT-WATER-DEEP), construction inside the ecological red
     line (SUIT-REDLINE), construction, garden or forest on permanent basic farmland (SUIT-PBF),
@@ -167,7 +168,11 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
             steep = np.isfinite(slope) & (slope > pref_slope) & (slope <= max_slope)
             hit(use, steep, f"SUIT-TERRACE-{short}", False)
         if np.isfinite(min_soil):
-            hit(use, np.isfinite(soil) & (soil < min_soil), f"SUIT-SOIL-{short}", True)
+            thin = np.isfinite(soil) & (soil < min_soil)
+            if _soil_hard(lim):
+                hit(use, thin, f"SUIT-SOIL-{short}", True)
+            else:  # met by cover soil (客土覆土) brought to the minimum thickness
+                hit(use, thin, f"SUIT-SOIL-COVER-{short}", False)
             hit(use, ~np.isfinite(soil), "SUIT-SOIL-UNKNOWN", False)
         fit_slope = ~np.isfinite(max_slope) | (np.isfinite(slope) & (slope <= max_slope))
         fit_soil = ~np.isfinite(min_soil) | (np.isfinite(soil) & (soil >= min_soil))
@@ -275,6 +280,13 @@ def _front(
     head = [u for u in first if u in order]
     new = {**promoted, **{u: code for u in head}}
     return head + [u for u in order if u not in head], new
+
+
+def _soil_hard(row: pd.Series | None) -> bool:
+    """Whether thin soil excludes the use (True) or is made up with cover soil (False)."""
+    if row is None or "soil_limit" not in row.index or pd.isna(row["soil_limit"]):
+        return True
+    return str(row["soil_limit"]) == "hard"
 
 
 def _limit(row: pd.Series | None, key: str) -> float:
