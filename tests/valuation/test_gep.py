@@ -183,3 +183,11 @@ def test_cli_csv_and_json(tmp_path):
     j.write_text(json.dumps({"zones": [{"zone_id": "a", "area_hm2": -1}]}), encoding="utf-8")
     res = runner.invoke(app, ["value", "gep", str(j), "-f", "json"])
     assert res.exit_code == 2 and "area_hm2" in res.output
+
+
+def test_single_zone_spec_equals_table_run():
+    one = gep.run(gep.ZoneInput(**ZONE), input_price_year=2010)
+    table = gep.run_zones(pd.DataFrame([ZONE]), input_price_year=2010)
+    assert one.totals()["total_cny_per_yr"] == pytest.approx(table.totals()["total_cny_per_yr"])
+    with pytest.raises(ValueError):
+        gep.ZoneInput(zone_id="a", area_hm2=1, rusle_c=2.0)

@@ -81,3 +81,16 @@ def test_cli(tmp_path):
     row = json.loads(res.stdout)["rows"][0]
     assert row["location_coefficient"] == pytest.approx(1.0)
     assert np.isclose(row["value_adjusted_cny_per_yr"], row["value_unadjusted_cny_per_yr"])
+
+
+def test_single_site_spec_matches_the_table_path():
+    r = location.run(
+        location.LocationInput(
+            value_cny_per_yr=1000.0, town_km=1.0, main_road_km=0.5, population_per_km2=800.0
+        )
+    )
+    assert r["location_coefficient"] == pytest.approx(1.807212, rel=1e-6)
+    assert r["value_unadjusted_cny_per_yr"] == 1000.0
+    assert r["value_adjusted_cny_per_yr"] == pytest.approx(1807.212, rel=1e-6)
+    with pytest.raises(ValueError):
+        location.LocationInput(value_cny_per_yr=1.0, town_km=-1.0)

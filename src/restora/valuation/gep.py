@@ -814,3 +814,23 @@ def run_zones(
 def zone_from_mapping(doc: Mapping[str, Any]) -> ZoneInput:
     """One zone from a mapping, validated by the spec (for API use)."""
     return ZoneInput.model_validate(dict(doc))
+
+
+def run(
+    inputs: ZoneInput,
+    *,
+    target_price_year: int | None = None,
+    input_price_year: int | None = None,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> GepResult:
+    """Account GEP for one zone given as the frozen spec (see :func:`run_zones`)."""
+    frame = pd.DataFrame([inputs.model_dump()])
+    frame = frame.dropna(axis=1, how="all")
+    return run_zones(
+        frame,
+        target_price_year=target_price_year,
+        input_price_year=input_price_year,
+        on=on,
+        region=region,
+    )

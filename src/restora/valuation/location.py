@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from restora import refdata
 from restora.errors import InputError, Problem
@@ -178,3 +179,46 @@ def adjust_table(
     out["location_coefficient"] = k
     out["value_adjusted_cny_per_yr"] = numeric["value_cny_per_yr"] * k
     return out, table.provenance()
+
+
+class LocationInput(BaseModel):
+    """Input spec of the location adjustment of one value (blank distances are neutral)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value_cny_per_yr: float = Field(description="unadjusted value [CNY/yr]")
+    town_km: float | None = Field(None, ge=0, description="distance to the nearest town [km]")
+    ecological_function_area_km: float | None = Field(
+        None, ge=0, description="distance to an important ecological function area [km]"
+    )
+    main_road_km: float | None = Field(None, ge=0, description="distance to a main road [km]")
+    population_per_km2: float | None = Field(
+        None, ge=0, description="population density around the site [persons/km²]"
+    )
+
+
+def run(
+    inputs: LocationInput, on: dt.date | str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    """Location-adjusted value of one site, beside the unadjusted value.
+
+    Returns
+    -------
+    dict
+        ``method``, ``value_unadjusted_cny_per_yr``, ``location_coefficient``,
+        ``value_adjusted_cny_per_yr`` and ``tables``.
+    """
+    table = refdata.get(TABLE, on=on, region=region)
+    distances = {
+        name: getattr(inputs, col)
+        for name, col in DISTANCE_COLUMNS.items()
+        if getattr(inputs, col) is not None
+    }
+    k = float(location_coefficient(distances, inputs.population_per_km2, table.data))
+    return {
+        "method": "location-coefficient",
+        "value_unadjusted_cny_per_yr": inputs.value_cny_per_yr,
+        "location_coefficient": k,
+        "value_adjusted_cny_per_yr": inputs.value_cny_per_yr * k,
+        "tables": [table.provenance()],
+    }
