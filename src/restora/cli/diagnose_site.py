@@ -18,7 +18,13 @@ JSON contracts (stable)::
     diagnose suitability:
     {"sites": [{"site_id", "mine_id", "best_use", "options": [{"use", "rank", "rule_codes"}],
                 "excluded": [{"use", "rule_codes"}], "inputs": {...site inputs...}}],
-     "rule_codes": [str], "reference_tables": [provenance], "context": {layer: bool}}
+     "rule_codes": [str], "reference_tables": [provenance], "pollution_source": str,
+     "context": {layer: bool}}
+
+Pollution classes for suitability come from ``--pollution`` (CSV of ``site_id`` or ``mine_id``
+with ``pollution_class``) or, reading from the store, from the register's farmland samples
+classified against GB 15618-2018 (a site takes the worst class of its samples; a site without
+samples is unknown).
 """
 
 from __future__ import annotations
