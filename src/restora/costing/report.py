@@ -93,14 +93,14 @@ def cost_report(
     for e in ests:
         for t in e.tables_used:
             tables[(t["name"], t["version"], t["region"])] = t
-    years: dict[int, dict[str, float]] = {}
+    per_year: dict[int, dict[str, float]] = {}
     for e in ests:
         for row in e.by_year.to_dict("records"):
-            y = years.setdefault(
+            y = per_year.setdefault(
                 int(row["year"]), {"real_cny": 0.0, "nominal_cny": 0.0, "pv_cny": 0.0}
             )
-            for k in ("real_cny", "nominal_cny", "pv_cny"):
-                y[k] += float(row[k])
+            for col in ("real_cny", "nominal_cny", "pv_cny"):
+                y[col] += float(row[col])
     pt = percentiles(total)
     report: dict[str, Any] = {
         "mines": [p.mine_id for p in plans],
@@ -123,7 +123,7 @@ def cost_report(
         "nominal_deterministic_cny": sum(e.nominal_total for e in ests),
         "by_phase": by_phase,
         "by_item": by_item,
-        "by_year": [{"year": y, **v} for y, v in sorted(years.items())],
+        "by_year": [{"year": y, **v} for y, v in sorted(per_year.items())],
         "indirect": ests[0].indirect if len(ests) == 1 else None,
         "tornado": tornado(arr, ts, d),
         "assumptions": {
