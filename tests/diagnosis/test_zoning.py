@@ -73,7 +73,11 @@ def test_single_cell_site_moderate_zone_with_matched_hyperaccumulators():
     assert z.max_index["As"] == pytest.approx(35 / 30)
     assert z.nemerow_max == pytest.approx(2.289630, abs=1e-6)
     assert z.standard_class == "safe_utilization"
-    assert z.zone_class == "moderate" and z.rules == ("ZONE-MODERATE",)
+    assert z.zone_class == "moderate" and z.rules == (
+        "ZONE-MODERATE",
+        "SOIL-GB15618-CD-SCREEN",
+        "SOIL-GB15618-AS-SCREEN",
+    )
     assert z.governing_metal == "Cd"
     assert z.exceeding_metals == ("Cd", "As")
     assert z.area_hm2 == pytest.approx(1.0)  # 100 m x 100 m
@@ -122,7 +126,9 @@ def test_adjacent_cells_dissolve_into_zones_with_areas():
         ("Z03", "clean", 0.16, 4),
     ]
     assert res.zones[0].geometry.equals(shapely.box(0, 0, 40, 40))
-    assert res.zones[0].rules == ("ZONE-SEVERE-INTERVENE",)
+    assert res.zones[0].rules == ("ZONE-SEVERE-INTERVENE", "SOIL-GB15618-CD-INTERVENE")
+    assert res.zones[1].rules == ("ZONE-MILD", "SOIL-GB15618-CD-SCREEN")
+    assert res.zones[2].rules == ("ZONE-CLEAN",)
     assert res.zones[0].max_index["Cd"] == pytest.approx(12.5)  # 5 / 0.4
     assert [t.code for t in res.zones[0].techniques] == [
         "TECH-SOIL-WASHING",

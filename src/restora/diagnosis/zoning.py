@@ -22,7 +22,13 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from restora.diagnosis.soil import CLASSES, StandardValues, classify, load_standard
+from restora.diagnosis.soil import (
+    CLASSES,
+    StandardValues,
+    classify,
+    load_standard,
+    rule_code,
+)
 from restora.diagnosis.techniques import (
     ZONE_CLASSES,
     Catalogue,
@@ -200,7 +206,11 @@ def interpolate(
 
 @dataclass(frozen=True)
 class Zone:
-    """A treatment zone: cells of one zone class dissolved, clipped to the site."""
+    """A treatment zone: cells of one zone class dissolved, clipped to the site.
+
+    ``rules``: the zone rule code(s) of its cells, then the standard's rule of each metal above
+    its screening value somewhere in the zone (``...-INTERVENE`` if above intervention).
+    """
 
     zone_id: str
     zone_class: str
@@ -494,7 +504,14 @@ def _zone(
     idx = a.index[cells]
     max_index = {p: float(np.nanmax(idx[:, j])) for j, p in enumerate(a.pollutants) if idx.shape[0]}
     governing = max(max_index, key=lambda p: max_index[p]) if max_index else None
-    above = (a.factor_class[cells] >= 1).any(axis=0)
+    worst = a.factor_class[cells].max(axis=0)
+    above = worst >= 1
+    # the standard's rules behind the zone: each metal's worst comparison in the zone
+    soil_rules = [
+        rule_code(a.values.standard, p, "intervene" if worst[j] == 2 else "screen")
+        for j, p in enumerate(a.pollutants)
+        if worst[j] >= 1
+    ]
     exceeding = tuple(p for j, p in enumerate(a.pollutants) if above[j])
     zname = ZONE_CLASSES[zone_class]
     techniques = (
@@ -505,7 +522,7 @@ def _zone(
     return Zone(
         zone_id="",
         zone_class=zname,
-        rules=tuple(sorted(set(cell_rule[cells]))),
+        rules=(*sorted(set(cell_rule[cells])), *soil_rules),
         geometry=part,
         area_hm2=_area_hm2(part, crs),
         n_cells=int(cells.size),
