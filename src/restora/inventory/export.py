@@ -53,10 +53,8 @@ def normalize_table(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[col] = s.map(lambda v: bool(v) if v is not None and not pd.isna(v) else False)
             out[col] = out[col].astype(bool)
         elif kind in ("str", "date"):
-            vals = [
-                None if v is None or (not hasattr(v, "__len__") and pd.isna(v)) else v for v in s
-            ]
-            out[col] = pd.Series(vals, index=s.index, dtype=object)
+            obj = s.astype(object)
+            out[col] = obj.where(obj.notna(), None)
         else:
             out[col] = s.astype(object)
     return pd.DataFrame(out, columns=frame.columns).reset_index(drop=True)

@@ -99,9 +99,8 @@ def _one_text(v: Any) -> str | None:
 def as_text(s: pd.Series) -> pd.Series:
     """Values as trimmed strings; empty → None. Integral floats lose their ``.0`` (ids)."""
     if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        stripped = s.astype(object).where(s.notna(), None)
-        text = stripped.map(_unique_map(stripped, _one_text))
-        return text.astype(object).where(text.notna(), None)
+        text = s.astype(object).str.strip()
+        return text.astype(object).where(text.notna() & (text != ""), None)
     return pd.Series([_one_text(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
 
 
