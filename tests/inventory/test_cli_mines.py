@@ -218,3 +218,29 @@ def test_list_and_show(fixture_files, tmp_path):
     assert (
         res.stdout.splitlines()[0] == "id,name,region,mineral,status,party,sites,area_hm2,area_mu"
     )
+
+
+@pytest.mark.postgres
+def test_postgres_import_is_atomic_and_round_trips(fixture_files, tmp_path, pg_url):
+    res = _invoke(
+        "mines",
+        "import",
+        str(fixture_files["gpkg"]),
+        str(fixture_files["xlsx"]),
+        "--db",
+        pg_url,
+        "--lonlat-wgs84",
+    )
+    assert res.exit_code == 0, res.output
+    before = Store(pg_url).counts()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEAD + _row("S9", "M9") + _row("S8", "M8", dx=300, slope="steep"), "utf-8")
+    res = _invoke("mines", "import", str(bad), "--db", pg_url, "--crs", "EPSG:4547")
+    assert res.exit_code == 2 and 'row 2, column "slope_deg"' in " ".join(res.output.split())
+    assert Store(pg_url).counts() == before  # the good row M9 was not written either
+    out = tmp_path / "pg.gpkg"
+    res = _invoke("mines", "export", "--format", "gpkg", "--out", str(out), "--db", pg_url)
+    assert res.exit_code == 0, res.output
+    url2, _ = _db(tmp_path)
+    assert _invoke("mines", "import", str(out), "--db", url2).exit_code == 0
+    assert register_differences(Store(pg_url).load_register(), Store(url2).load_register()) == []
