@@ -40,7 +40,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve()
 ON = "2024-06-01"
-STAGES = ("hazards", "hazards_peer", "suitability", "location", "rank")
+STAGES = ("hazards", "hazards_peer", "mine_grades", "suitability", "location", "rank")
 
 
 def make_data(n: int, seed: int = 7) -> dict[str, Any]:
@@ -191,21 +191,27 @@ def run_stage(stage: str, n: int) -> dict[str, Any]:
     from restora.diagnosis import hazard, location, priority, suitability
 
     data = make_data(n)
+    # reference tables are read before the clock starts (the catalogue parse is a fixed cost)
+    ht, st_, pt = (
+        hazard.load_tables(on=ON),
+        suitability.load_tables(on=ON),
+        priority.load_tables(on=ON),
+    )
     t0 = time.perf_counter()
     result: dict[str, Any] = {}
     if stage == "hazards":
-        tables = hazard.load_tables(on=ON)
-        g = hazard.grade_hazards(data["hazards"], tables)
-        m = hazard.grade_mines(g, data["mines"]["mine_id"])
+        g = hazard.grade_hazards(data["hazards"], ht)
         result["grades"] = g["grade"].value_counts().to_dict()
+    elif stage == "mine_grades":
+        g = hazard.grade_hazards(data["hazards"], ht)
+        t0 = time.perf_counter()
+        m = hazard.grade_mines(g, data["mines"]["mine_id"])
         result["mine_grades"] = m["grade"].value_counts().to_dict()
     elif stage == "hazards_peer":
-        tables = hazard.load_tables(on=ON)
-        grades = peer_grades(data["hazards"], tables)
+        grades = peer_grades(data["hazards"], ht)
         result["grades"] = pd.Series(grades).value_counts().to_dict()
     elif stage == "suitability":
-        tables = suitability.load_tables(on=ON)
-        r = suitability.assess_sites(data["sites"].drop(columns="geometry_xy"), tables)
+        r = suitability.assess_sites(data["sites"].drop(columns="geometry_xy"), st_)
         result["best"] = suitability.best_uses(r)["use"].value_counts().to_dict()
     elif stage == "location":
         import shapely
@@ -218,10 +224,9 @@ def run_stage(stage: str, n: int) -> dict[str, Any]:
         result["median_road_m"] = float(np.median(dr))
         result["median_pop_10km"] = float(np.median(pop))
     elif stage == "rank":
-        tables = priority.load_tables(on=ON)
-        htables = hazard.load_tables(on=ON)
+        tables = pt
         grades = hazard.grade_mines(
-            hazard.grade_hazards(data["hazards"], htables), data["mines"]["mine_id"]
+            hazard.grade_hazards(data["hazards"], ht), data["mines"]["mine_id"]
         )
         loc = pd.DataFrame(
             {
@@ -300,14 +305,16 @@ def write_results(
         f"{platform.machine()}. Date: {dt.date.today().isoformat()}. "
         f"Register: {args.mines:,} mines (one site each), {args.mines:,} hazards, "
         f"{max(args.mines // 50, 10):,} towns, {max(args.mines // 20, 10):,} roads (synthetic, seed 7). "
-        f"Median of {args.repeats} runs, each in a fresh process; timings exclude data generation; "
+        f"Median of {args.repeats} runs, each in a fresh process; timings exclude data generation "
+        "and reading the reference tables; "
         "peak memory is the process's max RSS (including the synthetic data).",
         "",
         "| stage | median time [s] | peak RSS [MiB] |",
         "|---|---|---|",
     ]
     labels = {
-        "hazards": "grade hazards + mines (restora, vectorised)",
+        "hazards": "grade hazards (restora, vectorised)",
+        "mine_grades": "mine grades from hazard grades (max per mine)",
         "hazards_peer": "grade hazards (peer: row-by-row Python, same rules)",
         "suitability": "suitability of every site (7 uses each)",
         "location": "nearest town, nearest road, population within 10 km",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,11 +165,16 @@ def test_provenance_lists_the_four_tables(tables):
     assert [p["name"] for p in tables.provenance] == list(hazard.TABLE_NAMES)
 
 
+@functools.lru_cache(maxsize=1)
+def _tables() -> hazard.HazardTables:
+    return hazard.load_tables(on=ON)
+
+
 _kind = st.sampled_from(["collapse", "landslide", "debris_flow", "subsidence", "ground_fissure"])
 _opt = st.one_of(st.none(), st.floats(0, 1e9))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     kind=_kind,
     volume=_opt,
@@ -180,7 +187,7 @@ _opt = st.one_of(st.none(), st.floats(0, 1e9))
 def test_more_people_or_property_never_lowers_the_grade(
     kind, volume, people, extra, loss, extra_loss, dist
 ):
-    tables = hazard.load_tables(on=ON)
+    tables = _tables()
     # an unknown loss stays unknown; a known one only grows
     more_loss = None if loss is None else loss + extra_loss
     df = _frame(
@@ -202,7 +209,7 @@ def test_more_people_or_property_never_lowers_the_grade(
     closer=st.floats(0, 2000),
 )
 def test_closer_buildings_never_lower_the_grade(volume, people, d, closer):
-    tables = hazard.load_tables(on=ON)
+    tables = _tables()
     df = _frame(
         kind=["landslide"] * 2,
         volume_m3=[volume] * 2,

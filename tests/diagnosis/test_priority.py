@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import numpy as np
@@ -168,6 +169,11 @@ def test_minmax():
     assert priority.minmax(np.array([5.0, 5.0])).tolist() == [0.0, 0.0]
 
 
+@functools.lru_cache(maxsize=1)
+def _tables() -> priority.PriorityTables:
+    return priority.load_tables(on=ON)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     areas=st.lists(st.floats(0, 1000), min_size=2, max_size=6),
@@ -176,7 +182,7 @@ def test_minmax():
     kind=st.sampled_from(["open_pit", "tailings_pond", "road", "subsidence_area"]),
 )
 def test_larger_damaged_area_never_lowers_the_damage_score(areas, which, extra, kind):
-    tables = priority.load_tables(on=ON)
+    tables = _tables()
     i = which % len(areas)
     ids = [f"M{k}" for k in range(len(areas))]
     mines = pd.DataFrame({"mine_id": ids, "name": ids})

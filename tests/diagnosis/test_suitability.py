@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,6 +189,11 @@ def test_bad_pollution_class_names_row_and_column(tables):
     assert (p.row, p.field) == (2, "pollution_class")
 
 
+@functools.lru_cache(maxsize=1)
+def _tables() -> suit.SuitabilityTables:
+    return suit.load_tables(on=ON)
+
+
 _site_strategy = st.fixed_dictionaries(
     {
         "slope_deg": st.one_of(st.none(), st.floats(0, 60)),
@@ -203,10 +210,10 @@ _site_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(site=_site_strategy)
 def test_hard_rules_hold_for_any_site(site):
-    tables = suit.load_tables(on=ON)
+    tables = _tables()
     r = suit.assess_sites(pd.DataFrame([{"site_id": "X", **site}]), tables)
     ranked = _ranked(r)
     if site["pollution_class"] == "strict_control":
