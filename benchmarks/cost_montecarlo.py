@@ -123,6 +123,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fixed-quantities", action="store_true")
     ap.add_argument("--quantity-mode", choices=("mine", "line"), default="mine")
+    ap.add_argument(
+        "--peer-mines",
+        type=int,
+        default=1000,
+        help="mines for the peer run (a draw per cost line), 0 to skip",
+    )
     args = ap.parse_args()
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
 
@@ -175,6 +181,28 @@ def main() -> None:
     print(f"per-mine P50 median {np.median(res.mine_percentiles[1]):,.0f} CNY; "
           f"sum of per-mine P50 {res.mine_percentiles[1].sum() / 1e9:,.2f} bn "
           f"(≠ national P50: percentiles do not add)")  # fmt: skip
+    if args.peer_mines:
+        kw = dict(items=base.items, c_low=base.c_low, c_mode=base.c_mode, c_high=base.c_high,
+                  c_group=base.c_group, rho_cost=a.unit_cost_correlation,
+                  rho_qty=a.quantity_correlation)  # fmt: skip
+        n = min(args.peer_mines, args.mines)
+        runs = {}
+        for mode in ("line", args.quantity_mode):
+            w0, c0 = time.perf_counter(), time.process_time()
+            r = run_chunked(chunk_arrays, n, tiers, args.draws, args.seed, chunk=args.chunk,
+                            quantity_mode=mode, **kw)  # fmt: skip
+            runs[mode] = (time.perf_counter() - w0, time.process_time() - c0, r)
+        (lw, lc, lr), (mw, mc, mr) = runs["line"], runs[args.quantity_mode]
+        lt = np.percentile(lr.total_draws, lr.q)
+        mt = np.percentile(mr.total_draws, mr.q)
+        print(f"peer (a draw per cost line) on the first {n} mines: wall {lw:.1f} s, CPU {lc:.1f} s;"
+              f" {args.quantity_mode} mode on the same mines: wall {mw:.1f} s, CPU {mc:.1f} s;"
+              f" CPU ratio {lc / mc:.1f}; extrapolated line-mode CPU for {args.mines} mines "
+              f"{lc * args.mines / n:.0f} s")  # fmt: skip
+        print("  total P10/P50/P80/P90 line vs mine mode [CNY bn]: "
+              + " / ".join(f"{x / 1e9:.3f} vs {y / 1e9:.3f}" for x, y in zip(lt, mt, strict=True))
+              + f"; per-mine P90 median {np.median(lr.mine_percentiles[3]):,.0f} vs "
+              f"{np.median(mr.mine_percentiles[3]):,.0f} CNY")  # fmt: skip
 
 
 def _fixed(plan):
