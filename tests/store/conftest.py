@@ -32,7 +32,7 @@ PG_URL = os.environ.get("RESTORA_TEST_PG_URL", "postgresql+psycopg://postgres@12
 
 def _pg_schema_url(base: str) -> Iterator[str]:
     schema = f"restora_store_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    admin = sa.create_engine(base, poolclass=sa.NullPool, connect_args={"connect_timeout": 10})
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')

@@ -172,3 +172,15 @@ def test_alembic_command_line(db_url: str) -> None:
     assert _tables(db_url) == REGISTER_TABLES | {"imports", "alembic_version"}
     alembic("downgrade", "base")
     assert _tables(db_url) == {"alembic_version"}
+
+
+def test_in_memory_sqlite(sample_register: Register) -> None:
+    """``sqlite://`` works (one shared connection) and keeps its rows through a downgrade."""
+    with Store("sqlite://") as store:
+        store.add_register(sample_register)
+        store.downgrade("0001")
+        assert store.revision() == ("0001",)
+        store.upgrade()
+        assert store.counts() == {"mines": 2, "sites": 3, "samples": 3, "hazards": 2}
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1

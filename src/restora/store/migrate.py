@@ -48,12 +48,16 @@ def current_revisions(connection: sa.Connection) -> tuple[str, ...]:
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
+def run_on(connection: sa.Connection, action: str, revision: str) -> None:
+    """Run ``alembic <action> <revision>`` (upgrade or downgrade) on an open connection."""
+    getattr(command, action)(alembic_config(connection), revision)
+
+
 def _run(url: str | sa.URL, action: str, revision: str) -> None:
     engine = create_engine(url, foreign_keys=False, poolclass=sa.NullPool)
     try:
         with engine.begin() as connection:
-            cfg = alembic_config(connection)
-            getattr(command, action)(cfg, revision)
+            run_on(connection, action, revision)
     finally:
         engine.dispose()
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from restora.errors import InputError, Problem, RestoraError
 from restora.inventory.model import Register
 from restora.store import migrate
-from restora.store.engine import create_engine, default_url
+from restora.store.engine import create_engine, default_url, sqlite_path
 from restora.store.frames import Columns, to_columns, to_frame
 from restora.store.tables import ID_COLUMNS, REGISTER, REGISTER_TABLES, frame_columns, imports
 
@@ -85,9 +85,14 @@ class Store:
 
     def __init__(self, url: str | None = None, *, migrate_to_head: bool = True) -> None:
         self.url: str = url or default_url()
-        self.engine: sa.Engine = create_engine(self.url)
+        self._memory = self.url.startswith("sqlite") and sqlite_path(self.url) is None
+        if self._memory:
+            # One shared connection, or every connection would see its own empty database.
+            self.engine: sa.Engine = create_engine(self.url, poolclass=sa.StaticPool)
+        else:
+            self.engine = create_engine(self.url)
         if migrate_to_head and not self.at_head():
-            migrate.upgrade(self.url, "head")
+            self.upgrade()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -124,13 +129,27 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> None:
         """Migrate the database up to ``revision``."""
-        self.engine.dispose()
-        migrate.upgrade(self.url, revision)
+        self._migrate("upgrade", revision)
 
     def downgrade(self, revision: str) -> None:
         """Migrate the database down to ``revision``."""
+        self._migrate("downgrade", revision)
+
+    def _migrate(self, action: str, revision: str) -> None:
+        if self._memory:
+            # In-memory SQLite lives in the one shared connection: migrate on it, with foreign
+            # keys off meanwhile (see restora.store.engine), set outside any transaction.
+            raw = self.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+                with self.engine.begin() as conn:
+                    migrate.run_on(conn, action, revision)
+            finally:
+                raw.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+                raw.close()
+            return
         self.engine.dispose()
-        migrate.downgrade(self.url, revision)
+        getattr(migrate, action)(self.url, revision)
 
     # -- reads -----------------------------------------------------------------------------
 
