@@ -3,8 +3,8 @@
 What it does (figures printed; a Markdown section written with ``--results``):
 
 1. ``esv_grid``: a synthetic ESA WorldCover grid (default 4000 × 4000 = 16 M pixels of 10 m,
-   fixed seed) mapped to the 14 ecosystem types (:class:`LandCoverMapping.type_index`) and
-   valued per pixel; total and per-type ESV via ``bincount``.
+   fixed seed) mapped to the 14 ecosystem types (:class:`LandCoverMapping.type_index`); pixels
+   per type by ``bincount``, × pixel area × CNY/hm² per type = ESV per type and total.
    Peer ``esv_grid_peer``: the common pandas recipe, ``Series.map`` of a code → CNY/pixel dict.
 2. ``esv_zones``: 100 000 zones × 14 type areas → (zones, 14, 11) values with
    :func:`esv_by_type_service`. Peer ``esv_zones_peer``: a plain Python loop over zones, types
@@ -89,7 +89,7 @@ def _zones(n: int) -> pd.DataFrame:
 def run_stage(stage: str, side: int, zones: int) -> dict[str, Any]:
     from restora import refdata
     from restora.valuation import esv, gep
-    from restora.valuation.landcover import NO_TYPE, LandCoverMapping
+    from restora.valuation.landcover import LandCoverMapping
 
     table = esv.FactorTable.load()
     e = float(refdata.get(esv.EQUIVALENT_TABLE).data["value_cny_per_hm2"])
@@ -101,9 +101,9 @@ def run_stage(stage: str, side: int, zones: int) -> dict[str, Any]:
         mapping = LandCoverMapping.load()
         if stage == "esv_grid":
             idx = mapping.type_index("esa_worldcover", grid)
-            value = np.append(per_hm2 * PIXEL_HM2, 0.0)[idx]
-            by_type = np.bincount(np.where(idx == NO_TYPE, len(per_hm2), idx).ravel(),
-                                  weights=value.ravel(), minlength=len(per_hm2) + 1)  # fmt: skip
+            # pixels per type (NO_TYPE = -1 goes to the last bin), × pixel area × CNY/hm²
+            pixels = np.bincount(idx.ravel() % (len(per_hm2) + 1), minlength=len(per_hm2) + 1)
+            by_type = pixels[: len(per_hm2)] * PIXEL_HM2 * per_hm2
             total = float(by_type.sum())
         else:
             lut = {}

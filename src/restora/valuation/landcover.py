@@ -121,12 +121,19 @@ class LandCoverMapping:
             # Integer rasters: a lookup array over the codes' range, no sort.
             lo, hi = int(flat.min()), int(flat.max())
             if hi - lo < 1_000_000:
-                present = np.zeros((hi - lo + 1, 2), dtype=bool)
-                present[flat - lo, wet.astype(np.intp)] = True
-                lut = np.full((hi - lo + 1, 2), NO_TYPE, dtype=np.int64)
-                for off, flag in zip(*np.nonzero(present), strict=True):
-                    lut[off, flag] = resolve(str(lo + int(off)), bool(flag))
-                return lut[flat - lo, wet.astype(np.intp)].reshape(codes_arr.shape)
+                offset = flat - lo
+                if water is None:  # one pass, no water dimension
+                    seen = np.flatnonzero(np.bincount(offset, minlength=hi - lo + 1))
+                    lut1 = np.full(hi - lo + 1, NO_TYPE, dtype=np.int64)
+                    for off in seen:
+                        lut1[off] = resolve(str(lo + int(off)), False)
+                    return lut1[offset].reshape(codes_arr.shape)
+                key = offset.astype(np.int64) * 2 + wet
+                seen = np.flatnonzero(np.bincount(key, minlength=2 * (hi - lo + 1)))
+                lut = np.full(2 * (hi - lo + 1), NO_TYPE, dtype=np.int64)
+                for k in seen:
+                    lut[k] = resolve(str(lo + int(k) // 2), bool(k % 2))
+                return lut[key].reshape(codes_arr.shape)
         # Otherwise look up each distinct (code, water) pair once and scatter back.
         code_inv, uniq_codes = pd.factorize(flat, use_na_sentinel=False)  # hashing, no sort
         pair = code_inv.astype(np.int64) * 2 + wet
