@@ -436,3 +436,32 @@ def test_cli_interrupt_exits_130_and_progress_bar_runs(cli, pools, pair, monkeyp
     monkeypatch.setattr(cm, "carbon_storage", interrupted)
     res = CliRunner().invoke(cli, ["carbon", "--lulc", pair[0], "--pools", str(pools)])
     assert res.exit_code == 130 and "interrupted" in res.output
+
+
+@given(
+    data=st.data(),
+    n_codes=st.integers(2, 12),
+    with_k=st.booleans(),
+)
+def test_class_table_maps_equal_pixel_by_pixel_float64(data, n_codes, with_k):
+    # the fast path (class indices and per-pair tables) gives exactly the float64-then-float32
+    # values of the pixel-by-pixel path, nodata included
+    codes = data.draw(
+        st.lists(st.integers(-60, 60), min_size=n_codes, max_size=n_codes, unique=True)
+    )
+    dens = data.draw(
+        st.lists(st.floats(0, 400, allow_subnormal=False), min_size=n_codes, max_size=n_codes)
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    base = rng.choice(np.array(codes, dtype=np.int16), size=(9, 7))
+    alt = rng.choice(np.array(codes, dtype=np.int16), size=(9, 7))
+    table = np.full(65536, np.nan)
+    table[np.array(codes) + 32768] = np.array(dens) * 0.09
+    nd_b = data.draw(st.one_of(st.none(), st.sampled_from(codes)))
+    nd_a = data.draw(st.one_of(st.none(), st.sampled_from(codes)))
+    k = 37.25 if with_k else None
+    fast = cm.pixel_maps(base, alt, -32768, table, nd_b, nd_a, k)
+    slow = cm._pixel_maps_float64(base, alt, -32768, table, nd_b, nd_a, k)
+    assert fast.keys() == slow.keys()
+    for name in fast:
+        assert fast[name].dtype == np.float32 and np.array_equal(fast[name], slow[name]), name
