@@ -260,8 +260,12 @@ def show_command(
         emit(mine, fmt, rows=[mine], title=f"Mine {mine_id}")
         site_rows = [{k: v for k, v in s.items() if k != "geometry"} for s in sites]
         for title, rows in (("Sites", site_rows), ("Samples", samples), ("Hazards", hazards)):
-            if rows:
-                emit(rows, fmt, title=title)
+            if not rows:
+                continue
+            columns = list(rows[0])
+            if fmt == Format.table:  # leave out columns empty on every row (e.g. unmeasured metals)
+                columns = [c for c in columns if any(r.get(c) is not None for r in rows)]
+            emit(rows, fmt, columns=columns, title=title)
 
 
 # Optional commands of other modules (each adds itself to this group when present).
