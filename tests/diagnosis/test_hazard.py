@@ -218,3 +218,44 @@ def test_closer_buildings_never_lower_the_grade(volume, people, d, closer):
     )
     g = hazard.grade_hazards(df, tables)["grade"].map(hazard.GRADES.index).to_numpy()
     assert g[1] >= g[0]
+
+
+@pytest.fixture
+def user_tables(tmp_path, monkeypatch):
+    from restora import refdata
+
+    d = tmp_path / "tables" / "hazard"
+    d.mkdir(parents=True)
+    (d / "distance-modifier.yaml").write_text(
+        "title: a county's reach\nsource: test fixture\nunit: m\nversions:\n"
+        "  - valid_from: 2024-01-01\n    version: county-2024\n    data: {near_m: 200.0, far_m: 1000.0}\n",
+        encoding="utf-8",
+    )
+    (d / "danger-matrix.yaml").write_text(
+        "title: broken\nsource: test fixture\nunit: '1'\nversions:\n"
+        "  - valid_from: 2025-01-01\n    version: broken\n"
+        "    data: [{scale: small, threat: none, grade: low, code: X}]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path / "tables"))
+    refdata.reload()
+    yield
+    monkeypatch.delenv("RESTORA_REFDATA_PATH")
+    refdata.reload()
+
+
+def test_user_tables_change_the_rules_and_are_checked(user_tables):
+    # medium landslide, 200 people (medium threat), buildings 150 m away:
+    # shipped near_m 50 → medium × medium → medium; county near_m 200 → large threat → high
+    df = _frame(
+        kind=["landslide"],
+        volume_m3=[5e5],
+        people_threatened=[200],
+        distance_to_buildings_m=[150.0],
+    )
+    assert hazard.grade_hazards(df, hazard.load_tables(on="2023-06-01"))["grade"][0] == "medium"
+    county = hazard.load_tables(on="2024-06-01")
+    assert county.provenance[2]["version"] == "county-2024"
+    assert hazard.grade_hazards(df, county)["grade"][0] == "high"
+    with pytest.raises(InputError, match="lacks the cells"):
+        hazard.load_tables(on="2025-06-01")

@@ -57,13 +57,18 @@ def load_tables(on: dt.date | str | None = None, region: str | None = None) -> H
     rows = pd.DataFrame(scale.data["rows"])
     unknown = str(scale.data["unknown_volume_class"])
     _check_choice(unknown, SCALES, scale.name, "unknown_volume_class")
-    for col, choices in (("scale", SCALES),):
-        for v in rows[col]:
-            _check_choice(v, choices, scale.name, col)
+    for v in rows["scale"]:
+        _check_choice(v, SCALES, scale.name, "scale")
     trows = threat.frame().sort_values("min_people", kind="stable").reset_index(drop=True)
-    for v in trows["threat"]:
-        _check_choice(v, THREATS, threat.name, "threat")
+    if tuple(trows["threat"]) != THREATS[1:] or not trows["min_loss_cny"].is_monotonic_increasing:
+        raise InputError(
+            f"threat classes must be {', '.join(THREATS[1:])} with rising lower limits",
+            file=threat.origin,
+            field="threat",
+        )
     mx = matrix.frame()
+    for v in mx["grade"]:
+        _check_choice(v, GRADES[1:], matrix.name, "grade")
     missing = {(s, t) for s in SCALES for t in THREATS} - set(
         zip(mx["scale"], mx["threat"], strict=True)
     )
