@@ -206,8 +206,9 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     a_first = np.abs(ct[first, cols])
     a_last = np.abs(ct[last, cols])
     # Cauchy bounds on the roots of P / x^first and of its reversal.
-    lo = a_first / (a_first + 1.0)
-    hi = 1.0 + 1.0 / a_last
+    with np.errstate(over="ignore"):
+        lo = a_first / (a_first + 1.0)
+        hi = 1.0 + 1.0 / a_last
     # Start: one Halley step in s = ln(1+r) from s = 0, with f(s) = sum c_t exp(-t s):
     # f(0) = sum c, f'(0) = -sum t c, f''(0) = sum t^2 c (one matrix product).
     t = np.arange(n_t, dtype=np.float64)
@@ -216,6 +217,7 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
         s1 = -2.0 * f0 * f1 / (2.0 * f1 * f1 - f0 * f2)
         s1 = np.where(np.isfinite(s1), s1, f0 / -f1)
     x = np.clip(np.exp(-np.clip(np.nan_to_num(s1, posinf=0.0, neginf=0.0), -30, 30)), lo, hi)
+    dx_old = np.full(m, np.inf)  # previous step in s = ln(1+r)
     where = np.arange(m)  # block row of each column of ct
     live = np.ones(m, dtype=bool)  # columns not yet converged
     for _ in range(max_iter):
@@ -226,8 +228,11 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             step = p / (x * dp)  # Newton in s = -ln x: s_new = s + p / (x P'(x))
             x_newton = x * np.exp(-step)
-        bad = ~((x_newton > lo) & (x_newton < hi))
+        # bisect (geometric) when Newton leaves the bracket or is not halving its step (rtsafe)
+        bad = ~((x_newton > lo) & (x_newton < hi)) | (np.abs(step) > 0.5 * np.abs(dx_old))
         xn = np.where(bad, np.sqrt(lo * hi), x_newton)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dx_old = np.log(x / xn)
         exact = p == 0
         small = np.abs(step) <= tol
         done = live & (small | exact | (hi <= lo * (1 + 4e-16)))
@@ -241,6 +246,7 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
                 keep = np.flatnonzero(live)
                 ct = np.take(ct, keep, axis=1)
                 where, xn, lo, hi = where[keep], xn[keep], lo[keep], hi[keep]
+                dx_old = dx_old[keep]
                 live = np.ones(n_live, dtype=bool)
         x = xn
     return res
@@ -248,6 +254,11 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
 
 def _poly_check(coef: np.ndarray, x: float) -> tuple[float, bool]:
     """Polish a root ``x`` of sum(coef[t] x^t) by Newton and check it is one."""
+    with np.errstate(all="ignore"):
+        return _poly_polish(coef, x)
+
+
+def _poly_polish(coef: np.ndarray, x: float) -> tuple[float, bool]:
     p = np.polynomial.Polynomial(coef)
     dp = p.deriv()
     for _ in range(50):
@@ -284,8 +295,16 @@ def _all_roots(c: np.ndarray) -> list[tuple[float, ...]]:
         comp = np.zeros((len(rows), d, d))
         if d > 1:
             comp[:, np.arange(1, d), np.arange(d - 1)] = 1.0
-        comp[:, :, -1] = -coef[:, :d] / coef[:, d : d + 1]
+        # companion of the polynomial in x, or of its reversal (roots 1/x) when the constant
+        # term is the larger end: smaller entries; overflow is clipped (roots are verified)
+        rev = np.abs(coef[:, 0]) > np.abs(coef[:, d])
+        oriented = np.where(rev[:, None], coef[:, ::-1], coef)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            last_col = -oriented[:, :d] / oriented[:, d : d + 1]
+        comp[:, :, -1] = np.nan_to_num(last_col, nan=0.0, posinf=1e300, neginf=-1e300)
         eig = np.linalg.eigvals(comp)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eig = np.where(rev[:, None], 1.0 / eig, eig)
         for j, row in enumerate(rows):
             z = eig[j]
             cand = z.real[(np.abs(z.imag) <= 1e-5 * np.maximum(1.0, np.abs(z))) & (z.real > 0)]
@@ -663,7 +682,8 @@ def _xsolve(c: np.ndarray, tau: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> n
 
     flo, _ = f(lo)
     s = 0.5 * (lo + hi)
-    for _ in range(200):
+    dx_old = hi - lo
+    for _ in range(400):
         fs, dfs = f(s)
         same = np.sign(fs) == np.sign(flo)
         lo = np.where(same, s, lo)
@@ -671,8 +691,10 @@ def _xsolve(c: np.ndarray, tau: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> n
         hi = np.where(same, hi, s)
         with np.errstate(divide="ignore", invalid="ignore"):
             sn = s - fs / dfs
-        bad = ~((sn > lo) & (sn < hi))
+        # bisect when Newton leaves the bracket or is not at least halving its step (rtsafe)
+        bad = ~((sn > lo) & (sn < hi)) | (np.abs(sn - s) > 0.5 * np.abs(dx_old))
         sn = np.where(bad, 0.5 * (lo + hi), sn)
+        dx_old = sn - s
         if np.all((np.abs(sn - s) <= 1e-14 * np.maximum(1.0, np.abs(s))) | (fs == 0)):
             s = np.where(fs == 0, s, sn)
             break
@@ -702,7 +724,7 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
     -----
     Flows on the same date are added; sign changes are counted in date order. One sign change:
     the unique root of :math:`\\sum_k c_k e^{-\\tau_k s}`, :math:`s = \\ln(1+r)`, by Newton
-    safeguarded by bisection on :math:`s \\in [-40, 40]`. Several: a scan of
+    safeguarded by bisection on :math:`s \\in [-100, 100]`. Several: a scan of
     :math:`r \\in (-0.99, 100)` on a grid of 4 001 points in :math:`s`, each bracketed root
     refined the same way (roots closer together than the grid step may be missed).
 
@@ -715,15 +737,16 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
     if c0.shape[1] != len(tau0):
         raise ValueError("dates and flows must have the same length")
     tau, inv = np.unique(tau0, return_inverse=True)
-    c = np.zeros((c0.shape[0], len(tau)))
-    np.add.at(c, (slice(None), inv), c0)
+    same_date = np.zeros((len(tau0), len(tau)))
+    same_date[np.arange(len(tau0)), inv.ravel()] = 1.0
+    c = c0 @ same_date  # flows on the same date added
     n = c.shape[0]
     v = np.asarray(sign_changes(c))
     all_s: list[list[float]] = [[] for _ in range(n)]
     one = np.flatnonzero(v == 1)
     if one.size:
-        lo = np.full(one.size, -40.0)
-        hi = np.full(one.size, 40.0)
+        lo = np.full(one.size, -100.0)
+        hi = np.full(one.size, 100.0)
         s = _xsolve(c[one], tau, lo, hi)
         for i, si in zip(one, s, strict=True):
             all_s[i] = [float(si)]
