@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -156,6 +156,7 @@ def test_every_spec_field_has_a_unit():
     assert set(units) == set(gep.ZoneInput.model_fields) - {"zone_id"}
 
 
+@settings(deadline=None)
 @given(
     npp=st.floats(0, 50),
     area=st.floats(0, 1e5),

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -40,6 +40,7 @@ def test_neutral_and_clipped():
     assert location.location_coefficient({"town": 200.0, "main_road": 100.0}, 0.0, P) == 0.6
 
 
+@settings(deadline=None)
 @given(
     d1=st.floats(0, 500),
     d2=st.floats(0, 500),

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -65,6 +65,7 @@ def test_development_may_not_precede_basic_restoration():
         stages.StagesInput(**{**PROJECT, "development_start": 2})
 
 
+@settings(deadline=None)
 @given(a=st.floats(-1e7, 1e7), b=st.floats(-1e7, 1e7), ref=st.floats(-1e6, 1e7))
 def test_a_higher_value_never_gives_a_lower_stage(a, b, ref):
     lo, hi = sorted((a, b))
