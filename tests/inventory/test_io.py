@@ -365,3 +365,74 @@ def test_headers_are_normalised():
     assert detect_kind(["隐患点编号", "矿山编号"]) == "hazards"
     assert detect_kind(["矿山编号", "矿山名称"]) == "mines"
     assert detect_kind(["矿山编号", "wkt"]) == "sites"
+
+
+def test_unparseable_prj_is_an_unknown_crs(tmp_path):
+    import zipfile
+
+    from inventory_fixtures import write_shapefile_zip
+
+    write_shapefile_zip(tmp_path / "x.zip")
+    folder = tmp_path / "x_shp"
+    (folder / "sites.prj").write_text("GEOGCS[nonsense", encoding="ascii")
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f.name)
+    (msg,) = _problems([broken])
+    assert msg.startswith('broken.zip, column "crs": unknown CRS: the .prj file cannot be parsed')
+
+
+def test_xlsx_problems_name_sheet_and_row(tmp_path):
+    sites = _sites_csv(tmp_path, [_good_row()])
+    book = tmp_path / "book.xlsx"
+    frame = pd.DataFrame(
+        {
+            "样品编号": ["P1", "P2"],
+            "矿山编号": ["M1", "M1"],
+            "pH": [6.5, "酸性"],
+            "土地利用": ["水田", "水田"],
+        }
+    )
+    frame.to_excel(book, sheet_name="样品", index=False)
+    assert _problems([sites, book], crs=GK) == [
+        'book.xlsx (sheet 样品), row 2, column "pH": "酸性" is not a number'
+    ]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["coal", "煤", "gold ore"]),  # last one is not a mineral
+            st.sampled_from(["20", "", "steep", "95"]),  # steep: text; 95: slope above 90
+            st.sampled_from(["M1", "M2", "M3"]),
+            st.booleans(),  # bow-tie instead of a square
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_skip_invalid_partitions_every_record(tmp_path_factory, rows):
+    """Every site row is either imported or rejected, never both; no kept row has a problem."""
+    tmp = tmp_path_factory.mktemp("skip")
+    lines = []
+    for i, (mineral, slope, mine, bowtie) in enumerate(rows):
+        geom = (
+            BOWTIE
+            if bowtie
+            else shapely.to_wkt(shapely.box(X0 + 200 * i, Y0, X0 + 200 * i + 100, Y0 + 100))
+        )
+        lines.append(f'{mine},甲矿,430181,{mineral},abandoned,S{i},open_pit,,{slope},"{geom}"')
+    reg, report = read_register([_sites_csv(tmp, lines)], crs=GK, skip_invalid=True)
+    rejected = set(report.rejects.loc[report.rejects["table"] == "sites", "id"])
+    kept = set(reg.sites["site_id"])
+    assert kept.isdisjoint(rejected) and kept | rejected == {f"S{i}" for i in range(len(rows))}
+    # a site is kept when its own row is clean and its mine's columns are clean on every row
+    mine_ok = {mine: True for _, _, mine, _ in rows}
+    for mineral, _, mine, _ in rows:
+        mine_ok[mine] &= mineral != "gold ore"
+    site_ok = [
+        mine_ok[mine] and slope in ("20", "") and not bowtie for _, slope, mine, bowtie in rows
+    ]
+    assert kept == {f"S{i}" for i, ok in enumerate(site_ok) if ok}

@@ -219,6 +219,13 @@ def _read_gis(path: Path, fmt: str, data: bytes, encoding: str | None) -> list[R
                     )
                 finally:
                     pyogrio.set_gdal_config_options({"OGR_GEOMETRY_ACCEPT_UNCLOSED_RING": None})
+        except pyogrio.errors.CRSError as exc:
+            where = "the .prj file" if fmt == "shapefile" else "the file's CRS"
+            raise InputError(
+                f"unknown CRS: {where} cannot be parsed ({exc}); fix it, or remove it and pass --crs",
+                file=name,
+                field="crs",
+            ) from exc
         except Exception as exc:
             raise InputError(f"cannot read layer {layer!r}: {exc}", file=name) from exc
         crs = gdf.crs.to_string() if gdf.crs is not None else None
