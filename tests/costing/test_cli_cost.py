@@ -17,7 +17,7 @@ def test_cost_estimate_json_contract(tmp_path, hand_plan):
     f = tmp_path / "plan.yaml"
     write_plan(hand_plan, f)
     chart = tmp_path / "tornado.png"
-    args = ["cost", "estimate", str(f), "--draws", "2000", "--seed", "1", "--format", "json"]
+    args = ["cost", "estimate", str(f), "--draws", "300", "--seed", "1", "--format", "json"]
     r = runner.invoke(app, [*args, "--chart", str(chart)])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)

@@ -84,7 +84,7 @@ def test_same_seed_same_result_and_report_contract(hand_plan):
 
 
 def test_triangular_and_pert_means():
-    u = (np.arange(200_000) + 0.5) / 200_000  # a fine quantile grid: mean of ppf = mean
+    u = (np.arange(50_000) + 0.5) / 50_000  # a fine quantile grid: mean of ppf = mean
     # triangular mean (a + c + b) / 3 = (10 + 20 + 60) / 3 = 30
     assert triangular_ppf(u, 10, 20, 60).mean() == pytest.approx(30, rel=1e-4)
     # PERT mean (a + 4c + b) / 6 = (10 + 80 + 60) / 6 = 25
@@ -112,7 +112,7 @@ _rng3 = st.tuples(st.floats(0, 1e4), st.floats(0, 1e4), st.floats(0, 1e4)).map(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     st.lists(
         st.tuples(_rng3, _rng3, st.sampled_from(["earthwork", "masonry"])), min_size=1, max_size=6
@@ -200,13 +200,13 @@ def test_mine_quantity_mode_matches_line_mode_for_one_line():
     arr = build_arrays([lines] * 3, start_year=2025, price_year=2025, escalation=0, discount=0)
     none = parse_tiers({"lines": []}, "none", {})
     kw = dict(rho_cost=0.0, rho_qty=0.0, detail=False)
-    a = simulate(arr, none, 40_000, 1, **kw).total
-    b = simulate(arr, none, 40_000, 2, quantity_mode="mine", **kw).total
+    a = simulate(arr, none, 20_000, 1, **kw).total
+    b = simulate(arr, none, 20_000, 2, quantity_mode="mine", **kw).total
     for q in (10, 50, 90):
-        assert np.percentile(b, q) == pytest.approx(np.percentile(a, q), rel=0.005)
+        assert np.percentile(b, q) == pytest.approx(np.percentile(a, q), rel=0.01)
     # triangular(80, 100, 130) median: F(100) = 20/50 = 0.4 < 0.5 →
     # 130 − √(0.5 × 50 × 30) = 102.61 m³ → 2,565.3 CNY
-    assert np.percentile(b, 50) == pytest.approx((130 - np.sqrt(750)) * 25, rel=0.005)
+    assert np.percentile(b, 50) == pytest.approx((130 - np.sqrt(750)) * 25, rel=0.01)
     assert b.min() >= 80 * 25 - 1e-6 and b.max() <= 130 * 25 + 1e-6
     with pytest.raises(ValueError):
         simulate(arr, none, 10, 1, rho_cost=0, rho_qty=0, quantity_mode="mine")
