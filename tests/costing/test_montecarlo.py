@@ -73,6 +73,7 @@ def test_same_seed_same_result_and_report_contract(hand_plan):
     t = r1["total"]
     assert t["p10_cny"] <= t["p50_cny"] <= t["p80_cny"] <= t["p90_cny"]
     assert r1["total"]["deterministic_cny"] == 2_701_786
+    assert r1["inputs"][0]["mine_id"] == "HAND-1" and len(r1["inputs"][0]["plan_sha256"]) == 64
     assert [y["year"] for y in r1["by_year"]] == [2025, 2026, 2027, 2028, 2029]
     assert sum(y["real_cny"] for y in r1["by_year"]) == pytest.approx(2_701_786)
     assert sum(y["pv_cny"] for y in r1["by_year"]) == pytest.approx(r1["pv"]["deterministic_cny"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,7 +46,7 @@ def cost_report(
         ``total_p50_cny``, ``total_p90_cny``, ``total`` (P10/P50/P80/P90 and deterministic),
         ``pv`` percentiles, ``by_phase`` and ``by_item`` (deterministic and percentiles),
         ``by_year`` (deterministic constant-price, nominal and present-value cost per year),
-        ``indirect`` lines, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
+        ``indirect`` lines, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``, ``inputs`` (plan hashes).
     estimates, arrays, draws
         The pieces, for charts and further use.
     """
@@ -134,6 +136,15 @@ def cost_report(
             "tiers": ts.name,
         },
         "tables_used": list(tables.values()),
+        "inputs": [
+            {
+                "mine_id": p.mine_id,
+                "plan_sha256": hashlib.sha256(
+                    json.dumps(p.model_dump(mode="json"), sort_keys=True).encode()
+                ).hexdigest(),
+            }
+            for p in plans
+        ],
     }
     return report, ests, arr, d
 
