@@ -400,7 +400,7 @@ def test_xlsx_problems_name_sheet_and_row(tmp_path):
     ]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     st.lists(
         st.tuples(
