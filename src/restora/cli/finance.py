@@ -1,0 +1,183 @@
+"""``restora finance``: cash-flow metrics (and, from finance_structure, financing structures).
+
+``restora finance metrics FLOWS.json --rate 0.06 --format json`` reads ``{"flows": [-100, 20,
+...]}`` (``flows[0]`` now, ``flows[t]`` at the end of year t) or ``{"dated_flows": [["2026-01-01",
+-100], ...]}`` and prints the stable JSON contract::
+
+    {"npv": float, "irr": float | null, "irr_all": [float, ...], "mirr": float | null,
+     "payback_years": float | null, "discounted_payback_years": float | null}
+
+``irr`` is null when the flow has no IRR or several (then ``irr_all`` lists them all and MIRR is
+the figure to use). For dated flows NPV is XNPV (actual/365) and IRR is XIRR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from restora.cli.output import Format, FormatOption, emit, handled
+from restora.errors import InputError
+
+app = typer.Typer(no_args_is_help=True)
+
+KEYS = ("npv", "irr", "irr_all", "mirr", "payback_years", "discounted_payback_years")
+
+
+def _read_json(path: str) -> tuple[Any, str]:
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
+    try:
+        return json.loads(text), name
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=name, row=f"line {exc.lineno}") from exc
+
+
+def _number(v: Any, file: str, row: str, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InputError(f"{json.dumps(v)} is not a number", file=file, row=row, field=field)
+    x = float(v)
+    if not math.isfinite(x):
+        raise InputError(f"{v} is not a finite number", file=file, row=row, field=field)
+    return x
+
+
+def parse_flows(data: Any, file: str) -> tuple[list[float], list[dt.date] | None]:
+    """Flows (and dates, for dated flows) from the parsed JSON; InputError names the entry."""
+    if not isinstance(data, dict) or ("flows" in data) == ("dated_flows" in data):
+        raise InputError(
+            'expected an object with either "flows" or "dated_flows"', file=file, field="flows"
+        )
+    if "flows" in data:
+        raw = data["flows"]
+        if not isinstance(raw, list) or not raw:
+            raise InputError("must be a non-empty list of numbers", file=file, field="flows")
+        return [_number(v, file, f"flows[{i}]", "flows") for i, v in enumerate(raw)], None
+    raw = data["dated_flows"]
+    if not isinstance(raw, list) or not raw:
+        raise InputError(
+            'must be a non-empty list of ["YYYY-MM-DD", amount]', file=file, field="dated_flows"
+        )
+    dates: list[dt.date] = []
+    amounts: list[float] = []
+    for i, item in enumerate(raw):
+        row = f"dated_flows[{i}]"
+        if not isinstance(item, list) or len(item) != 2:
+            raise InputError(
+                f'{json.dumps(item)} is not a ["YYYY-MM-DD", amount] pair',
+                file=file,
+                row=row,
+                field="dated_flows",
+            )
+        try:
+            dates.append(dt.date.fromisoformat(str(item[0])))
+        except ValueError as exc:
+            raise InputError(
+                f"{json.dumps(item[0])} is not a date (use YYYY-MM-DD)",
+                file=file,
+                row=row,
+                field="date",
+            ) from exc
+        amounts.append(_number(item[1], file, row, "amount"))
+    return amounts, dates
+
+
+def _opt(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def compute_metrics(
+    flows: list[float],
+    dates: list[dt.date] | None,
+    *,
+    rate: float,
+    finance_rate: float,
+    reinvest_rate: float,
+    periods_per_year: int = 1,
+) -> dict[str, Any]:
+    """The metrics contract for one flow (see the module docstring)."""
+    from restora.finance import metrics as m
+
+    if dates is None:
+        det = m.irr_detail(flows, periods_per_year=periods_per_year)
+        return {
+            "npv": float(m.npv(rate, flows, periods_per_year=periods_per_year)),
+            "irr": _opt(det.irr[0]),
+            "irr_all": list(det.all[0]),
+            "mirr": _opt(
+                m.mirr(flows, finance_rate, reinvest_rate, periods_per_year=periods_per_year)
+            ),
+            "payback_years": _opt(m.payback(flows, periods_per_year=periods_per_year)),
+            "discounted_payback_years": _opt(
+                m.discounted_payback(rate, flows, periods_per_year=periods_per_year)
+            ),
+        }
+    xdet = m.xirr_detail(dates, flows)
+    return {
+        "npv": float(m.xnpv(rate, dates, flows)),
+        "irr": _opt(xdet.irr[0]),
+        "irr_all": list(xdet.all[0]),
+        "mirr": _opt(m.xmirr(dates, flows, finance_rate, reinvest_rate)),
+        "payback_years": _opt(m.xpayback(dates, flows)),
+        "discounted_payback_years": _opt(m.xpayback(dates, flows, rate=rate)),
+    }
+
+
+def _check_rate(value: float, option: str) -> None:
+    if not math.isfinite(value) or value <= -1:
+        raise InputError(f"{value} is not a rate above -1", field=option)
+
+
+@app.command("metrics")
+def metrics_command(
+    flows_file: str = typer.Argument(..., help='JSON with "flows" or "dated_flows"; - for stdin.'),
+    rate: float = typer.Option(..., "--rate", help="Discount rate [1/yr], e.g. 0.06."),
+    finance_rate: float = typer.Option(
+        None, "--finance-rate", help="MIRR finance rate for outlays [1/yr] (default --rate)."
+    ),
+    reinvest_rate: float = typer.Option(
+        None, "--reinvest-rate", help="MIRR reinvestment rate for inflows [1/yr] (default --rate)."
+    ),
+    periods_per_year: int = typer.Option(
+        1, "--periods-per-year", min=1, help="Periods per year of flows (12 = monthly)."
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """NPV, IRR (all of them), MIRR, payback and discounted payback of one cash flow."""
+    with handled():
+        fr = rate if finance_rate is None else finance_rate
+        rr = rate if reinvest_rate is None else reinvest_rate
+        for value, option in ((rate, "--rate"), (fr, "--finance-rate"), (rr, "--reinvest-rate")):
+            _check_rate(value, option)
+        data, name = _read_json(flows_file)
+        flows, dates = parse_flows(data, name)
+        if dates is not None and periods_per_year != 1:
+            raise InputError(
+                "dated flows take no --periods-per-year", file=name, field="dated_flows"
+            )
+        result = compute_metrics(
+            flows,
+            dates,
+            rate=rate,
+            finance_rate=fr,
+            reinvest_rate=rr,
+            periods_per_year=periods_per_year,
+        )
+        emit(result, fmt, columns=KEYS, title="Cash-flow metrics")
+
+
+import importlib.util  # noqa: E402  (optional sub-commands, added by another module)
+
+if importlib.util.find_spec("restora.cli.finance_structure") is not None:
+    from restora.cli import finance_structure  # type: ignore[attr-defined, unused-ignore]
+
+    finance_structure.add_commands(app)
