@@ -214,6 +214,10 @@ def test_list_and_show(fixture_files, tmp_path):
     assert [h["hazard_id"] for h in shown["hazards"]] == ["H1"]
     res = _invoke("mines", "show", "M9", "--db", url)
     assert res.exit_code == 2 and "M9" in res.output
+    res = _invoke(
+        "mines", "export", "-f", "csv", "--out", str(tmp_path / "no" / "x.csv"), "--db", url
+    )
+    assert res.exit_code == 1 and "cannot write" in res.output
     res = _invoke("mines", "list", "--db", url, "--format", "csv")
     assert (
         res.stdout.splitlines()[0] == "id,name,region,mineral,status,party,sites,area_hm2,area_mu"

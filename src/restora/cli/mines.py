@@ -29,7 +29,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from restora.cli.output import Format, FormatOption, emit, err_console, handled
-from restora.errors import InputError
+from restora.errors import InputError, RestoraError
 from restora.inventory.io import read_register, write_register
 from restora.inventory.model import Register
 from restora.units import MU_PER_HM2
@@ -165,7 +165,10 @@ def export_command(
             register = store.load_register()
         finally:
             store.close()
-        written = write_register(register, out, export_format.value)
+        try:
+            written = write_register(register, out, export_format.value)
+        except OSError as exc:
+            raise RestoraError(f"cannot write {out}: {exc.strerror or exc}") from exc
         result = {
             "format": export_format.value,
             "files": [str(p) for p in written],
