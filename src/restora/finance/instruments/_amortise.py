@@ -1,4 +1,4 @@
-"""Loan amortisation schedules shared by the debt instruments."""
+"""Repayment profiles of the debt instruments, as views of :func:`cashflow.loan_schedule`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from typing import Literal
 
 import numpy as np
 
+from restora.finance.cashflow import loan_schedule
+
 Amortisation = Literal["annuity", "equal_principal", "bullet"]
 
 
 def schedule(
     amount: float, rate: float, tenor: int, kind: Amortisation, grace: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Interest, principal and outstanding balance of a level-rate loan, per year.
+    """Interest, principal and outstanding balance of a loan drawn at time 0, per year.
 
     Parameters
     ----------
@@ -21,9 +23,9 @@ def schedule(
     rate : float
         Interest rate [1/yr].
     tenor : int
-        Years to final repayment [yr].
+        Years to final repayment, grace included [yr].
     kind : {"annuity", "equal_principal", "bullet"}
-        Repayment profile after the grace years.
+        Repayment profile after the grace years; a bullet repays everything in the last year.
     grace : int
         Interest-only years at the start [yr], ``0 <= grace < tenor``.
 
@@ -34,30 +36,21 @@ def schedule(
 
     Notes
     -----
-    Annuity over the :math:`m = n - g` repaying years:
-    :math:`A = D\\,i / (1 - (1+i)^{-m})` (:math:`A = D/m` when :math:`i = 0`).
+    A bullet is a one-period loan after ``tenor - 1`` interest-only years; annuity and equal
+    principal run over the ``tenor - grace`` repaying years (see
+    :func:`restora.finance.cashflow.loan_schedule`).
+
+    Examples
+    --------
+    >>> i, p, d = schedule(100.0, 0.1, 3, "bullet")
+    >>> i.tolist(), p.tolist()
+    ([10.0, 10.0, 10.0], [0.0, 0.0, 100.0])
     """
     if not 0 <= grace < tenor:
         raise ValueError("grace years must be fewer than the tenor")
-    interest = np.zeros(tenor)
-    principal = np.zeros(tenor)
-    outstanding = np.zeros(tenor)
-    bal = float(amount)
-    m = tenor - grace
-    if kind == "annuity":
-        pay = amount / m if rate == 0 else amount * rate / (1.0 - (1.0 + rate) ** -m)
-    for t in range(tenor):
-        interest[t] = bal * rate
-        if t < grace:
-            p = 0.0
-        elif kind == "bullet":
-            p = bal if t == tenor - 1 else 0.0
-        elif kind == "equal_principal":
-            p = amount / m
-        else:
-            p = pay - interest[t]
-        p = bal if t == tenor - 1 else min(p, bal)
-        principal[t] = p
-        bal -= p
-        outstanding[t] = bal
-    return interest, principal, outstanding
+    if kind == "bullet":
+        s = loan_schedule(amount, rate, 1, tenor + 1, grace=tenor - 1)
+    else:
+        level = "level" if kind == "equal_principal" else "annuity"
+        s = loan_schedule(amount, rate, tenor - grace, tenor + 1, grace=grace, kind=level)
+    return s.interest[0, 1:], s.repayment[0, 1:], s.outstanding[0, 1:]
