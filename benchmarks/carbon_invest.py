@@ -423,6 +423,7 @@ def main() -> None:
 
     big_row = None
     if a.big:
+        write_pools(work / "pools.csv")
         big_path = work / f"lulc_{a.big}.tif"
         t0 = time.perf_counter()
         generate(a.big, big_path, None, seed=7, reuse=4096)
@@ -431,8 +432,12 @@ def main() -> None:
             f"generated {a.big}×{a.big} in {gen:.0f} s ({big_path.stat().st_size / 2**30:.2f} GiB)",
             flush=True,
         )
-        big_row = restora_run("restora", work, big=str(big_path))
-        big_floor = restora_run("floor2", work, big=str(big_path))
+        try:
+            big_row = restora_run("restora", work, big=str(big_path))
+            big_floor = restora_run("floor2", work, big=str(big_path))
+        finally:
+            size_bytes = big_path.stat().st_size
+            big_path.unlink()
         for k, r in (
             (f"restora storage {a.big}² (totals)", big_row),
             (f"floor {a.big}², engine 2 threads", big_floor),
@@ -441,8 +446,7 @@ def main() -> None:
                 f"{k:36s} {r['seconds']:8.3f} s, cpu {r['cpu']:.3f} s, peak {r['peak_gib']:.3f} GiB",
                 flush=True,
             )
-        big_row = {"run": big_row, "floor": big_floor, "gen": gen, "bytes": big_path.stat().st_size}
-        big_path.unlink()
+        big_row = {"run": big_row, "floor": big_floor, "gen": gen, "bytes": size_bytes}
 
     load_after = load()
     print(load_after)
