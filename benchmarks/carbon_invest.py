@@ -65,6 +65,9 @@ POOLS = [
     (10, "restored grassland", 2.6, 6.9, 34.2, 0.8),
 ]
 PRICE, DISCOUNT, RATE_CHANGE, BASE_YEAR, ALT_YEAR = 300.0, 7.0, 2.0, 2020, 2035
+# InVEST 3.20.2 execute() on an idle machine here, 6000² LZW-tiled input, median of 3, n_workers=-1
+# (../shared/peers/invest/README.md, measured 2026-11-23): storage, with valuation [s]; peak [GiB].
+INVEST_IDLE = {"storage": 7.35, "valuation": 16.55, "peak_gib": 1.15}
 
 
 # --------------------------------------------------------------------------- synthetic data
@@ -501,6 +504,11 @@ def write_results(a, rows, checks, big_row, started, load_before, load_after) ->
             return f"{rows[a_][what] / rows[b_][what]:.1f}×"
         return "n/a"
 
+    def idle(kind: str, ours: str) -> str:
+        if ours in rows and a.size == 6000:
+            return f"{INVEST_IDLE[kind] / rows[ours]['seconds']:.1f}×"
+        return "n/a"
+
     if not rows:  # a --size 0 run: only the bounded-memory section
         lines = lines[:4]
     lines += (
@@ -517,6 +525,12 @@ def write_results(a, rows, checks, big_row, started, load_before, load_after) ->
             f"/ 1 thread: {ratio('restora storage (totals)', 'floor, 1 raster, rasterio 1 thread')}",
             f"- restora valuation (totals) / I/O floor, 2 rasters, 2 threads: {ratio('restora valuation (totals)', 'floor, 2 rasters, engine 2 threads')}; "
             f"/ 1 thread: {ratio('restora valuation (totals)', 'floor, 2 rasters, rasterio 1 thread')}",
+            f"- Against InVEST's idle-machine times from the peer notes ({INVEST_IDLE['storage']} s storage, "
+            f"{INVEST_IDLE['valuation']} s with valuation) — conservative, as restora's times here are "
+            f"under load: storage {idle('storage', 'restora storage (totals)')} (totals), "
+            f"{idle('storage', 'restora storage + maps')} (+ maps); valuation "
+            f"{idle('valuation', 'restora valuation (totals)')} (totals), "
+            f"{idle('valuation', 'restora valuation + maps')} (+ maps)",
             f"- CPU time, less sensitive to other users' load: InVEST storage / restora storage (totals) "
             f"{ratio('InVEST storage', 'restora storage (totals)', 'cpu')}, / + maps "
             f"{ratio('InVEST storage', 'restora storage + maps', 'cpu')}; InVEST valuation / restora "
