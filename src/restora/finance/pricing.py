@@ -60,7 +60,9 @@ class PricingSpec(Spec):
 
     method: Literal["cost", "market"]
     unit_cost: float | None = quantity("full cost per unit", "CNY/unit", gt=0, default=None)
-    profit_rate: float | None = quantity("reasonable profit on cost", "1", ge=0, le=10, default=None)
+    profit_rate: float | None = quantity(
+        "reasonable profit on cost", "1", ge=0, le=10, default=None
+    )
     comparables: list[Comparable] = Field(default_factory=list)
     coefficients: list[Coefficient] = Field(default_factory=list)
     floor: float | None = quantity("lowest price", "CNY/unit", ge=0, default=None)

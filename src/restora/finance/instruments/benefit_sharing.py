@@ -34,13 +34,19 @@ class BenefitSharingSpec(Spec):
     company_capital: float = quantity("capital the company invested", "currency", ge=0)
     priority_rate: float = quantity("company's priority return on capital", "1/yr", ge=0, le=1)
     cumulative_priority: bool = Field(True, description="unpaid priority return carried forward")
-    village_minimum: float = quantity("village collective's guaranteed minimum", "currency/yr", ge=0)
-    village_land_share: float = quantity("village's share of dividends for its land", "1", ge=0, le=1)
+    village_minimum: float = quantity(
+        "village collective's guaranteed minimum", "currency/yr", ge=0
+    )
+    village_land_share: float = quantity(
+        "village's share of dividends for its land", "1", ge=0, le=1
+    )
     village_labour_share: float = quantity(
         "village's share of dividends for its labour", "1", ge=0, le=1
     )
     taxes: list[float] = quantity(
-        "taxes paid to the government per year (one value: every year)", "currency/yr", default=[0.0]
+        "taxes paid to the government per year (one value: every year)",
+        "currency/yr",
+        default=[0.0],
     )
     ecological_benefit: list[float] = quantity(
         "ecological benefit accruing to the public per year (one value: every year)",
@@ -190,5 +196,10 @@ def run(spec: BenefitSharingSpec) -> InstrumentResult:
         "priority_arrears_end": arrears,
         "company_topups": sum(r["company_topup"] for r in rows),
     }
-    codes = ("FIN-SHARE-DIVIDEND", "FIN-SHARE-GOVERNMENT", "FIN-SHARE-GUARANTEE", "FIN-SHARE-PRIORITY")
+    codes = (
+        "FIN-SHARE-DIVIDEND",
+        "FIN-SHARE-GOVERNMENT",
+        "FIN-SHARE-GUARANTEE",
+        "FIN-SHARE-PRIORITY",
+    )
     return InstrumentResult(NAME, summary, rows, codes, tuple(flags))

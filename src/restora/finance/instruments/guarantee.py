@@ -60,7 +60,9 @@ class GuaranteeSpec(Spec):
         "most the fund pays on one loan", "currency", gt=0, default=None
     )
     perils: list[Peril] = Field(default_factory=list)
-    correlation: float = quantity("asset correlation of defaults (one factor)", "1", ge=0, lt=1, default=0.0)
+    correlation: float = quantity(
+        "asset correlation of defaults (one factor)", "1", ge=0, lt=1, default=0.0
+    )
     draws: int = quantity("Monte Carlo draws", "1", ge=100, le=5_000_000, default=100_000)
     seed: int = 1
     currency: str = "CNY"

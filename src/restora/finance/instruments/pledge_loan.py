@@ -47,7 +47,10 @@ class PledgeLoanSpec(Spec):
     )
     min_dscr: float = quantity("DSCR covenant floor", "1", gt=0)
     max_ltv: float | None = quantity(
-        "LTV covenant ceiling during the tenor (default: the origination LTV)", "1", gt=0, default=None
+        "LTV covenant ceiling during the tenor (default: the origination LTV)",
+        "1",
+        gt=0,
+        default=None,
     )
     currency: str = "CNY"
 

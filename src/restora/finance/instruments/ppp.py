@@ -28,7 +28,9 @@ class PPPSpec(Spec):
     government_capex_share: float = quantity(
         "share of capex the government contributes", "1", ge=0, le=1, default=0.0
     )
-    operation_years: int = quantity("operation and maintenance years (subsidy period)", "yr", ge=1, le=60)
+    operation_years: int = quantity(
+        "operation and maintenance years (subsidy period)", "yr", ge=1, le=60
+    )
     om_cost: list[float] = quantity(
         "operation and maintenance cost per operation year (one value: every year)", "currency/yr"
     )

@@ -39,7 +39,9 @@ class SpecialBondSpec(Spec):
     coupon_rate: float = quantity("bond coupon", "1/yr", ge=0, le=1)
     term_years: int = quantity("bond term", "yr", ge=1, le=50)
     repayment: Amortisation = "bullet"
-    grace_years: int = quantity("interest-only years (equal_principal, annuity)", "yr", ge=0, default=0)
+    grace_years: int = quantity(
+        "interest-only years (equal_principal, annuity)", "yr", ge=0, default=0
+    )
     region: str = Field("000000", description="6-digit region code for the threshold")
     on: dt.date | None = Field(None, description="date whose threshold applies (default today)")
     threshold: float | None = quantity(

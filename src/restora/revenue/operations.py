@@ -1,0 +1,105 @@
+"""Operating income of the after-use (agriculture, forestry, fishery, tourism, photovoltaics,
+culture), ramping up to maturity (``REV-OPS-RAMPUP``).
+
+The mature net operating income is the user's figure (from the business plan); it is reached
+after a ramp-up, linear over ``ramp_years`` or following explicit ``ramp_shares``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import model_validator
+
+from restora.revenue.streams import (
+    RevenueStream,
+    StreamSpec,
+    price_path,
+    quantity,
+    uncertainty_field,
+    years_from,
+)
+
+AfterUse = Literal["agriculture", "forestry", "fishery", "tourism", "photovoltaics", "culture"]
+
+
+class OperationsSpec(StreamSpec):
+    """Inputs of an after-use operating income stream."""
+
+    name: str = "operations"
+    after_use: AfterUse
+    start_year: int = quantity("first operating year", "yr")
+    years: int = quantity("operating years", "yr", ge=1, le=100)
+    mature_income: float = quantity("net operating income at maturity", "CNY/yr", ge=0)
+    ramp_years: int = quantity("years to reach maturity, linear", "yr", ge=0, default=0)
+    ramp_shares: list[float] | None = quantity(
+        "share of mature income in each early year (overrides ramp_years)", "1", default=None
+    )
+    escalation: float = quantity("income growth", "1/yr", ge=-1, le=1, default=0.0)
+    low: float | None = uncertainty_field("low-case")
+    high: float | None = uncertainty_field("high-case")
+
+    @model_validator(mode="after")
+    def _check(self) -> OperationsSpec:
+        if self.ramp_shares is not None and any(s < 0 or s > 1 for s in self.ramp_shares):
+            raise ValueError("ramp_shares must lie in [0, 1]")
+        return self
+
+
+def ramp(n: int, ramp_years: int, shares: list[float] | None = None) -> np.ndarray:
+    """Share of mature output in each operating year [1].
+
+    Notes
+    -----
+    Linear: :math:`s_k = \\min((k+1)/(m+1), 1)` for year :math:`k = 0, 1, …` and ramp-up
+    :math:`m` years, so full output comes in year :math:`m + 1`.
+
+    Examples
+    --------
+    >>> ramp(5, 3).tolist()
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+    if shares is not None:
+        s = np.ones(n)
+        k = min(n, len(shares))
+        s[:k] = shares[:k]
+        return s
+    k = np.arange(n, dtype=np.float64)
+    return np.minimum((k + 1.0) / (ramp_years + 1.0), 1.0)
+
+
+def operations_stream(spec: OperationsSpec) -> RevenueStream:
+    """Net operating income of the after-use by year.
+
+    Parameters
+    ----------
+    spec : OperationsSpec
+        After-use, start year, operating years, mature income [CNY/yr], ramp-up, escalation.
+
+    Returns
+    -------
+    RevenueStream
+        Ramp share [1] as quantity, mature income path [CNY/yr] as price, income [CNY].
+
+    Notes
+    -----
+    :math:`R_y = s_y\\,I (1+g)^{y-y_0}`.
+    """
+    years = years_from(spec.start_year, spec.years)
+    share = ramp(spec.years, spec.ramp_years, spec.ramp_shares)
+    income = price_path(spec.mature_income, years, spec.start_year, spec.escalation)
+    rev = share * income
+    return RevenueStream(
+        name=spec.name,
+        kind="operations",
+        years=years,
+        quantity=share,
+        quantity_unit="1",
+        price=income,
+        revenue=rev,
+        revenue_low=rev * (spec.low or 1.0),
+        revenue_high=rev * (spec.high or 1.0),
+        rule_codes=("REV-OPS-RAMPUP",),
+        flags=(f"after-use: {spec.after_use}",),
+    )
