@@ -230,7 +230,7 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
             x_newton = x * np.exp(-step)
         # bisect (geometric) when Newton leaves the bracket or is not halving its step (rtsafe)
         bad = ~((x_newton > lo) & (x_newton < hi)) | (np.abs(step) > 0.5 * np.abs(dx_old))
-        xn = np.where(bad, np.sqrt(lo * hi), x_newton)
+        xn = np.where(bad, np.sqrt(lo) * np.sqrt(hi), x_newton)
         with np.errstate(divide="ignore", invalid="ignore"):
             dx_old = np.log(x / xn)
         exact = p == 0
