@@ -63,7 +63,9 @@ class CarbonCreditSpec(StreamSpec):
         return self
 
 
-def increment_from_stock_change(delta_mg_c: float, years: int, on: object = None) -> np.ndarray:
+def increment_from_stock_change(
+    delta_mg_c: float, years: int, on: dt.date | str | None = None
+) -> np.ndarray:
     """Annual sequestration [tCO2e/yr] accruing a carbon-stock change linearly over ``years``.
 
     Parameters

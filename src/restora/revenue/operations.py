@@ -62,8 +62,8 @@ def ramp(n: int, ramp_years: int, shares: list[float] | None = None) -> np.ndarr
     """
     if shares is not None:
         s = np.ones(n)
-        k = min(n, len(shares))
-        s[:k] = shares[:k]
+        m = min(n, len(shares))
+        s[:m] = shares[:m]
         return s
     k = np.arange(n, dtype=np.float64)
     return np.minimum((k + 1.0) / (ramp_years + 1.0), 1.0)

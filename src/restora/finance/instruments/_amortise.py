@@ -51,6 +51,6 @@ def schedule(
     if kind == "bullet":
         s = loan_schedule(amount, rate, 1, tenor + 1, grace=tenor - 1)
     else:
-        level = "level" if kind == "equal_principal" else "annuity"
+        level: Literal["annuity", "level"] = "level" if kind == "equal_principal" else "annuity"
         s = loan_schedule(amount, rate, tenor - grace, tenor + 1, grace=grace, kind=level)
     return s.interest[0, 1:], s.repayment[0, 1:], s.outstanding[0, 1:]

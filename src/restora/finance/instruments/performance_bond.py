@@ -20,6 +20,7 @@ eliminated …), verification year and ladder of tiers. A tier can
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import numpy as np
@@ -81,10 +82,10 @@ class Tranche(Spec):
     def _ladder(self) -> Tranche:
         if self.tiers[0].lower is not None:
             raise ValueError("the first tier must be the bottom tier (lower: null)")
-        lows = [t.lower for t in self.tiers[1:]]
-        if any(x is None for x in lows):
+        lows = [t.lower for t in self.tiers[1:] if t.lower is not None]
+        if len(lows) != len(self.tiers) - 1:
             raise ValueError("only the first tier may have lower: null")
-        if any(b <= a for a, b in zip(lows, lows[1:], strict=False)):  # type: ignore[operator]
+        if any(b <= a for a, b in itertools.pairwise(lows)):
             raise ValueError("tier thresholds must rise strictly")
         if self.tiers[-1].interpolate:
             raise ValueError("the top tier has no next tier to interpolate to")

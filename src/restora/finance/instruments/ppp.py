@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from restora.finance import metrics
 from restora.finance.instruments._spec import InstrumentResult, Spec, quantity
@@ -141,35 +141,42 @@ def run(spec: PPPSpec) -> InstrumentResult:
     avail = perf * avail_full
     subsidy = np.maximum(om * (1.0 + spec.profit_rate) - fees, 0.0)
     rows: list[dict[str, Any]] = []
-    gov, users, company = [], [], []
+    gov: list[float] = []
+    users: list[float] = []
+    company: list[float] = []
     for t in range(nb + no):
         op = t - nb
-        r = {
-            "year": t + 1,
-            "phase": "construction" if op < 0 else ("operation" if op < no - 1 else "transfer"),
-            "company_capex": float(co_capex[t]) if op < 0 else 0.0,
-            "government_capex": float(gov_capex[t]) if op < 0 else 0.0,
-            "availability_payment": float(avail[op]) if op >= 0 else 0.0,
-            "availability_deduction": float(avail_full[op] - avail[op]) if op >= 0 else 0.0,
-            "usage_subsidy": float(subsidy[op]) if op >= 0 else 0.0,
-            "user_fees": float(fees[op]) if op >= 0 else 0.0,
-            "om_cost": float(om[op]) if op >= 0 else 0.0,
-        }
-        r["government_pays"] = (
-            r["government_capex"] + r["availability_payment"] + r["usage_subsidy"]
+        building = op < 0
+        c_capex = float(co_capex[t]) if building else 0.0
+        g_capex = float(gov_capex[t]) if building else 0.0
+        a_pay = 0.0 if building else float(avail[op])
+        a_cut = 0.0 if building else float(avail_full[op] - avail[op])
+        u_sub = 0.0 if building else float(subsidy[op])
+        u_fee = 0.0 if building else float(fees[op])
+        o_cost = 0.0 if building else float(om[op])
+        g_pays = g_capex + a_pay + u_sub
+        c_net = a_pay + u_sub + u_fee - o_cost - c_capex
+        rows.append(
+            {
+                "year": t + 1,
+                "phase": "construction"
+                if building
+                else ("operation" if op < no - 1 else "transfer"),
+                "company_capex": c_capex,
+                "government_capex": g_capex,
+                "availability_payment": a_pay,
+                "availability_deduction": a_cut,
+                "usage_subsidy": u_sub,
+                "user_fees": u_fee,
+                "om_cost": o_cost,
+                "government_pays": g_pays,
+                "users_pay": u_fee,
+                "company_net": c_net,
+            }
         )
-        r["users_pay"] = r["user_fees"]
-        r["company_net"] = (
-            r["availability_payment"]
-            + r["usage_subsidy"]
-            + r["user_fees"]
-            - r["om_cost"]
-            - r["company_capex"]
-        )
-        rows.append(r)
-        gov.append(r["government_pays"])
-        users.append(r["users_pay"])
-        company.append(r["company_net"])
+        gov.append(g_pays)
+        users.append(u_fee)
+        company.append(c_net)
     cflow = np.asarray(company)
     irr = metrics.irr(cflow.copy())  # metrics.irr normalises its argument in place
     deductions = float((avail_full - avail).sum())
