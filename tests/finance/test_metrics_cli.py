@@ -66,8 +66,8 @@ def test_dated_flows_use_xnpv_and_xirr() -> None:
     )
     assert code == 0
     data = json.loads(out)
-    dates = [dt.date.fromisoformat(d) for d, _ in dated]
-    amounts = [a for _, a in dated]
+    dates = [dt.date.fromisoformat(str(d)) for d, _ in dated]
+    amounts = [float(str(a)) for _, a in dated]
     assert data["npv"] == pytest.approx(pyxirr.xnpv(0.06, dates, amounts), rel=1e-12)
     assert data["irr"] == pytest.approx(pyxirr.xirr(dates, amounts), abs=1e-10)
     # cumulative -100, -70, +20 on 2027-03-15: 438 days / 365
