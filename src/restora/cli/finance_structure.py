@@ -88,12 +88,16 @@ def prepare(instrument: str, data: dict[str, Any], file: str) -> tuple[dict[str,
             "streams": [s.to_dict() for s in streams],
             "by_year": table.to_dict("records"),
         }
-    start = data.get("start_year")
-    if streams and start is None:
+    start: int | None = None
+    if data.get("start_year") is not None:
+        if isinstance(data["start_year"], bool) or not isinstance(data["start_year"], int):
+            raise InputError("start_year must be a whole year", file=file, field="start_year")
+        start = data["start_year"]
+    elif streams:
         start = min(int(s.years.min()) for s in streams)
-    if instrument == "pledge-loan" and "rights" not in inputs and streams:
+    if instrument == "pledge-loan" and "rights" not in inputs and streams and start is not None:
         inputs["rights"] = [
-            {"name": n, "revenue": v.tolist()} for n, v in _aligned(streams, int(start)).items()
+            {"name": n, "revenue": v.tolist()} for n, v in _aligned(streams, start).items()
         ]
     if instrument == "special-bond":
         projects = []
