@@ -51,7 +51,7 @@ STAGES = (
     "gep_zones_peer",
     "sites",
 )
-ESA = np.array([10, 20, 30, 40, 50, 60, 80, 90])
+ESA = np.array([10, 20, 30, 40, 50, 60, 80, 90], dtype=np.uint8)  # WorldCover GeoTIFFs are uint8
 PIXEL_HM2 = 0.01  # 10 m × 10 m
 
 

@@ -76,3 +76,18 @@ def test_unknown_code_or_scheme_is_an_input_error():
         M.type_index("clcd", [1, 999])
     with pytest.raises(InputError, match="unknown land-cover scheme"):
         M.type_of("corine", "311")
+
+
+def test_integer_paths_with_small_dtypes_and_water_flags():
+    types = M.types
+    codes = np.array([5, 7, 8, 7], dtype=np.uint8)
+    idx = M.type_index("clcd", codes, water=[True, False, False, True])
+    assert idx.dtype == np.int8
+    assert [None if i == NO_TYPE else types[i] for i in idx] == [
+        "water",
+        "bare_land",
+        None,
+        "bare_land",
+    ]
+    # the string path gives the same answer
+    assert M.type_index("clcd", codes.astype(str)).tolist() == M.type_index("clcd", codes).tolist()

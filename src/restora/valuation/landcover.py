@@ -24,6 +24,9 @@ MAPPING_TABLE = "valuation/landcover/ecosystem_types"
 FACTORS_TABLE = "valuation/xie2015/equivalent_factors"
 SCHEMES = ("gbt21010", "clcd", "esa_worldcover", "site_kind")
 NO_TYPE = -1  # index for "no ecosystem type" (built-up), value 0
+# Type indices fit in int8 (14 types); a small dtype keeps raster-sized outputs 8× smaller
+# and much faster to write than int64.
+INDEX_DTYPE = np.int8
 
 
 def ecosystem_types(on: dt.date | str | None = None, region: str | None = None) -> tuple[str, ...]:
@@ -87,7 +90,7 @@ class LandCoverMapping:
 
         Returns
         -------
-        numpy.ndarray of int, same shape as ``codes``
+        numpy.ndarray of int8, same shape as ``codes``
         """
         if scheme not in set(self.rows["scheme"]):
             raise InputError(
@@ -124,13 +127,13 @@ class LandCoverMapping:
                 offset = flat - lo
                 if water is None:  # one pass, no water dimension
                     seen = np.flatnonzero(np.bincount(offset, minlength=hi - lo + 1))
-                    lut1 = np.full(hi - lo + 1, NO_TYPE, dtype=np.int64)
+                    lut1 = np.full(hi - lo + 1, NO_TYPE, dtype=INDEX_DTYPE)
                     for off in seen:
                         lut1[off] = resolve(str(lo + int(off)), False)
                     return lut1[offset].reshape(codes_arr.shape)
                 key = offset.astype(np.int64) * 2 + wet
                 seen = np.flatnonzero(np.bincount(key, minlength=2 * (hi - lo + 1)))
-                lut = np.full(2 * (hi - lo + 1), NO_TYPE, dtype=np.int64)
+                lut = np.full(2 * (hi - lo + 1), NO_TYPE, dtype=INDEX_DTYPE)
                 for k in seen:
                     lut[k] = resolve(str(lo + int(k) // 2), bool(k % 2))
                 return lut[key].reshape(codes_arr.shape)
@@ -138,7 +141,7 @@ class LandCoverMapping:
         code_inv, uniq_codes = pd.factorize(flat, use_na_sentinel=False)  # hashing, no sort
         pair = code_inv.astype(np.int64) * 2 + wet
         inverse, uniq_pairs = pd.factorize(pair)
-        out_u = np.empty(uniq_pairs.shape, dtype=np.int64)
+        out_u = np.empty(uniq_pairs.shape, dtype=INDEX_DTYPE)
         for i, key in enumerate(uniq_pairs):
             out_u[i] = resolve(str(uniq_codes[key // 2]), bool(key % 2))
         return out_u[inverse].reshape(codes_arr.shape)
