@@ -312,6 +312,17 @@ def test_dask_path_equals_file_path(tmp_path, pools):
     assert (d.total_mg_c, d.alt_total_mg_c, d.delta_mg_c, d.npv_cny) == (
         f.total_mg_c, f.alt_total_mg_c, f.delta_mg_c, f.npv_cny,
     )  # fmt: skip
+    # plain dask arrays and plain numpy arrays go through the same block function
+    import dask.array as da
+
+    for b_, a_ in (
+        (da.from_array(base, chunks=(50, 37)), da.from_array(alt, chunks=(64, 64))),
+        (base, alt),
+    ):
+        e = cm.carbon_storage_dask(
+            b_, t, a_, pixel_area_ha=0.09, nodata=-1, alt_nodata=-1, valuation=v
+        )
+        assert (e.total_mg_c, e.delta_mg_c, e.npv_cny) == (f.total_mg_c, f.delta_mg_c, f.npv_cny)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -937,7 +937,7 @@ def carbon_storage_dask(
     import dask.array as da
 
     def as_dask(x: Any) -> Any:
-        data = getattr(x, "data", x)
+        data = x.data if hasattr(x, "dims") else x  # xarray → its dask or numpy array
         if data.ndim == 3:
             data = data[0]
         return da.asarray(data)

@@ -688,7 +688,7 @@ def dask_histogram(array: Any, offset: int, size: int) -> npt.NDArray[np.int64]:
     -------
     ndarray of int64, shape (size + 1,)
     """
-    data = getattr(array, "data", array)
+    data = array.data if hasattr(array, "dims") else array  # xarray → its dask or numpy array
     if data.ndim == 3:
         if data.shape[0] != 1:
             raise InputError(f"expected one band, got {data.shape[0]}")
