@@ -34,8 +34,8 @@ import shapely
 from restora.errors import Problem
 from restora.store.tables import ID_COLUMNS, frame_columns
 
-# pandas >= 3 infers its string dtype for text; older pandas keeps text in object columns.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # INTEGER columns are 32-bit on PostgreSQL
+# pandas >= 3 infers its string dtype for text; older pandas keeps text in object columns.
 STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 
