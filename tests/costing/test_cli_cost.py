@@ -90,3 +90,20 @@ def test_fund_bad_production_exits_2(tmp_path, hand_plan):
     r = runner.invoke(app, ["fund", "project", str(f), "--production", str(prod)])
     assert r.exit_code == 2
     assert "row 1" in r.output and "output_t" in r.output
+
+
+def test_fund_draws_from_plan(tmp_path, hand_plan):
+    f = tmp_path / "plan.yaml"
+    write_plan(hand_plan, f)
+    prod = tmp_path / "prod.csv"
+    rows = ["year,output_t", "2025,100000", "2026,200000", "2027,300000", "2028,0", "2029,0"]
+    prod.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = ["fund", "project", str(f), "--production", str(prod), "--draws-from-plan"]
+    r = runner.invoke(app, [*args, "--liability-p50", "2701786", "--liability-p90", "3000000",
+                            "-f", "json"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    # the plan's works span 2025-2029: all of the P50 liability is drawn in the projection
+    assert sum(row["draw_cny"] for row in doc["schedule"]) == pytest.approx(2_701_786)
+    assert doc["final_sufficiency_p50"] == 1.0
+    assert any(w.startswith("FUND-SHORTFALL") for w in doc["warnings"])

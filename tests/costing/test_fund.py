@@ -133,3 +133,30 @@ def test_read_production_names_bad_cells(tmp_path):
         read_production(str(f))
     p = ei.value.problems[0]
     assert (p.row, p.field) == (2, "output_t")
+
+
+def test_draw_beyond_the_balance_is_a_shortfall():
+    # year 1: accrual 1.2 M × 100/600 = 200,000; works of 500,000 that year: 200,000 paid
+    # from the account, 300,000 shortfall; liability left 700,000, unfunded 700,000 →
+    # year 2: 700,000 × 500/500 = 700,000 → balance 700,000 = liability left
+    p = project_fund(
+        years=[2025, 2026],
+        output_t=[100_000, 500_000],
+        reserves_t=600_000,
+        liability_p50=1_200_000,
+        draws=[500_000, 0],
+    )
+    s = p.schedule
+    assert s["paid_from_account_cny"].tolist() == pytest.approx([200_000, 0])
+    assert s["shortfall_cny"].tolist() == pytest.approx([300_000, 0])
+    assert s["accrual_cny"].tolist() == pytest.approx([200_000, 700_000])
+    assert p.final_sufficiency_p50 == pytest.approx(1.0)
+    assert any(w.startswith("FUND-SHORTFALL") and "2025" in w for w in p.warnings)
+
+
+def test_plan_draws_scale_the_profile_to_the_liability():
+    from restora.costing.fund import plan_draws
+
+    # profile 100 / 300 (sum 400) scaled to a liability of 800 → 200 / 600; 2027 has no works
+    got = plan_draws([2025, 2026, 2027], {2025: 100.0, 2026: 300.0}, 800.0)
+    assert got.tolist() == [200.0, 600.0, 0.0]

@@ -22,6 +22,11 @@ def project_command(
     balance: float = typer.Option(0.0, "--balance", help="Account balance at the start [CNY]."),
     spent: float = typer.Option(0.0, "--spent", help="Restoration already paid [CNY]."),
     basis: str = typer.Option("p50", "--basis", help="Accrue on the p50 or p90 liability."),
+    draws_from_plan: bool = typer.Option(
+        False,
+        "--draws-from-plan",
+        help="Draw the plan's yearly cost (scaled to the basis liability) in production years.",
+    ),
     liability_p50: float = typer.Option(None, "--liability-p50", help="Override [CNY]."),
     liability_p90: float = typer.Option(None, "--liability-p90", help="Override [CNY]."),
     draws: int = typer.Option(10_000, "--draws", min=1, help="Monte Carlo draws for P50/P90."),
@@ -31,8 +36,9 @@ def project_command(
     fmt: Format = FormatOption,
 ) -> None:
     """Project accruals, draws, balance and sufficiency (P50 and P90) over the production plan."""
-    from restora.costing.fund import load_rule, project_fund, read_production
+    from restora.costing.fund import load_rule, plan_draws, project_fund, read_production
     from restora.costing.report import cost_report
+    from restora.errors import InputError
 
     with handled():
         prod = read_production(production)
@@ -44,15 +50,27 @@ def project_command(
         else:
             l50, l90 = liability_p50, liability_p90
         rule = load_rule(on=on, region=plan.region_code)
+        years = prod["year"].astype(int).to_numpy()
+        planned = prod["draw_cny"].to_numpy() if "draw_cny" in prod else None
+        if draws_from_plan:
+            if planned is not None:
+                raise InputError(
+                    "give draw_cny in the production file or --draws-from-plan, not both",
+                    file=production,
+                    field="draw_cny",
+                )
+            report, *_ = cost_report([plan], draws=1, seed=seed, on=on, where=[where])
+            profile = {int(r["year"]): r["real_cny"] for r in report["by_year"]}
+            planned = plan_draws(years, profile, l90 if basis == "p90" else l50)
         res = project_fund(
-            years=prod["year"].astype(int).to_numpy(),
+            years=years,
             output_t=prod["output_t"].to_numpy(),
             reserves_t=float(prod["output_t"].sum()) if reserves is None else reserves,
             liability_p50=l50,
             liability_p90=l90,
             opening_balance=balance,
             spent_to_date=spent,
-            draws=prod["draw_cny"].to_numpy() if "draw_cny" in prod else None,
+            draws=planned,
             revenue=prod["revenue_cny"].to_numpy() if "revenue_cny" in prod else None,
             basis=basis,
             rule=rule,

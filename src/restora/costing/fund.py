@@ -120,8 +120,10 @@ def project_fund(
     -------
     FundProjection
         ``schedule`` columns: year, output_t, reserves_start_t, liability_remaining_cny,
-        unfunded_cny, accrual_cny, draw_cny, balance_end_cny, sufficiency_p50,
-        sufficiency_p90 (balance at year end over the liability still to be spent).
+        unfunded_cny, accrual_cny, draw_cny, paid_from_account_cny, shortfall_cny,
+        balance_end_cny, sufficiency_p50, sufficiency_p90 (balance at year end over the
+        liability still to be spent). A draw larger than the balance is paid from the account
+        as far as it goes; the rest is a shortfall (warning FUND-SHORTFALL).
     """
     yrs = np.asarray(years, dtype=int)
     out = np.asarray(output_t, dtype=float)
@@ -156,13 +158,11 @@ def project_fund(
         else:
             assert rev is not None and rule.rate is not None
             accrual = rule.rate * rev[i]
-        bal = bal + accrual - dr[i]
-        if bal < -1e-6:
-            raise InputError(
-                f"draw of {dr[i]:,.0f} CNY in {yrs[i]} exceeds the account balance",
-                row=int(yrs[i]),
-                field="draw_cny",
-            )
+        # works are paid from the account as far as it goes; the rest is a shortfall the
+        # company pays from other money (the work is done either way)
+        paid = min(dr[i], bal + accrual)
+        shortfall = dr[i] - paid
+        bal = bal + accrual - paid
         spent += dr[i]
         rows.append(
             {
@@ -173,6 +173,8 @@ def project_fund(
                 "unfunded_cny": unfunded,
                 "accrual_cny": accrual,
                 "draw_cny": dr[i],
+                "paid_from_account_cny": paid,
+                "shortfall_cny": shortfall,
                 "balance_end_cny": bal,
                 "sufficiency_p50": _ratio(bal, liab["p50"] - spent),
                 "sufficiency_p90": _ratio(bal, l90 - spent),
@@ -183,6 +185,13 @@ def project_fund(
     f50 = float(sched["sufficiency_p50"].iloc[-1]) if n else _ratio(bal, liability_p50 - spent)
     f90 = float(sched["sufficiency_p90"].iloc[-1]) if n else _ratio(bal, l90 - spent)
     warnings = []
+    short = sched["shortfall_cny"] if n else pd.Series(dtype=float)
+    if n and (short > 1e-6).any():
+        first = int(sched.loc[short > 1e-6, "year"].iloc[0])
+        warnings.append(
+            f"FUND-SHORTFALL: planned restoration spending exceeds the account balance by "
+            f"{short.sum():,.0f} CNY in total (first in {first})"
+        )
     for name, val in (("P50", f50), ("P90", f90)):
         if val < 1.0 - 1e-9:
             warnings.append(
@@ -193,9 +202,35 @@ def project_fund(
     return FundProjection(sched, liability_p50, l90, f50, f90, warnings, rule)
 
 
+def plan_draws(
+    years: np.ndarray | list[int], by_year_real: dict[int, float], liability: float
+) -> np.ndarray:
+    """Planned spending per production year [CNY], from a plan's yearly cost profile.
+
+    Parameters
+    ----------
+    years : array of int
+        Calendar years of the production plan.
+    by_year_real : mapping year → CNY
+        The plan's deterministic constant-price cost per calendar year.
+    liability : float
+        The liability the account is built for (P50 or P90) [CNY]; the profile is scaled so
+        that it sums to it: draw_t = R_t · L / Σ R.
+
+    Returns
+    -------
+    ndarray
+        Draws for the given years (0 for years without works; works after the last
+        production year are not drawn within the projection).
+    """
+    total = sum(by_year_real.values())
+    k = liability / total if total > 0 else 0.0
+    return np.array([by_year_real.get(int(y), 0.0) * k for y in years])
+
+
 def _ratio(balance: float, liability: float) -> float:
-    if liability <= 1e-9:
-        return float("inf") if balance > 0 else 1.0
+    if liability <= 0.01:  # nothing (within a cent) left to cover
+        return float("inf") if balance > 0.01 else 1.0
     return balance / liability
 
 
