@@ -206,9 +206,9 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     a_first = np.abs(ct[first, cols])
     a_last = np.abs(ct[last, cols])
     # Cauchy bounds on the roots of P / x^first and of its reversal.
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore"):
         lo = a_first / (a_first + 1.0)
-        hi = 1.0 + 1.0 / a_last
+        hi = np.minimum(1.0 + 1.0 / a_last, np.finfo(np.float64).max)
     # Start: one Halley step in s = ln(1+r) from s = 0, with f(s) = sum c_t exp(-t s):
     # f(0) = sum c, f'(0) = -sum t c, f''(0) = sum t^2 c (one matrix product).
     t = np.arange(n_t, dtype=np.float64)
@@ -252,30 +252,6 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     return res
 
 
-def _poly_check(coef: np.ndarray, x: float) -> tuple[float, bool]:
-    """Polish a root ``x`` of sum(coef[t] x^t) by Newton and check it is one."""
-    with np.errstate(all="ignore"):
-        return _poly_polish(coef, x)
-
-
-def _poly_polish(coef: np.ndarray, x: float) -> tuple[float, bool]:
-    p = np.polynomial.Polynomial(coef)
-    dp = p.deriv()
-    for _ in range(50):
-        d = dp(x)
-        if d == 0 or not np.isfinite(d):
-            break
-        step = p(x) / d
-        xn = x - step
-        if not np.isfinite(xn) or xn <= 0:
-            break
-        x = xn
-        if abs(step) <= 1e-15 * abs(x):
-            break
-    scale = float(np.polynomial.Polynomial(np.abs(coef))(abs(x)))
-    return x, bool(abs(p(x)) <= 1e-9 * scale)
-
-
 def _all_roots(c: np.ndarray) -> list[tuple[float, ...]]:
     """Every positive real root x of P for each row of ``c`` (companion eigenvalues)."""
     m = c.shape[0]
@@ -305,16 +281,37 @@ def _all_roots(c: np.ndarray) -> list[tuple[float, ...]]:
         eig = np.linalg.eigvals(comp)
         with np.errstate(divide="ignore", invalid="ignore"):
             eig = np.where(rev[:, None], 1.0 / eig, eig)
-        for j, row in enumerate(rows):
-            z = eig[j]
-            cand = z.real[(np.abs(z.imag) <= 1e-5 * np.maximum(1.0, np.abs(z))) & (z.real > 0)]
-            roots: list[float] = []
-            for x0 in np.sort(cand):
-                x, ok = _poly_check(coef[j], float(x0))
-                if ok and x > 0:
-                    roots.append(x)
-            found[row] = _distinct(roots)
-    return found
+        j_idx, k_idx = np.nonzero(
+            (np.abs(eig.imag) <= 1e-5 * np.maximum(1.0, np.abs(eig))) & (eig.real > 0)
+        )
+        if j_idx.size == 0:
+            continue
+        x, ok = _polish(coef[j_idx], eig.real[j_idx, k_idx])
+        for j, xi in zip(j_idx[ok].tolist(), x[ok].tolist(), strict=True):
+            found[rows[j]] = (*found[rows[j]], xi)
+    return [_distinct(r) for r in found]
+
+
+def _polish(coef: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newton-polish roots ``x`` (K,) of the polynomials ``coef`` (K, d+1) and verify them.
+
+    Kept only if :math:`|P(x)| \\le 10^{-9} \\sum_t |c_t| x^t`.
+    """
+    ct = np.ascontiguousarray(coef.T)
+    x = x.copy()
+    with np.errstate(all="ignore"):
+        for _ in range(30):
+            p, dp = _horner(ct, x)
+            xn = x - p / dp
+            good = np.isfinite(xn) & (xn > 0)
+            moved = np.where(good, np.abs(xn - x), 0.0)
+            x = np.where(good, xn, x)
+            if np.all(moved <= 1e-15 * x):
+                break
+        p, _ = _horner(ct, x)
+        scale, _ = _horner(np.abs(ct), x)
+        ok = np.isfinite(x) & (x > 0) & (np.abs(p) <= 1e-9 * scale)
+    return x, ok
 
 
 def _distinct(xs: Sequence[float], rel: float = 1e-9) -> tuple[float, ...]:
@@ -444,14 +441,21 @@ def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
         if not np.isfinite(ct.sum()):  # cheap test first; a finite sum means finite flows
             _as_flows(block)
         v = _sign_changes_t(ct)
-        if np.all(v == 1):
+        one = v == 1
+        if one.all():
             x = _unique_root_t(ct, _STEP_TOL, 200)
-            with np.errstate(divide="ignore"):
-                r = _to_rate(x)
-            if periods_per_year != 1:
-                r = np.expm1(periods_per_year * np.log1p(r))
         else:
-            r = irr_detail(block, periods_per_year=periods_per_year).irr
+            x = np.full(v.shape, np.nan)
+            if one.any():
+                x[one] = _unique_root_t(np.ascontiguousarray(ct[:, one]), _STEP_TOL, 200)
+            many = np.flatnonzero(v >= 2)
+            for i, roots in zip(many, _all_roots(block[many]), strict=True):
+                if len(roots) == 1:
+                    x[i] = roots[0]
+        with np.errstate(divide="ignore"):
+            r = _to_rate(x)
+        if periods_per_year != 1:
+            r = np.expm1(periods_per_year * np.log1p(r))
         out[b0 : b0 + block.shape[0]] = r
     return _out(out, single)
 
