@@ -64,3 +64,35 @@ def test_plan_make_unknown_mine_exits_2(tmp_path):
     r = runner.invoke(app, ["plan", "make", "NOPE", "--db", url])
     assert r.exit_code == 2
     assert "NOPE" in r.output
+
+
+def test_plan_make_with_diagnosis_zones(tmp_path):
+    url = _store(tmp_path)
+    zones = tmp_path / "zones.json"
+    doc = [
+        {
+            "site_id": "P",
+            "zones": [
+                {"zone_id": "P-z1", "zone_class": "severe", "area_hm2": 0.2,
+                 "techniques": [{"code": "TECH-STAB-SOLID", "unit_cost_key":
+                                 "stabilization_solidification", "land_use_after":
+                                 ["ecological", "construction"], "max_depth_m": 10}]},
+                {"zone_id": "P-z2", "zone_class": "clean", "area_hm2": 4.2, "techniques": []},
+            ],
+        }
+    ]  # fmt: skip
+    zones.write_text(json.dumps(doc), encoding="utf-8")
+    r = runner.invoke(
+        app,
+        ["plan", "make", "M1", "--db", url, "--price-year", "2023", "--zones", str(zones),
+         "-f", "json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    works = json.loads(r.stdout)["sites"][0]["works"]
+    ss = [w for w in works if w["item"] == "stabilization_solidification"]
+    # 0.2 hm² × 10 000 m² × min(0.5 m planner depth, 10 m) = 1000 m³; the clean zone: nothing
+    assert [w["quantity"] for w in ss] == [1000] and ss[0]["phase"] == "pollution"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"site_id": "P", "zones": [{"zone_id": "z"}]}]), encoding="utf-8")
+    r = runner.invoke(app, ["plan", "make", "M1", "--db", url, "--zones", str(bad)])
+    assert r.exit_code == 2 and "site 1, zone 1" in r.output and "zone_class" in r.output

@@ -10,7 +10,7 @@ import typer
 
 from restora.cli.output import Format, FormatOption, emit, err_console, handled
 from restora.errors import InputError
-from restora.planning.io import dump_plan, plan_to_dict, read_plan
+from restora.planning.io import dump_plan, plan_to_dict, read_plan, read_zones
 from restora.planning.model import RestorationPlan
 
 app = typer.Typer(no_args_is_help=True)
@@ -26,6 +26,7 @@ def plan_from_store(
     start_year: int,
     post_closure_years: int,
     on: str | None = None,
+    zones_file: str | None = None,
 ) -> RestorationPlan:
     """Load one mine from the store, diagnose hazards and suitability, and plan it."""
     from restora.costing.unitcosts import load_library
@@ -51,6 +52,7 @@ def plan_from_store(
         g = hazard.grade_hazards(reg.hazards, hazard.load_tables(on=on, region=region))
         grades = dict(zip(g["hazard_id"], g["grade"], strict=True))
     lib = load_library(on=on, region=region)
+    zones = read_zones(zones_file) if zones_file else None
     return make_plan(
         reg,
         mine_id,
@@ -59,6 +61,7 @@ def plan_from_store(
         post_closure_years=post_closure_years,
         after_uses=after,
         hazard_grades=grades,
+        zones=zones,
         units={k: u.unit for k, u in lib.items.items()},
         on=on,
     )
@@ -120,6 +123,9 @@ def make(
     ),
     start_year: int = typer.Option(None, "--start-year", help="Calendar year of year 0."),
     post_closure_years: int = typer.Option(None, "--post-closure-years", help="Years of care."),
+    zones: str = typer.Option(
+        None, "--zones", help="Treatment zones: JSON of `restora diagnose zones --format json`."
+    ),
     on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
     db: str = DbOption,
     fmt: Format = FormatOption,
@@ -139,6 +145,7 @@ def make(
             if post_closure_years is None
             else post_closure_years,
             on=on,
+            zones_file=zones,
         )
         if out:
             out.write_text(dump_plan(plan, "json" if out.suffix == ".json" else "yaml"), "utf-8")
