@@ -12,7 +12,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from restora.errors import InputError
+from restora.errors import InputError, RestoraError
 from restora.inventory.model import Register
 from restora.store import Store, default_url
 from restora.store import repository as repository_module
@@ -418,3 +418,13 @@ def test_default_url(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     with Store() as store:
         assert store.counts()["mines"] == 0
     assert (tmp_path / "restora" / "restora.db").is_file()
+
+
+def test_unreachable_database_is_a_restora_error(tmp_path) -> None:
+    with pytest.raises(RestoraError, match="cannot open the store") as info:
+        Store("postgresql+psycopg://nobody:secret@127.0.0.1:9/none?connect_timeout=5")
+    assert "secret" not in str(info.value)  # the password is masked
+    # A folder where the SQLite file should be: SQLite cannot open it.
+    (tmp_path / "restora.db").mkdir()
+    with pytest.raises(RestoraError, match="cannot open the store"):
+        Store(f"sqlite:///{tmp_path / 'restora.db'}")

@@ -115,8 +115,12 @@ class Store:
             self.engine: sa.Engine = create_engine(self.url, poolclass=sa.StaticPool)
         else:
             self.engine = create_engine(self.url)
-        if migrate_to_head and not self.at_head():
-            self.upgrade()
+        try:
+            if migrate_to_head and not self.at_head():
+                self.upgrade()
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            raise RestoraError(f"cannot open the store {self!r}: {exc.orig}") from exc
 
     # -- lifecycle -------------------------------------------------------------------------
 
