@@ -1,0 +1,101 @@
+"""The mine profile that the mode recommendation reads (one frozen pydantic spec).
+
+The profile's fields are the conditions under which Wang et al. (2026) say each value-realization
+mode fits: safety risk, natural-resource endowment and market environment. Units are in each
+field's description; :func:`parse_profile` turns a user's JSON into a :class:`MineProfile` or
+raises :class:`restora.errors.InputError` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from restora.errors import InputError, Problem
+
+Mineral = Literal["coal", "metal", "non_metal", "building_stone", "oil_gas"]
+Risk = Literal["none", "low", "medium", "high"]
+Pollution = Literal["none", "mild", "moderate", "severe"]
+Level = Literal["low", "medium", "high"]
+Access = Literal["poor", "fair", "good"]
+
+MODES = ("safety_baseline", "resource_utilization", "property_rights", "industry_integration")
+
+
+class MineProfile(BaseModel):
+    """What the mode rules need to know about one mine (Wang et al. 2026)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mine_id: str | None = Field(None, description="register id (informative; no rule reads it)")
+    name: str | None = Field(None, description="mine name (informative; no rule reads it)")
+    mineral: Mineral = Field(description="mineral type of the mine")
+    area_hm2: float = Field(ge=0, description="[hm²] damaged area of the mine")
+    geohazard_risk: Risk = Field(description="geohazard danger grade of the mine (DZ/T 0286-2015)")
+    pollution: Pollution = Field(description="soil / water pollution level")
+    solid_waste_m3: float = Field(ge=0, description="[m³] waste rock, tailings, gangue, fly ash")
+    water_area_hm2: float = Field(ge=0, description="[hm²] pit and subsidence water surface")
+    responsible_party: Literal["present", "absent"] = Field(
+        description="whether a responsible party exists ('absent' = 无主 ownerless mine)"
+    )
+    property_rights_clear: bool = Field(
+        description="restoration, use and income rights confirmed and registered"
+    )
+    construction_land_potential_hm2: float = Field(
+        ge=0, description="[hm²] area that can become construction land (quota potential)"
+    )
+    farmland_potential_hm2: float = Field(
+        ge=0, description="[hm²] area that can become farmland or gardens (quota potential)"
+    )
+    distance_to_city_km: float = Field(ge=0, description="[km] distance to the nearest town")
+    population_within_10km: float = Field(ge=0, description="[person] people within 10 km")
+    transport_access: Access = Field(description="road access to the mine")
+    landscape_cultural_value: Level = Field(description="landscape, heritage and cultural value")
+    market_maturity: Level = Field(description="maturity of the local rights and product market")
+    social_capital_interest: Level = Field(description="interest shown by social capital")
+    ecological_redline_overlap: bool = Field(
+        description="whether the mine overlaps an ecological protection red line"
+    )
+
+
+def profile_fields() -> tuple[str, ...]:
+    """Names of the profile fields the rules may read (all but the informative ids)."""
+    return tuple(k for k in MineProfile.model_fields if k not in ("mine_id", "name"))
+
+
+def parse_profile(data: Any, file: str | None = None) -> MineProfile:
+    """Validate a profile from parsed JSON.
+
+    Parameters
+    ----------
+    data : dict
+        The profile's fields (see :class:`MineProfile`; units in the field descriptions).
+    file : str, optional
+        Where it came from, for error messages.
+
+    Returns
+    -------
+    MineProfile
+
+    Raises
+    ------
+    InputError
+        One problem per bad field: missing, wrong type, not one of the allowed values, negative.
+    """
+    if not isinstance(data, dict):
+        raise InputError("a profile must be a JSON object", file=file)
+    try:
+        return MineProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or None
+            if err["type"] == "missing":
+                msg = "is required"
+            elif err["type"] == "extra_forbidden":
+                msg = "is not a profile field"
+            else:
+                msg = f"{err['input']!r}: {err['msg']}"
+            problems.append(Problem(msg, file=file, field=field))
+        raise InputError(problems=problems) from exc
