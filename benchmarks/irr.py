@@ -155,9 +155,9 @@ def demo_county_project(draws: int, seed: int) -> tuple[Any, np.ndarray, dict[st
     draws_total = sim.total.sum(axis=1)
     # ILLUSTRATIVE revenue (shares of the cost; see the module docstring):
     t = np.arange(years)
-    quota = np.where((t >= 2) & (t <= 4), 0.30 * base_total / 3, 0.0)  # land-quota sales
+    quota = np.where((t >= 2) & (t <= 4), 0.40 * base_total / 3, 0.0)  # land-quota sales
     stone = np.where((t >= 1) & (t <= 3), 0.10 * base_total / 3, 0.0)  # surplus earth and stone
-    ops = np.where(t >= 3, 0.07 * base_total * np.clip((t - 2) / 4, 0, 1), 0.0)  # operations
+    ops = np.where(t >= 3, 0.10 * base_total * np.clip((t - 2) / 4, 0, 1), 0.0)  # operations
     carbon = np.where(t >= 5, 0.01 * base_total, 0.0)  # carbon-sink credits
     opex = np.where(t >= 3, 0.02 * base_total, 0.0)
     base = assemble(quota + stone + ops + carbon, opex=opex, capex=capex)
