@@ -45,19 +45,29 @@ _USE_GROUP = {  # suitability after-use → technique land_use_after group
 
 
 class TechniqueLike(Protocol):
-    code: str
-    unit_cost_key: str
-    land_use_after: tuple[str, ...]
-    max_depth_m: float
+    """What the planner reads of a technique (``restora.diagnosis.techniques.Technique``)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def unit_cost_key(self) -> str: ...
+    @property
+    def land_use_after(self) -> tuple[str, ...]: ...
+    @property
+    def max_depth_m(self) -> float: ...
 
 
 class ZoneLike(Protocol):
     """What the planner reads of a diagnosis zone (``restora.diagnosis.zoning.Zone``)."""
 
-    zone_id: str
-    zone_class: str
-    area_hm2: float
-    techniques: tuple[Any, ...]
+    @property
+    def zone_id(self) -> str: ...
+    @property
+    def zone_class(self) -> str: ...
+    @property
+    def area_hm2(self) -> float: ...
+    @property
+    def techniques(self) -> Sequence[TechniqueLike]: ...
 
 
 @dataclass(frozen=True)
