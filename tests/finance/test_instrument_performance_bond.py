@@ -241,6 +241,6 @@ def test_a_better_outcome_never_pays_investors_less(a, b):
 @given(st.floats(0, 1))
 def test_interpolated_fraction_is_monotone_and_bounded(x):
     tiers = [Tier(**t) for t in SOIL_TIERS]
-    k, f = tier_fraction(tiers, x)
+    _, f = tier_fraction(tiers, x)
     _, f2 = tier_fraction(tiers, min(x + 0.01, 1.0))
     assert 0.0 <= f <= 1.0 and f2 >= f - 1e-12
