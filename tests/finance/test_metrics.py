@@ -239,6 +239,22 @@ def test_multi_sign_change_roots_contain_pyxirr_answer() -> None:
         assert len(np.unique(np.round(real, 6))) == n
 
 
+def test_irr_fast_path_equals_the_detailed_path_on_mixed_blocks() -> None:
+    rng = np.random.default_rng(3)
+    conventional = _conventional(rng, 3_000, 12)
+    closure = conventional[:1_000].copy()
+    closure[:, -1] -= rng.uniform(0.5, 3.0, 1_000) * np.abs(closure[:, 0])  # 2 sign changes
+    c = np.concatenate([conventional, closure, np.zeros((5, 12)), np.ones((5, 12))])
+    c = c[rng.permutation(len(c))]
+    fast = m.irr(c)
+    det = m.irr_detail(c)
+    assert np.array_equal(np.isnan(fast), np.isnan(det.irr))
+    ok = np.isfinite(fast)
+    assert np.abs(fast[ok] - det.irr[ok]).max() <= 1e-12
+    assert np.all(np.isnan(fast[det.n_irr != 1]))
+    assert (det.n_irr == 2).sum() > 100  # the closure-cost rows exercise the several-IRR path
+
+
 def test_xirr_agrees_with_pyxirr() -> None:
     rng = np.random.default_rng(11)
     start = dt.date(2026, 1, 1)
