@@ -37,7 +37,16 @@ import pandas as pd
 import typer
 
 from restora.cli.output import Format, FormatOption, emit, handled
-from restora.diagnosis import hazard, location, suitability
+from restora.diagnosis import hazard, suitability
+from restora.diagnosis.context_io import CONTEXT_LAYERS, read_context, read_pollution
+from restora.diagnosis.county import (
+    ZONE_FLAGS,
+    classify_samples,
+    mine_location,
+    site_context,
+    suitability_inputs,
+    worst_class,
+)
 from restora.errors import InputError
 from restora.inventory.model import Register
 from restora.inventory.schema import (
@@ -48,19 +57,19 @@ from restora.inventory.schema import (
     Column,
 )
 
-CONTEXT_LAYERS = (
-    "towns",
-    "roads",
-    "ecological_redline",
-    "permanent_basic_farmland",
-    "urban_development_boundary",
-)
-ZONE_FLAGS = {
-    "ecological_redline": "in_ecological_redline",
-    "permanent_basic_farmland": "in_permanent_basic_farmland",
-    "urban_development_boundary": "in_urban_development_boundary",
-}
-POPULATION_ALIASES = ("population", "pop", "人口", "人口数")
+# Re-exported for callers of the former home of these functions.
+__all__ = [
+    "CONTEXT_LAYERS",
+    "ZONE_FLAGS",
+    "add_commands",
+    "classify_samples",
+    "load_register",
+    "mine_location",
+    "read_context",
+    "read_pollution",
+    "site_context",
+    "worst_class",
+]
 
 
 def add_commands(app: typer.Typer) -> None:
@@ -146,164 +155,6 @@ def read_sites_file(path: str) -> pd.DataFrame:
     if "mine_id" not in frame.columns:
         frame["mine_id"] = None
     return frame
-
-
-def read_context(path: str | None) -> dict[str, Any]:
-    """Context layers from a GeoPackage: ``{layer: GeoDataFrame}`` (absent layers omitted).
-
-    All layers must share one projected CRS (metres); the result's ``"crs"`` key holds it.
-    """
-    if not path:
-        return {}
-    import geopandas as gpd
-    import pyogrio
-
-    try:
-        available = {str(row[0]) for row in pyogrio.list_layers(path)}
-    except Exception as exc:
-        raise InputError(f"cannot read context GeoPackage: {exc}", file=path) from exc
-    out: dict[str, Any] = {}
-    crs = None
-    for layer in CONTEXT_LAYERS:
-        if layer not in available:
-            continue
-        gdf = gpd.read_file(path, layer=layer)
-        if gdf.crs is None or not gdf.crs.is_projected:
-            raise InputError(
-                f"layer {layer!r} must be in a projected CRS in metres (e.g. EPSG:4547)",
-                file=path,
-            )
-        if crs is None:
-            crs = gdf.crs
-        elif gdf.crs != crs:
-            gdf = gdf.to_crs(crs)
-        out[layer] = gdf
-    if crs is not None:
-        out["crs"] = crs.to_string()
-    return out
-
-
-def _population(towns: Any, path_hint: str = "towns") -> np.ndarray:
-    for name in towns.columns:
-        if str(name).strip().lower() in POPULATION_ALIASES:
-            return pd.to_numeric(towns[name], errors="coerce").to_numpy(float)
-    raise InputError(
-        "the towns layer has no 'population' column", file=path_hint, field="population"
-    )
-
-
-def mine_location(sites: pd.DataFrame, context: dict[str, Any], radius_m: float) -> pd.DataFrame:
-    """Distance to town and road [m] and population within ``radius_m`` of each mine."""
-    if "crs" not in context or not len(sites):
-        return pd.DataFrame(columns=["mine_id"])
-    pts = location.mine_points(sites, crs=context["crs"])
-    out = pd.DataFrame({"mine_id": pts["mine_id"]})
-    g = pts["geometry"].to_numpy(dtype=object)
-    if "towns" in context:
-        towns = context["towns"]
-        tg = towns.geometry.to_numpy()
-        out["distance_to_town_m"] = location.nearest_distance_m(g, tg)
-        out["population_10km"] = location.population_within_m(g, tg, _population(towns), radius_m)
-    if "roads" in context:
-        out["distance_to_road_m"] = location.nearest_distance_m(
-            g, context["roads"].geometry.to_numpy()
-        )
-    return out
-
-
-def site_context(sites: pd.DataFrame, context: dict[str, Any]) -> pd.DataFrame:
-    """Planning-zone flags and distances of each site (NaN/None where a layer is absent)."""
-    out = pd.DataFrame({"site_id": sites["site_id"].to_numpy(dtype=object)})
-    if "crs" not in context or "geometry" not in sites.columns:
-        return out
-    from restora.inventory.geometry import STORAGE_CRS, reproject
-
-    geoms = reproject(sites["geometry"].to_numpy(dtype=object), STORAGE_CRS, context["crs"])
-    for layer, flag in ZONE_FLAGS.items():
-        if layer in context:
-            share = location.overlap_share(geoms, context[layer].geometry.to_numpy())
-            out[flag] = share > 0
-            out[flag.replace("in_", "share_")] = share
-    import shapely
-
-    cent = shapely.centroid(geoms)
-    if "towns" in context:
-        out["distance_to_town_m"] = location.nearest_distance_m(
-            cent, context["towns"].geometry.to_numpy()
-        )
-    if "roads" in context:
-        out["distance_to_road_m"] = location.nearest_distance_m(
-            cent, context["roads"].geometry.to_numpy()
-        )
-    return out
-
-
-def read_pollution(path: str | None) -> pd.DataFrame | None:
-    """A CSV of ``site_id`` or ``mine_id`` with ``pollution_class`` (from the soil diagnosis)."""
-    if not path:
-        return None
-    src: Any = sys.stdin if path == "-" else path
-    try:
-        frame = pd.read_csv(src, dtype=str)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", file=path) from exc
-    if "pollution_class" not in frame.columns:
-        raise InputError("no column 'pollution_class'", file=path, field="pollution_class")
-    if "site_id" not in frame.columns and "mine_id" not in frame.columns:
-        raise InputError("needs a column 'site_id' or 'mine_id'", file=path, field="site_id")
-    for i, v in enumerate(frame["pollution_class"]):
-        if isinstance(v, str) and v not in suitability.POLLUTION_CLASSES:
-            raise InputError(
-                f"{v!r} is not one of {', '.join(suitability.POLLUTION_CLASSES)}",
-                file=path,
-                row=i + 1,
-                field="pollution_class",
-            )
-    return frame
-
-
-def classify_samples(
-    samples: pd.DataFrame, on: str | None
-) -> tuple[pd.DataFrame | None, str, list[dict[str, Any]]]:
-    """Each farmland sample's class against GB 15618-2018 (``restora.diagnosis.soil``).
-
-    Returns ``(frame of sample_id, mine_id, site_id, pollution_class, source, tables used)``;
-    the frame is None when there is no farmland sample (paddy, orchard, other).
-    """
-    from restora.diagnosis import soil
-    from restora.inventory.schema import METALS
-
-    if not len(samples):
-        return None, "none (no samples)", []
-    farm = samples[samples["land_use"].isin(["paddy", "orchard", "other"])].reset_index(drop=True)
-    if not len(farm):
-        return None, "none (no farmland samples)", []
-    conc = farm.reindex(columns=list(METALS)).apply(pd.to_numeric, errors="coerce")
-    result = soil.classify(
-        conc.to_numpy(float),
-        list(METALS),
-        farm["land_use"].to_numpy(dtype=object),
-        pd.to_numeric(farm["ph"], errors="coerce").to_numpy(float),
-        standard="gb15618",
-        on=on,
-    )
-    names = [c or None for c in result.class_names().tolist()]
-    frame = pd.DataFrame(
-        {
-            "sample_id": farm["sample_id"].to_numpy(dtype=object),
-            "mine_id": farm["mine_id"].to_numpy(dtype=object),
-            "site_id": farm["site_id"].to_numpy(dtype=object) if "site_id" in farm else None,
-            "pollution_class": pd.Series(names, dtype=object),
-        }
-    )
-    return frame, "register samples (GB 15618-2018)", result.tables_used()
-
-
-def worst_class(classes: pd.Series) -> str | None:
-    """The worst pollution class in ``classes`` (strict_control > safe_utilization > ...)."""
-    order = suitability.POLLUTION_CLASSES
-    levels = [order.index(c) for c in classes.dropna() if c in order]
-    return order[max(levels)] if levels else None
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -410,11 +261,6 @@ def suitability_command(
             sites = load_register(db, mine).sites
         sites = sites.reset_index(drop=True)
         ctx = read_context(context)
-        inputs = sites.drop(columns=[c for c in ("geometry",) if c in sites.columns]).copy()
-        extra = site_context(sites, ctx)
-        for col in extra.columns:
-            if col != "site_id":
-                inputs[col] = extra[col].to_numpy()
         pol = read_pollution(pollution)
         pol_tables: list[dict[str, Any]] = []
         pol_source = f"file {pollution}" if pol is not None else "none"
@@ -425,8 +271,7 @@ def suitability_command(
             )
             if by_sample is not None:
                 pol = by_sample.drop(columns="mine_id").dropna(subset=["site_id"])
-        if pol is not None:
-            inputs["pollution_class"] = _pollution_for_sites(inputs, pol)
+        inputs = suitability_inputs(sites, ctx, pol)
         assessed = suitability.assess_sites(inputs, tables)
         mine_of = dict(zip(inputs["site_id"], inputs["mine_id"], strict=True))
         assessed.insert(1, "mine_id", assessed["site_id"].map(mine_of))
@@ -451,23 +296,6 @@ def suitability_command(
                 columns=["name", "version", "valid_from", "source"],
                 title="Reference tables",
             )
-
-
-def _pollution_for_sites(inputs: pd.DataFrame, pol: pd.DataFrame) -> list[str | None]:
-    by_site = (
-        pol.dropna(subset=["site_id"]).groupby("site_id")["pollution_class"].agg(worst_class)
-        if "site_id" in pol.columns
-        else pd.Series(dtype=object)
-    )
-    by_mine = (
-        pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
-        if "mine_id" in pol.columns
-        else pd.Series(dtype=object)
-    )
-    out: list[str | None] = []
-    for sid, mid in zip(inputs["site_id"], inputs["mine_id"], strict=True):
-        out.append(by_site.get(sid) if sid in by_site.index else by_mine.get(mid))
-    return out
 
 
 def _site_records(assessed: pd.DataFrame, inputs: pd.DataFrame) -> list[dict[str, Any]]:

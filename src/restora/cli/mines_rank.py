@@ -22,22 +22,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import typer
 import yaml
 
-from restora.cli.diagnose_site import (
-    classify_samples,
-    load_register,
-    mine_location,
-    read_context,
-    read_pollution,
-    worst_class,
-)
+from restora.cli.diagnose_site import load_register
 from restora.cli.output import Format, FormatOption, emit, handled
-from restora.diagnosis import hazard, priority
-from restora.errors import InputError, RestoraError
+from restora.diagnosis import county, hazard, priority
+from restora.diagnosis.context_io import read_context, read_pollution
+from restora.errors import InputError
 from restora.inventory.model import Register
 
 
@@ -89,22 +82,9 @@ def pollution_by_mine(
 
     Returns the frame (or None), where it came from, and the reference tables used.
     """
-    pol = read_pollution(pollution_file)
-    if pol is not None:
-        if "mine_id" not in pol.columns:
-            site_mine = dict(zip(register.sites["site_id"], register.sites["mine_id"], strict=True))
-            pol = pol.assign(mine_id=pol["site_id"].map(site_mine))
-        worst = (
-            pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
-        )
-        return worst.rename("pollution_class").reset_index(), f"file {pollution_file}", []
-    classes, source, provenance = classify_samples(register.samples, on)
-    if classes is None:
-        return None, source, []
-    worst = (
-        classes.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
+    return county.pollution_by_mine(
+        register, read_pollution(pollution_file), on, f"file {pollution_file}"
     )
-    return worst.rename("pollution_class").reset_index(), source, provenance
 
 
 def rank_command(
@@ -143,36 +123,17 @@ def rank_command(
         )
         htables = hazard.load_tables(on=on, region=region)
         register = load_register(db)
-        if not len(register.mines):
-            raise RestoraError("the register is empty: import mines first (`restora mines import`)")
-        graded = hazard.grade_hazards(register.hazards.reset_index(drop=True), htables)
-        grades = hazard.grade_mines(graded, list(register.mines["mine_id"]))
-        pol, pol_source, pol_tables = pollution_by_mine(register, pollution, on)
-        ctx = read_context(context)
-        loc = mine_location(register.sites, ctx, tables.population_radius_m) if ctx else None
-        raw = priority.indicators(register.mines, register.sites, tables, grades, pol, loc)
-        ranked, method = priority.rank(raw, tables)
-        ranked.insert(
-            ranked.columns.get_loc("hazard_level") + 1,
-            "hazard_grade",
-            ranked["mine_id"].map(dict(zip(grades["mine_id"], grades["grade"], strict=True))),
+        result = county.rank_register(
+            register,
+            tables,
+            htables,
+            read_context(context),
+            pollution=read_pollution(pollution),
+            pollution_source=f"file {pollution}",
+            on=on,
         )
-        pol_map = (
-            dict(zip(pol["mine_id"], pol["pollution_class"], strict=True))
-            if pol is not None
-            else {}
-        )
-        ranked.insert(
-            ranked.columns.get_loc("pollution_level") + 1,
-            "pollution_class",
-            ranked["mine_id"].map(pol_map),
-        )
-        if top:
-            ranked = ranked.head(top)
-        method["pollution_source"] = pol_source
-        provenance = [*tables.provenance, *htables.provenance, *pol_tables]
-        codes = sorted({*method["rule_codes"], *(c for cs in grades["rule_codes"] for c in cs)})
-        records = ranked.replace({np.nan: None}).to_dict("records")
+        method, provenance, codes = result.method, result.provenance, result.rule_codes
+        records = result.records(top)
         data = {
             "ranking": records,
             "method": method,

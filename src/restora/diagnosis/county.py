@@ -1,0 +1,425 @@
+"""Diagnose a whole register: hazard grades, pollution classes, location, suitability, ranking.
+
+This is the orchestration that ``restora diagnose hazards|suitability``, ``restora mines rank``,
+the appraisal pipeline and ``restora demo`` share. Every function is pure: it takes the
+register (:class:`~restora.inventory.model.Register`), context layers already read
+(:func:`restora.diagnosis.context_io.read_context`) and loaded reference tables, and returns
+frames or a frozen :class:`CountyDiagnosis`.
+
+A site's pollution class is the worst class of its farmland samples against GB 15618-2018; a
+mine's is the worst of its samples; a site or mine without samples is unknown (None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from restora.diagnosis import hazard, location, priority, suitability
+from restora.errors import InputError, RestoraError
+from restora.inventory.model import Register
+
+ZONE_FLAGS = {
+    "ecological_redline": "in_ecological_redline",
+    "permanent_basic_farmland": "in_permanent_basic_farmland",
+    "urban_development_boundary": "in_urban_development_boundary",
+}
+POPULATION_ALIASES = ("population", "pop", "人口", "人口数")
+FARMLAND_USES = ("paddy", "orchard", "other")
+
+
+def classify_samples(
+    samples: pd.DataFrame, on: dt.date | str | None
+) -> tuple[pd.DataFrame | None, str, list[dict[str, Any]]]:
+    """Each farmland sample's class against GB 15618-2018 (:mod:`restora.diagnosis.soil`).
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        The register's samples: ``sample_id, mine_id, site_id, land_use, ph`` and the metals
+        of :data:`restora.inventory.schema.METALS` [mg/kg].
+    on : date or str, optional
+        Date whose reference tables apply.
+
+    Returns
+    -------
+    frame : pandas.DataFrame or None
+        ``sample_id, mine_id, site_id, pollution_class``; None without farmland samples
+        (land use paddy, orchard or other).
+    source : str
+        Where the classes came from (for reports).
+    tables : list of dict
+        Provenance of the reference tables used.
+    """
+    from restora.diagnosis import soil
+    from restora.inventory.schema import METALS
+
+    if not len(samples):
+        return None, "none (no samples)", []
+    farm = samples[samples["land_use"].isin(list(FARMLAND_USES))].reset_index(drop=True)
+    if not len(farm):
+        return None, "none (no farmland samples)", []
+    conc = farm.reindex(columns=list(METALS)).apply(pd.to_numeric, errors="coerce")
+    result = soil.classify(
+        conc.to_numpy(float),
+        list(METALS),
+        farm["land_use"].to_numpy(dtype=object),
+        pd.to_numeric(farm["ph"], errors="coerce").to_numpy(float),
+        standard="gb15618",
+        on=on,
+    )
+    names = [c or None for c in result.class_names().tolist()]
+    frame = pd.DataFrame(
+        {
+            "sample_id": farm["sample_id"].to_numpy(dtype=object),
+            "mine_id": farm["mine_id"].to_numpy(dtype=object),
+            "site_id": farm["site_id"].to_numpy(dtype=object) if "site_id" in farm else None,
+            "pollution_class": pd.Series(names, dtype=object),
+        }
+    )
+    return frame, "register samples (GB 15618-2018)", result.tables_used()
+
+
+def worst_class(classes: pd.Series) -> str | None:
+    """The worst pollution class in ``classes`` (strict_control > safe_utilization > ...)."""
+    order = suitability.POLLUTION_CLASSES
+    levels = [order.index(c) for c in classes.dropna() if c in order]
+    return order[max(levels)] if levels else None
+
+
+def pollution_by_mine(
+    register: Register,
+    pollution: pd.DataFrame | None,
+    on: dt.date | str | None,
+    source: str = "file",
+) -> tuple[pd.DataFrame | None, str, list[dict[str, Any]]]:
+    """Worst soil class per mine: from a given table, else by classifying the register's samples.
+
+    Parameters
+    ----------
+    register : Register
+        The register (its sites map ``site_id`` to ``mine_id``; its samples are classified).
+    pollution : pandas.DataFrame, optional
+        ``site_id`` or ``mine_id`` with ``pollution_class`` (e.g. read by
+        :func:`restora.diagnosis.context_io.read_pollution`).
+    on : date or str, optional
+        Date whose reference tables apply.
+    source : str
+        How to describe a given table in the result.
+
+    Returns
+    -------
+    frame, source, tables
+        ``mine_id, pollution_class`` (or None), where it came from, the tables used.
+    """
+    pol = pollution
+    if pol is not None:
+        if "mine_id" not in pol.columns:
+            site_mine = dict(zip(register.sites["site_id"], register.sites["mine_id"], strict=True))
+            pol = pol.assign(mine_id=pol["site_id"].map(site_mine))
+        worst = (
+            pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
+        )
+        return worst.rename("pollution_class").reset_index(), source, []
+    classes, src, provenance = classify_samples(register.samples, on)
+    if classes is None:
+        return None, src, []
+    worst = (
+        classes.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
+    )
+    return worst.rename("pollution_class").reset_index(), src, provenance
+
+
+def pollution_for_sites(inputs: pd.DataFrame, pol: pd.DataFrame) -> list[str | None]:
+    """Each site's class: the worst of its own rows in ``pol``, else the worst of its mine's."""
+    by_site = (
+        pol.dropna(subset=["site_id"]).groupby("site_id")["pollution_class"].agg(worst_class)
+        if "site_id" in pol.columns
+        else pd.Series(dtype=object)
+    )
+    by_mine = (
+        pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
+        if "mine_id" in pol.columns
+        else pd.Series(dtype=object)
+    )
+    out: list[str | None] = []
+    for sid, mid in zip(inputs["site_id"], inputs["mine_id"], strict=True):
+        out.append(by_site.get(sid) if sid in by_site.index else by_mine.get(mid))
+    return out
+
+
+def town_population(towns: Any, path_hint: str = "towns") -> np.ndarray:
+    """The towns layer's population column [persons] (English or Chinese header)."""
+    for name in towns.columns:
+        if str(name).strip().lower() in POPULATION_ALIASES:
+            return pd.to_numeric(towns[name], errors="coerce").to_numpy(float)
+    raise InputError(
+        "the towns layer has no 'population' column", file=path_hint, field="population"
+    )
+
+
+def mine_location(sites: pd.DataFrame, context: dict[str, Any], radius_m: float) -> pd.DataFrame:
+    """Distance to town and road [m] and population within ``radius_m`` [m] of each mine.
+
+    A mine is at the area-weighted centroid of its sites (:func:`location.mine_points`).
+    Returns ``mine_id, distance_to_town_m, population_10km, distance_to_road_m`` (columns
+    only for the layers present).
+    """
+    if "crs" not in context or not len(sites):
+        return pd.DataFrame(columns=["mine_id"])
+    pts = location.mine_points(sites, crs=context["crs"])
+    out = pd.DataFrame({"mine_id": pts["mine_id"]})
+    g = pts["geometry"].to_numpy(dtype=object)
+    if "towns" in context:
+        towns = context["towns"]
+        tg = towns.geometry.to_numpy()
+        out["distance_to_town_m"] = location.nearest_distance_m(g, tg)
+        out["population_10km"] = location.population_within_m(
+            g, tg, town_population(towns), radius_m
+        )
+    if "roads" in context:
+        out["distance_to_road_m"] = location.nearest_distance_m(
+            g, context["roads"].geometry.to_numpy()
+        )
+    return out
+
+
+def site_context(sites: pd.DataFrame, context: dict[str, Any]) -> pd.DataFrame:
+    """Planning-zone flags, overlap shares [1] and distances [m] of each site.
+
+    NaN/None where a layer is absent; sites are in lon/lat (the register's storage CRS).
+    """
+    out = pd.DataFrame({"site_id": sites["site_id"].to_numpy(dtype=object)})
+    if "crs" not in context or "geometry" not in sites.columns:
+        return out
+    import shapely
+
+    from restora.inventory.geometry import STORAGE_CRS, reproject
+
+    geoms = reproject(sites["geometry"].to_numpy(dtype=object), STORAGE_CRS, context["crs"])
+    for layer, flag in ZONE_FLAGS.items():
+        if layer in context:
+            share = location.overlap_share(geoms, context[layer].geometry.to_numpy())
+            out[flag] = share > 0
+            out[flag.replace("in_", "share_")] = share
+    cent = shapely.centroid(geoms)
+    if "towns" in context:
+        out["distance_to_town_m"] = location.nearest_distance_m(
+            cent, context["towns"].geometry.to_numpy()
+        )
+    if "roads" in context:
+        out["distance_to_road_m"] = location.nearest_distance_m(
+            cent, context["roads"].geometry.to_numpy()
+        )
+    return out
+
+
+def suitability_inputs(
+    sites: pd.DataFrame, context: dict[str, Any], pollution: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The sites' suitability inputs: register columns, context flags and pollution class."""
+    inputs = sites.drop(columns=[c for c in ("geometry",) if c in sites.columns]).copy()
+    extra = site_context(sites, context)
+    for col in extra.columns:
+        if col != "site_id":
+            inputs[col] = extra[col].to_numpy()
+    if pollution is not None:
+        inputs["pollution_class"] = pollution_for_sites(inputs, pollution)
+    return inputs
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A register ranked for restoration priority (the ``mines rank`` JSON, as objects).
+
+    Attributes
+    ----------
+    ranking : pandas.DataFrame
+        One row per mine, rank 1 first: component scores [0, 1] and indicators.
+    method : dict
+        Weights used, dropped indicators, normalisation, rule codes, pollution source.
+    rule_codes : list of str
+        Priority and hazard rule codes.
+    provenance : list of dict
+        Reference tables used.
+    hazard_grades : pandas.DataFrame
+        ``mine_id, grade, hazards, rule_codes`` (:func:`hazard.grade_mines`).
+    graded_hazards : pandas.DataFrame
+        Every hazard with its scale, threat and grade.
+    pollution : pandas.DataFrame or None
+        ``mine_id, pollution_class``.
+    location : pandas.DataFrame or None
+        ``mine_id`` with distances [m] and population within the radius.
+    """
+
+    ranking: pd.DataFrame
+    method: dict[str, Any]
+    rule_codes: list[str]
+    provenance: list[dict[str, Any]]
+    hazard_grades: pd.DataFrame
+    graded_hazards: pd.DataFrame
+    pollution: pd.DataFrame | None
+    location: pd.DataFrame | None
+
+    def records(self, top: int | None = None) -> list[dict[str, Any]]:
+        """The ranking as JSON-ready rows (NaN → None)."""
+        frame = self.ranking.head(top) if top else self.ranking
+        return frame.replace({np.nan: None}).to_dict("records")  # type: ignore[no-any-return]
+
+
+def rank_register(
+    register: Register,
+    tables: priority.PriorityTables,
+    htables: hazard.HazardTables,
+    context: dict[str, Any],
+    *,
+    pollution: pd.DataFrame | None = None,
+    pollution_source: str = "file",
+    on: dt.date | str | None = None,
+) -> Ranking:
+    """Rank the register by damage degree, risk level and potential development value.
+
+    Parameters
+    ----------
+    register : Register
+        Mines, sites, samples and hazards.
+    tables, htables : PriorityTables, HazardTables
+        Loaded priority and hazard reference tables.
+    context : dict
+        Context layers (:func:`restora.diagnosis.context_io.read_context`); ``{}`` for none.
+    pollution : pandas.DataFrame, optional
+        Given pollution classes; default classify the register's samples.
+    pollution_source : str
+        Description of a given pollution table.
+    on : date or str, optional
+        Date whose soil reference tables apply.
+
+    Returns
+    -------
+    Ranking
+
+    Notes
+    -----
+    Each component is a weighted mean of min-max normalised indicators and the score a
+    weighted mean of the components (:func:`restora.diagnosis.priority.rank`).
+    """
+    if not len(register.mines):
+        raise RestoraError("the register is empty: import mines first (`restora mines import`)")
+    graded = hazard.grade_hazards(register.hazards.reset_index(drop=True), htables)
+    grades = hazard.grade_mines(graded, list(register.mines["mine_id"]))
+    pol, pol_source, pol_tables = pollution_by_mine(register, pollution, on, pollution_source)
+    loc = mine_location(register.sites, context, tables.population_radius_m) if context else None
+    raw = priority.indicators(register.mines, register.sites, tables, grades, pol, loc)
+    ranked, method = priority.rank(raw, tables)
+    ranked.insert(
+        ranked.columns.get_loc("hazard_level") + 1,
+        "hazard_grade",
+        ranked["mine_id"].map(dict(zip(grades["mine_id"], grades["grade"], strict=True))),
+    )
+    pol_map = (
+        dict(zip(pol["mine_id"], pol["pollution_class"], strict=True)) if pol is not None else {}
+    )
+    ranked.insert(
+        ranked.columns.get_loc("pollution_level") + 1,
+        "pollution_class",
+        ranked["mine_id"].map(pol_map),
+    )
+    method["pollution_source"] = pol_source
+    provenance = [*tables.provenance, *htables.provenance, *pol_tables]
+    codes = sorted({*method["rule_codes"], *(c for cs in grades["rule_codes"] for c in cs)})
+    return Ranking(ranked, method, codes, provenance, grades, graded, pol, loc)
+
+
+@dataclass(frozen=True)
+class CountyDiagnosis:
+    """A whole register diagnosed once, for ranking, planning and appraisal.
+
+    Attributes
+    ----------
+    ranking : Ranking
+        Priority ranking with hazard grades, mine pollution classes and location.
+    sample_classes : pandas.DataFrame or None
+        Each farmland sample's GB 15618-2018 class.
+    site_inputs : pandas.DataFrame
+        Each site's suitability inputs (register columns, context flags, distances [m],
+        pollution class).
+    suitability : pandas.DataFrame
+        Every (site, use) with status, rank and rule codes (:func:`suitability.assess_sites`).
+    best_use : dict
+        ``{site_id: first-ranked after-use}``.
+    provenance : list of dict
+        Every reference table used.
+    rule_codes : list of str
+        Every rule code that fired.
+    context_layers : dict
+        ``{layer: present}``.
+    """
+
+    ranking: Ranking
+    sample_classes: pd.DataFrame | None
+    site_inputs: pd.DataFrame
+    suitability: pd.DataFrame
+    best_use: dict[str, str]
+    provenance: list[dict[str, Any]]
+    rule_codes: list[str]
+    context_layers: dict[str, bool] = field(default_factory=dict)
+
+
+def diagnose_county(
+    register: Register,
+    context: dict[str, Any],
+    *,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> CountyDiagnosis:
+    """Hazard grades, pollution classes, site suitability and priority ranking of a register.
+
+    Parameters
+    ----------
+    register : Register
+        The register to diagnose.
+    context : dict
+        Context layers in one projected CRS [m] (``{}`` for none).
+    on : date or str, optional
+        Date whose reference tables apply.
+    region : str, optional
+        6-digit GB/T 2260 code for regional tables.
+
+    Returns
+    -------
+    CountyDiagnosis
+    """
+    from restora.diagnosis.context_io import CONTEXT_LAYERS
+
+    ptables = priority.load_tables(on=on, region=region)
+    htables = hazard.load_tables(on=on, region=region)
+    stables = suitability.load_tables(on=on, region=region)
+    classes, _, soil_tables = classify_samples(register.samples, on)
+    ranking = rank_register(register, ptables, htables, context, on=on)
+    pol = (
+        classes.drop(columns="mine_id").dropna(subset=["site_id"]) if classes is not None else None
+    )
+    inputs = suitability_inputs(register.sites.reset_index(drop=True), context, pol)
+    assessed = suitability.assess_sites(inputs, stables)
+    mine_of = dict(zip(inputs["site_id"], inputs["mine_id"], strict=True))
+    assessed.insert(1, "mine_id", assessed["site_id"].map(mine_of))
+    best = suitability.best_uses(assessed)
+    best_use = dict(zip(best["site_id"], best["use"], strict=True))
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in [*ranking.provenance, *stables.provenance, *soil_tables]:
+        seen.setdefault((str(t.get("name")), str(t.get("version"))), t)
+    codes = sorted({*ranking.rule_codes, *(c for cs in assessed["rule_codes"] for c in cs)})
+    return CountyDiagnosis(
+        ranking=ranking,
+        sample_classes=classes,
+        site_inputs=inputs,
+        suitability=assessed,
+        best_use=best_use,
+        provenance=list(seen.values()),
+        rule_codes=codes,
+        context_layers={layer: layer in context for layer in CONTEXT_LAYERS},
+    )
