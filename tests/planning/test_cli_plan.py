@@ -96,3 +96,17 @@ def test_plan_make_with_diagnosis_zones(tmp_path):
     bad.write_text(json.dumps([{"site_id": "P", "zones": [{"zone_id": "z"}]}]), encoding="utf-8")
     r = runner.invoke(app, ["plan", "make", "M1", "--db", url, "--zones", str(bad)])
     assert r.exit_code == 2 and "site 1, zone 1" in r.output and "zone_class" in r.output
+
+
+def test_cost_estimate_of_a_mine_id_plans_it_from_the_store(tmp_path):
+    url = _store(tmp_path)
+    r = runner.invoke(
+        app,
+        ["cost", "estimate", "M1", "--db", url, "--price-year", "2023", "--start-year", "2026",
+         "--draws", "200", "-f", "json"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["mines"] == ["M1"] and doc["price_year"] == 2023
+    assert doc["by_phase"]["closure_hazard"]["deterministic_cny"] > 0
+    assert doc["total_p50_cny"] <= doc["total_p90_cny"]
