@@ -208,9 +208,7 @@ class Recommendation:
         }
 
 
-def score_modes(
-    profile: MineProfile, rules: Sequence[Rule]
-) -> tuple[dict[str, float], list[Rule]]:
+def score_modes(profile: MineProfile, rules: Sequence[Rule]) -> tuple[dict[str, float], list[Rule]]:
     """Score each mode 0–1 from the rules that hold for ``profile``.
 
     Parameters
@@ -290,15 +288,20 @@ def recommend(profile: MineProfile, rules: RuleSet) -> Recommendation:
     """
     scores, counted = score_modes(profile, rules.rules)
     reasons = [
-        Reason(r.code, r.mode, f"{r.weight:+g} points", r.name, r.source_sentence)
-        for r in counted
+        Reason(r.code, r.mode, f"{r.weight:+g} points", r.name, r.source_sentence) for r in counted
     ]
     red = rules.redline
     if red.holds(profile) and red.mode is not None and red.score_cap is not None:
         if scores[red.mode] > red.score_cap:
             scores[red.mode] = red.score_cap
         reasons.append(
-            Reason(red.code, red.mode, f"score capped at {red.score_cap:g}", red.name, red.source_sentence)
+            Reason(
+                red.code,
+                red.mode,
+                f"score capped at {red.score_cap:g}",
+                red.name,
+                red.source_sentence,
+            )
         )
     order = rules.sequence_order
     primary = max(order, key=lambda m: (scores[m], -order.index(m)))
