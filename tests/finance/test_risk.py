@@ -66,6 +66,23 @@ def test_lender_loss_hand() -> None:
     assert loss[1] == pytest.approx((50 / 1.1 + 50 / 1.21) - (30 / 1.1 + 40 / 1.21))
 
 
+def test_lender_loss_at_maturity_or_after_a_recovery_tail() -> None:
+    debt = cf.DebtSchedule(
+        drawdown=np.array([[100.0, 0, 0, 0]]),
+        interest=np.zeros((1, 4)),
+        repayment=np.array([[0.0, 50, 50, 0]]),
+        outstanding=np.array([[100.0, 50, 0, 0]]),
+        rate=0.0,
+        maturity=2,
+    )
+    cfads = np.array([[0.0, 30, 40, 100]])  # 30 short at maturity, plenty a year later
+    assert risk.lender_loss(cfads, debt) == pytest.approx([30.0])
+    assert risk.lender_loss(cfads, debt, tail=1) == pytest.approx([0.0])
+    assert risk.lender_loss(cfads, debt, tail=5) == pytest.approx([0.0])  # capped by horizon
+    with pytest.raises(ValueError):
+        risk.lender_loss(cfads, debt, tail=-1)
+
+
 def test_var_and_es() -> None:
     x = np.arange(1, 101, dtype=float)  # 1..100
     # 95 % quantile (inverted CDF): the 95th value = 95; ES = mean(96..100) = 98

@@ -17,6 +17,7 @@ IRR only when it is unique; :func:`irr_all` lists every one.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ _CHUNK = 32_768  # scenarios per block: keeps the Newton working set in cache
 # Newton stops once its step in ln(1+r) is below this; the root is simple (one sign change), so
 # the returned iterate is one more step on, accurate to about K * 1e-16 (quadratic convergence).
 _STEP_TOL = 1e-8
+# Where the Newton start is looked for: a grid of s = ln(1+r) covering r from -50 % to +200 %
+# (a numerical device, not a market figure; roots outside it still converge, in more steps).
+_START_GRID = np.linspace(np.log(0.5), np.log(3.0), 25)
 
 
 @dataclass(frozen=True)
@@ -209,14 +213,32 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore"):
         lo = a_first / (a_first + 1.0)
         hi = np.minimum(1.0 + 1.0 / a_last, np.finfo(np.float64).max)
-    # Start: one Halley step in s = ln(1+r) from s = 0, with f(s) = sum c_t exp(-t s):
-    # f(0) = sum c, f'(0) = -sum t c, f''(0) = sum t^2 c (one matrix product).
+    # Start: f(s) = P(exp(-s)), s = ln(1+r), is > 0 left of the root and < 0 right of it.
+    # Evaluate it on a grid of s with one matrix product, take the grid cell where it changes
+    # sign as the bracket and the secant through the cell's ends as the start.
     t = np.arange(n_t, dtype=np.float64)
+    grid = _START_GRID
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = np.exp(-np.outer(grid, t)) @ ct  # (G, m)
+    k = np.count_nonzero(f > 0, axis=0)  # grid points left of the root
+    inside = (k > 0) & (k < grid.size)
+    ka = np.clip(k - 1, 0, grid.size - 1)
+    kb = np.clip(k, 0, grid.size - 1)
+    fa = np.take_along_axis(f, ka[None, :], axis=0)[0]
+    fb = np.take_along_axis(f, kb[None, :], axis=0)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_sec = grid[ka] + fa / (fa - fb) * (grid[kb] - grid[ka])
+    # outside the grid: one Halley step from s = 0 using f(0), f'(0), f''(0) (moments of c)
     f0, f1, f2 = np.stack([np.ones_like(t), -t, t * t]) @ ct
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s1 = -2.0 * f0 * f1 / (2.0 * f1 * f1 - f0 * f2)
-        s1 = np.where(np.isfinite(s1), s1, f0 / -f1)
-    x = np.clip(np.exp(-np.clip(np.nan_to_num(s1, posinf=0.0, neginf=0.0), -30, 30)), lo, hi)
+        s_hal = -2.0 * f0 * f1 / (2.0 * f1 * f1 - f0 * f2)
+        s_hal = np.where(np.isfinite(s_hal), s_hal, f0 / -f1)
+    s1 = np.where(inside, s_sec, np.nan_to_num(s_hal, nan=0.0, posinf=0.0, neginf=0.0))
+    # narrow the Cauchy bracket (in x = exp(-s)) with what the grid says
+    x_grid = np.exp(-grid)
+    lo = np.where(k < grid.size, np.maximum(lo, x_grid[kb]), lo)  # f(grid[k]) <= 0
+    hi = np.where(k > 0, np.minimum(hi, x_grid[ka]), hi)  # f(grid[k-1]) > 0
+    x = np.clip(np.exp(-np.clip(s1, -30, 30)), lo, hi)
     dx_old = np.full(m, np.inf)  # previous step in s = ln(1+r)
     where = np.arange(m)  # block row of each column of ct
     live = np.ones(m, dtype=bool)  # columns not yet converged
@@ -323,7 +345,10 @@ def _distinct(xs: Sequence[float], rel: float = 1e-9) -> tuple[float, ...]:
 
 
 def _to_rate(x: Any) -> Any:
-    return 1.0 / np.asarray(x) - 1.0
+    """r = 1/x - 1; a root so close to 0 that r overflows float64 gives nan (not a rate)."""
+    with np.errstate(divide="ignore", over="ignore"):
+        r = 1.0 / np.asarray(x) - 1.0
+    return np.where(np.isfinite(r), r, np.nan)
 
 
 def irr_detail(
@@ -392,7 +417,9 @@ def irr_detail(
         return r if m == 1 else np.expm1(m * np.log1p(r))
 
     irr_arr = annual(x_unique)
-    all_r = tuple(tuple(sorted(float(annual(x)) for x in xs)) for xs in all_x)
+    all_r = tuple(
+        tuple(sorted(r for r in (float(annual(x)) for x in xs) if math.isfinite(r))) for xs in all_x
+    )
     n_irr = np.array([len(a) for a in all_r], dtype=np.int64)
     irr_arr = np.where(n_irr == 1, irr_arr, np.nan)
     return IRRResult(irr=irr_arr, n_irr=n_irr, sign_changes=np.asarray(v), all=all_r)
@@ -768,7 +795,10 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
                 s = _xsolve(np.repeat(c[i : i + 1], k.size, axis=0), tau, grid[k], grid[k + 1])
                 roots.extend(s.tolist())
             all_s[i] = list(_distinct(roots))
-    all_r = tuple(tuple(sorted(float(np.expm1(s)) for s in ss)) for ss in all_s)
+    all_r = tuple(
+        tuple(sorted(r for r in (float(np.expm1(s)) for s in ss) if math.isfinite(r)))
+        for ss in all_s
+    )
     n_irr = np.array([len(a) for a in all_r], dtype=np.int64)
     irr_arr = np.array([a[0] if len(a) == 1 else np.nan for a in all_r])
     return IRRResult(irr=irr_arr, n_irr=n_irr, sign_changes=v, all=all_r)

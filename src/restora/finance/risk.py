@@ -145,7 +145,7 @@ def apply_drivers(
     )
 
 
-def lender_loss(cfads: np.ndarray, debt: DebtSchedule) -> np.ndarray:
+def lender_loss(cfads: np.ndarray, debt: DebtSchedule, *, tail: int = 0) -> np.ndarray:
     """Present value of the debt service a project fails to pay, per scenario.
 
     Parameters
@@ -154,6 +154,9 @@ def lender_loss(cfads: np.ndarray, debt: DebtSchedule) -> np.ndarray:
         (N, T) cash flow available for debt service [CNY].
     debt : DebtSchedule
         The loan, (1, T) or (N, T) [CNY].
+    tail : int
+        Periods after maturity in which arrears can still be collected [period] (0: what is
+        unpaid at maturity is lost; the horizon caps it).
 
     Returns
     -------
@@ -165,8 +168,8 @@ def lender_loss(cfads: np.ndarray, debt: DebtSchedule) -> np.ndarray:
     Waterfall without reserves or sponsor support: each period pays
     :math:`p_t = \\min(\\max(CFADS_t, 0), DS_t + A_{t-1}(1+i))`; the arrears
     :math:`A_t = DS_t + A_{t-1}(1+i) - p_t` accrue interest at the loan rate :math:`i`, and
-    what is unpaid at the end of the horizon is lost. The loss is
-    :math:`L = A_T (1+i)^{-T}`, which equals the PV of scheduled minus paid service.
+    what is unpaid at :math:`E = \\min(M + tail, T-1)` (:math:`M` the maturity) is lost:
+    :math:`L = A_E (1+i)^{-E}`, the PV of scheduled minus paid service.
 
     References
     ----------
@@ -175,11 +178,14 @@ def lender_loss(cfads: np.ndarray, debt: DebtSchedule) -> np.ndarray:
     ds = np.broadcast_to(debt.service, cfads.shape)
     avail = np.maximum(cfads, 0.0)
     growth = 1.0 + debt.rate
+    if tail < 0:
+        raise ValueError("tail must be >= 0")
+    end = min(debt.maturity + tail, cfads.shape[1] - 1)
     arrears = np.zeros(cfads.shape[0])
-    for t in range(cfads.shape[1]):
+    for t in range(end + 1):
         due = ds[:, t] + arrears * growth
         arrears = due - np.minimum(avail[:, t], due)
-    return arrears * growth ** -(cfads.shape[1] - 1)
+    return arrears * growth**-end
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,7 @@ def simulate(
     seed: int | None = None,
     debt: DebtSchedule | None = None,
     guarantee: Guarantee | None = None,
+    tail: int = 0,
     capex_factors: np.ndarray | None = None,
     block: int = 5_000,
     progress: bool = False,
@@ -273,6 +280,9 @@ def simulate(
         The senior loan (1, T) [CNY]; gives DSCR, LLCR and lenders' losses.
     guarantee : Guarantee, optional
         The guarantee fund behind the loan.
+    tail : int
+        Periods after the loan's maturity in which arrears can still be collected [period]
+        (see :func:`lender_loss`).
     capex_factors : numpy.ndarray, optional
         (n,) capex multipliers [1], e.g. simulated life-cycle cost / base cost from
         :func:`restora.costing.montecarlo.simulate`; applied on top of the capex drivers.
@@ -316,7 +326,7 @@ def simulate(
                 ll = metrics.llcr(cf, debt.outstanding, debt.rate, debt.maturity)
                 first = int(np.argmax(debt.drawdown[0] > 0))
                 out["llcr"][b0:b1] = ll[:, first]
-                gross = lender_loss(cf, debt)
+                gross = lender_loss(cf, debt, tail=tail)
                 paid = np.zeros_like(gross)
                 if guarantee is not None:
                     paid = np.minimum(guarantee.share * gross, guarantee.cap)
