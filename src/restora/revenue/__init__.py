@@ -32,7 +32,19 @@ STREAMS: dict[str, tuple[type[BaseModel], Callable[[Any], RevenueStream]]] = {
     "subsidy": (SubsidySpec, subsidy_stream),
 }
 
-__all__ = ["STREAMS", "RevenueStream", "build", "build_all", "combine"]
+__all__ = [
+    "STREAMS",
+    "RevenueStream",
+    "build",
+    "build_all",
+    "carbon_stream",
+    "combine",
+    "land_rights_stream",
+    "materials_stream",
+    "operations_stream",
+    "quota_stream",
+    "subsidy_stream",
+]
 
 
 def build(item: Any, *, file: str | None = None, row: int | None = None) -> RevenueStream:
