@@ -225,7 +225,22 @@ class RiskResult:
 
 
 def draw_values(drivers: Sequence[Driver], n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, D) independent draws of the drivers (inverse-CDF of uniforms)."""
+    """Independent draws of the drivers by inverse CDF of uniforms.
+
+    Parameters
+    ----------
+    drivers : sequence of Driver
+        The D drivers.
+    n : int
+        Draws [1].
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, D) values [1] or [period].
+    """
     u = rng.random((n, len(drivers)))
     out = np.empty_like(u)
     for j, d in enumerate(drivers):
