@@ -121,3 +121,14 @@ def test_binomial_helper_edge():
     # capital below one claim: any default exhausts: 1 - 0.9^10
     assert exhaustion_binomial(10, 0.1, 100.0, 50.0) == pytest.approx(1 - 0.9**10)
     assert math.isclose(exhaustion_binomial(10, 0.0, 100.0, 50.0), 0.0)
+
+
+def test_blocks_of_draws_give_the_same_estimate(monkeypatch):
+    # 50 000 draws in blocks of 7 draws (70 cells / 10 loans): same binomial answer
+    from restora.finance.instruments import guarantee
+
+    monkeypatch.setattr(guarantee, "CHUNK_CELLS", 70)
+    res = run(_spec(draws=50_000))
+    hand = 0.0701908264
+    assert abs(res.summary["p_exhausted"] - hand) < 4 * res.summary["p_exhausted_se"]
+    assert res.summary["expected_fund_claims"] == pytest.approx(100.0, rel=0.03)

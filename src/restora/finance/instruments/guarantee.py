@@ -63,7 +63,7 @@ class GuaranteeSpec(Spec):
     correlation: float = quantity(
         "asset correlation of defaults (one factor)", "1", ge=0, lt=1, default=0.0
     )
-    draws: int = quantity("Monte Carlo draws", "1", ge=100, le=5_000_000, default=100_000)
+    draws: int = quantity("Monte Carlo draws", "1", ge=100, le=10_000_000, default=100_000)
     seed: int = 1
     currency: str = "CNY"
 
@@ -112,11 +112,31 @@ def exhaustion_binomial(n: int, pd: float, claim: float, capital: float) -> floa
     return float(stats.binom.sf(k - 1, n, pd))
 
 
-def simulate(spec: GuaranteeSpec) -> dict[str, np.ndarray]:
-    """Monte Carlo of losses by party: arrays of shape (draws, loans) and (draws,)."""
-    rng = np.random.default_rng(spec.seed)
+CHUNK_CELLS = 1 << 21  # draws x loans per block: bounds memory (~17 MB per float array)
+
+
+def simulate(
+    spec: GuaranteeSpec, draws: int | None = None, rng: np.random.Generator | None = None
+) -> dict[str, np.ndarray]:
+    """Monte Carlo of losses by party for one block of draws.
+
+    Parameters
+    ----------
+    spec : GuaranteeSpec
+    draws : int, optional
+        Draws in this block (default ``spec.draws``).
+    rng : numpy.random.Generator, optional
+        Generator (default: seeded from ``spec.seed``).
+
+    Returns
+    -------
+    dict
+        ``default`` (bool), ``gross``, ``insurer``, ``fund``, ``lender`` of shape
+        (draws, loans) [currency]; ``claims`` (draws,) [currency]; ``exhausted`` (draws,) bool.
+    """
+    rng = rng if rng is not None else np.random.default_rng(spec.seed)
     n = len(spec.loans)
-    m = spec.draws
+    m = spec.draws if draws is None else draws
     pd = np.array([ln.pd for ln in spec.loans])
     ead = np.array([ln.exposure * ln.lgd for ln in spec.loans])
     if spec.correlation > 0:
@@ -127,15 +147,11 @@ def simulate(spec: GuaranteeSpec) -> dict[str, np.ndarray]:
         default = x < thr
     else:
         default = rng.random((m, n)) < pd
-    recovered = np.zeros((m, n))
     insurer = np.zeros((m, n))
     for p in spec.perils:
-        hit = rng.random((m, n)) < p.probability
-        pay = indemnity(p)
-        insurer += hit * pay
-        recovered += hit * pay
+        insurer += (rng.random((m, n)) < p.probability) * indemnity(p)
     gross = default * ead
-    net = np.maximum(gross - np.minimum(recovered, gross), 0.0)
+    net = np.maximum(gross - np.minimum(insurer, gross), 0.0)
     claim = spec.fund_share * net
     if spec.fund_cap_per_loan is not None:
         claim = np.minimum(claim, spec.fund_cap_per_loan)
@@ -153,6 +169,30 @@ def simulate(spec: GuaranteeSpec) -> dict[str, np.ndarray]:
         "lender": lender,
         "claims": total_claim,
         "exhausted": total_claim >= spec.fund_capital,
+    }
+
+
+def _accumulate(spec: GuaranteeSpec) -> dict[str, Any]:
+    """Run the draws in blocks; per-loan sums and per-draw fund claims."""
+    rng = np.random.default_rng(spec.seed)
+    n = len(spec.loans)
+    block = max(1, CHUNK_CELLS // n)
+    sums = {k: np.zeros(n) for k in ("gross", "insurer", "fund", "lender")}
+    claims = np.empty(spec.draws)
+    exhausted = 0
+    done = 0
+    while done < spec.draws:
+        m = min(block, spec.draws - done)
+        sim = simulate(spec, m, rng)
+        for k in sums:
+            sums[k] += sim[k].sum(axis=0)
+        claims[done : done + m] = sim["claims"]
+        exhausted += int(sim["exhausted"].sum())
+        done += m
+    return {
+        "means": {k: v / spec.draws for k, v in sums.items()},
+        "claims": claims,
+        "exhausted": exhausted,
     }
 
 
@@ -183,13 +223,14 @@ def run(spec: GuaranteeSpec) -> InstrumentResult:
     Vasicek, O. (2002). The distribution of loan portfolio value. *Risk* 15(12), 160-162
     (one-factor Gaussian default model).
     """
-    sim = simulate(spec)
+    acc = _accumulate(spec)
+    means = acc["means"]
     exposure = np.array([ln.exposure for ln in spec.loans])
     guaranteed = spec.fund_share * exposure
     if spec.fund_cap_per_loan is not None:
         guaranteed = np.minimum(guaranteed, spec.fund_cap_per_loan)
     prem = float(sum(premium(p) for p in spec.perils))
-    p_ex = float(sim["exhausted"].mean())
+    p_ex = acc["exhausted"] / spec.draws
     rows: list[dict[str, Any]] = []
     for i, ln in enumerate(spec.loans):
         rows.append(
@@ -197,10 +238,10 @@ def run(spec: GuaranteeSpec) -> InstrumentResult:
                 "loan": ln.name,
                 "exposure": ln.exposure,
                 "guaranteed": float(guaranteed[i]),
-                "expected_gross_loss": float(sim["gross"][:, i].mean()),
-                "expected_insurer_paid": float(sim["insurer"][:, i].mean()),
-                "expected_fund_paid": float(sim["fund"][:, i].mean()),
-                "expected_lender_loss": float(sim["lender"][:, i].mean()),
+                "expected_gross_loss": float(means["gross"][i]),
+                "expected_insurer_paid": float(means["insurer"][i]),
+                "expected_fund_paid": float(means["fund"][i]),
+                "expected_lender_loss": float(means["lender"][i]),
                 "premium": prem,
             }
         )
@@ -215,11 +256,11 @@ def run(spec: GuaranteeSpec) -> InstrumentResult:
         "loan_leverage": float(exposure.sum() / spec.fund_capital),
         "p_exhausted": p_ex,
         "p_exhausted_se": float(np.sqrt(p_ex * (1 - p_ex) / spec.draws)),
-        "expected_fund_claims": float(sim["claims"].mean()),
-        "fund_claims_p99": float(np.quantile(sim["claims"], 0.99)),
-        "expected_fund_paid": float(sim["fund"].sum(axis=1).mean()),
-        "expected_insurer_paid": float(sim["insurer"].sum(axis=1).mean()),
-        "expected_lender_loss": float(sim["lender"].sum(axis=1).mean()),
+        "expected_fund_claims": float(acc["claims"].mean()),
+        "fund_claims_p99": float(np.quantile(acc["claims"], 0.99)),
+        "expected_fund_paid": float(means["fund"].sum()),
+        "expected_insurer_paid": float(means["insurer"].sum()),
+        "expected_lender_loss": float(means["lender"].sum()),
         "total_premium": float(prem * len(spec.loans)),
         "premiums_by_peril": {p.name: premium(p) for p in spec.perils},
         "draws": spec.draws,
