@@ -29,7 +29,9 @@ def _cases() -> list[Any]:
 
 
 def test_every_mode_has_a_scenario_file_with_typical_and_boundary_cases() -> None:
-    files = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in SCENARIOS.glob("*.yaml")}
+    files = {
+        p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in SCENARIOS.glob("*.yaml")
+    }
     assert set(files) == set(MODES)
     for mode, doc in files.items():
         assert doc["mode"] == mode
