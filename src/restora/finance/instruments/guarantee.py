@@ -115,10 +115,47 @@ def exhaustion_binomial(n: int, pd: float, claim: float, capital: float) -> floa
 CHUNK_CELLS = 1 << 21  # draws x loans per block: bounds memory (~17 MB per float array)
 
 
+def _draw_block(
+    spec: GuaranteeSpec, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """One block: defaults (m, n) bool, insurer payments (m, n) or None, net loss to the
+    lender before the fund (m, n), fund claims per loan (m, n) [currency]."""
+    n = len(spec.loans)
+    pd = np.array([ln.pd for ln in spec.loans])
+    ead = np.array([ln.exposure * ln.lgd for ln in spec.loans])
+    if spec.correlation > 0:
+        z = rng.standard_normal((m, 1))
+        x = rng.standard_normal((m, n))
+        x *= np.sqrt(1.0 - spec.correlation)
+        x += np.sqrt(spec.correlation) * z
+        default = x < stats.norm.ppf(pd)
+    else:
+        default = rng.random((m, n)) < pd
+    insurer: np.ndarray | None = None
+    for p in spec.perils:
+        paid = (rng.random((m, n)) < p.probability) * indemnity(p)
+        insurer = paid if insurer is None else insurer + paid
+    net = default * ead
+    if insurer is not None:
+        net = np.maximum(net - insurer, 0.0)
+    claim = spec.fund_share * net
+    if spec.fund_cap_per_loan is not None:
+        np.minimum(claim, spec.fund_cap_per_loan, out=claim)
+    return default, insurer, net, claim
+
+
+def _scale(claims: np.ndarray, capital: float) -> np.ndarray:
+    """Pro-rata factor of each draw's claims the fund can pay [1]."""
+    out = np.ones_like(claims)
+    over = claims > capital
+    out[over] = capital / claims[over]
+    return out
+
+
 def simulate(
     spec: GuaranteeSpec, draws: int | None = None, rng: np.random.Generator | None = None
 ) -> dict[str, np.ndarray]:
-    """Monte Carlo of losses by party for one block of draws.
+    """Monte Carlo of losses by party for one block of draws, every array kept.
 
     Parameters
     ----------
@@ -135,64 +172,48 @@ def simulate(
         (draws, loans) [currency]; ``claims`` (draws,) [currency]; ``exhausted`` (draws,) bool.
     """
     rng = rng if rng is not None else np.random.default_rng(spec.seed)
-    n = len(spec.loans)
     m = spec.draws if draws is None else draws
-    pd = np.array([ln.pd for ln in spec.loans])
+    default, insurer, net, claim = _draw_block(spec, m, rng)
     ead = np.array([ln.exposure * ln.lgd for ln in spec.loans])
-    if spec.correlation > 0:
-        thr = stats.norm.ppf(pd)
-        z = rng.standard_normal((m, 1))
-        e = rng.standard_normal((m, n))
-        x = np.sqrt(spec.correlation) * z + np.sqrt(1.0 - spec.correlation) * e
-        default = x < thr
-    else:
-        default = rng.random((m, n)) < pd
-    insurer = np.zeros((m, n))
-    for p in spec.perils:
-        insurer += (rng.random((m, n)) < p.probability) * indemnity(p)
-    gross = default * ead
-    net = np.maximum(gross - np.minimum(insurer, gross), 0.0)
-    claim = spec.fund_share * net
-    if spec.fund_cap_per_loan is not None:
-        claim = np.minimum(claim, spec.fund_cap_per_loan)
-    total_claim = claim.sum(axis=1)
-    scale = np.where(
-        total_claim > spec.fund_capital, spec.fund_capital / np.maximum(total_claim, 1e-300), 1.0
-    )
-    fund = claim * scale[:, None]
-    lender = net - fund
+    total = claim.sum(axis=1)
+    fund = claim * _scale(total, spec.fund_capital)[:, None]
     return {
         "default": default,
-        "gross": gross,
-        "insurer": insurer,
+        "gross": default * ead,
+        "insurer": np.zeros_like(net) if insurer is None else insurer,
         "fund": fund,
-        "lender": lender,
-        "claims": total_claim,
-        "exhausted": total_claim >= spec.fund_capital,
+        "lender": net - fund,
+        "claims": total,
+        "exhausted": total >= spec.fund_capital,
     }
 
 
 def _accumulate(spec: GuaranteeSpec) -> dict[str, Any]:
-    """Run the draws in blocks; per-loan sums and per-draw fund claims."""
+    """Run the draws in blocks of at most ``CHUNK_CELLS`` cells; keep per-loan sums and the
+    per-draw fund claims only."""
     rng = np.random.default_rng(spec.seed)
     n = len(spec.loans)
+    ead = np.array([ln.exposure * ln.lgd for ln in spec.loans])
     block = max(1, CHUNK_CELLS // n)
     sums = {k: np.zeros(n) for k in ("gross", "insurer", "fund", "lender")}
     claims = np.empty(spec.draws)
-    exhausted = 0
     done = 0
     while done < spec.draws:
         m = min(block, spec.draws - done)
-        sim = simulate(spec, m, rng)
-        for k in sums:
-            sums[k] += sim[k].sum(axis=0)
-        claims[done : done + m] = sim["claims"]
-        exhausted += int(sim["exhausted"].sum())
+        default, insurer, net, claim = _draw_block(spec, m, rng)
+        total = claim.sum(axis=1)
+        fund = _scale(total, spec.fund_capital) @ claim  # per-loan sum of paid claims
+        sums["gross"] += default.sum(axis=0) * ead
+        if insurer is not None:
+            sums["insurer"] += insurer.sum(axis=0)
+        sums["fund"] += fund
+        sums["lender"] += net.sum(axis=0) - fund
+        claims[done : done + m] = total
         done += m
     return {
         "means": {k: v / spec.draws for k, v in sums.items()},
         "claims": claims,
-        "exhausted": exhausted,
+        "exhausted": int((claims >= spec.fund_capital).sum()),
     }
 
 
