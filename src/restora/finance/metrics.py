@@ -29,9 +29,6 @@ _CHUNK = 32_768  # scenarios per block: keeps the Newton working set in cache
 # Newton stops once its step in ln(1+r) is below this; the root is simple (one sign change), so
 # the returned iterate is one more step on, accurate to about K * 1e-16 (quadratic convergence).
 _STEP_TOL = 1e-8
-# Where the Newton start is looked for: a grid of s = ln(1+r) covering r from -50 % to +200 %
-# (a numerical device, not a market figure; roots outside it still converge, in more steps).
-_START_GRID = np.linspace(np.log(0.5), np.log(3.0), 25)
 
 
 @dataclass(frozen=True)
@@ -144,6 +141,14 @@ def sign_changes(flows: Any) -> Any:
     return int(n[0]) if single else n
 
 
+def _transpose(c: np.ndarray) -> np.ndarray:
+    """C-contiguous transpose of ``c`` (N, T), copied in cache-sized pieces."""
+    out = np.empty((c.shape[1], c.shape[0]))
+    for a in range(0, c.shape[0], 512):
+        out[:, a : a + 512] = c[a : a + 512].T
+    return out
+
+
 def _sign_changes_t(ct: np.ndarray) -> np.ndarray:
     """Sign changes of each column of ``ct`` (T, N), zeros skipped."""
     pos = ct > 0
@@ -184,7 +189,7 @@ def _unique_root(c: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     out = np.empty(m)
     for b0 in range(0, m, _CHUNK):
         b1 = min(b0 + _CHUNK, m)
-        out[b0:b1] = _unique_root_t(np.ascontiguousarray(c[b0:b1].T), tol, max_iter)
+        out[b0:b1] = _unique_root_t(_transpose(c[b0:b1]), tol, max_iter)
     return out
 
 
@@ -213,31 +218,21 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore"):
         lo = a_first / (a_first + 1.0)
         hi = np.minimum(1.0 + 1.0 / a_last, np.finfo(np.float64).max)
-    # Start: f(s) = P(exp(-s)), s = ln(1+r), is > 0 left of the root and < 0 right of it.
-    # Evaluate it on a grid of s with one matrix product, take the grid cell where it changes
-    # sign as the bracket and the secant through the cell's ends as the start.
-    t = np.arange(n_t, dtype=np.float64)
-    grid = _START_GRID
-    with np.errstate(over="ignore", invalid="ignore"):
-        f = np.exp(-np.outer(grid, t)) @ ct  # (G, m)
-    k = np.count_nonzero(f > 0, axis=0)  # grid points left of the root
-    inside = (k > 0) & (k < grid.size)
-    ka = np.clip(k - 1, 0, grid.size - 1)
-    kb = np.clip(k, 0, grid.size - 1)
-    fa = np.take_along_axis(f, ka[None, :], axis=0)[0]
-    fb = np.take_along_axis(f, kb[None, :], axis=0)[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_sec = grid[ka] + fa / (fa - fb) * (grid[kb] - grid[ka])
-    # outside the grid: one Halley step from s = 0 using f(0), f'(0), f''(0) (moments of c)
-    f0, f1, f2 = np.stack([np.ones_like(t), -t, t * t]) @ ct
+    # Start: one Halley step in s = ln(1+r) from s = 0 on f(s) = P(exp(-s)), with f(0) = P(1),
+    # f'(0) = -P'(1), f''(0) = P''(1) + P'(1) by Horner at x = 1 (running sums; no BLAS call,
+    # whose threads only contend on a busy machine).
+    p1 = ct[-1].copy()
+    d1 = np.zeros(m)
+    dd1 = np.zeros(m)
+    for k in range(n_t - 2, -1, -1):
+        dd1 += d1
+        d1 += p1
+        p1 += ct[k]
+    f0, f1, f2 = p1, -d1, 2.0 * dd1 + d1
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s_hal = -2.0 * f0 * f1 / (2.0 * f1 * f1 - f0 * f2)
-        s_hal = np.where(np.isfinite(s_hal), s_hal, f0 / -f1)
-    s1 = np.where(inside, s_sec, np.nan_to_num(s_hal, nan=0.0, posinf=0.0, neginf=0.0))
-    # narrow the Cauchy bracket (in x = exp(-s)) with what the grid says
-    x_grid = np.exp(-grid)
-    lo = np.where(k < grid.size, np.maximum(lo, x_grid[kb]), lo)  # f(grid[k]) <= 0
-    hi = np.where(k > 0, np.minimum(hi, x_grid[ka]), hi)  # f(grid[k-1]) > 0
+        s1 = -2.0 * f0 * f1 / (2.0 * f1 * f1 - f0 * f2)
+        s1 = np.where(np.isfinite(s1), s1, f0 / -f1)
+    s1 = np.nan_to_num(s1, nan=0.0, posinf=0.0, neginf=0.0)
     x = np.clip(np.exp(-np.clip(s1, -30, 30)), lo, hi)
     dx_old = np.full(m, np.inf)  # previous step in s = ln(1+r)
     where = np.arange(m)  # block row of each column of ct
@@ -464,7 +459,7 @@ def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
     out = np.empty(c2.shape[0])
     for b0 in range(0, c2.shape[0], _CHUNK):  # block by block: temporaries stay in cache
         block = c2[b0 : b0 + _CHUNK]
-        ct = np.ascontiguousarray(block.T)
+        ct = _transpose(block)
         if not np.isfinite(ct.sum()):  # cheap test first; a finite sum means finite flows
             _as_flows(block)
         v = _sign_changes_t(ct)
