@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +67,7 @@ def _finite(v: Any) -> bool:
         return False
 
 
-def transport_access(distance_to_road_m: float, bands: list[Mapping[str, Any]]) -> str:
+def transport_access(distance_to_road_m: float, bands: Sequence[Mapping[str, Any]]) -> str:
     """Road access class from the distance to the nearest road [m] (first band with max_m ≥ d)."""
     for band in bands:
         if distance_to_road_m <= float(band["max_m"]):

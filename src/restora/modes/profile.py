@@ -28,8 +28,10 @@ class MineProfile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    mine_id: str | None = Field(None, description="register id (informative; no rule reads it)")
-    name: str | None = Field(None, description="mine name (informative; no rule reads it)")
+    mine_id: str | None = Field(
+        default=None, description="register id (informative; no rule reads it)"
+    )
+    name: str | None = Field(default=None, description="mine name (informative; no rule reads it)")
     mineral: Mineral = Field(description="mineral type of the mine")
     area_hm2: float = Field(ge=0, description="[hm²] damaged area of the mine")
     geohazard_risk: Risk = Field(description="geohazard danger grade of the mine (DZ/T 0286-2015)")
