@@ -26,6 +26,7 @@ import argparse
 import platform
 import resource
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,10 @@ def bench_irr(args: argparse.Namespace) -> dict[str, Any]:
         py_c.append(cpu)
         print(f"  round {r + 1}: pyxirr  {w:.3f} s wall ({cpu:.3f} s CPU)", flush=True)
     assert ours is not None and theirs is not None
+    tracemalloc.start()  # extra memory of one restora call (numpy reports to tracemalloc)
+    metrics.irr(c)
+    irr_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     sub = c[: args.npf_sample]
     npf_out, npf_w, npf_c = timed(lambda: np.array([npf.irr(row) for row in sub]))
     both = np.isfinite(ours) & np.isfinite(theirs)
@@ -97,6 +102,7 @@ def bench_irr(args: argparse.Namespace) -> dict[str, Any]:
         "pyxirr_cpu_best": min(py_c),
         "restora_wall_all": ours_w,
         "pyxirr_wall_all": py_w,
+        "restora_peak_extra_mib": irr_peak / 2**20,
         "npf_rows": len(sub),
         "npf_wall": npf_w,
         "npf_cpu": npf_c,
@@ -241,7 +247,9 @@ def main() -> None:
             f"{r['restora_cpu_best']:.3f} s CPU; rounds {[round(x, 3) for x in r['restora_wall_all']]}\n"
             f"  pyxirr (Python loop)  best {r['pyxirr_wall_best']:.3f} s wall, "
             f"{r['pyxirr_cpu_best']:.3f} s CPU; rounds {[round(x, 3) for x in r['pyxirr_wall_all']]}\n"
-            f"  ratio pyxirr / restora (best wall): {r['pyxirr_wall_best'] / r['restora_wall_best']:.2f}\n"
+            f"  ratio pyxirr / restora (best wall): {r['pyxirr_wall_best'] / r['restora_wall_best']:.2f}"
+            f" (best CPU: {r['pyxirr_cpu_best'] / r['restora_cpu_best']:.2f}); restora's extra "
+            f"memory {r['restora_peak_extra_mib']:.0f} MiB (tracemalloc peak)\n"
             f"  numpy-financial: {r['npf_wall']:.2f} s for {r['npf_rows']:,} rows -> "
             f"~{r['npf_wall_extrapolated']:.0f} s for {r['n']:,} (linear extrapolation)\n"
             f"  agreement: max |restora - pyxirr| = {r['max_abs_diff_vs_pyxirr']:.2e} over "
