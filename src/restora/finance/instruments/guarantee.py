@@ -115,22 +115,27 @@ def exhaustion_binomial(n: int, pd: float, claim: float, capital: float) -> floa
 CHUNK_CELLS = 1 << 21  # draws x loans per block: bounds memory (~17 MB per float array)
 
 
+def _defaults(spec: GuaranteeSpec, m: int, rng: np.random.Generator) -> np.ndarray:
+    """(m, n) default indicators: independent, or one-factor Gaussian copula (Vasicek)."""
+    n = len(spec.loans)
+    pd = np.array([ln.pd for ln in spec.loans])
+    if spec.correlation > 0:
+        z = rng.standard_normal((m, 1))
+        x = rng.standard_normal((m, n))
+        x *= np.sqrt(1.0 - spec.correlation)
+        x += np.sqrt(spec.correlation) * z
+        return x < stats.norm.ppf(pd)
+    return rng.random((m, n)) < pd
+
+
 def _draw_block(
     spec: GuaranteeSpec, m: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """One block: defaults (m, n) bool, insurer payments (m, n) or None, net loss to the
     lender before the fund (m, n), fund claims per loan (m, n) [currency]."""
     n = len(spec.loans)
-    pd = np.array([ln.pd for ln in spec.loans])
     ead = np.array([ln.exposure * ln.lgd for ln in spec.loans])
-    if spec.correlation > 0:
-        z = rng.standard_normal((m, 1))
-        x = rng.standard_normal((m, n))
-        x *= np.sqrt(1.0 - spec.correlation)
-        x += np.sqrt(spec.correlation) * z
-        default = x < stats.norm.ppf(pd)
-    else:
-        default = rng.random((m, n)) < pd
+    default = _defaults(spec, m, rng)
     insurer: np.ndarray | None = None
     for p in spec.perils:
         paid = (rng.random((m, n)) < p.probability) * indemnity(p)
@@ -198,8 +203,24 @@ def _accumulate(spec: GuaranteeSpec) -> dict[str, Any]:
     sums = {k: np.zeros(n) for k in ("gross", "insurer", "fund", "lender")}
     claims = np.empty(spec.draws)
     done = 0
+    per_claim = spec.fund_share * ead
+    if spec.fund_cap_per_loan is not None:
+        per_claim = np.minimum(per_claim, spec.fund_cap_per_loan)
     while done < spec.draws:
         m = min(block, spec.draws - done)
+        if not spec.perils:
+            # no insurance: every loss is linear in the default indicators, so sums are
+            # matrix-vector products on the (m, n) 0/1 matrix and no loss array is formed
+            d = _defaults(spec, m, rng).astype(np.float64)
+            total = d @ per_claim
+            paid = (_scale(total, spec.fund_capital) @ d) * per_claim
+            count = d.sum(axis=0)
+            sums["gross"] += count * ead
+            sums["fund"] += paid
+            sums["lender"] += count * ead - paid
+            claims[done : done + m] = total
+            done += m
+            continue
         default, insurer, net, claim = _draw_block(spec, m, rng)
         total = claim.sum(axis=1)
         fund = _scale(total, spec.fund_capital) @ claim  # per-loan sum of paid claims
