@@ -305,7 +305,7 @@ def published_spec(
     (PerformanceBondSpec, dict)
         The spec and the table's provenance.
     """
-    table = refdata.get(PUBLISHED[which], on=on or "2030-01-01")
+    table = refdata.get(PUBLISHED[which], on=on)
     d = table.data
     verify = int(d.get("outcome_year", d["term_years"]))
     spec = PerformanceBondSpec(
