@@ -178,7 +178,7 @@ def run(spec: PPPSpec) -> InstrumentResult:
         users.append(u_fee)
         company.append(c_net)
     cflow = np.asarray(company)
-    irr = metrics.irr(cflow.copy())  # metrics.irr normalises its argument in place
+    irr = metrics.irr(cflow)
     deductions = float((avail_full - avail).sum())
     flags = []
     if deductions > 0:
