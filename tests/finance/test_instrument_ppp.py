@@ -63,6 +63,8 @@ def test_company_irr_matches_its_flows():
     res = run(_spec())
     flows = [r["company_net"] for r in res.schedule]
     assert metrics.npv(res.summary["company_irr"], [0.0, *flows]) == pytest.approx(0.0, abs=1e-6)
+    # 1399.9194 availability + 330 subsidy + 200 fees - 500 O&M - 1000 capex = 429.9194
+    assert res.summary["company_net_total"] == pytest.approx(429.9194392, rel=1e-9)
 
 
 def test_spec_lengths_checked():
