@@ -175,6 +175,58 @@ def metrics_command(
         emit(result, fmt, columns=KEYS, title="Cash-flow metrics")
 
 
+def _flatten(d: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows.extend(_flatten(v, key + "."))
+        else:
+            rows.append({"metric": key, "value": v})
+    return rows
+
+
+@app.command("risk")
+def risk_command(
+    spec_file: str = typer.Argument(..., help="JSON risk spec (see docs/finance-metrics.md); -."),
+    scenarios: int = typer.Option(10_000, "--scenarios", min=1, help="Monte Carlo scenarios."),
+    seed: int = typer.Option(1, "--seed", help="Random seed."),
+    swing: float = typer.Option(0.10, "--swing", min=0.0, help="Tornado swing, e.g. 0.10."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Monte Carlo of a project: NPV/IRR percentiles, P(IRR < hurdle), losses, tornado."""
+    from pydantic import ValidationError
+
+    from restora.errors import Problem
+    from restora.finance import risk
+
+    with handled():
+        data, name = _read_json(spec_file)
+        try:
+            spec = risk.RiskSpec.model_validate(data)
+        except ValidationError as exc:
+            problems = []
+            for e in exc.errors():
+                loc = [str(p) for p in e["loc"]]
+                problems.append(
+                    Problem(
+                        e["msg"],
+                        file=name,
+                        row=".".join(loc[:-1]) or None,
+                        field=loc[-1] if loc else None,
+                    )
+                )
+            raise InputError(problems=problems) from exc
+        out = risk.run(spec, n=scenarios, seed=seed, swing=swing, progress=fmt == Format.table)
+        if fmt == Format.json:
+            emit(out, fmt)
+            return
+        emit(_flatten(out["summary"]), fmt, columns=("metric", "value"), title="Project risk")
+        if fmt == Format.table and out["tornado"]:
+            cols = ("driver", "target", "minus", "plus", "npv_minus", "npv_plus", "npv_swing")
+            emit(out["tornado"], fmt, columns=cols, title=f"Tornado (NPV, ±{swing:.0%})")
+
+
 import importlib.util  # noqa: E402  (optional sub-commands, added by another module)
 
 if importlib.util.find_spec("restora.cli.finance_structure") is not None:

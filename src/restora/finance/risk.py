@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from restora.costing.montecarlo import pert_ppf, triangular_ppf
 from restora.finance import metrics
@@ -567,3 +568,139 @@ def tornado(
 
 def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
+
+
+# ---------------------------------------------------------------- one spec, one run
+
+
+class DriverSpec(BaseModel):
+    """A driver as given in a risk spec (see :class:`Driver`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    target: Target
+    low: float = Field(ge=0)
+    mode: float = Field(ge=0)
+    high: float = Field(ge=0)
+    distribution: Literal["triangular", "pert"] = "triangular"
+    periods: tuple[int, ...] | None = None
+
+
+class LoanSpec(BaseModel):
+    """A senior term loan (see :func:`restora.finance.cashflow.loan_schedule`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    principal: float = Field(gt=0, description="[CNY]")
+    rate: float = Field(ge=0, description="[1/period]")
+    tenor: int = Field(ge=1, description="repayment periods [period]")
+    draw_period: int = Field(0, ge=0)
+    grace: int = Field(0, ge=0)
+    kind: Literal["annuity", "level"] = "annuity"
+    tail: int = Field(0, ge=0, description="periods after maturity to collect arrears")
+
+
+class GuaranteeSpec(BaseModel):
+    """A guarantee fund behind the loan (see :class:`Guarantee`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    share: float = Field(ge=0, le=1)
+    cap: float | None = Field(None, ge=0, description="[CNY]; none = no cap")
+
+
+class RiskSpec(BaseModel):
+    """Inputs of a project risk run: base flows, drivers, rates, financing.
+
+    Amounts are [CNY] per period (positive numbers; the engine applies signs), ``revenue``
+    fixes the number of periods, and ``opex``, ``capex`` and ``tax`` are a number (every period)
+    or a list as long as ``revenue``. ``rate`` and ``hurdle`` are [1/yr].
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    revenue: tuple[float, ...] = Field(min_length=2)
+    opex: float | tuple[float, ...] = 0.0
+    capex: float | tuple[float, ...] = 0.0
+    tax: float | tuple[float, ...] = 0.0
+    periods_per_year: int = Field(1, ge=1)
+    rate: float = Field(gt=-1)
+    hurdle: float = Field(gt=-1)
+    drivers: tuple[DriverSpec, ...] = ()
+    loan: LoanSpec | None = None
+    guarantee: GuaranteeSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RiskSpec:
+        n = len(self.revenue)
+        for name in ("opex", "capex", "tax"):
+            v = getattr(self, name)
+            if isinstance(v, tuple) and len(v) != n:
+                raise ValueError(f"{name} has {len(v)} periods, revenue has {n}")
+        for d in self.drivers:
+            if not d.low <= d.mode <= d.high:
+                raise ValueError(f"driver {d.name}: need low <= mode <= high")
+            if d.periods is not None and any(not 0 <= p < n for p in d.periods):
+                raise ValueError(f"driver {d.name}: periods must lie in 0..{n - 1}")
+        if self.guarantee is not None and self.loan is None:
+            raise ValueError("a guarantee needs a loan")
+        if self.loan is not None:
+            end = self.loan.draw_period + self.loan.grace + self.loan.tenor
+            if end >= n:
+                raise ValueError(f"the loan ends in period {end}, after the last period {n - 1}")
+        return self
+
+
+def run(
+    spec: RiskSpec,
+    *,
+    n: int = 10_000,
+    seed: int | None = 1,
+    swing: float = 0.10,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Simulate a :class:`RiskSpec`: the :func:`summary` and the :func:`tornado` table.
+
+    Parameters
+    ----------
+    spec : RiskSpec
+        The project.
+    n : int
+        Scenarios [1].
+    seed : int, optional
+        Random seed.
+    swing : float
+        Tornado swing [1].
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        ``summary`` (see :func:`summary`) and ``tornado`` (see :func:`tornado`).
+    """
+    from restora.finance.cashflow import loan_schedule, project_flows
+
+    base = project_flows(
+        spec.revenue, spec.opex, spec.capex, spec.tax, periods_per_year=spec.periods_per_year
+    )
+    drivers = [Driver(**d.model_dump()) for d in spec.drivers]
+    debt = guarantee = None
+    tail = 0
+    if spec.loan is not None:
+        ln = spec.loan
+        debt = loan_schedule(
+            ln.principal, ln.rate, ln.tenor, base.n_periods,
+            draw_period=ln.draw_period, grace=ln.grace, kind=ln.kind,
+        )  # fmt: skip
+        tail = ln.tail
+    if spec.guarantee is not None:
+        cap = spec.guarantee.cap
+        guarantee = Guarantee(spec.guarantee.share, float("inf") if cap is None else cap)
+    res = simulate(
+        base, drivers, rate=spec.rate, hurdle=spec.hurdle, n=n, seed=seed, debt=debt,
+        guarantee=guarantee, tail=tail, progress=progress,
+    )  # fmt: skip
+    rows = tornado(base, drivers, rate=spec.rate, swing=swing) if drivers else []
+    return {"summary": summary(res), "tornado": rows}
