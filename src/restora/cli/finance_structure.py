@@ -169,3 +169,6 @@ def add_commands(app: typer.Typer) -> None:
                     if not isinstance(v, (dict, list))
                 ]
                 emit(scalars, fmt, title=f"{instrument}: summary")
+                for k, v in result.summary.items():  # e.g. the bond's verification events
+                    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+                        emit(v, fmt, title=f"{instrument}: {k}")
