@@ -244,3 +244,26 @@ def test_interpolated_fraction_is_monotone_and_bounded(x):
     _, f = tier_fraction(tiers, x)
     _, f2 = tier_fraction(tiers, min(x + 0.01, 1.0))
     assert 0.0 <= f <= 1.0 and f2 >= f - 1e-12
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=4, max_size=4),
+    st.lists(st.floats(0, 1), min_size=4, max_size=4),
+    st.integers(0, 2),
+)
+def test_principal_is_conserved_whatever_the_outcomes(soil, cover, deferrals):
+    # every unit of principal is either repaid or forfeited, once, by the term
+    spec = _two_tranche(
+        {
+            "soil_share_below_screening": dict(enumerate(soil, start=1)),
+            "vegetation_cover": dict(enumerate(cover, start=1)),
+        },
+        tiers=SOIL_TIERS,
+        max_deferrals=deferrals,
+    )
+    res = run(spec)
+    s = res.summary
+    assert s["total_principal_repaid"] + s["total_principal_forfeited"] == pytest.approx(1000.0)
+    assert all(r["outstanding_start"] >= -1e-9 for r in res.schedule)
+    assert s["total_interest"] <= 1000.0 * 0.05 * 4 + 1e-9
