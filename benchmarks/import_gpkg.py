@@ -30,7 +30,9 @@ import shapely
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
-KINDS = np.array(["open_pit", "waste_rock_dump", "tailings_pond", "subsidence_area", "industrial_yard", "road"])
+KINDS = np.array(
+    ["open_pit", "waste_rock_dump", "tailings_pond", "subsidence_area", "industrial_yard", "road"]
+)
 MINERALS = np.array(["coal", "metal", "non_metal", "building_stone", "oil_gas"])
 
 
@@ -95,7 +97,9 @@ def main() -> None:
     restora = Path(sys.executable).with_name("restora")
     env = {**os.environ, "RESTORA_DATABASE_URL": f"sqlite:///{db}"}
     t0 = time.perf_counter()
-    proc = subprocess.run([str(restora), "mines", "import", str(gpkg)], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(restora), "mines", "import", str(gpkg)], env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if proc.returncode != 0:
@@ -104,9 +108,15 @@ def main() -> None:
     with sqlite3.connect(db) as con:
         n_sites = con.execute("select count(*) from sites").fetchone()[0]
         n_mines = con.execute("select count(*) from mines").fetchone()[0]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"imported {n_sites} sites of {n_mines} mines in {wall:.1f} s; peak RSS {peak_kib / 1024:.0f} MiB")
-    print(f"target: < 60 s and < 2048 MiB -> {'met' if wall < 60 and peak_kib < 2 * 1024 * 1024 else 'NOT met'}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"imported {n_sites} sites of {n_mines} mines in {wall:.1f} s; peak RSS {peak_kib / 1024:.0f} MiB"
+    )
+    print(
+        f"target: < 60 s and < 2048 MiB -> {'met' if wall < 60 and peak_kib < 2 * 1024 * 1024 else 'NOT met'}"
+    )
     if not args.keep:
         db.unlink(missing_ok=True)
 

@@ -120,5 +120,3 @@ def handled() -> Iterator[None]:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(exc.exit_code) from exc
-
-

@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 from restora import refdata
 from restora.diagnosis.soil import label, load_standard
 from restora.errors import InputError, Problem
+from restora.inventory.censored import LESS_THAN, ND_TOKENS
 from restora.inventory.schema import LAND_USE_CHOICES, SAMPLE_COLUMNS
 from restora.units import ureg
 
@@ -62,12 +63,8 @@ _POLLUTANT_BY_NAME = {
 }
 IGNORED_COLUMNS = frozenset({"notes", "note", "remark", "remarks", "comment", "备注", "说明"})
 LAND_CLASS_ALIASES = ("land_class", "用地类别", "用地分类", "建设用地类别", "land class")
-ND_TOKENS = frozenset(
-    {"nd", "n.d.", "n.d", "<lod", "<dl", "<mdl", "bdl", "<检出限", "未检出", "低于检出限"}
-)
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "-", "--", "—", "/", "null", "none"})
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_LESS_THAN = re.compile(rf"^[<＜]\s*({_NUMBER})\s*(.*)$")
 _WITH_UNIT = re.compile(rf"^({_NUMBER})\s*(\S.*)$")
 _HEADER_UNIT = re.compile(r"^(.+?)\s*[\(（\[]([^\(\)（）\[\]]*)[\)）\]]\s*$")
 
@@ -457,7 +454,7 @@ def _parse_cell(
     hint = "(give a number, leave empty if not measured, or ND / <LOD / <x for below detection)"
     if low in ND_TOKENS:
         return nd_value, True, None
-    m = _LESS_THAN.match(cell.strip())
+    m = LESS_THAN.match(cell.strip())
     if m:
         unit = m.group(2).strip() or column_unit
         try:

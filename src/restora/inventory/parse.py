@@ -17,6 +17,7 @@ import pyproj
 import shapely
 
 from restora.inventory import headers as hd
+from restora.inventory.censored import substitute_non_detects
 from restora.inventory.geometry import STORAGE_CRS, equal_area_hm2, reproject, transformer
 from restora.inventory.schema import (
     HAZARD_COLUMNS,
@@ -226,6 +227,14 @@ def parse_table(
     if kind == "sites":
         typed_parts.append(coerce_columns(frame, SITE_ONLY, issues, heads, skip=mine_only))
     if kind == "samples":
+        # below-detection entries (ND, <LOD, <0.05) become numbers by the non-detect rule; the
+        # lab's own text is kept in `qualifiers` (restora.inventory.censored)
+        frame, written = substitute_non_detects(frame, [m for m in METALS if m in frame.columns])
+        if written.notna().any():
+            given = (
+                frame["qualifiers"] if "qualifiers" in frame else pd.Series(None, index=frame.index)
+            )
+            frame = frame.assign(qualifiers=given.where(given.notna(), written))
         typed_parts.append(coerce_columns(frame, SAMPLE_COLUMNS + METAL_COLUMNS, issues, heads))
     if kind == "hazards":
         typed_parts.append(coerce_columns(frame, HAZARD_COLUMNS, issues, heads))

@@ -282,6 +282,13 @@ SAMPLE_COLUMNS: tuple[Column, ...] = (
     Column("land_use", "str", True, aliases=("土地利用", "用地类型"), choices=LAND_USE_CHOICES),
     Column("lab", "str", False, aliases=("检测单位", "实验室")),
     Column("sampled_on", "date", False, aliases=("采样日期", "date")),
+    Column(
+        "qualifiers",
+        "str",
+        False,
+        description="what the lab wrote for results below detection, e.g. 'Hg=ND; Cd=<0.05'",
+        aliases=("检出说明", "qualifier"),
+    ),
 )
 METALS = ("Cd", "Hg", "As", "Pb", "Cr", "Cu", "Ni", "Zn")
 METAL_ALIASES = {

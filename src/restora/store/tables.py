@@ -119,6 +119,7 @@ samples = sa.Table(
     sa.Column("sampled_on", sa.Date),
     *(sa.Column(metal_column_name(m), sa.Double, key=m) for m in METALS),
     _import_id(),
+    sa.Column("qualifiers", sa.String),
 )
 
 hazards = sa.Table(
