@@ -238,7 +238,8 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     where = np.arange(m)  # block row of each column of ct
     live = np.ones(m, dtype=bool)  # columns not yet converged
     for _ in range(max_iter):
-        p, dp = _horner(ct, x)
+        with np.errstate(over="ignore", invalid="ignore"):  # far ends of a wide bracket
+            p, dp = _horner(ct, x)
         neg = p < 0
         np.copyto(lo, x, where=neg)
         np.copyto(hi, x, where=~neg)
