@@ -239,6 +239,29 @@ def test_multi_sign_change_roots_contain_pyxirr_answer() -> None:
         assert len(np.unique(np.round(real, 6))) == n
 
 
+def test_irr_is_within_1e_12_by_exact_rational_arithmetic() -> None:
+    # Independent of any float solver: P(x) = sum c_t x^t evaluated exactly (fractions) at
+    # x (1 -/+ 1e-12), x = 1/(1+r), must change sign, i.e. the true root lies within 1e-12
+    # (relative) of ours.
+    from fractions import Fraction
+
+    rng = np.random.default_rng(99)
+    c = _conventional(rng, 200, 31)
+    rates = m.irr(c)
+    eps = Fraction(1, 10**12)
+    for row, r in zip(c, rates, strict=True):
+        x = 1 / Fraction(1 + float(r))
+        coef = [Fraction(float(v)) for v in row]
+
+        def p(z: Fraction, coef: list[Fraction] = coef) -> Fraction:
+            acc = Fraction(0)
+            for v in reversed(coef):
+                acc = acc * z + v
+            return acc
+
+        assert p(x * (1 - eps)) * p(x * (1 + eps)) <= 0, (row, r)
+
+
 def test_irr_fast_path_equals_the_detailed_path_on_mixed_blocks() -> None:
     rng = np.random.default_rng(3)
     conventional = _conventional(rng, 3_000, 12)
