@@ -130,7 +130,7 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
     assert sum(e.by_phase.values()) == e.total
     assert e.by_year["real_cny"].sum() == pytest.approx(e.total)
     names = {t["name"] for t in e.tables_used}
-    assert {"costing/unit-costs", "costing/indirect/cn-default", "costing/price-index"} <= names
+    assert {"costing/unit-costs", "costing/indirect/cn-default", "prices/cn-cpi"} <= names
     assert hand_plan.after_use_hm2() == {"forest": 2.0, "water": 10.0}
 
 
@@ -174,8 +174,8 @@ def test_price_index_moves_prices_between_years():
 
 def test_plan_in_another_price_year_is_reindexed(hand_plan):
     p = hand_plan.model_copy(update={"price_year": 2024})
-    e = estimate(p, on="2024-06-01")
-    # NBS CPI 2024 = 100.2 → unit costs × 1.002
+    e = estimate(p, on="2025-06-01")
+    # NBS CPI 2024 = 100.2 (published January 2025) → unit costs × 1.002
     assert e.direct_total == pytest.approx(1_916_160 * 1.002)
 
 

@@ -110,7 +110,7 @@ def test_price_year_conversion_through_cpi():
     # bare land row sum 0.20 × 10 hm² × 1000 × 1.004004 = 2008.008
     assert r.total_cny_per_yr == pytest.approx(2008.008)
     assert r.price_year == 2024
-    assert "valuation/price_index/cn-cpi" in [t["name"] for t in r.tables]
+    assert "prices/cn-cpi" in [t["name"] for t in r.tables]
 
 
 def test_default_value_has_no_price_year_so_conversion_needs_one():

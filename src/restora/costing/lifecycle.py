@@ -237,7 +237,7 @@ def estimate(
     plan : RestorationPlan
     lib, tiers, assumptions, price_index : optional
         Default: the tables in force on ``on`` for the plan's region (``costing/unit-costs``,
-        ``costing/indirect/cn-default``, ``costing/assumptions``, ``costing/price-index``).
+        ``costing/indirect/cn-default``, ``costing/assumptions``, ``prices/cn-cpi``).
 
     Returns
     -------

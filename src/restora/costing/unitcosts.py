@@ -16,7 +16,7 @@ from restora import refdata
 from restora.errors import InputError, RestoraError
 
 UNIT_COSTS = "costing/unit-costs"
-PRICE_INDEX = "costing/price-index"
+PRICE_INDEX = "prices/cn-cpi"
 _COLUMNS = ("item", "kind", "phase", "unit", "low", "likely", "high", "price_year", "source")
 
 
@@ -151,7 +151,7 @@ def load_price_index(
 ) -> tuple[dict[int, float], dict[str, Any]]:
     """The price index in force and its provenance."""
     t = refdata.get(PRICE_INDEX, on=on, region=region)
-    return {int(k): float(v) for k, v in t.data.items()}, t.provenance()
+    return {int(r["year"]): float(r["index"]) for r in t.data}, t.provenance()
 
 
 def library_frame(lib: CostLibrary) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 Money in Restora is CNY with its price year (DESIGN.md, "Units and money"). Values move between
 price years by chaining an annual index with the previous year = 100, read from reference data
-(default ``valuation/price_index/cn-cpi``, China's CPI as published by the NBS) or supplied by
+(default ``prices/cn-cpi``, China's CPI as published by the NBS) or supplied by
 the user as a mapping ``{year: index}``.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from restora import refdata
 from restora.errors import RestoraError
 
-DEFAULT_INDEX = "valuation/price_index/cn-cpi"
+DEFAULT_INDEX = "prices/cn-cpi"
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def convert(
     from_year, to_year : int or None
         Price years; when either is None the value is returned unchanged.
     index : PriceIndex or mapping {year: index (previous year = 100)}, optional
-        Default: the CPI table ``valuation/price_index/cn-cpi``.
+        Default: the CPI table ``prices/cn-cpi``.
 
     Examples
     --------
