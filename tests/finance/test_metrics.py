@@ -239,6 +239,26 @@ def test_multi_sign_change_roots_contain_pyxirr_answer() -> None:
         assert len(np.unique(np.round(real, 6))) == n
 
 
+def test_two_sign_change_path_agrees_with_companion_eigenvalues() -> None:
+    # two independent algorithms for the same roots: Rolle split + bracketed Newton vs the
+    # companion matrix's eigenvalues
+    rng = np.random.default_rng(5)
+    closure = _conventional(rng, 2_000, 31)
+    closure[:, -1] -= rng.uniform(0.2, 3.0, 2_000) * np.abs(closure[:, 0])
+    noise = rng.normal(size=(20_000, 9))
+    c = np.concatenate([closure, np.pad(noise, ((0, 0), (0, 22)))])
+    c = c[m.sign_changes(c) == 2]
+    assert len(c) > 3_000
+    fast = m._two_sign_changes(c, 1e-8, 200)
+    eig = m._all_roots(c)
+    counts = [0, 0, 0]
+    for a, b in zip(fast, eig, strict=True):
+        assert len(a) == len(b)
+        assert a == pytest.approx(b, rel=1e-9)
+        counts[len(a)] += 1
+    assert counts[0] > 100 and counts[2] > 1_000  # both outcomes exercised
+
+
 def test_irr_is_within_1e_12_by_exact_rational_arithmetic() -> None:
     # Independent of any float solver: P(x) = sum c_t x^t evaluated exactly (fractions) at
     # x (1 -/+ 1e-12), x = 1/(1+r), must change sign, i.e. the true root lies within 1e-12

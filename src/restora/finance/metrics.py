@@ -193,8 +193,21 @@ def _unique_root(c: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     return out
 
 
-def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
-    """As :func:`_unique_root` for coefficient columns ``ct`` (T, m); ``ct`` is overwritten."""
+def _unique_root_t(
+    ct: np.ndarray,
+    tol: float,
+    max_iter: int,
+    *,
+    lo_in: np.ndarray | None = None,
+    hi_in: np.ndarray | None = None,
+    rising: bool = True,
+) -> np.ndarray:
+    """As :func:`_unique_root` for coefficient columns ``ct`` (T, m); ``ct`` is overwritten.
+
+    With ``lo_in``/``hi_in``: the root that P has in that bracket, where it crosses zero once,
+    upwards (``rising``: the first non-zero coefficient's sign is that of P left of the root)
+    or downwards.
+    """
     n_t, m = ct.shape
     res = np.full(m, np.nan)
     if m == 0:
@@ -210,7 +223,7 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
         first[zeros] = np.argmax(nz[:, zeros], axis=0)
         last[zeros] = n_t - 1 - np.argmax(nz[::-1, zeros], axis=0)
     scale = np.maximum(ct.max(axis=0), -ct.min(axis=0))
-    scale *= -np.sign(ct[first, cols])
+    scale *= -np.sign(ct[first, cols]) if rising else np.sign(ct[first, cols])
     ct /= scale
     a_first = np.abs(ct[first, cols])
     a_last = np.abs(ct[last, cols])
@@ -218,6 +231,10 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore"):
         lo = a_first / (a_first + 1.0)
         hi = np.minimum(1.0 + 1.0 / a_last, np.finfo(np.float64).max)
+    if lo_in is not None:
+        lo = np.maximum(lo, lo_in)
+    if hi_in is not None:
+        hi = np.minimum(hi, hi_in)
     # Start: one Halley step in s = ln(1+r) from s = 0 on f(s) = P(exp(-s)), with f(0) = P(1),
     # f'(0) = -P'(1), f''(0) = P''(1) + P'(1) by Horner at x = 1 (running sums; no BLAS call,
     # whose threads only contend on a busy machine).
@@ -268,6 +285,54 @@ def _unique_root_t(ct: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
                 live = np.ones(n_live, dtype=bool)
         x = xn
     return res
+
+
+def _two_sign_changes(c: np.ndarray, tol: float, max_iter: int) -> list[tuple[float, ...]]:
+    """Positive roots x of P for flows with exactly two sign changes (0, 1 or 2 of them).
+
+    With the flow oriented ``-, +, -`` and ``a`` its first positive period,
+    :math:`h(s) = e^{as} f(s) = \\sum_t c_t e^{(a-t)s}` has
+    :math:`h'(s) = \\sum_t (a-t) c_t e^{(a-t)s}`, whose coefficients change sign once: ``h`` has
+    one critical point :math:`s_e` (a maximum; ``h < 0`` at both ends). So P has two roots, one
+    on each side of :math:`x_e = e^{-s_e}`, if :math:`P(x_e) > 0`, one (double) if it is 0, and
+    none if it is negative; each is found by the bracketed Newton of :func:`_unique_root_t`.
+    """
+    m, n_t = c.shape
+    out: list[tuple[float, ...]] = [() for _ in range(m)]
+    if m == 0:
+        return out
+    first, _ = _first_last_nonzero(c)
+    cn = c * -np.sign(c[np.arange(m), first])[:, None]  # first non-zero negative
+    a = np.argmax(cn > 0, axis=1)
+    d = (a[:, None] - np.arange(n_t)[None, :]) * cn
+    x_e = _unique_root(d, tol, max_iter)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p_e, _ = _horner(_transpose(cn), np.where(np.isfinite(x_e), x_e, 1.0))
+    two = np.flatnonzero(np.isfinite(x_e) & (p_e > 0))
+    if two.size:
+        block = cn[two]
+        left = _unique_root_t(_transpose(block), tol, max_iter, hi_in=x_e[two])
+        right = _unique_root_t(_transpose(block), tol, max_iter, lo_in=x_e[two], rising=False)
+        for i, xl, xr in zip(two.tolist(), left.tolist(), right.tolist(), strict=True):
+            out[i] = _distinct([x for x in (xl, xr) if math.isfinite(x)])
+    for i in np.flatnonzero(np.isfinite(x_e) & (p_e == 0)).tolist():
+        out[i] = (float(x_e[i]),)
+    failed = np.flatnonzero(~np.isfinite(x_e))  # not expected; the eigenvalue path as backup
+    for i, roots in zip(failed.tolist(), _all_roots(c[failed]), strict=True):
+        out[i] = roots
+    return out
+
+
+def _several(c: np.ndarray, v: np.ndarray, tol: float, max_iter: int) -> list[tuple[float, ...]]:
+    """Roots of flows with two or more sign changes: exact two-change path, else eigenvalues."""
+    out: list[tuple[float, ...]] = [() for _ in range(c.shape[0])]
+    two = np.flatnonzero(v == 2)
+    more = np.flatnonzero(v > 2)
+    for i, r in zip(two.tolist(), _two_sign_changes(c[two], tol, max_iter), strict=True):
+        out[i] = r
+    for i, r in zip(more.tolist(), _all_roots(c[more]), strict=True):
+        out[i] = r
+    return out
 
 
 def _all_roots(c: np.ndarray) -> list[tuple[float, ...]]:
@@ -377,8 +442,11 @@ def irr_detail(
     by an even number. :math:`V = 0`: no IRR. :math:`V = 1`: exactly one, found by Newton's
     method on :math:`s = \\ln(1+r)`, safeguarded by the Cauchy bounds
     :math:`|c_f|/(|c_f| + \\max|c|) \\le x \\le 1 + \\max|c|/|c_l|` (``f``, ``l`` the first and
-    last non-zero periods) and geometric bisection. :math:`V \\ge 2`: the eigenvalues of the
-    companion matrix; real positive ones are polished by Newton and kept only if
+    last non-zero periods) and geometric bisection. :math:`V = 2`: the flow times
+    :math:`e^{as}` (``a`` the first period of the middle sign) has one critical point, itself
+    the root of a one-sign-change sum, which splits the two possible roots into two brackets
+    (see :func:`_two_sign_changes`). :math:`V \\ge 3`: the eigenvalues of the companion matrix;
+    real positive ones are polished by Newton and kept only if
     :math:`|P(x)| \\le 10^{-9} \\sum |c_t| x^t`; coincident roots (within :math:`10^{-9}`) count
     once.
 
@@ -396,7 +464,7 @@ def irr_detail(
     one = np.flatnonzero(v == 1)
     x_unique[one] = _unique_root(c[one], tol, max_iter)
     many = np.flatnonzero(v >= 2)
-    roots_many = _all_roots(c[many])
+    roots_many = _several(c[many], v[many], tol, max_iter)
     all_x: list[tuple[float, ...]] = [()] * n
     for i in one:
         xi = x_unique[i]
@@ -472,7 +540,8 @@ def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
             if one.any():
                 x[one] = _unique_root_t(np.ascontiguousarray(ct[:, one]), _STEP_TOL, 200)
             many = np.flatnonzero(v >= 2)
-            for i, roots in zip(many, _all_roots(block[many]), strict=True):
+            roots_many = _several(block[many], v[many], _STEP_TOL, 200)
+            for i, roots in zip(many, roots_many, strict=True):
                 if len(roots) == 1:
                     x[i] = roots[0]
         with np.errstate(divide="ignore"):
