@@ -778,8 +778,12 @@ def modes_stage(
     region: str | None = None,
 ) -> Stage:
     """Recommended value-realization mode of each mine, and the IAD evaluation of the project."""
-    try:
-        from restora.modes import derive, iad, recommend
+    import importlib
+
+    try:  # the modules, not the names the package may re-export
+        derive = importlib.import_module("restora.modes.derive")
+        iad = importlib.import_module("restora.modes.iad")
+        recommend = importlib.import_module("restora.modes.recommend")
     except ImportError:  # the package has not landed
         return not_assessed("modes", "restora.modes is not available")
     user = spec.modes or {}
