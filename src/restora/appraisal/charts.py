@@ -233,7 +233,7 @@ def waterfall_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     ]
     fig, ax = plt.subplots(figsize=(6, 2.6))
     level = 0.0
-    for i, (name, v) in enumerate(steps):
+    for i, (_name, v) in enumerate(steps):
         ax.bar(i, v, bottom=level, color="#2ca02c" if v >= 0 else "#d62728")
         level += v
     ax.bar(len(steps), level, color="#1f77b4")

@@ -78,15 +78,15 @@ def _na(section: dict[str, Any], lang: str) -> str:
 
 def _css(font_file: str | None) -> str:
     face = (
-        f'@font-face {{ font-family: "RestoraCJK"; src: url("file://{font_file}"); }}'
+        f'@font-face {{ font-family: "{CJK_FAMILY}"; src: url("file://{font_file}"); }}'
         if font_file
         else ""
     )
     return f"""{face}
 @page {{ size: A4; margin: 16mm 14mm 18mm 14mm;
   @bottom-center {{ content: counter(page) " / " counter(pages); font-size: 8pt;
-    font-family: "RestoraCJK", "{CJK_FAMILY}", sans-serif; }} }}
-body {{ font-family: "RestoraCJK", "{CJK_FAMILY}", sans-serif; font-size: 9pt; color: #111; }}
+    font-family: "{CJK_FAMILY}", sans-serif; }} }}
+body {{ font-family: "{CJK_FAMILY}", sans-serif; font-size: 9pt; color: #111; }}
 h1, h2, h3, th, b, strong {{ font-weight: normal; font-style: normal; }} h2, h3 {{ color: #123c5a; }}
 h1 {{ font-size: 17pt; margin: 0 0 4pt 0; }} h2 {{ font-size: 12.5pt; border-bottom: 1px solid #888;
   margin-top: 14pt; page-break-after: avoid; }} h3 {{ font-size: 10pt; page-break-after: avoid; }}

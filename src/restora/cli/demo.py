@@ -1,0 +1,263 @@
+"""``restora demo``: the main job on the demo county (青山县, fictional).
+
+1. imports the demo county (``examples/demo-county``: register.gpkg, soil_samples.csv,
+   hazards.csv with lon/lat in WGS 84) into a NEW SQLite database (``--out DIR``, default
+   ``demo-output``; the database is ``DIR/restora.db``) and reads it back;
+2. prints a summary of the register;
+3. diagnoses the whole county once (hazard grades, soil classes, suitability, location) and
+   prints the top ten of the priority ranking with the reasons (component scores, and the
+   indicators and rule codes that drove them);
+4. appraises the three (``--top N``) highest-priority mines as projects (``examples/demo-projects/<mine>.yaml``;
+   a mine without a project file is appraised with the register alone, its revenue and
+   financing then "not assessed"), 10 000-draw risk runs, and writes each project's
+   appraisal.json and report (HTML and PDF) under ``DIR/<project_id>/``;
+5. shows the sites' ESV before/after, GEP, value stages and location-adjusted values, and says
+   where the reports are.
+
+JSON (``--format json``)::
+
+    {"database": str, "register": {...counts...}, "ranking_top10": [{rank, mine_id, name,
+     score, damage, risk, potential, reasons: [str], rule_codes: [str]}],
+     "projects": [{...`restora appraise` JSON..., "sites": [...], "stages": {...},
+                   "location": [...]}], "seconds": float}
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from restora.cli.output import Format, FormatOption, console, emit, err_console, handled
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO_COUNTY = ROOT / "examples" / "demo-county"
+DEMO_PROJECTS = ROOT / "examples" / "demo-projects"
+TOP_N = 3
+
+
+def register_summary(reg: Any) -> dict[str, Any]:
+    """Counts of the register: mines by mineral and status, sites by kind, area [hm²]."""
+    mines, sites = reg.mines, reg.sites
+    return {
+        "mines": len(mines),
+        "sites": len(sites),
+        "samples": len(reg.samples),
+        "hazards": len(reg.hazards),
+        "damaged_area_hm2": float(sites["area_hm2"].sum()),
+        "by_mineral": {str(k): int(v) for k, v in mines["mineral"].value_counts().items()},
+        "by_status": {str(k): int(v) for k, v in mines["status"].value_counts().items()},
+        "sites_by_kind": {str(k): int(v) for k, v in sites["kind"].value_counts().items()},
+    }
+
+
+def ranking_reasons(diagnosis: Any, top: int = 10) -> list[dict[str, Any]]:
+    """The first ``top`` mines with why: weighted components and the indicators behind them."""
+    r = diagnosis.ranking
+    w = r.method["weights"]["components"]
+    grades = r.hazard_grades.set_index("mine_id")
+    out = []
+    for row in r.records(top):
+        contrib = {
+            c: float(w.get(c, 0.0)) * float(row[c] or 0.0) for c in ("damage", "risk", "potential")
+        }
+        lead = max(contrib, key=lambda c: contrib[c])
+        codes = (
+            list(grades.loc[row["mine_id"], "rule_codes"]) if row["mine_id"] in grades.index else []
+        )
+        reasons = [
+            f"driven by {lead} (weight {w.get(lead, 0):g} × score {row[lead]:.2f})",
+            f"damage: {row['damaged_area_hm2']:.1f} hm² damaged",
+            f"risk: geohazard {row['hazard_grade']}, soil {row['pollution_class'] or 'unknown'}",
+        ]
+        if row.get("distance_to_town_m") is not None:
+            reasons.append(
+                f"potential: town {row['distance_to_town_m'] / 1000:.1f} km, "
+                f"{(row.get('population_10km') or 0):,.0f} people within 10 km, "
+                f"landscape level {row.get('landscape_level')}"
+            )
+        out.append(
+            {
+                "rank": row["rank"],
+                "mine_id": row["mine_id"],
+                "name": row["name"],
+                "score": row["score"],
+                "damage": row["damage"],
+                "risk": row["risk"],
+                "potential": row["potential"],
+                "contributions": contrib,
+                "reasons": reasons,
+                "rule_codes": sorted(set(codes)),
+            }
+        )
+    return out
+
+
+def project_for(mine_id: str, start_year: int) -> tuple[Any, dict[str, Any]]:
+    """The demo project file of a mine, or a project of the register alone."""
+    from restora.appraisal.io import parse_project, read_project
+
+    path = DEMO_PROJECTS / f"{mine_id}.yaml"
+    if path.is_file():
+        return read_project(path)
+    spec = parse_project(
+        {
+            "project_id": f"QS-P-{mine_id.split('-')[-1]}",
+            "name": f"{mine_id} 生态修复项目",
+            "mines": [mine_id],
+            "start_year": start_year,
+            "discount_rate": 0.06,
+            "hurdle_rate": 0.08,
+            "note": "no project file: revenue and financing not assessed",
+        },
+        f"<generated for {mine_id}>",
+    )
+    return spec, {"file": f"<generated for {mine_id}>", "sha256": None}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level ``demo`` command."""
+
+    @app.command("demo")
+    def demo_command(
+        out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Output folder (database and reports)."),
+        county: Path = typer.Option(DEMO_COUNTY, "--county", help="County folder (default: the demo county)."),
+        top: int = typer.Option(TOP_N, "--top", min=1, max=10, help="Mines to appraise (highest priority first)."),
+        lang: str = typer.Option("zh", "--lang", help="Report language: zh or en."),
+        pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Write PDF reports too."),
+        on: str = typer.Option(None, "--on", help="Date whose reference tables apply (YYYY-MM-DD)."),
+        fmt: Format = FormatOption,
+    ) -> None:  # fmt: skip
+        """Import the demo county, rank it, appraise the three highest-priority mines, write reports."""
+        from restora.appraisal.io import County
+        from restora.cli.appraise import county_from_folder, headline, write_project
+        from restora.diagnosis.county import diagnose_county
+        from restora.errors import InputError
+        from restora.store import Store
+
+        t0 = time.perf_counter()
+        with handled():
+            if lang not in ("zh", "en"):
+                raise InputError("must be zh or en", field="--lang")
+            table = fmt == Format.table
+            read = county_from_folder(county)
+            out.mkdir(parents=True, exist_ok=True)
+            db = out / "restora.db"
+            if db.exists():
+                db.unlink()
+            url = f"sqlite:///{db.resolve()}"
+            with Store(url) as store:
+                store.add_register(read.register, source={"files": read.inputs})
+                reg = store.load_register()
+            cty = County(register=reg, context=read.context, inputs=read.inputs, notes=read.notes)
+            summary = register_summary(reg)
+            if table:
+                console.print(f"[bold]Register imported into a new SQLite database:[/] {db}")
+                for note in cty.notes:
+                    err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+                emit([{"item": k, "value": v} for k, v in summary.items()], fmt, title="Register")
+            diag = diagnose_county(reg, cty.context, on=on)
+            top10 = ranking_reasons(diag, 10)
+            if table:
+                emit(
+                    [
+                        {
+                            k: r[k]
+                            for k in (
+                                "rank",
+                                "mine_id",
+                                "name",
+                                "score",
+                                "damage",
+                                "risk",
+                                "potential",
+                            )
+                        }
+                        | {
+                            "reasons": "; ".join(r["reasons"]),
+                            "rule_codes": ", ".join(r["rule_codes"]),
+                        }
+                        for r in top10
+                    ],
+                    fmt,
+                    title="Restoration priority: top ten, with reasons",
+                )
+            projects = []
+            start_year = int((on or time.strftime("%Y-%m-%d"))[:4])
+            for row in top10[:top]:
+                spec, pin = project_for(row["mine_id"], start_year)
+                doc, paths = write_project(
+                    spec, pin, cty, diag, out / spec.project_id, lang=lang, pdf=pdf, on=on
+                )
+                val = doc["stages"]["value"]
+                item = headline(doc, paths)
+                item["sites"] = [
+                    {
+                        k: s[k]
+                        for k in (
+                            "site_id",
+                            "kind",
+                            "area_hm2",
+                            "type_before",
+                            "type_after",
+                            "esv_before_cny_per_yr",
+                            "esv_after_cny_per_yr",
+                        )
+                    }
+                    for s in val["esv"]["sites"]
+                ]
+                item["gep"] = val["gep"]
+                item["stages"] = [
+                    {
+                        "year": y["year"],
+                        "value_cny_per_yr": y["value_cny_per_yr"],
+                        "stage": y["stage_code"],
+                    }
+                    for y in val["stages"]["years"]
+                ]
+                item["location"] = val["location"]["rows"]
+                projects.append(item)
+                if table:
+                    _print_project(item, fmt)
+            data = {
+                "database": str(db),
+                "register": summary,
+                "ranking_top10": top10,
+                "projects": projects,
+                "seconds": time.perf_counter() - t0,
+            }
+            if fmt == Format.json:
+                emit(data, fmt)
+                return
+            if fmt == Format.csv:
+                emit(
+                    data,
+                    fmt,
+                    rows=[{k: v for k, v in r.items() if k != "contributions"} for r in top10],
+                )
+                return
+            console.print(f"\n[bold]Reports ({time.perf_counter() - t0:.1f} s):[/]")
+            for p in projects:
+                console.print(f"  {p['project_id']}: {p['reports']['pdf'] or p['reports']['html']}")
+                console.print(f"      {p['reports']['html']}  ·  {p['appraisal']}")
+
+
+def _print_project(item: dict[str, Any], fmt: Format) -> None:
+    emit(
+        item["sites"],
+        fmt,
+        title=f"{item['project_id']} ({', '.join(item['mines'])}): ESV before / after [CNY/yr]",
+    )
+    gep = item["gep"]
+    if gep.get("status") != "assessed":
+        console.print(f"GEP: {gep['reason']}")
+    else:
+        console.print(
+            f"GEP before {gep['before_cny_per_yr']:,.0f} → after {gep['after_cny_per_yr']:,.0f} CNY/yr"
+        )
+    stages = item["stages"]
+    changes = [s for i, s in enumerate(stages) if i == 0 or s["stage"] != stages[i - 1]["stage"]]
+    emit(changes, fmt, title="Value stages (years where the stage changes)")
+    emit(item["location"], fmt, title="Location-adjusted value of the restored land [CNY/yr]")
