@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs. Idempotent: installs only what is missing, and only as root.
+# fonts-noto-cjk: Chinese charts and PDFs; poppler-utils: pdftotext/pdffonts in the report tests;
+# libharfbuzz-subset0: WeasyPrint subsets fonts with HarfBuzz (much faster than fontTools).
 set -euo pipefail
 need=()
-for pkg in fonts-noto-cjk; do
+for pkg in fonts-noto-cjk poppler-utils libharfbuzz-subset0; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

@@ -539,7 +539,7 @@ def render_html(
             [
                 [
                     _e(t.get("name")),
-                    _e(t.get("version")),
+                    f"<span class='v'>{_e(t.get('version'))}</span>",
                     f"<span class='small'>{_e(t.get('source'))}</span>",
                 ]
                 for t in doc["reference_tables"]
