@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from restora.appraisal.charts import draw_all, money_scale
-from restora.appraisal.fonts import CJK_FAMILY, report_font_file
+from restora.appraisal.fonts import CJK_FAMILY, font_face_src
 from restora.appraisal.labels import label
 
 
@@ -77,11 +77,7 @@ def _na(section: dict[str, Any], lang: str) -> str:
 
 
 def _css(font_file: str | None) -> str:
-    face = (
-        f'@font-face {{ font-family: "{CJK_FAMILY}"; src: url("file://{font_file}"); }}'
-        if font_file
-        else ""
-    )
+    face = f'@font-face {{ font-family: "{CJK_FAMILY}"; src: {font_file}; }}' if font_file else ""
     return f"""{face}
 @page {{ size: A4; margin: 16mm 14mm 18mm 14mm;
   @bottom-center {{ content: counter(page) " / " counter(pages); font-size: 8pt;
@@ -598,7 +594,7 @@ def write_report(
         ``{"html": path, "pdf": path}`` (pdf absent when ``pdf`` is false).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    font = report_font_file()
+    font = font_face_src()
     text = render_html(doc, lang, out_dir / "charts", font)
     paths = {"html": out_dir / f"report-{lang}.html"}
     paths["html"].write_text(text, encoding="utf-8")
