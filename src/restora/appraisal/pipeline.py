@@ -385,7 +385,11 @@ def value_stage(
     def by_service(col: str) -> dict[str, Any]:
         areas = per_site.dropna(subset=[col]).groupby(col)["area_hm2"].sum()
         res = esv.run(
-            esv.XieInput(areas_hm2={str(k): float(v) for k, v in areas.items()}), on, region
+            esv.XieInput.model_validate(
+                {"areas_hm2": {str(k): float(v) for k, v in areas.items()}}
+            ),
+            on,
+            region,
         )
         return res.to_dict()
 
@@ -458,20 +462,22 @@ def value_stage(
         last_ramp = max(int(np.argmax(s.revenue)) for s in ops)
         dev_years = max(0, min(last_ramp, 100))
     sres = stages.run(
-        stages.StagesInput(
-            area_hm2=area,
-            esv_damaged_cny_per_yr=esv_before,
-            hazard_cost_cny_per_yr=spec.hazard_cost_cny_per_yr,
-            pollution_cost_cny_per_yr=spec.pollution_cost_cny_per_yr,
-            value_basic_cny_per_yr=esv_after,
-            value_developed_cny_per_yr=developed,
-            horizon_years=spec.horizon_years,
-            start_year=spec.start_year,
-            restoration_start=1,
-            restoration_years=restoration_years,
-            development_start=dev_start,
-            development_years=dev_years,
-            price_year=out["price_year"],
+        stages.StagesInput.model_validate(
+            dict(
+                area_hm2=area,
+                esv_damaged_cny_per_yr=esv_before,
+                hazard_cost_cny_per_yr=spec.hazard_cost_cny_per_yr,
+                pollution_cost_cny_per_yr=spec.pollution_cost_cny_per_yr,
+                value_basic_cny_per_yr=esv_after,
+                value_developed_cny_per_yr=developed,
+                horizon_years=spec.horizon_years,
+                start_year=spec.start_year,
+                restoration_start=1,
+                restoration_years=restoration_years,
+                development_start=dev_start,
+                development_years=dev_years,
+                price_year=out["price_year"],
+            )
         ),
         on,
         region,
@@ -495,11 +501,13 @@ def value_stage(
         pop = float(r["population_10km"].iloc[0]) if len(r) and "population_10km" in r else None
         density = pop / (math.pi * radius_km**2) if pop is not None else None
         res = location.run(
-            location.LocationInput(
-                value_cny_per_yr=value,
-                town_km=town,
-                main_road_km=road,
-                population_per_km2=density,
+            location.LocationInput.model_validate(
+                {
+                    "value_cny_per_yr": value,
+                    "town_km": town,
+                    "main_road_km": road,
+                    "population_per_km2": density,
+                }
             ),
             on,
             region,
@@ -884,7 +892,8 @@ def appraise(
     stages = [diag, plan, cost, value, rev, cf, fin, rsk, modes]
     tables = _unique_tables([t for s in stages for t in s.json.get("tables", [])])
     codes = sorted({c for s in stages for c in s.json.get("rule_codes", [])})
-    doc = {
+    not_done: dict[str, str] = {s.name: s.json["reason"] for s in stages if not s.assessed}
+    doc: dict[str, Any] = {
         "schema": "restora.appraisal/1",
         "restora_version": __version__,
         "on": str(on or dt.date.today().isoformat()),
@@ -920,5 +929,5 @@ def appraise(
         "reference_tables": tables,
     }
     if value.json.get("gep", {}).get("status") != ASSESSED:
-        doc["not_assessed"]["gep"] = value.json["gep"]["reason"]
+        not_done["gep"] = value.json["gep"]["reason"]
     return doc

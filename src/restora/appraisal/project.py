@@ -94,7 +94,7 @@ class ProjectSpec(BaseModel):
     )
     revenue_streams: list[dict[str, Any]] = Field(default_factory=list)
     financing: list[FinancingItem] = Field(default_factory=list)
-    risk: RiskSpec = Field(default_factory=RiskSpec)
+    risk: RiskSpec = Field(default_factory=lambda: RiskSpec.model_validate({}))
     gep: GepSpec | None = None
     modes: dict[str, Any] | None = Field(None, description="inputs of the mode evaluation")
     note: str = ""
