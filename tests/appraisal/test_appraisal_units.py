@@ -1,0 +1,216 @@
+"""Units of the appraisal pipeline: cash flows by hand, rights alignment, formatting, inputs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from restora import refdata
+from restora.appraisal import pipeline
+from restora.appraisal.io import parse_project, read_project
+from restora.appraisal.mapdata import map_data
+from restora.appraisal.report import Fmt
+from restora.cli import app
+from restora.diagnosis.suitability import USES
+from restora.errors import InputError
+from restora.inventory.model import Register
+from restora.revenue.streams import RevenueStream
+from restora.valuation.landcover import LandCoverMapping
+
+PROJECTS = Path(__file__).resolve().parents[2] / "examples" / "demo-projects"
+BASE = {
+    "project_id": "P1",
+    "name": "测试项目",
+    "mines": ["M1"],
+    "start_year": 2026,
+    "horizon_years": 3,
+    "discount_rate": 0.1,
+    "hurdle_rate": 0.08,
+}
+
+
+def _spec(**kw: Any) -> Any:
+    return parse_project({**BASE, **kw}, "<test>")
+
+
+def test_cash_flows_by_hand():
+    spec = _spec()
+    cost = pipeline.Stage(
+        "cost", {"status": "assessed"}, {"capex_nominal": {2026: 100.0, 2031: 7.0}}
+    )
+    revenue = pipeline.Stage(
+        "revenue",
+        {
+            "status": "assessed",
+            "by_year": [
+                {"year": 2027, "revenue": 60.0, "earmarked": 5.0},
+                {"year": 2028, "revenue": 60.0, "earmarked": 0.0},
+                {"year": 2029, "revenue": 60.0, "earmarked": 0.0},
+                {"year": 2030, "revenue": 9.0, "earmarked": 0.0},  # after the horizon
+            ],
+        },
+    )
+    cf = pipeline.cashflow_stage(spec, cost, revenue).json
+    assert [r["project_flow_cny"] for r in cf["rows"]] == [-100.0, 60.0, 60.0, 60.0]
+    # NPV = -100 + 60/1.1 + 60/1.21 + 60/1.331 = -100 + 54.5455 + 49.5868 + 45.0789 = 49.2111
+    assert cf["npv_cny"] == pytest.approx(49.2111, abs=1e-4)
+    irr = cf["irr"]
+    assert sum(f / (1 + irr) ** t for t, f in enumerate([-100, 60, 60, 60])) == pytest.approx(
+        0, abs=1e-8
+    )
+    assert cf["payback_years"] == pytest.approx(1 + 40 / 60)  # 100 repaid 1⅔ years in
+    assert cf["rows"][1]["earmarked_cny"] == 5.0  # shown apart, not in the flow
+    assert cf["revenue_after_horizon_cny"] == 9.0
+    assert cf["total_capex_cny"] == 100.0  # the 2031 cost falls after the horizon
+
+
+def test_opex_starts_with_revenue():
+    spec = _spec(opex_cny_per_yr=10.0)
+    cost = pipeline.Stage("cost", {}, {"capex_nominal": {2026: 50.0}})
+    revenue = pipeline.Stage(
+        "revenue",
+        {"status": "assessed", "by_year": [{"year": 2028, "revenue": 40.0, "earmarked": 0.0}]},
+    )
+    rows = pipeline.cashflow_stage(spec, cost, revenue).json["rows"]
+    assert [r["opex_cny"] for r in rows] == [0.0, 0.0, 10.0, 10.0]
+    assert [r["project_flow_cny"] for r in rows] == [-50.0, 0.0, 30.0, -10.0]
+
+
+def _stream(
+    name: str, kind: str, years: list[int], rev: list[float], earmark: str | None = None
+) -> RevenueStream:
+    y = np.asarray(years)
+    r = np.asarray(rev, dtype=float)
+    return RevenueStream(name, kind, y, np.ones_like(r), "1", r, r, r, r, earmark)
+
+
+def test_pledged_rights_align_to_instrument_years():
+    streams = [
+        _stream("carbon", "carbon", [2027, 2029, 2040], [10.0, 20.0, 99.0]),
+        _stream("rent", "land_rights", [2026, 2027], [5.0, 6.0]),
+        _stream("stone", "materials", [2027], [50.0], earmark="restoration_account"),
+    ]
+    rights = pipeline._aligned_rights(streams, 2027, 3)
+    # year 1 = 2027: carbon [10, 0, 20] (2040 beyond the tenor); rent [6, 0, 0]; stone earmarked
+    assert rights == [
+        {"name": "carbon", "kind": "carbon_sink", "revenue": [10.0, 0.0, 20.0]},
+        {"name": "rent", "kind": "other", "revenue": [6.0, 0.0, 0.0]},
+    ]
+
+
+def test_every_after_use_has_a_land_class_and_ecosystem_type():
+    table = refdata.get(pipeline.AFTER_USE_TABLE)
+    assert table.source and table.unit
+    mapping = LandCoverMapping.load()
+    types = {u: mapping.type_of("gbt21010", table.data[u]) for u in USES}
+    assert types["forest"] == "mixed_forest" and types["water"] == "water"
+    assert types["construction"] is None  # built-up: no equivalent factor
+    assert all(t is not None for u, t in types.items() if u != "construction")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(-1e12, 1e12, allow_nan=False),
+    st.sampled_from([1.0, 100.0, 1e-4, 1e-6]),
+    st.integers(0, 3),
+)
+def test_printed_figures_round_trip(value, scale, decimals):
+    html = Fmt("zh").num(value, scale=scale, decimals=decimals)
+    m = re.fullmatch(
+        r'<span class="n" data-scale="([^"]+)" data-decimals="(\d)">([^<]+)</span>', html
+    )
+    assert m and float(m.group(1)) == scale and int(m.group(2)) == decimals
+    printed = float(m.group(3).replace(",", ""))
+    assert (
+        abs(printed - value * scale)
+        <= 0.5 * 10**-decimals * (1 + 1e-9) + 1e-6 * abs(value * scale) * 1e-9
+    )
+
+
+def test_money_units_by_language():
+    assert ">1,234.6<" in Fmt("zh").money(12_345_678)  # 万元: 12 345 678 / 10⁴
+    assert ">12.35<" in Fmt("en").money(12_345_678)  # million CNY
+    assert Fmt("en").num(None) == "–"
+    assert ">0.0<" in Fmt("zh").money(-1.0)  # no "-0.0"
+
+
+def test_project_errors_name_the_field(tmp_path):
+    with pytest.raises(InputError) as e:
+        parse_project({**BASE, "mines": []}, "p.yaml")
+    assert e.value.problems[0].field == "mines" and e.value.problems[0].file == "p.yaml"
+    bad = {
+        **BASE,
+        "risk": {"drivers": [{"name": "x", "target": "capex", "low": 2, "mode": 1, "high": 3}]},
+    }
+    with pytest.raises(InputError) as e:
+        parse_project(bad, "p.yaml")
+    assert e.value.problems[0].field.startswith("risk.drivers.0")
+    f = tmp_path / "p.yaml"
+    f.write_text("project_id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_project(f)
+    assert e.value.problems[0].file == str(f)
+
+
+def test_demo_projects_are_valid():
+    files = sorted(PROJECTS.glob("*.yaml"))
+    assert len(files) >= 3
+    for f in files:
+        spec, meta = read_project(f)
+        assert spec.mines and meta["sha256"]
+
+
+def test_unknown_mine_is_an_input_error():
+    reg = Register.empty()
+    mines = pd.DataFrame({c: [None] for c in reg.mines.columns})
+    mines["mine_id"] = ["M1"]
+    reg = Register(mines, reg.sites, reg.samples, reg.hazards)
+    with pytest.raises(InputError) as e:
+        pipeline.diagnosis_stage(_spec(mines=["M1", "M9"]), reg, None, file="p.yaml")  # type: ignore[arg-type]
+    p = e.value.problems[0]
+    assert (p.file, p.field) == ("p.yaml", "mines.1") and "M9" in p.message
+
+
+def test_appraise_cli_bad_inputs_exit_2(tmp_path):
+    runner = CliRunner()
+    f = tmp_path / "p.yaml"
+    f.write_text("project_id: P\nmines: []\n", encoding="utf-8")
+    res = runner.invoke(app, ["appraise", str(f), "--county", str(tmp_path)])
+    assert res.exit_code == 2 and "p.yaml" in res.output
+    res = runner.invoke(app, ["appraise", str(tmp_path / "none.yaml")])
+    assert res.exit_code == 2
+    good = PROJECTS / "QS-M28.yaml"
+    res = runner.invoke(app, ["appraise", str(good), "--county", str(tmp_path), "--lang", "fr"])
+    assert res.exit_code == 2 and "--lang" in res.output
+    res = runner.invoke(app, ["appraise", str(good), "--county", str(tmp_path)])
+    assert res.exit_code == 2 and "register.gpkg" in res.output  # missing county files
+
+
+def test_map_data_projects_sites_and_keeps_other_mines():
+    # two 0.01° squares near 112.9°E 27.6°N (lon/lat storage CRS)
+    sq = [shapely.box(112.90, 27.60, 112.91, 27.61), shapely.box(112.95, 27.60, 112.96, 27.61)]
+    sites = pd.DataFrame(
+        {
+            "site_id": ["A-S1", "B-S1"],
+            "mine_id": ["A", "B"],
+            "kind": ["open_pit", "road"],
+            "geometry": sq,
+        }
+    )
+    ctx = {"crs": "EPSG:4547"}
+    m = map_data(sites, ctx, ["A"])
+    assert m is not None and [s["site_id"] for s in m["sites"]] == ["A-S1"]
+    ring = np.asarray(m["sites"][0]["geometry"]["coordinates"][0])
+    # ≈ 0.01° × 0.01° at 27.6°N: ≈ 987 m × 1 108 m in metres (Gauss-Krüger)
+    assert 900 < np.ptp(ring[:, 0]) < 1100 and 1000 < np.ptp(ring[:, 1]) < 1200
+    assert [o["mine_id"] for o in m["other_mines"]] == ["B"]
+    assert map_data(sites, {}, ["A"]) is None
