@@ -535,7 +535,11 @@ def value_stage(
     }
     out["rule_codes"] = list(sres.to_dict().get("rule_codes", []))
     out["tables"] = _unique_tables(tables)
-    return Stage("value", out, {"esv_before": esv_before, "esv_after": esv_after})
+    return Stage(
+        "value",
+        out,
+        {"esv_before": esv_before, "esv_after": esv_after, "restoration_years": restoration_years},
+    )
 
 
 def _population_radius_km(on: Any, region: Any) -> float:
@@ -822,7 +826,8 @@ def modes_stage(
     if gep.get("status") == ASSESSED:
         figures["gep_before"] = gep["before_cny_per_yr"]
         figures["gep_after"] = gep["after_cny_per_yr"]
-        figures["gep_years"] = spec.horizon_years
+        # GEP before = now; after = once basic restoration is complete
+        figures["gep_years"] = value.data["restoration_years"]
     figures.update(user.get("figures", {}))
     evals = iad.compare(figures, on=on, region=region)
     return Stage(
