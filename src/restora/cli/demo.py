@@ -161,29 +161,24 @@ def register(app: typer.Typer) -> None:
             diag = diagnose_county(reg, cty.context, on=on)
             top10 = ranking_reasons(diag, 10)
             if table:
+                cols = ("rank", "mine_id", "name", "score", "damage", "risk", "potential")
                 emit(
-                    [
-                        {
-                            k: r[k]
-                            for k in (
-                                "rank",
-                                "mine_id",
-                                "name",
-                                "score",
-                                "damage",
-                                "risk",
-                                "potential",
-                            )
-                        }
-                        | {
-                            "reasons": "; ".join(r["reasons"]),
-                            "rule_codes": ", ".join(r["rule_codes"]),
-                        }
-                        for r in top10
-                    ],
+                    [{k: r[k] for k in cols} for r in top10],
                     fmt,
-                    title="Restoration priority: top ten, with reasons",
+                    title="Restoration priority: top ten (scores in [0, 1])",
                 )
+                console.print(
+                    "[bold]Why[/] (the weighted component that drove the score; indicators; "
+                    "rule codes):"
+                )
+                for r in top10:
+                    console.print(
+                        f"  {r['rank']:>2}. {r['mine_id']} {r['name']}: " + "; ".join(r["reasons"]),
+                        highlight=False,
+                    )
+                    console.print(
+                        f"      rule codes: {', '.join(r['rule_codes']) or '-'}", highlight=False
+                    )
             projects = []
             start_year = int((on or time.strftime("%Y-%m-%d"))[:4])
             for row in top10[:top]:
