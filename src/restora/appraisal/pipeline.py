@@ -927,7 +927,7 @@ def appraise(
             "spec_sha256": _sha(spec.model_dump(mode="json")),
         },
         "notes": list(notes or []),
-        "not_assessed": {s.name: s.json["reason"] for s in stages if not s.assessed},
+        "not_assessed": not_done,
         "stages": {s.name: s.json for s in stages},
         "map": map_data,
         "rule_codes": codes,
