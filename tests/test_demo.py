@@ -191,3 +191,56 @@ def test_stages_say_what_was_not_assessed(demo):
     assert doc["not_assessed"]["gep"].startswith("not assessed: ")
     assert doc["stages"]["risk"]["summary"]["scenarios"] == 10_000
     assert doc["inputs"]["project"]["sha256"] and len(doc["inputs"]["county"]) == 4
+
+
+@pytest.fixture(scope="module")
+def appraised_en(demo) -> dict[str, Any]:
+    """QS-M28 (GEP zones, a performance bond, earmarked proceeds) from the demo's store, in English."""
+    out = demo["out"] / "qs-m28-en"
+    project = Path(__file__).resolve().parents[1] / "examples" / "demo-projects" / "QS-M28.yaml"
+    res = CliRunner().invoke(
+        app,
+        [
+            "appraise", str(project), "--db", f"sqlite:///{demo['data']['database']}",
+            "--context", str(DEMO / "context.gpkg"), "--out", str(out), "--lang", "en",
+            "--no-pdf", "--on", ON, "--format", "json",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    doc = json.loads(Path(data["appraisal"]).read_text(encoding="utf-8"))
+    return {"data": data, "doc": doc, "html": Path(data["reports"]["html"])}
+
+
+def test_english_report_from_the_store_is_traceable_too(appraised_en):
+    doc = appraised_en["doc"]
+    assert appraised_en["data"]["reports"]["pdf"] is None
+    assert doc["stages"]["value"]["gep"]["status"] == "assessed"
+    assert "gep" not in doc["not_assessed"]
+    assert doc["stages"]["financing"]["instruments"][0]["instrument"] == "performance-bond"
+    html = appraised_en["html"].read_text(encoding="utf-8")
+    assert "million CNY" in html and "Risk distribution" in html
+    values: list[float] = []
+    _json_numbers(doc, values)
+    values.sort()
+    spans = SPAN.findall(html)
+    for scale_s, dec_s, text in spans:
+        if text == "–":
+            continue
+        scale, dec = float(scale_s), int(dec_s)
+        target, half = float(text.replace(",", "")) / scale, 0.5 * 10.0**-dec / scale
+        lo = bisect.bisect_left(values, target - half * (1 + 1e-9) - 1e-12)
+        assert lo < len(values) and values[lo] <= target + half * (1 + 1e-9) + 1e-12, text
+
+
+def test_earmarked_proceeds_stay_out_of_the_flows(appraised_en):
+    st = appraised_en["doc"]["stages"]
+    rev = st["revenue"]
+    earmarked = sum(s["total_revenue"] for s in rev["streams"] if s["earmark"])
+    assert earmarked > 0 and rev["total_earmarked_cny"] == pytest.approx(earmarked)
+    rows = st["cashflow"]["rows"]
+    assert sum(r["earmarked_cny"] for r in rows) == pytest.approx(earmarked)
+    free = sum(s["total_revenue"] for s in rev["streams"] if not s["earmark"])
+    assert sum(r["revenue_cny"] for r in rows) + st["cashflow"]["revenue_after_horizon_cny"] == (
+        pytest.approx(free)
+    )
