@@ -15,6 +15,7 @@ from restora.revenue.streams import (
     RevenueStream,
     StreamSpec,
     price_path,
+    priced_stream,
     quantity,
     uncertainty_field,
     years_from,
@@ -63,18 +64,15 @@ def land_rights_stream(spec: LandRightsSpec) -> RevenueStream:
     n = 1 if spec.mode == "transfer" else int(spec.lease_years or 1)
     years = years_from(spec.start_year, n)
     price = price_path(spec.price, years, spec.start_year, spec.rent_escalation)
-    q = np.full(n, spec.area_mu)
-    rev = q * price
     code = "REV-LANDRIGHT-TRANSFER" if spec.mode == "transfer" else "REV-LANDRIGHT-LEASE"
-    return RevenueStream(
+    return priced_stream(
         name=spec.name,
         kind="land_rights",
         years=years,
-        quantity=q,
+        quantity=np.full(n, spec.area_mu),
         quantity_unit="mu",
         price=price,
-        revenue=rev,
-        revenue_low=rev * (spec.low or 1.0),
-        revenue_high=rev * (spec.high or 1.0),
+        low=spec.low,
+        high=spec.high,
         rule_codes=(code,),
     )

@@ -19,6 +19,7 @@ from restora.revenue.streams import (
     RevenueStream,
     StreamSpec,
     price_path,
+    priced_stream,
     quantity,
     uncertainty_field,
     years_from,
@@ -77,17 +78,15 @@ def materials_stream(spec: MaterialsSpec) -> RevenueStream:
     price = price_path(spec.price, years, spec.start_year, spec.price_escalation) * (
         1.0 - spec.platform_fee_share
     )
-    rev = v * price
-    return RevenueStream(
+    return priced_stream(
         name=spec.name,
         kind="materials",
         years=years,
         quantity=v,
         quantity_unit="m**3",
         price=price,
-        revenue=rev,
-        revenue_low=rev * (spec.low or 1.0),
-        revenue_high=rev * (spec.high or 1.0),
+        low=spec.low,
+        high=spec.high,
         earmark=f"restoration account of mine {spec.mine_id}",
         rule_codes=("REV-MATERIALS-EARMARK",),
     )

@@ -16,6 +16,7 @@ from restora.revenue.streams import (
     RevenueStream,
     StreamSpec,
     price_path,
+    priced_stream,
     quantity,
     uncertainty_field,
     years_from,
@@ -89,17 +90,15 @@ def operations_stream(spec: OperationsSpec) -> RevenueStream:
     years = years_from(spec.start_year, spec.years)
     share = ramp(spec.years, spec.ramp_years, spec.ramp_shares)
     income = price_path(spec.mature_income, years, spec.start_year, spec.escalation)
-    rev = share * income
-    return RevenueStream(
+    return priced_stream(
         name=spec.name,
         kind="operations",
         years=years,
         quantity=share,
         quantity_unit="1",
         price=income,
-        revenue=rev,
-        revenue_low=rev * (spec.low or 1.0),
-        revenue_high=rev * (spec.high or 1.0),
+        low=spec.low,
+        high=spec.high,
         rule_codes=("REV-OPS-RAMPUP",),
         flags=(f"after-use: {spec.after_use}",),
     )

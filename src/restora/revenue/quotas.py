@@ -23,6 +23,7 @@ from restora.revenue.streams import (
     RevenueStream,
     StreamSpec,
     price_path,
+    priced_stream,
     quantity,
     uncertainty_field,
     years_from,
@@ -127,18 +128,15 @@ def quota_stream(spec: QuotaSpec) -> RevenueStream:
             p0 = ceiling
             codes.append("REV-QUOTA-CEILING")
     price = price_path(p0, years, first, spec.price_escalation)
-    q = spec.area_mu * np.asarray(spec.sale_shares, dtype=np.float64)
-    rev = q * price
-    return RevenueStream(
+    return priced_stream(
         name=spec.name,
         kind="land_quota" if spec.kind == "construction_land" else "farmland_quota",
         years=years,
-        quantity=q,
+        quantity=spec.area_mu * np.asarray(spec.sale_shares, dtype=np.float64),
         quantity_unit="mu",
         price=price,
-        revenue=rev,
-        revenue_low=rev * (spec.low or 1.0),
-        revenue_high=rev * (spec.high or 1.0),
+        low=spec.low,
+        high=spec.high,
         rule_codes=tuple(codes),
         flags=tuple(flags),
         tables_used=tuple(tables),

@@ -105,6 +105,47 @@ class RevenueStream:
         }
 
 
+def priced_stream(
+    *,
+    quantity: np.ndarray,
+    price: np.ndarray,
+    low: float | None,
+    high: float | None,
+    **attributes: Any,
+) -> RevenueStream:
+    """A stream whose revenue is quantity times price, its low and high cases scaled.
+
+    Parameters
+    ----------
+    quantity : numpy.ndarray
+        (T,) quantity sold [``quantity_unit``].
+    price : numpy.ndarray
+        (T,) central price [CNY per quantity unit].
+    low, high : float or None
+        Multiplicative factors on revenue for the low and high cases [1]; ``None`` is 1.
+    **attributes
+        The other :class:`RevenueStream` fields (``name``, ``kind``, ``years``,
+        ``quantity_unit``, ``earmark``, ``rule_codes``, ``flags``, ``tables_used``).
+
+    Returns
+    -------
+    RevenueStream
+
+    Notes
+    -----
+    :math:`R_y = q_y\\,p_y`, :math:`R^{low}_y = f_{low} R_y`, :math:`R^{high}_y = f_{high} R_y`.
+    """
+    revenue = quantity * price
+    return RevenueStream(
+        quantity=quantity,
+        price=price,
+        revenue=revenue,
+        revenue_low=revenue * (low or 1.0),
+        revenue_high=revenue * (high or 1.0),
+        **attributes,
+    )
+
+
 def price_path(base: float, years: Any, base_year: int, escalation: float = 0.0) -> np.ndarray:
     """Price in each year from a base price growing at a constant rate.
 
