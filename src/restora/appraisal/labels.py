@@ -119,6 +119,7 @@ _L: dict[str, tuple[str, str]] = {
     "samples": ("土壤样品分类", "Soil samples by class"),
     "flags": ("提示", "Flags"),
     "of": ("共", "of"),
+    "top_items": ("主要成本项", "Largest cost items"),
 }
 
 MODE_NAMES = {

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from restora.errors import InputError
 from restora.inventory.model import Register
 
 AFTER_USE_TABLE = "appraisal/after-use-land-class"
+HAZARD_NOTE = re.compile(r"hazard (\S+) \(")
 NOT_ASSESSED = "not assessed"
 ASSESSED = "assessed"
 
@@ -247,6 +249,7 @@ def plan_stage(
                         "phase": w.phase,
                         "start_year": w.start_year,
                         "years": w.years,
+                        "note": w.note,
                     }
                     for sid, w in p.works()
                 ],
@@ -786,10 +789,17 @@ def modes_stage(
     cashflow: Stage,
     financing: Stage,
     *,
+    plan: Stage | None = None,
     on: dt.date | str | None = None,
     region: str | None = None,
 ) -> Stage:
-    """Recommended value-realization mode of each mine, and the IAD evaluation of the project."""
+    """Recommended value-realization mode of each mine, and the IAD evaluation of the project.
+
+    The IAD figures come from this appraisal: hazard points (registered hazards of the
+    project's mines), hazard points with treatment works in the plan (planned, to be verified:
+    noted in ``figure_notes``), the cash flows, IRR, payback and, when assessed, GEP before and
+    after basic restoration; the project file's ``modes.figures`` add or override figures.
+    """
     import importlib
 
     try:  # the modules, not the names the package may re-export
@@ -818,6 +828,20 @@ def modes_stage(
         "hazard_points_total": len(hazards),
         "cash_flows": [r["project_flow_cny"] for r in cashflow.json["rows"]],
     }
+    figure_notes: dict[str, str] = {}
+    if plan is not None:
+        ids = {h["hazard_id"] for h in hazards}
+        treated = {
+            m.group(1)
+            for p in plan.json["plans"]
+            for w in p["works"]
+            for m in [HAZARD_NOTE.match(w.get("note") or "")]
+            if m and m.group(1) in ids
+        }
+        figures["hazard_points_eliminated"] = len(treated)
+        figure_notes["hazard_points_eliminated"] = (
+            "hazards with treatment works in the plan (planned, to be verified on completion)"
+        )
     if cashflow.json["irr"] is not None:
         figures["irr"] = cashflow.json["irr"]
     if cashflow.json["payback_years"] is not None:
@@ -839,6 +863,7 @@ def modes_stage(
             "mines": mines,
             "iad": {k: v.as_dict() for k, v in evals.items()},
             "figures": figures,
+            "figure_notes": figure_notes,
             "rule_codes": sorted(codes),
             "tables": _unique_tables(tables),
         },
@@ -893,7 +918,9 @@ def appraise(
     cf = cashflow_stage(spec, cost, rev)
     fin = financing_stage(spec, rev, cf, file=file)
     rsk = risk_stage(spec, cost, cf, fin)
-    modes = modes_stage(spec, register, county, diag, value, cf, fin, on=on, region=region)
+    modes = modes_stage(
+        spec, register, county, diag, value, cf, fin, plan=plan, on=on, region=region
+    )
     stages = [diag, plan, cost, value, rev, cf, fin, rsk, modes]
     tables = _unique_tables([t for s in stages for t in s.json.get("tables", [])])
     codes = sorted({c for s in stages for c in s.json.get("rule_codes", [])})

@@ -276,6 +276,23 @@ def render_html(
             [L("phase"), f"{L('deterministic')} [{mu}]", f"P50 [{mu}]", f"P90 [{mu}]"], phase_rows
         )
     )
+    items = cost.get("by_item_top") or []
+    if items:
+        parts.append(f"<h3>{L('top_items')}</h3>")
+        parts.append(
+            _table(
+                [L("item"), f"{L('deterministic')} [{mu}]", f"P50 [{mu}]", f"P90 [{mu}]"],
+                [
+                    [
+                        _e(r["item"]),
+                        f.money(r["deterministic_cny"]),
+                        f.money(r["p50_cny"]),
+                        f.money(r["p90_cny"]),
+                    ]
+                    for r in items
+                ],
+            )
+        )
     parts.append(_img(charts, "cost", L("fig_cost")) + "</section>")
     # --- value ---
     parts.append(f"<section><h2>{L('value')}</h2>")
@@ -443,6 +460,20 @@ def render_html(
                 if not isinstance(v, (dict, list)) or v == []
             ]
             parts.append(_table([L("item"), L("value_c")], srows))
+            sched = ins.get("schedule") or []
+            if sched:
+                keys = [
+                    k
+                    for k in sched[0]
+                    if all(isinstance(r.get(k), (int, float, type(None))) for r in sched)
+                    and not all(isinstance(r.get(k), bool) for r in sched)
+                ][:8]
+                parts.append(
+                    _table(
+                        [_e(k) for k in keys],
+                        [[_scalar(f, k, r.get(k)) for k in keys] for r in sched[:15]],
+                    )
+                )
             if ins["flags"]:
                 parts.append(
                     "<p class='warn'>" + "<br/>".join(_e(x) for x in ins["flags"]) + "</p>"
@@ -521,6 +552,13 @@ def render_html(
             "<h3>IAD</h3>"
             + _table([L("mode"), L("rule_codes"), L("criterion"), L("value_c")], crit_rows)
         )
+        notes_fig = md.get("figure_notes") or {}
+        if notes_fig:
+            parts.append(
+                "<p class='small'>"
+                + "; ".join(f"{_e(k)}: {_e(v)}" for k, v in notes_fig.items())
+                + "</p>"
+            )
     else:
         parts.append(_na(md, lang))
     parts.append("</section>")
