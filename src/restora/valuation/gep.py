@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from restora import refdata
 from restora.errors import InputError, Problem
 from restora.units import M2_PER_HM2
+from restora.valuation.columns import numeric_column
 from restora.valuation.prices import PriceIndex
 
 STOICHIOMETRY_TABLE = "valuation/gep/stoichiometry"
@@ -421,17 +422,9 @@ def validate_zones(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame
         if c not in frame.columns:
             out[c] = np.nan
             continue
-        raw = frame[c]
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-            num = raw.astype(float)
-            blank = num.isna()
-        else:  # text (CSV) or mixed JSON values: blanks are empty, the rest must parse
-            num = pd.to_numeric(raw, errors="coerce")
-            blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        for i in np.flatnonzero((num.isna() & ~blank).to_numpy()):
-            problems.append(Problem(f"{raw.iloc[i]!r} is not a number", file, int(i) + 1, c))
+        vals, not_numbers = numeric_column(frame[c], c, file)
+        problems.extend(not_numbers)
         lo, hi = _bounds(c)
-        vals = num.to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             bad = np.zeros(len(vals), dtype=bool)
             if lo is not None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from restora import refdata
 from restora.errors import InputError, Problem
+from restora.valuation.columns import numeric_column
 
 TABLE = "valuation/location/coefficients"
 DISTANCE_COLUMNS = {
@@ -135,16 +136,8 @@ def adjust_table(
     for c in ["value_cny_per_yr", *DISTANCE_COLUMNS.values(), DENSITY_COLUMN]:
         if c not in frame.columns:
             continue
-        raw = frame[c]
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-            num = raw.astype(float)
-            blank = num.isna()
-        else:  # text (CSV) or mixed JSON values: blanks are empty, the rest must parse
-            num = pd.to_numeric(raw, errors="coerce")
-            blank = raw.isna() | (raw.astype(str).str.strip() == "")
-        for i in np.flatnonzero((num.isna() & ~blank).to_numpy()):
-            problems.append(Problem(f"{raw.iloc[i]!r} is not a number", file, int(i) + 1, c))
-        vals = num.to_numpy(dtype=float)
+        vals, not_numbers = numeric_column(frame[c], c, file)
+        problems.extend(not_numbers)
         if c != "value_cny_per_yr":
             for i in np.flatnonzero(vals < 0):
                 problems.append(Problem(f"negative value {vals[i]}", file, int(i) + 1, c))
