@@ -16,30 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled
+from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
 from restora.errors import InputError
 
 app = typer.Typer(no_args_is_help=True)
 
 KEYS = ("npv", "irr", "irr_all", "mirr", "payback_years", "discounted_payback_years")
-
-
-def _read_json(path: str) -> tuple[Any, str]:
-    name = "<stdin>" if path == "-" else path
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
-    try:
-        return json.loads(text), name
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=name, row=f"line {exc.lineno}") from exc
 
 
 def _number(v: Any, file: str, row: str, field: str) -> float:
@@ -158,7 +144,7 @@ def metrics_command(
         rr = rate if reinvest_rate is None else reinvest_rate
         for value, option in ((rate, "--rate"), (fr, "--finance-rate"), (rr, "--reinvest-rate")):
             _check_rate(value, option)
-        data, name = _read_json(flows_file)
+        data, name = read_input_json(flows_file)
         flows, dates = parse_flows(data, name)
         if dates is not None and periods_per_year != 1:
             raise InputError(
@@ -201,7 +187,7 @@ def risk_command(
     from restora.finance import risk
 
     with handled():
-        data, name = _read_json(spec_file)
+        data, name = read_input_json(spec_file)
         try:
             spec = risk.RiskSpec.model_validate(data)
         except ValidationError as exc:

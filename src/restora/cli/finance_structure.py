@@ -17,15 +17,20 @@ JSON contract::
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 import yaml
 
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
+from restora.cli.output import (
+    Format,
+    FormatOption,
+    emit,
+    err_console,
+    handled,
+    read_input_text,
+)
 from restora.errors import InputError
 
 INSTRUMENT_HELP = "performance-bond, pledge-loan, special-bond, guarantee, ppp or benefit-sharing."
@@ -33,11 +38,7 @@ INSTRUMENT_HELP = "performance-bond, pledge-loan, special-bond, guarantee, ppp o
 
 def read_project(path: str) -> tuple[dict[str, Any], str]:
     """The project file as a mapping, and its display name; InputError names the file/line."""
-    name = "<stdin>" if path == "-" else path
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
+    text, name = read_input_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -28,13 +28,11 @@ Bad input exits 2 naming the file and field; other failures exit 1.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled
+from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
 from restora.errors import InputError, RestoraError
 from restora.modes import iad
 from restora.modes.profile import MODES, MineProfile, parse_profile
@@ -48,21 +46,9 @@ OnOption = typer.Option(
 RegionOption = typer.Option(None, "--region", help="6-digit GB/T 2260 code for regional tables.")
 
 
-def _read_json(path: str) -> tuple[Any, str]:
-    name = "<stdin>" if path == "-" else path
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
-    try:
-        return json.loads(text), name
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", file=name, row=f"line {exc.lineno}") from exc
-
-
 def read_profile(path: str) -> MineProfile:
     """A profile from a JSON file (the profile itself, or ``{"profile": {...}, ...}``)."""
-    data, name = _read_json(path)
+    data, name = read_input_json(path)
     if isinstance(data, dict) and isinstance(data.get("profile"), dict):
         data = data["profile"]
     return parse_profile(data, file=name)
@@ -155,7 +141,7 @@ def compare_command(
         profile = read_profile(profile_file)
         appraisal, name = (None, None)
         if appraisal_file:
-            appraisal, name = _read_json(appraisal_file)
+            appraisal, name = read_input_json(appraisal_file)
             if not isinstance(appraisal, dict):
                 raise InputError("appraisal figures must be a JSON object", file=name)
         data = _compare(profile, appraisal, name, on, region)

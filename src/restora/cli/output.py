@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -120,3 +121,34 @@ def handled() -> Iterator[None]:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(exc.exit_code) from exc
+
+
+def read_input_text(path: str) -> tuple[str, str]:
+    """The text of an input file (UTF-8), or of standard input for ``-``, and its display name.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (exit 2), naming it.
+    """
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
+    return text, name
+
+
+def read_input_json(path: str) -> tuple[Any, str]:
+    """The parsed JSON of an input file, or of standard input for ``-``, and its display name.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or is not valid JSON (exit 2, naming the file and line).
+    """
+    text, name = read_input_text(path)
+    try:
+        return json.loads(text), name
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=name, row=f"line {exc.lineno}") from exc
