@@ -26,11 +26,13 @@ class Fmt:
         self.lang = lang
         self.k = money_scale(lang)
 
-    def num(self, v: Any, *, scale: float = 1.0, decimals: int = 0, suffix: str = "") -> str:
+    def num(
+        self, v: Any, *, scale: float = 1.0, decimals: int = 0, suffix: str = "", sep: bool = True
+    ) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return "–"
         x = float(v) * scale
-        text = f"{x:,.{decimals}f}"
+        text = f"{x:,.{decimals}f}" if sep else f"{x:.{decimals}f}"
         if text in ("-0", "-0.0", "-0.00") or (text.startswith("-0.") and float(text) == 0):
             text = text[1:]
         return (
@@ -607,17 +609,31 @@ def render_html(
     )
 
 
+RATIO_KEYS = (
+    "rate", "irr", "ltv", "share", "dscr", "llcr", "ratio", "coverage", "fraction", "coupon",
+    "yield", "probability", "multiple",
+)  # fmt: skip
+MONEY_KEYS = (
+    "amount", "principal", "interest", "payment", "cash", "value", "capacity", "cost", "revenue",
+    "outstanding", "repaid", "forfeited", "service", "loss", "fund", "total", "price", "cny",
+)  # fmt: skip
+
+
 def _scalar(f: Fmt, key: str, v: Any) -> str:
+    """A scalar of an instrument's summary or schedule, formatted by what its key names."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return _e(v)
     if isinstance(v, list):
         return "–"
     if isinstance(v, (int, float)):
-        if any(t in key for t in ("rate", "ltv", "share", "dscr", "ratio", "coverage")):
-            return f.num(v, decimals=3)
-        if isinstance(v, int) and abs(v) < 1000:
-            return f.num(v)
-        return f.money(v) + f" {label('money_unit', f.lang)}"
+        k = key.lower()
+        if any(t in k for t in RATIO_KEYS):
+            return f.num(v, decimals=4)
+        if any(t in k for t in MONEY_KEYS):
+            return f.money(v) + f" {label('money_unit', f.lang)}"
+        if isinstance(v, int):
+            return f.num(v, sep="year" not in k)
+        return f.num(v, decimals=3)
     return _e(v)
 
 
