@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,6 +146,44 @@ def test_missing_class_is_an_error_and_writes_nothing(tmp_path, pools):
     assert not out.exists()
 
 
+def test_missing_class_keeps_earlier_maps(tmp_path, pools, pair):
+    # maps and counts are made in one pass; a code missing from the table (found only once
+    # every window is counted) deletes the new maps, and the previous run's maps stay valid
+    out = tmp_path / "maps"
+    good = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1], out_dir=out)
+    before = {n: Path(f).read_bytes() for n, f in good.outputs.items()}
+    bad = BASE.copy()
+    bad[2, 0] = 7  # not in the pools table, in the last window of 1-pixel-row windows
+    p = write_tif(tmp_path / "m.tif", bad, nodata=-1)
+    with pytest.raises(InputError, match=r"code\(s\) 7 \(1 px\)"):
+        cm.carbon_storage(p, cm.read_pools(pools), pair[1], out_dir=out, target_pixels=4)
+    assert sorted(f.name for f in out.iterdir()) == sorted(f"{n}.tif" for n in before)
+    assert all(Path(good.outputs[n]).read_bytes() == b for n, b in before.items())
+
+
+@pytest.mark.parametrize("compress", ["zstd", "deflate", "lzw"])
+def test_maps_identical_whatever_the_compression(tmp_path, pools, pair, compress):
+    v = cm.Valuation(100, 10, 0, 2020, 2022)
+    r = cm.carbon_storage(
+        pair[0], cm.read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / compress,
+        compress=compress.upper(),
+    )  # fmt: skip
+    ref = cm.pixel_maps(
+        BASE, ALT, -32768, cm.read_pools(pools).density_table(-32768, 65536) * 0.09, -1, -1,
+        cm.valuation_constant(100, 10, 0, 2),
+    )  # fmt: skip
+    for name, f in r.outputs.items():
+        with rasterio.open(f) as ds:
+            assert ds.compression.value == compress.upper() and ds.profile["tiled"]
+            assert np.array_equal(ds.read(1), ref[name]), name
+
+
+def test_unknown_compression_is_an_input_error(tmp_path, pools, pair):
+    with pytest.raises(InputError, match="unknown compression"):
+        cm.carbon_storage(pair[0], cm.read_pools(pools), out_dir=tmp_path / "o", compress="jpeg")
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_wide_code_is_an_error(tmp_path, pools):
     arr = np.array([[1, 2], [70_000, 2]], dtype=np.int32)  # outside the table's span 1..2
     p = write_tif(tmp_path / "m32.tif", arr)
@@ -280,12 +319,15 @@ def test_totals_independent_of_block_size_and_match_pixel_sum(
     )
     one = cm.carbon_storage(pb, t, pa, workers=1, target_pixels=shape[0] * shape[1])
     many = cm.carbon_storage(pb, t, pa, workers=workers, target_pixels=target)
+    # with maps the counts come from the class-pair index (one pass): the same totals
+    mapped = cm.carbon_storage(pb, t, pa, workers=workers, target_pixels=target, out_dir=d / "o")
     # integer class counts: the totals are identical whatever the windows and threads
-    assert (one.total_mg_c, one.alt_total_mg_c, one.delta_mg_c) == (
-        many.total_mg_c,
-        many.alt_total_mg_c,
-        many.delta_mg_c,
-    )
+    for other in (many, mapped):
+        assert (one.total_mg_c, one.alt_total_mg_c, one.delta_mg_c) == (
+            other.total_mg_c,
+            other.alt_total_mg_c,
+            other.delta_mg_c,
+        )
     # and equal the brute-force per-pixel float64 sum (InVEST's definition)
     lut = dict(zip(codes[1:], dens[1:], strict=True))
     db = np.vectorize(lambda c: lut.get(c, np.nan))(base).astype(float) * 0.09
@@ -352,6 +394,22 @@ def test_cli_json_contract(cli, pools, pair, tmp_path):
     assert d["total_mg_c"] == pytest.approx(96.48) and d["alt_total_mg_c"] == pytest.approx(127.71)
     assert d["delta_mg_c"] == pytest.approx(25.56) and d["npv_cny"] == pytest.approx(2439.8181818)
     assert (tmp_path / "maps" / "npv_alt.tif").exists()
+    with rasterio.open(tmp_path / "maps" / "npv_alt.tif") as ds:
+        assert ds.compression.value == "ZSTD"
+    res = CliRunner().invoke(
+        cli,
+        ["carbon", "--lulc", pair[0], "--pools", str(pools), "-f", "json", "--compress", "deflate",
+         "--out", str(tmp_path / "deflate")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with rasterio.open(tmp_path / "deflate" / "c_storage_bas.tif") as ds:
+        assert ds.compression.value == "DEFLATE"
+    res = CliRunner().invoke(
+        cli,
+        ["carbon", "--lulc", pair[0], "--pools", str(pools), "--compress", "webp",
+         "--out", str(tmp_path / "webp")],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "unknown compression" in res.output
 
 
 def test_cli_baseline_only_has_nulls(cli, pools, pair):
@@ -421,18 +479,29 @@ def test_interrupted_map_writing_leaves_no_partial_maps(tmp_path, pools, monkeyp
 
     def interrupted(*args, **kwargs):
         calls.append(1)
-        if len(calls) > 1:  # the second window of the map pass: as if Ctrl-C was pressed
+        if len(calls) > 1:  # the second window with maps: as if Ctrl-C was pressed
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    real = cm.pixel_maps
-    monkeypatch.setattr(cm, "pixel_maps", interrupted)
+    real = cm.maps_and_counts
+    monkeypatch.setattr(cm, "maps_and_counts", interrupted)
     out = tmp_path / "maps"
     with pytest.raises(KeyboardInterrupt):
         cm.carbon_storage(
             base, cm.read_pools(pools), alt, out_dir=out, target_pixels=256, workers=1
         )
-    assert len(calls) == 2 and list(out.iterdir()) == []
+    # the folder did not exist before the run: it is removed with the partial maps
+    assert len(calls) == 2 and not out.exists()
+    # an existing folder stays, with its earlier maps unchanged and no partial file left
+    out.mkdir()
+    (out / "c_storage_bas.tif").write_bytes(b"earlier run")
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        cm.carbon_storage(
+            base, cm.read_pools(pools), alt, out_dir=out, target_pixels=256, workers=2
+        )
+    assert [f.name for f in out.iterdir()] == ["c_storage_bas.tif"]
+    assert (out / "c_storage_bas.tif").read_bytes() == b"earlier run"
 
 
 def test_cli_interrupt_exits_130_and_progress_bar_runs(cli, pools, pair, monkeypatch):
@@ -476,3 +545,62 @@ def test_class_table_maps_equal_pixel_by_pixel_float64(data, n_codes, with_k):
     assert fast.keys() == slow.keys()
     for name in fast:
         assert fast[name].dtype == np.float32 and np.array_equal(fast[name], slow[name]), name
+
+
+@given(
+    data=st.data(),
+    n_codes=st.integers(2, 12),
+    with_alt=st.booleans(),
+    with_k=st.booleans(),
+    unknown=st.booleans(),
+)
+def test_counts_from_pair_index_equal_pair_histograms(data, n_codes, with_alt, with_k, unknown):
+    # the one-pass block function gives exactly pair_histograms' counts (built from the joint
+    # histogram of class pairs) and pixel_maps' maps, with nodata and codes missing from the
+    # table; a block with a missing code gets no maps
+    codes = data.draw(
+        st.lists(st.integers(-60, 60), min_size=n_codes, max_size=n_codes, unique=True)
+    )
+    dens = data.draw(
+        st.lists(st.floats(0, 400, allow_subnormal=False), min_size=n_codes, max_size=n_codes)
+    )
+    in_table = codes[1:] if unknown else codes  # with `unknown`, codes[0] is not a class
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    shape = data.draw(st.tuples(st.integers(1, 9), st.integers(1, 9)))
+    base = rng.choice(np.array(codes, dtype=np.int16), size=shape)
+    alt = rng.choice(np.array(codes, dtype=np.int16), size=shape) if with_alt else None
+    offset, size = raster.histogram_span("int16")
+    table = np.full(size, np.nan)
+    table[np.array(in_table) - offset] = np.array(dens[: len(in_table)]) * 0.09
+    nd_b = data.draw(st.one_of(st.none(), st.sampled_from(codes)))
+    nd_a = data.draw(st.one_of(st.none(), st.sampled_from(codes)))
+    k = 37.25 if with_k and with_alt else None
+    lucode = np.array(in_table, dtype=np.int64)
+    hist, maps = cm.maps_and_counts(base, alt, offset, size, table, nd_b, nd_a, k, lucode)
+    expected = cm.pair_histograms(base, alt, offset, size, nd_b, nd_a, lucode)
+    assert np.array_equal(hist, expected)
+    missing = (base != nd_b) & np.isin(base, in_table, invert=True)
+    if alt is not None:
+        missing |= (alt != nd_a) & np.isin(alt, in_table, invert=True)
+    if missing.any():
+        assert maps is None
+    else:
+        ref = cm._pixel_maps_float64(base, alt, offset, table, nd_b, nd_a, k)
+        assert maps is not None and maps.keys() == ref.keys()
+        assert all(np.array_equal(maps[n], ref[n]) for n in ref)
+
+
+def test_counts_from_pair_index_hand_worked():
+    # BASE/ALT above; classes 1 and 2, nodata -1. Joint counts of (baseline, alternate) pairs:
+    # (1,2): 2, (1,1): 2, (2,2): 4, (2,1): 0, (-1,1): 1 → baseline class 1: 2 + 2 = 4,
+    # class 2: 4, nodata 1; alternate class 1: 2 + 1 = 3, class 2: 2 + 4 = 6; alternate where
+    # the baseline is nodata: class 1: 1; nothing where the alternate is nodata
+    offset, size = raster.histogram_span("int16")
+    table = np.full(size, np.nan)
+    table[[1 - offset, 2 - offset]] = [5.67, 18.45]
+    hist, maps = cm.maps_and_counts(BASE, ALT, offset, size, table, -1, -1, None)
+    assert maps is not None
+    assert hist[0, 1 - offset] == 4 and hist[0, 2 - offset] == 4 and hist[0, -1 - offset] == 1
+    assert hist[1, 1 - offset] == 3 and hist[1, 2 - offset] == 6 and hist[1].sum() == 9
+    assert hist[2].sum() == 0 and hist[3, 1 - offset] == 1 and hist[3].sum() == 1
+    assert maps["c_change_bas_alt"][0, 0] == np.float32(18.45 - 5.67)

@@ -274,7 +274,7 @@ def test_written_maps_are_tiled_and_compressed(tmp_path):
     ) as ds:
         ds.write(np.ones((10, 10), dtype=np.float32), 1)
     with rasterio.open(tmp_path / "o.tif") as ds:
-        assert ds.profile["tiled"] and ds.compression.value == "DEFLATE"
+        assert ds.profile["tiled"] and ds.compression.value == "ZSTD"
         assert ds.units[0] == "Mg C/pixel" and ds.crs == rasterio.crs.CRS.from_epsg(32650)
 
 

@@ -32,6 +32,7 @@ def carbon(
     pools: str = typer.Option(..., "--pools", help="Carbon pools CSV: lucode, c_above, c_below, c_soil, c_dead [Mg C/ha]; - for stdin."),
     lulc_alt: Path | None = typer.Option(None, "--lulc-alt", help="Alternate land cover on the same grid."),
     out: Path | None = typer.Option(None, "--out", help="Write per-pixel maps (float32 GeoTIFF, Mg C/pixel) to this folder."),
+    compress: str = typer.Option("zstd", "--compress", help="Compression of the --out maps: zstd (fast, GDAL ≥ 2.3), deflate (any TIFF reader) or lzw."),
     price: float | None = typer.Option(None, "--price", help="Carbon price [CNY/Mg C] in the base year; turns on valuation."),
     price_unit: str = typer.Option("CNY/MgC", "--price-unit", help="Unit of --price: CNY/MgC, or CNY/tCO2 (converted by 44/12, IPCC 2006)."),
     discount_rate: float = typer.Option(0.0, "--discount-rate", help="Discount rate [% per year], as in InVEST (7 = 7 %)."),
@@ -80,7 +81,7 @@ def carbon(
         table = cm.read_pools(pools)
         show = sys.stderr.isatty() if progress is None else progress
         try:
-            result = _run(cm, lulc, table, lulc_alt, valuation, out, workers, show)
+            result = _run(cm, lulc, table, lulc_alt, valuation, out, workers, show, compress)
         except KeyboardInterrupt:
             err_console.print("interrupted: stopped cleanly, no partial maps left")
             raise typer.Exit(130) from None
@@ -120,13 +121,16 @@ def _run(
     out: Path | None,
     workers: int,
     show: bool,
+    compress: str = "zstd",
 ) -> Any:
-    kwargs = dict(lulc_alt=lulc_alt, valuation=valuation, out_dir=out, workers=workers)
+    kwargs = dict(
+        lulc_alt=lulc_alt, valuation=valuation, out_dir=out, workers=workers, compress=compress
+    )
     if not show:
         return cm.carbon_storage(lulc, table, **kwargs)
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    labels = {"count": "counting classes", "maps": "writing maps"}
+    labels = {"count": "counting classes", "maps": "counting classes and writing maps"}
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), console=err_console, transient=True,

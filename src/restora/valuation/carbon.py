@@ -459,6 +459,84 @@ def pixel_maps(
     float32 — the same numbers as computing every pixel in float64, in a fraction of the passes
     over the block. Other cases compute pixel by pixel in float64.
     """
+    fast = _class_table_maps(base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k)
+    if fast is None:
+        return _pixel_maps_float64(base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k)
+    return fast[0]
+
+
+def maps_and_counts(
+    base: npt.NDArray[np.integer[Any]],
+    alt: npt.NDArray[np.integer[Any]] | None,
+    offset: int,
+    size: int,
+    mg_c_per_pixel: npt.NDArray[np.float64],
+    base_nodata: int | None,
+    alt_nodata: int | None,
+    k: float | None = None,
+    codes: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.float32]] | None]:
+    """The block function of a run with maps: the class counts and the maps of one block.
+
+    Parameters
+    ----------
+    base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k
+        As for :func:`pixel_maps`.
+    size : int
+        Histogram range (see :func:`restora.valuation.raster.histogram_span`).
+    codes : ndarray of int, optional
+        The pools table's codes (see :func:`pair_histograms`).
+
+    Returns
+    -------
+    (ndarray of int64, dict or None)
+        Exactly :func:`pair_histograms` ``(base, alt, offset, size, ...)``, and exactly
+        :func:`pixel_maps` — or None if the block holds a code that is neither a class nor the
+        raster's nodata (the run then fails with the codes listed, and writes no maps).
+
+    Notes
+    -----
+    On the class-table path of :func:`pixel_maps` the counts come from the index of each
+    (baseline, alternate) class pair that the change map is looked up with: one
+    ``np.bincount`` of it is the joint histogram J of class pairs, and the four rows of
+    :func:`pair_histograms` are its sums — baseline counts :math:`\\sum_a J_{b,a}`, alternate
+    counts :math:`\\sum_b J_{b,a}`, baseline counts where the alternate is nodata
+    :math:`J_{b,\\varnothing}` and vice versa — so the block is not scanned again to count it.
+    Codes outside the table get their own index; if any occurs, the block is counted code by
+    code instead, for the error message.
+    """
+    fast = _class_table_maps(base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k)
+    if fast is not None:
+        maps, joint, classes = fast
+        n = len(classes)
+        unknown = joint[n + 1].any() if alt is None else joint[n + 1].any() or joint[:, n + 1].any()
+        if not unknown:
+            return _hist_from_joint(joint, classes, offset, size, base_nodata, alt_nodata), maps
+    hist = pair_histograms(base, alt, offset, size, base_nodata, alt_nodata, codes)
+    known = ~np.isnan(mg_c_per_pixel)
+    for row, nd in ((0, base_nodata), (1, alt_nodata)):
+        if row == 1 and alt is None:
+            break
+        ok = known.copy()
+        if nd is not None and 0 <= nd - offset < size:
+            ok[nd - offset] = True
+        if hist[row, size] or np.any(hist[row, :size][~ok]):
+            return hist, None
+    # here a fast block always has an unknown code; only other blocks reach the float64 path
+    return hist, _pixel_maps_float64(base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k)
+
+
+def _class_table_maps(
+    base: npt.NDArray[np.integer[Any]],
+    alt: npt.NDArray[np.integer[Any]] | None,
+    offset: int,
+    mg_c_per_pixel: npt.NDArray[np.float64],
+    base_nodata: int | None,
+    alt_nodata: int | None,
+    k: float | None,
+) -> tuple[dict[str, npt.NDArray[np.float32]], npt.NDArray[np.int64], npt.NDArray[np.intp]] | None:
+    # int16 codes, at most 254 classes: maps from class indices and small tables (see
+    # pixel_maps), plus the joint histogram of class indices; None when not applicable.
     classes = np.flatnonzero(~np.isnan(mg_c_per_pixel))
     fast = (
         base.dtype == np.int16
@@ -468,29 +546,71 @@ def pixel_maps(
         and len(classes) <= 254
     )
     if not fast:
-        return _pixel_maps_float64(base, alt, offset, mg_c_per_pixel, base_nodata, alt_nodata, k)
-    n = len(classes)  # class index n means "no value" (nodata)
-    value = np.append(mg_c_per_pixel[classes], np.nan)  # [Mg C/pixel] by class index
+        return None
+    n = len(classes)  # class index n: nodata; n + 1: a code that is not a class
+    m = n + 2
+    value = np.concatenate([mg_c_per_pixel[classes], [np.nan, np.nan]])  # [Mg C/pixel]
 
     def class_index(block: npt.NDArray[Any], nodata: int | None) -> npt.NDArray[np.uint8]:
-        lut = np.full(65536, n, dtype=np.uint8)
-        lut[classes] = np.arange(n, dtype=np.uint8)
+        # indexed by the codes' uint16 bit pattern u = code mod 65536, i.e. by
+        # (code - offset) ^ 0x8000, so the block is used as it is, without a shifted copy
+        lut = np.full(65536, n + 1, dtype=np.uint8)
+        lut[classes ^ 0x8000] = np.arange(n, dtype=np.uint8)
         if nodata is not None:
-            lut[nodata + 32768] = n
-        return lut[block.view(np.uint16) ^ np.uint16(0x8000)]
+            lut[(nodata + 32768) ^ 0x8000] = n
+        return lut[block.view(np.uint16)]
 
     ib = class_index(base, base_nodata)
     storage = _f32(value)
     out = {"c_storage_bas": storage[ib]}
-    if alt is not None:
-        ia = class_index(alt, alt_nodata)
-        out["c_storage_alt"] = storage[ia]
-        pair = ib.astype(np.uint16) * np.uint16(n + 1) + ia  # row: baseline, column: alternate
-        change = (value[None, :] - value[:, None]).ravel()  # alternate − baseline, float64
-        out["c_change_bas_alt"] = _f32(change)[pair]
-        if k is not None:
-            out["npv_alt"] = _f32(change * k)[pair]
-    return out
+    if alt is None:
+        return out, np.bincount(ib.ravel(), minlength=m).astype(np.int64), classes
+    ia = class_index(alt, alt_nodata)
+    out["c_storage_alt"] = storage[ia]
+    pair = ib.astype(np.uint16)  # row: baseline, column: alternate; m² ≤ 65 536
+    pair *= np.uint16(m)
+    pair += ia
+    change = (value[None, :] - value[:, None]).ravel()  # alternate − baseline, float64
+    out["c_change_bas_alt"] = _f32(change)[pair]
+    if k is not None:
+        out["npv_alt"] = _f32(change * k)[pair]
+    joint = np.bincount(pair.ravel(), minlength=m * m).astype(np.int64).reshape(m, m)
+    return out, joint, classes
+
+
+def _hist_from_joint(
+    joint: npt.NDArray[np.int64],
+    classes: npt.NDArray[np.intp],
+    offset: int,
+    size: int,
+    base_nodata: int | None,
+    alt_nodata: int | None,
+) -> npt.NDArray[np.int64]:
+    # pair_histograms' four rows from the joint histogram of class indices (no unknown codes)
+    n = len(classes)
+    h = np.zeros((4, size + 1), dtype=np.int64)
+    if joint.ndim == 1:
+        h[0, classes] = joint[:n]
+        if base_nodata is not None:
+            h[0, base_nodata - offset] += joint[n]
+        return h
+    sums = (
+        (0, joint[: n + 1].sum(axis=1), base_nodata),
+        (1, joint[:, : n + 1].sum(axis=0), alt_nodata),
+    )
+    for row, counts, nd in sums:
+        h[row, classes] = counts[:n]
+        if nd is not None:
+            h[row, nd - offset] += counts[n]
+    if alt_nodata is not None:  # baseline counts where the alternate is nodata
+        h[2, classes] = joint[:n, n]
+        if base_nodata is not None:
+            h[2, base_nodata - offset] += joint[n, n]
+    if base_nodata is not None:  # alternate counts where the baseline is nodata
+        h[3, classes] = joint[n, :n]
+        if alt_nodata is not None:
+            h[3, alt_nodata - offset] += joint[n, n]
+    return h
 
 
 def _pixel_maps_float64(
@@ -752,6 +872,7 @@ def carbon_storage(
     workers: int = 2,
     target_pixels: int = raster.DEFAULT_TARGET_PIXELS,
     progress: PhaseProgress | None = None,
+    compress: str = raster.DEFAULT_COMPRESSION,
 ) -> CarbonResult:
     """Carbon storage of land-cover GeoTIFFs, block by block in bounded memory.
 
@@ -766,14 +887,16 @@ def carbon_storage(
     valuation : Valuation, optional
         Price [CNY/Mg C], rates [%/yr] and years; needs ``lulc_alt``.
     out_dir : str or Path, optional
-        Write per-pixel maps here (float32 GeoTIFF, tiled, DEFLATE): ``c_storage_bas.tif``,
+        Write per-pixel maps here (float32 GeoTIFF, 256² tiles, compressed): ``c_storage_bas.tif``,
         ``c_storage_alt.tif``, ``c_change_bas_alt.tif`` [Mg C/pixel], ``npv_alt.tif`` [CNY/pixel].
     workers : int
         Threads [count].
     target_pixels : int
         Window size [pixels]; bounds memory per thread.
     progress : callable, optional
-        ``progress(phase, done, total)``.
+        ``progress(phase, done, total)``; phase ``count`` (totals only) or ``maps``.
+    compress : str
+        Compression of the maps: ``zstd`` (default, level 1), ``deflate`` (level 1) or ``lzw``.
 
     Returns
     -------
@@ -781,10 +904,13 @@ def carbon_storage(
 
     Notes
     -----
-    Pass 1 counts the pixels of every code in both rasters (:func:`pair_histograms`), checks
-    that every code is in the pools table and builds the totals (:func:`totals_from_histograms`).
-    Only then, with ``out_dir``, pass 2 writes the maps (:func:`pixel_maps`), so a missing class
-    stops the run before any output is written.
+    One pass over the rasters. Each window's pixels of every code are counted in both rasters
+    (:func:`pair_histograms`); with ``out_dir`` the same window's maps are computed
+    (:func:`pixel_maps`) and written, under temporary names (:class:`~restora.valuation.raster.MapSet`).
+    After the pass the counts are checked against the pools table and turned into totals
+    (:func:`totals_from_histograms`). A code missing from the table raises
+    :class:`~restora.errors.InputError` and the partial maps are deleted (maps of an earlier
+    run in ``out_dir`` stay as they were); only a complete, valid run moves its maps into place.
 
     References
     ----------
@@ -793,9 +919,10 @@ def carbon_storage(
     """
     started = time.perf_counter()
     base, alt = check_inputs(lulc, lulc_alt, valuation)
+    if out_dir is not None:
+        raster.compression_options(compress)  # an unknown name fails before any pixel is read
     bnd, and_ = _nodata_code(base), (_nodata_code(alt) if alt is not None else None)
     offset, size = raster.histogram_span(base.dtype, pools.lucode.tolist())
-    windows = raster.plan_windows(base.width, base.height, base.block_shape, target_pixels)
     paths = [base.path] + ([alt.path] if alt is not None else [])
     acc = np.zeros((4, size + 1), dtype=np.int64)
 
@@ -804,23 +931,60 @@ def carbon_storage(
             arrays[0], arrays[1] if alt else None, offset, size, bnd, and_, pools.lucode
         )
 
-    def add(_w: raster.Window, h: npt.NDArray[np.int64]) -> None:
-        acc[...] += h
-
-    raster.run_blocks(
-        paths, count, windows, add, workers=workers, progress=_phase(progress, "count")
-    )
-    result = totals_from_histograms(
-        acc, pools, offset, base.pixel_area_ha, bnd, and_, alt is not None, valuation,
-        files=(base.path, alt.path if alt else None),
-    )  # fmt: skip
-    outputs: dict[str, str] = {}
-    if out_dir is not None:
-        outputs = _write_maps(
-            Path(out_dir), base, alt, pools, offset, size, bnd, and_,
-            valuation.constant if valuation and alt else None, target_pixels, workers,
-            _phase(progress, "maps"),
+    def totals() -> CarbonResult:
+        return totals_from_histograms(
+            acc, pools, offset, base.pixel_area_ha, bnd, and_, alt is not None, valuation,
+            files=(base.path, alt.path if alt else None),
         )  # fmt: skip
+
+    if out_dir is None:
+        windows = raster.plan_windows(base.width, base.height, base.block_shape, target_pixels)
+
+        def add(_w: raster.Window, h: npt.NDArray[np.int64]) -> None:
+            acc[...] += h
+
+        raster.run_blocks(
+            paths, count, windows, add, workers=workers, progress=_phase(progress, "count")
+        )
+        result = totals()
+        return replace(result, seconds=time.perf_counter() - started)
+
+    # one pass: count the classes and write the maps of each window; the maps are moved into
+    # place only if every code turned out to be in the pools table (else they are deleted)
+    k = valuation.constant if valuation is not None and alt is not None else None
+    per_pixel = pools.density_table(offset, size) * base.pixel_area_ha  # NaN: not a class
+    names = ["c_storage_bas"]
+    if alt is not None:
+        names += ["c_storage_alt", "c_change_bas_alt"] + (["npv_alt"] if k is not None else [])
+    maps = raster.MapSet(
+        out_dir, base, {n: MAP_META[n] for n in names}, nodata=MAP_NODATA, compress=compress
+    )
+    try:
+
+        def fn(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> tuple[Any, Any]:
+            # maps None: a code not in the table; the run fails once every window is counted
+            return maps_and_counts(
+                arrays[0], arrays[1] if alt is not None else None, offset, size, per_pixel,
+                bnd, and_, k, pools.lucode,
+            )  # fmt: skip
+
+        def write(w: raster.Window, res: tuple[Any, Any]) -> None:
+            acc[...] += res[0]
+            if res[1] is not None:
+                maps.write(w, res[1])
+
+        # smaller windows than the totals-only pass: each holds the block's maps too
+        map_windows = raster.plan_windows(
+            base.width, base.height, base.block_shape, max(1, target_pixels // 4)
+        )
+        raster.run_blocks(
+            paths, fn, map_windows, write, workers=workers, progress=_phase(progress, "maps")
+        )
+        result = totals()  # raises InputError if a code is not in the pools table
+        outputs = maps.commit()
+    except BaseException:
+        maps.discard()
+        raise
     return replace(result, outputs=outputs, seconds=time.perf_counter() - started)
 
 
@@ -840,61 +1004,6 @@ MAP_META = {
     "c_change_bas_alt": ("change in carbon stored, alternate - baseline", "Mg C/pixel"),
     "npv_alt": ("present value of the change in carbon stored", "CNY/pixel"),
 }
-
-
-def _write_maps(
-    out_dir: Path,
-    base: raster.RasterInfo,
-    alt: raster.RasterInfo | None,
-    pools: CarbonPools,
-    offset: int,
-    size: int,
-    bnd: int | None,
-    and_: int | None,
-    k: float | None,
-    target_pixels: int,
-    workers: int,
-    progress: raster.ProgressCallback | None,
-) -> dict[str, str]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    per_pixel = pools.density_table(offset, size) * base.pixel_area_ha  # NaN: not a class
-    names = ["c_storage_bas"]
-    if alt is not None:
-        names += ["c_storage_alt", "c_change_bas_alt"] + (["npv_alt"] if k is not None else [])
-    paths = {n: out_dir / f"{n}.tif" for n in names}
-    writers = {
-        n: raster.open_writer(
-            p, base, nodata=MAP_NODATA, description=MAP_META[n][0], unit=MAP_META[n][1]
-        )
-        for n, p in paths.items()
-    }
-    ok = False
-    try:
-
-        def fn(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> dict[str, Any]:
-            return pixel_maps(
-                arrays[0], arrays[1] if alt else None, offset, per_pixel, bnd, and_, k
-            )
-
-        def write(w: raster.Window, maps: dict[str, Any]) -> None:
-            rw = w.to_rasterio()
-            for n, arr in maps.items():
-                writers[n].write(arr, 1, window=rw)
-
-        src = [base.path] + ([alt.path] if alt is not None else [])
-        # smaller windows than the counting pass: each holds several float64 temporaries
-        map_windows = raster.plan_windows(
-            base.width, base.height, base.block_shape, max(1, target_pixels // 4)
-        )
-        raster.run_blocks(src, fn, map_windows, write, workers=workers, progress=progress)
-        ok = True
-    finally:
-        for w in writers.values():
-            w.close()
-        if not ok:  # interrupted or failed: leave no half-written maps behind
-            for p in paths.values():
-                p.unlink(missing_ok=True)
-    return {n: str(p) for n, p in paths.items()}
 
 
 # --------------------------------------------------------------------------- dask path
