@@ -241,6 +241,6 @@ def test_earmarked_proceeds_stay_out_of_the_flows(appraised_en):
     rows = st["cashflow"]["rows"]
     assert sum(r["earmarked_cny"] for r in rows) == pytest.approx(earmarked)
     free = sum(s["total_revenue"] for s in rev["streams"] if not s["earmark"])
-    assert sum(r["revenue_cny"] for r in rows) + st["cashflow"]["revenue_after_horizon_cny"] == (
+    assert sum(r["revenue_cny"] for r in rows) + st["cashflow"]["revenue_outside_horizon_cny"] == (
         pytest.approx(free)
     )

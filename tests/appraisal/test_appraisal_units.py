@@ -69,8 +69,9 @@ def test_cash_flows_by_hand():
     )
     assert cf["payback_years"] == pytest.approx(1 + 40 / 60)  # 100 repaid 1⅔ years in
     assert cf["rows"][1]["earmarked_cny"] == 5.0  # shown apart, not in the flow
-    assert cf["revenue_after_horizon_cny"] == 9.0
+    assert cf["revenue_outside_horizon_cny"] == 9.0
     assert cf["total_capex_cny"] == 100.0  # the 2031 cost falls after the horizon
+    assert cf["capex_outside_horizon_cny"] == 7.0
 
 
 def test_opex_starts_with_revenue():
@@ -214,3 +215,37 @@ def test_map_data_projects_sites_and_keeps_other_mines():
     assert 900 < np.ptp(ring[:, 0]) < 1100 and 1000 < np.ptp(ring[:, 1]) < 1200
     assert [o["mine_id"] for o in m["other_mines"]] == ["B"]
     assert map_data(sites, {}, ["A"]) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capex=st.dictionaries(st.integers(2020, 2040), st.floats(0, 1e9), max_size=6),
+    revenue=st.dictionaries(
+        st.integers(2020, 2040), st.tuples(st.floats(0, 1e9), st.floats(0, 1e8)), max_size=6
+    ),
+    rate=st.floats(0, 0.3),
+)
+def test_cash_flows_conserve_money(capex, revenue, rate):
+    """Inside the horizon every yuan of capex and free revenue is in the flows, once; earmarked
+    money never is; what falls outside is reported, not dropped silently."""
+    spec = _spec(horizon_years=10, discount_rate=rate)
+    cost = pipeline.Stage("cost", {}, {"capex_nominal": capex})
+    rows_in = [{"year": y, "revenue": r, "earmarked": e} for y, (r, e) in revenue.items()]
+    rev = pipeline.Stage("revenue", {"status": "assessed", "by_year": rows_in})
+    cf = pipeline.cashflow_stage(spec, cost, rev).json
+    inside = range(2026, 2037)
+    flows = [r["project_flow_cny"] for r in cf["rows"]]
+    exp_rev = sum(r for y, (r, _) in revenue.items() if y in inside)
+    exp_cap = sum(v for y, v in capex.items() if y in inside)
+    assert sum(flows) == pytest.approx(exp_rev - exp_cap, rel=1e-9, abs=1e-3)
+    assert sum(r["earmarked_cny"] for r in cf["rows"]) == pytest.approx(
+        sum(e for y, (_, e) in revenue.items() if y in inside), abs=1e-3
+    )
+    assert cf["revenue_outside_horizon_cny"] == pytest.approx(
+        sum(r for y, (r, _) in revenue.items() if y not in inside), abs=1e-3
+    )
+    npv = sum(f / (1 + rate) ** t for t, f in enumerate(flows))
+    assert cf["npv_cny"] == pytest.approx(npv, rel=1e-9, abs=1e-3)
+    assert cf["capex_outside_horizon_cny"] == pytest.approx(
+        sum(v for y, v in capex.items() if y not in inside), abs=1e-3
+    )

@@ -575,9 +575,12 @@ def cashflow_stage(spec: ProjectSpec, cost: Stage, revenue: Stage) -> Stage:
     n = spec.horizon_years + 1
     years = np.arange(spec.start_year, spec.start_year + n)
     capex = np.zeros(n)
+    capex_outside = 0.0
     for y, v in cost.data["capex_nominal"].items():
         if spec.start_year <= y < spec.start_year + n:
             capex[y - spec.start_year] += v
+        else:
+            capex_outside += v
     rev = np.zeros(n)
     earmarked = np.zeros(n)
     outside = 0.0
@@ -628,7 +631,8 @@ def cashflow_stage(spec: ProjectSpec, cost: Stage, revenue: Stage) -> Stage:
             "discounted_payback_years": None if math.isnan(dpb) else dpb,
             "total_capex_cny": float(capex.sum()),
             "total_revenue_cny": float(rev.sum()),
-            "revenue_after_horizon_cny": outside,
+            "revenue_outside_horizon_cny": outside,
+            "capex_outside_horizon_cny": capex_outside,
             "rows": rows,
             "rule_codes": [],
             "tables": [],
