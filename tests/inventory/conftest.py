@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))  # pytest's importlib mode adds no test folders
 
@@ -35,24 +30,7 @@ def fixture_files(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-PG_URL = os.environ.get("RESTORA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema (dropped afterwards)."""
-    schema = f"restora_inventory_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL, poolclass=sa.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable (set RESTORA_TEST_PG_URL): {exc}")
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+def pg_url(pg_schema_url: str) -> str:
+    """A fresh PostgreSQL schema (dropped afterwards; see ``pg_schema_url`` in tests/conftest.py)."""
+    return pg_schema_url

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,41 +17,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from restora.inventory.model import Register
 from restora.inventory.schema import METALS
 from restora.store.engine import sqlite_path
 
-PG_URL = os.environ.get("RESTORA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_schema_url(base: str) -> Iterator[str]:
-    schema = f"restora_store_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base, poolclass=sa.NullPool, connect_args={"connect_timeout": 10})
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {base} is unreachable (set RESTORA_TEST_PG_URL): {exc}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty database: a SQLite file, or a fresh PostgreSQL schema (``pg_schema_url``)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store' / 'restora.db'}"
-    else:
-        yield from _pg_schema_url(PG_URL)
+        return f"sqlite:///{tmp_path / 'store' / 'restora.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))
 
 
 def file_digest(url: str) -> str:
