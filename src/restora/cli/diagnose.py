@@ -120,18 +120,25 @@ def _zone_one(
     xs: np.ndarray,
     ys: np.ndarray,
     data: soil_io.SoilSamples,
-    land: str,
+    keep: np.ndarray,
+    land: str | None,
     opts: dict[str, Any],
 ) -> dict[str, Any]:
+    """Zone one site from the samples ``keep`` selects (land use or class: given, else theirs)."""
+    sub = _subset(data, keep)
+    land_here = _land_default(
+        sub.land, land, "land-use" if data.standard == "gb15618" else "land-class"
+    )
+    xs, ys = xs[keep], ys[keep]
     result = zoning.zone_site(
         geom,
         xs,
         ys,
-        data.concentration,
-        data.pollutants,
-        land=land,
-        ph=data.ph,
-        standard=data.standard,
+        sub.concentration,
+        sub.pollutants,
+        land=land_here,
+        ph=sub.ph,
+        standard=sub.standard,
         crs=crs,
         **opts,
     )
@@ -294,13 +301,7 @@ def _zones_from_files(
             if not keep.any():
                 _warn([f"site {sid}: no sample has this site_id; skipped"])
                 continue
-        sub = _subset(data, keep)
-        land_here = _land_default(
-            sub.land, land, "land-use" if data.standard == "gb15618" else "land-class"
-        )
-        results.append(
-            _zone_one(sid, feat.geometry, site_crs, xs[keep], ys[keep], sub, land_here, opts)
-        )
+        results.append(_zone_one(sid, feat.geometry, site_crs, xs, ys, data, keep, land, opts))
     if not results:
         raise InputError("no site could be zoned (no samples matched a site)", file=str(samples))
     return results
@@ -358,13 +359,7 @@ def _zones_from_store(
         if not keep.any():
             _warn([f"site {sid}: no sample; skipped"])
             continue
-        sub = _subset(data, keep)
-        land_here = _land_default(
-            sub.land, land, "land-use" if values.standard == "gb15618" else "land-class"
-        )
-        results.append(
-            _zone_one(sid, feat.geometry, site_crs, xs[keep], ys[keep], sub, land_here, opts)
-        )
+        results.append(_zone_one(sid, feat.geometry, site_crs, xs, ys, data, keep, land, opts))
     if not results:
         raise InputError(f"no site of mine {mine!r} has samples", field="--mine")
     return results
