@@ -75,6 +75,11 @@ def _periodic_rate(rate: Any, periods_per_year: int) -> np.ndarray:
     return r if periods_per_year == 1 else np.expm1(np.log1p(r) / periods_per_year)
 
 
+def _annual_rate(r: Any, periods_per_year: int) -> Any:
+    """The annual rate compounding to the periodic rate ``r``: the inverse of _periodic_rate."""
+    return r if periods_per_year == 1 else np.expm1(periods_per_year * np.log1p(r))
+
+
 def npv(rate: Any, flows: Any, *, periods_per_year: int = 1) -> Any:
     """Net present value of flows at the end of each period.
 
@@ -473,12 +478,11 @@ def irr_detail(
         all_x[i] = rts
         if len(rts) == 1:
             x_unique[i] = rts[0]
-    m = periods_per_year
 
     def annual(x: Any) -> Any:
         with np.errstate(divide="ignore"):
             r = _to_rate(x)
-        return r if m == 1 else np.expm1(m * np.log1p(r))
+        return _annual_rate(r, periods_per_year)
 
     irr_arr = annual(x_unique)
     all_r = tuple(
@@ -546,9 +550,7 @@ def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
                     x[i] = roots[0]
         with np.errstate(divide="ignore"):
             r = _to_rate(x)
-        if periods_per_year != 1:
-            r = np.expm1(periods_per_year * np.log1p(r))
-        out[b0 : b0 + block.shape[0]] = r
+        out[b0 : b0 + block.shape[0]] = _annual_rate(r, periods_per_year)
     return _out(out, single)
 
 
@@ -626,17 +628,21 @@ def mirr(flows: Any, finance_rate: Any, reinvest_rate: Any, *, periods_per_year:
     ok = (pv_neg < 0) & (fv_pos > 0) & (n > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per = np.where(ok, np.exp(np.log(fv_pos / -pv_neg) / max(n, 1)) - 1.0, np.nan)
-    r = per if periods_per_year == 1 else np.expm1(periods_per_year * np.log1p(per))
-    return _out(r, single)
+    return _out(_annual_rate(per, periods_per_year), single)
+
+
+def _last_negative(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative flows, whether each row ever goes negative, and its last negative period."""
+    cum = np.cumsum(c, axis=1)
+    negative = cum < 0
+    last_neg = c.shape[1] - 1 - np.argmax(negative[:, ::-1], axis=1)
+    return cum, np.asarray(negative.any(axis=1)), last_neg
 
 
 def _payback_index(c: np.ndarray) -> np.ndarray:
     """Fractional period from which the cumulative flow stays >= 0 (flows spread evenly)."""
-    cum = np.cumsum(c, axis=1)
-    negative = cum < 0
+    cum, any_neg, last_neg = _last_negative(c)
     n, t = c.shape
-    any_neg = negative.any(axis=1)
-    last_neg = t - 1 - np.argmax(negative[:, ::-1], axis=1)
     out = np.full(n, np.nan)
     out[~any_neg] = 0.0
     ok = any_neg & (last_neg < t - 1)
@@ -962,11 +968,8 @@ def xpayback(dates: Sequence[dt.date | str], flows: Any, rate: float | None = No
     tau, c = tau[order], c[:, order]
     if rate is not None:
         c = c * np.exp(-tau * np.log1p(rate))
-    cum = np.cumsum(c, axis=1)
-    negative = cum < 0
+    _, any_neg, last_neg = _last_negative(c)
     k = c.shape[1]
-    any_neg = negative.any(axis=1)
-    last_neg = k - 1 - np.argmax(negative[:, ::-1], axis=1)
     out = np.where(
         ~any_neg, 0.0, np.where(last_neg < k - 1, tau[np.minimum(last_neg + 1, k - 1)], np.nan)
     )
