@@ -294,3 +294,36 @@ def test_counting_by_comparison_equals_bincount(values, expected, dtype):
         raster.block_histogram(block, offset, size, where=mask, codes=expected),
         raster.block_histogram(block, offset, size, where=mask),
     )
+
+
+def test_map_set_commits_atomically_and_reports_writer_errors(tmp_path):
+    p = write_tif(tmp_path / "g.tif", np.zeros((40, 30), dtype=np.int16), tile=16)
+    info = raster.describe(p)
+    meta = {"a": ("map a", "Mg C/pixel"), "b": ("map b", "CNY/pixel")}
+    out = tmp_path / "out"
+    ms = raster.MapSet(out, info, meta, nodata=-9.0)
+    wins = raster.plan_windows(30, 40, (16, 16), 256)
+    assert len(wins) > 2  # more windows than the two held at once by the writer threads
+    for w in wins:
+        vals = np.full((w.height, w.width), w.row_off * 100 + w.col_off, dtype=np.float32)
+        ms.write(w, {"a": vals, "b": -vals})
+    assert sorted(f.name for f in out.iterdir()) == [".a.tif.partial", ".b.tif.partial"]
+    paths = ms.commit()
+    assert sorted(f.name for f in out.iterdir()) == ["a.tif", "b.tif"]
+    with rasterio.open(paths["a"]) as a, rasterio.open(paths["b"]) as b:
+        # pixel (row 17, col 20) is in the window starting at (16, 16): 16·100 + 16 = 1616
+        assert a.read(1)[17, 20] == 1616.0 and b.read(1)[17, 20] == -1616.0
+        assert a.compression.value == "ZSTD" and b.units[0] == "CNY/pixel"
+    # a write that fails in its writer thread surfaces at commit; nothing is moved into place
+    ms = raster.MapSet(tmp_path / "bad", info, meta, nodata=-9.0)
+
+    def disk_full(name, arr, rw):
+        raise OSError("No space left on device")
+
+    ms._write_one = disk_full  # type: ignore[method-assign]
+    z = np.zeros((wins[0].height, wins[0].width), np.float32)
+    ms.write(wins[0], {"a": z, "b": z})
+    with pytest.raises(OSError, match="No space"):
+        ms.commit()
+    ms.discard()
+    assert not (tmp_path / "bad").exists()

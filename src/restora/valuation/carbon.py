@@ -558,24 +558,30 @@ def _class_table_maps(
         lut[classes ^ 0x8000] = np.arange(n, dtype=np.uint8)
         if nodata is not None:
             lut[(nodata + 32768) ^ 0x8000] = n
-        return lut[block.view(np.uint16)]
+        return _gather(lut, block.view(np.uint16))
 
     ib = class_index(base, base_nodata)
     storage = _f32(value)
-    out = {"c_storage_bas": storage[ib]}
+    out = {"c_storage_bas": _gather(storage, ib)}
     if alt is None:
         return out, np.bincount(ib.ravel(), minlength=m).astype(np.int64), classes
     ia = class_index(alt, alt_nodata)
-    out["c_storage_alt"] = storage[ia]
+    out["c_storage_alt"] = _gather(storage, ia)
     pair = ib.astype(np.uint16)  # row: baseline, column: alternate; m² ≤ 65 536
     pair *= np.uint16(m)
     pair += ia
     change = (value[None, :] - value[:, None]).ravel()  # alternate − baseline, float64
-    out["c_change_bas_alt"] = _f32(change)[pair]
+    out["c_change_bas_alt"] = _gather(_f32(change), pair)
     if k is not None:
-        out["npv_alt"] = _f32(change * k)[pair]
+        out["npv_alt"] = _gather(_f32(change * k), pair)
     joint = np.bincount(pair.ravel(), minlength=m * m).astype(np.int64).reshape(m, m)
     return out, joint, classes
+
+
+def _gather(table: npt.NDArray[Any], index: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    # table[index] for indices known to be in range: np.take's "clip" mode skips the bounds
+    # check and error path of fancy indexing (measured 1.1–1.5 ns/pixel against about 2)
+    return np.take(table, index, mode="clip")
 
 
 def _hist_from_joint(

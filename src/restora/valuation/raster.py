@@ -738,6 +738,8 @@ class MapSet:
         self.final = {n: self.out_dir / f"{n}.tif" for n in meta}
         self.partial = {n: self.out_dir / f".{n}.tif.partial" for n in meta}
         self.writers: dict[str, Any] = {}
+        self._pool: dict[str, ThreadPoolExecutor] | None = None
+        self._pending: list[list[Future[None]]] = []
         try:
             for n, (description, unit) in meta.items():
                 self.writers[n] = open_writer(
@@ -749,15 +751,44 @@ class MapSet:
             raise
 
     def write(self, window: Window, maps: dict[str, npt.NDArray[Any]]) -> None:
-        """Write one window of each map in ``maps`` (float32 arrays of the window's shape)."""
+        """Write one window of each map in ``maps`` (float32 arrays of the window's shape).
+
+        Each map has its own writer thread (GDAL compresses a map's tiles in the thread that
+        writes them, with the GIL released; one thread per dataset, as GDAL requires), so the
+        maps of a window are compressed in parallel with each other and with the reading and
+        computing of the next windows. At most two windows of maps are held: this waits for
+        the writes of the window before last.
+        """
+        if self._pool is None:
+            self._pool = {
+                n: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"restora-{n}")
+                for n in self.writers
+            }
+        while len(self._pending) >= 2:
+            for fut in self._pending.pop(0):
+                fut.result()
         rw = window.to_rasterio()
-        for n, arr in maps.items():
-            self.writers[n].write(arr, 1, window=rw)
+        self._pending.append(
+            [self._pool[n].submit(self._write_one, n, arr, rw) for n, arr in maps.items()]
+        )
+
+    def _write_one(self, name: str, arr: npt.NDArray[Any], rw: Any) -> None:
+        # as a (1, rows, cols) view: a 2-D array is first copied by np.stack in rasterio
+        self.writers[name].write(arr[np.newaxis], indexes=[1], window=rw)
 
     def _close(self) -> None:
-        writers, self.writers = self.writers, {}
-        for w in writers.values():
-            w.close()
+        try:
+            pending, self._pending = self._pending, []
+            for futs in pending:
+                for fut in futs:
+                    fut.result()
+        finally:
+            pool, self._pool = self._pool, None
+            for ex in (pool or {}).values():
+                ex.shutdown(wait=True, cancel_futures=True)
+            writers, self.writers = self.writers, {}
+            for w in writers.values():
+                w.close()
 
     def commit(self) -> dict[str, str]:
         """Close the maps and move them to their final names; returns ``{name: path}``."""
@@ -769,7 +800,11 @@ class MapSet:
     def discard(self) -> None:
         """Close and delete the partial maps (and ``out_dir`` if created here and empty)."""
         try:
-            self._close()
+            for futs in self._pending:
+                for fut in futs:
+                    fut.cancel()
+            with contextlib.suppress(Exception):  # the first error is already propagating
+                self._close()
         finally:
             for p in self.partial.values():
                 p.unlink(missing_ok=True)
