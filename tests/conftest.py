@@ -46,3 +46,21 @@ def pg_schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def user_refdata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder of user reference tables (``RESTORA_REFDATA_PATH``), empty at first.
+
+    The catalogue is reloaded on entry, so tables written here before the test reads reference
+    data are seen; on exit the variable is removed and the shipped tables are reloaded.
+    """
+    from restora import refdata
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tables))
+    refdata.reload()
+    yield tables
+    monkeypatch.delenv("RESTORA_REFDATA_PATH")
+    refdata.reload()

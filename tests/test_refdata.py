@@ -25,8 +25,8 @@ def test_every_table_loads_for_its_first_version():
 
 
 @pytest.fixture
-def user_tables(tmp_path, monkeypatch):
-    d = tmp_path / "tables" / "test"
+def user_tables(user_refdata):
+    d = user_refdata / "test"
     d.mkdir(parents=True)
     (d / "rate.yaml").write_text(
         textwrap.dedent(
@@ -54,11 +54,6 @@ def user_tables(tmp_path, monkeypatch):
         ),
         encoding="utf-8",
     )
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path / "tables"))
-    refdata.reload()
-    yield
-    monkeypatch.delenv("RESTORA_REFDATA_PATH")
-    refdata.reload()
 
 
 def test_version_in_force_by_date(user_tables):

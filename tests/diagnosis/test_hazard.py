@@ -221,10 +221,8 @@ def test_closer_buildings_never_lower_the_grade(volume, people, d, closer):
 
 
 @pytest.fixture
-def user_tables(tmp_path, monkeypatch):
-    from restora import refdata
-
-    d = tmp_path / "tables" / "hazard"
+def user_tables(user_refdata):
+    d = user_refdata / "hazard"
     d.mkdir(parents=True)
     (d / "distance-modifier.yaml").write_text(
         "title: a county's reach\nsource: test fixture\nunit: m\nversions:\n"
@@ -237,11 +235,6 @@ def user_tables(tmp_path, monkeypatch):
         "    data: [{scale: small, threat: none, grade: low, code: X}]\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path / "tables"))
-    refdata.reload()
-    yield
-    monkeypatch.delenv("RESTORA_REFDATA_PATH")
-    refdata.reload()
 
 
 def test_user_tables_change_the_rules_and_are_checked(user_tables):

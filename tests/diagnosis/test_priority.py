@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restora import refdata
 from restora.diagnosis import priority
 from restora.errors import InputError
 
@@ -89,8 +88,8 @@ def test_three_mines_by_hand():
 
 
 @pytest.fixture
-def user_weights(tmp_path, monkeypatch):
-    d = tmp_path / "tables" / "priority"
+def user_weights(user_refdata):
+    d = user_refdata / "priority"
     d.mkdir(parents=True)
     (d / "weights.yaml").write_text(
         textwrap.dedent(
@@ -112,11 +111,6 @@ def user_weights(tmp_path, monkeypatch):
         ),
         encoding="utf-8",
     )
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path / "tables"))
-    refdata.reload()
-    yield
-    monkeypatch.delenv("RESTORA_REFDATA_PATH")
-    refdata.reload()
 
 
 def test_user_weights_change_the_order(user_weights):

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restora import refdata
 from restora.finance.instruments.special_bond import SpecialBondSpec, coverage, run
 
 
@@ -77,8 +76,8 @@ def test_equal_principal_repayment_coverage():
 
 
 @pytest.fixture
-def provincial_threshold(tmp_path, monkeypatch):
-    d = tmp_path / "tables" / "finance" / "instruments"
+def provincial_threshold(user_refdata):
+    d = user_refdata / "finance" / "instruments"
     d.mkdir(parents=True)
     (d / "special-bond-coverage.yaml").write_text(
         textwrap.dedent(
@@ -95,11 +94,6 @@ def provincial_threshold(tmp_path, monkeypatch):
         ),
         encoding="utf-8",
     )
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path / "tables"))
-    refdata.reload()
-    yield
-    monkeypatch.delenv("RESTORA_REFDATA_PATH")
-    refdata.reload()
 
 
 def test_provincial_threshold_from_reference_data(provincial_threshold):
