@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from restora.diagnosis import soil
-
-
-@pytest.fixture
-def md(shared_dir: Path) -> str:
-    return (shared_dir / "reference" / "soil-standards.md").read_text(encoding="utf-8")
 
 
 def md_grades(md: str, start: str) -> list[tuple[str, float | None]]:

@@ -7,10 +7,8 @@ compared, cell by cell, with the refdata tables and with the arrays the classifi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from restora import refdata
 from restora.diagnosis import soil
@@ -18,26 +16,6 @@ from restora.diagnosis import soil
 ON = "2024-01-01"
 BANDS_MD = ("≤5.5", "5.5–6.5", "6.5–7.5", ">7.5")
 LAND_USES = ("paddy", "orchard", "other")
-
-
-def md_table(text: str, anchor: str) -> list[list[str]]:
-    """Cells of the first Markdown table after the line containing ``anchor`` (header first)."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if anchor in line)
-    rows: list[list[str]] = []
-    for line in lines[start + 1 :]:
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if not all(set(c) <= set("-: ") for c in cells):
-                rows.append(cells)
-        elif rows:
-            break
-    return rows
-
-
-@pytest.fixture
-def md(shared_dir: Path) -> str:
-    return (shared_dir / "reference" / "soil-standards.md").read_text(encoding="utf-8")
 
 
 def md_land(cell: str) -> str:
@@ -58,7 +36,7 @@ def test_ph_band_edges_match_the_reference(md):
     assert soil.ph_band(np.nextafter([5.5, 6.5, 7.5], 99), vals.ph_upper).tolist() == [1, 2, 3]
 
 
-def test_screening_table_reproduces_every_reference_value(md):
+def test_screening_table_reproduces_every_reference_value(md, md_table):
     rows = md_table(md, "Risk screening values (风险筛选值, Table 1)")
     header, body = rows[0], rows[1:]
     assert header[2:] == list(BANDS_MD)
@@ -73,7 +51,7 @@ def test_screening_table_reproduces_every_reference_value(md):
         assert [float(ours[key][b]) for b in band_cols] == [float(c) for c in cells[2:]], key
 
 
-def test_classifier_arrays_use_the_right_row_for_each_land_use(md):
+def test_classifier_arrays_use_the_right_row_for_each_land_use(md, md_table):
     """Which row governs which land use, derived from the reference's wording.
 
     paddy -> paddy; orchard -> orchard; all -> every land use; other -> the land uses no other
@@ -103,7 +81,7 @@ def test_classifier_arrays_use_the_right_row_for_each_land_use(md):
     assert checked == 8 * 3
 
 
-def test_intervention_table_reproduces_every_reference_value(md):
+def test_intervention_table_reproduces_every_reference_value(md, md_table):
     rows = md_table(md, "Risk intervention values (风险管制值, Table 3)")
     header, body = rows[0], rows[1:]
     assert header[1:] == list(BANDS_MD)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -21,23 +21,8 @@ HEADER = [
 CODES = {"Cr(VI)": "Cr6"}  # the reference writes Cr(VI); our pollutant code is Cr6
 
 
-def md_table(text: str, anchor: str) -> list[list[str]]:
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if anchor in line)
-    rows: list[list[str]] = []
-    for line in lines[start:]:
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if not all(set(c) <= set("-: ") for c in cells):
-                rows.append(cells)
-        elif rows:
-            break
-    return rows
-
-
 @pytest.fixture
-def md_rows(shared_dir: Path) -> list[list[str]]:
-    md = (shared_dir / "reference" / "soil-standards.md").read_text(encoding="utf-8")
+def md_rows(md: str, md_table: Callable[[str, str], list[list[str]]]) -> list[list[str]]:
     return md_table(md, "| pollutant | screening, class 1")
 
 
