@@ -8,7 +8,7 @@ plan's start). Costing reads the plan; it never changes it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,16 +22,7 @@ Phase = Literal[
     "monitoring",
     "verification",
 ]
-PHASES: tuple[str, ...] = (
-    "survey_design",
-    "closure_hazard",
-    "basic_restoration",
-    "pollution",
-    "revegetation",
-    "maintenance",
-    "monitoring",
-    "verification",
-)
+PHASES: tuple[str, ...] = get_args(Phase)
 #: Phases that only indirect-cost lines fill (see ``costing/indirect/*`` tables).
 INDIRECT_PHASES: tuple[str, ...] = ("contingency", "management")
 ALL_PHASES: tuple[str, ...] = PHASES + INDIRECT_PHASES
