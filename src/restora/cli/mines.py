@@ -54,6 +54,15 @@ def _store(db: str | None) -> Any:
     return Store(db or default_url())
 
 
+def _load_register(db: str | None, mine_ids: list[str] | None = None) -> Register:
+    """The register (or the given mines) of the store at ``db``, the store closed afterwards."""
+    store = _store(db)
+    try:
+        return store.load_register(mine_ids)
+    finally:
+        store.close()
+
+
 def _default_rejects(files: list[str]) -> Path:
     first = next((Path(f) for f in files if f != "-"), None)
     if first is None:
@@ -160,11 +169,7 @@ def export_command(
 ) -> None:
     """Export the whole register; importing the files gives the same register back."""
     with handled():
-        store = _store(db)
-        try:
-            register = store.load_register()
-        finally:
-            store.close()
+        register = _load_register(db)
         try:
             written = write_register(register, out, export_format.value)
         except OSError as exc:
@@ -211,11 +216,7 @@ def mine_rows(register: Register) -> list[dict[str, Any]]:
 def list_command(db: str | None = DbOption, fmt: Format = FormatOption) -> None:
     """List the mines in the register with their site count and damaged area."""
     with handled():
-        store = _store(db)
-        try:
-            register = store.load_register()
-        finally:
-            store.close()
+        register = _load_register(db)
         emit(mine_rows(register), fmt, title="Mines")
 
 
@@ -241,11 +242,7 @@ def show_command(
 ) -> None:
     """Show a mine with its sites, samples and hazards."""
     with handled():
-        store = _store(db)
-        try:
-            register = store.load_register([mine_id])
-        finally:
-            store.close()
+        register = _load_register(db, [mine_id])
         if not (register.mines["mine_id"] == mine_id).any():
             raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
         mine = _record(register.mines.iloc[0].to_dict())
