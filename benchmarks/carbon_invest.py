@@ -8,8 +8,9 @@ What it does (all figures printed, and a Markdown section written with ``--resul
    that differ between the two. Generation is block by block, so any size fits in memory.
 2. Times, each in a fresh process (peak memory = the process's max RSS from ``wait4``):
    the I/O floor (rasterio reading every tile of the input, 1 thread and restora's 2-thread
-   engine); restora totals (``carbon_storage``), with and without per-pixel maps, for storage
-   (baseline) and storage + valuation (baseline + alternate); InVEST ``carbon.execute`` for the
+   engine); restora totals (``carbon_storage``), with and without per-pixel maps (ZSTD, and
+   once with DEFLATE for comparison), for storage (baseline) and storage + valuation (baseline
+   + alternate); InVEST ``carbon.execute`` for the
    same two runs, in its own virtualenv, in a fresh empty workspace each time, ``n_workers=-1``.
    The median of ``--repeats`` runs is reported.
 3. Checks that restora's totals (baseline, alternate, change, NPV) equal InVEST's summary table
@@ -214,8 +215,9 @@ def stage(name: str, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
             shutil.rmtree(out)
         t0, c0 = time.perf_counter(), time.process_time()
         r = cm.carbon_storage(
-            base, pools_t, alt if extra.get("alt") else None, valuation=val, out_dir=out
-        )
+            base, pools_t, alt if extra.get("alt") else None, valuation=val, out_dir=out,
+            compress=extra.get("compress", "zstd"),
+        )  # fmt: skip
         sec, cpu = time.perf_counter() - t0, time.process_time() - c0
         d = r.to_dict()
         return {
@@ -389,6 +391,10 @@ def main() -> None:
                 "restora valuation + maps",
                 lambda i: restora_run("restora", work, alt=True, maps=True),
             ),
+            (
+                "restora valuation + maps, DEFLATE",
+                lambda i: restora_run("restora", work, alt=True, maps=True, compress="deflate"),
+            ),
         ]
         if have_invest:
             stages += [
@@ -418,6 +424,10 @@ def main() -> None:
             )
             for k in ("total_mg_c", "alt_total_mg_c", "delta_mg_c", "npv_cny"):
                 checks.append((k + " (valuation run)", ours_v[k], inv_v[k], 0))
+            # with maps the counts come from the one-pass block function: the same totals
+            ours_m = rows["restora valuation + maps"]
+            for k in ("delta_mg_c", "npv_cny"):
+                checks.append((k + " (valuation + maps run)", ours_m[k], inv_v[k], 0))
             checks = [(k, o, i, abs(o - i) / abs(i)) for k, o, i, _ in checks]
             for k, o, i, rel in checks:
                 print(
@@ -525,6 +535,11 @@ def write_results(a, rows, checks, big_row, started, load_before, load_after) ->
             f"/ 1 thread: {ratio('restora storage (totals)', 'floor, 1 raster, rasterio 1 thread')}",
             f"- restora valuation (totals) / I/O floor, 2 rasters, 2 threads: {ratio('restora valuation (totals)', 'floor, 2 rasters, engine 2 threads')}; "
             f"/ 1 thread: {ratio('restora valuation (totals)', 'floor, 2 rasters, rasterio 1 thread')}",
+            f"- restora valuation + maps / I/O floor, 2 rasters, 2 threads: {ratio('restora valuation + maps', 'floor, 2 rasters, engine 2 threads')}; "
+            f"/ 1 thread: {ratio('restora valuation + maps', 'floor, 2 rasters, rasterio 1 thread')}; "
+            f"restora storage + maps / I/O floor, 1 raster, 2 threads: {ratio('restora storage + maps', 'floor, 1 raster, engine 2 threads')}",
+            f"- Maps compressed with DEFLATE level 1 instead of ZSTD level 1: InVEST valuation / restora valuation + maps, DEFLATE "
+            f"**{ratio('InVEST valuation', 'restora valuation + maps, DEFLATE')}** (CPU {ratio('InVEST valuation', 'restora valuation + maps, DEFLATE', 'cpu')})",
             f"- Against InVEST's idle-machine times from the peer notes ({INVEST_IDLE['storage']} s storage, "
             f"{INVEST_IDLE['valuation']} s with valuation) — conservative, as restora's times here are "
             f"under load: storage {idle('storage', 'restora storage (totals)')} (totals), "
