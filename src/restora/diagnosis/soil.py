@@ -117,18 +117,29 @@ def _rows(table: refdata.RefTable) -> list[dict[str, Any]]:
     return data
 
 
+def _upper_bounds(
+    rows: list[dict[str, Any]], table_name: str, what: str, bounds: str
+) -> NDArray[np.float64]:
+    """Inclusive upper bounds of ordered classes (pH bands, grades), the last class open.
+
+    ``what`` names a class and ``bounds`` the bounds in the error messages.
+    """
+    uppers = [r["upper_inclusive"] for r in rows]
+    if any(u is None for u in uppers[:-1]) or uppers[-1] is not None:
+        raise RestoraError(f"{table_name}: only the last {what} may lack an upper bound")
+    upper = np.array(uppers[:-1], dtype=np.float64)
+    if np.any(np.diff(upper) <= 0):
+        raise RestoraError(f"{table_name}: {bounds} must increase")
+    return upper
+
+
 def _gb15618(on: dt.date | str | None, region: str | None) -> StandardValues:
     bands_t = refdata.get(GB15618_TABLES["ph_bands"], on=on, region=region)
     screen_t = refdata.get(GB15618_TABLES["screening"], on=on, region=region)
     inter_t = refdata.get(GB15618_TABLES["intervention"], on=on, region=region)
     bands = _rows(bands_t)
     band_names = tuple(str(b["band"]) for b in bands)
-    uppers = [b["upper_inclusive"] for b in bands]
-    if any(u is None for u in uppers[:-1]) or uppers[-1] is not None:
-        raise RestoraError(f"{bands_t.name}: only the last band may lack an upper bound")
-    ph_upper = np.array(uppers[:-1], dtype=np.float64)
-    if np.any(np.diff(ph_upper) <= 0):
-        raise RestoraError(f"{bands_t.name}: band upper bounds must increase")
+    ph_upper = _upper_bounds(bands, bands_t.name, "band", "band upper bounds")
 
     screen_rows = _rows(screen_t)
     pollutants = tuple(dict.fromkeys(str(r["pollutant"]) for r in screen_rows))
@@ -255,12 +266,7 @@ def load_grades(
     """A grade scale (``soil/indices/single-factor-grades`` or ``nemerow-grades``)."""
     table = refdata.get(name, on=on, region=region)
     rows = _rows(table)
-    uppers = [r["upper_inclusive"] for r in rows]
-    if any(u is None for u in uppers[:-1]) or uppers[-1] is not None:
-        raise RestoraError(f"{table.name}: only the last grade may lack an upper bound")
-    upper = np.array(uppers[:-1], dtype=np.float64)
-    if np.any(np.diff(upper) <= 0):
-        raise RestoraError(f"{table.name}: grade bounds must increase")
+    upper = _upper_bounds(rows, table.name, "grade", "grade bounds")
     return GradeScale(tuple(str(r["grade"]) for r in rows), upper, table)
 
 
