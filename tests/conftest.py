@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -64,3 +66,28 @@ def user_refdata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     yield tables
     monkeypatch.delenv("RESTORA_REFDATA_PATH")
     refdata.reload()
+
+
+def _register_frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A register table from row dicts: its columns, numbers as float / Int64 / boolean."""
+    from restora.inventory.model import Register
+    from restora.inventory.schema import TABLES
+
+    empty = getattr(Register.empty(), name)
+    out = pd.DataFrame([{c: r.get(c) for c in empty.columns} for r in rows], columns=empty.columns)
+    kinds = {c.name: c.kind for c in TABLES[name]}
+    for col in out.columns:
+        k = kinds.get(col)
+        if k == "float" or col == "area_hm2":
+            out[col] = pd.to_numeric(out[col]).astype(float)
+        elif k == "int":
+            out[col] = out[col].astype("Int64")
+        elif k == "bool":
+            out[col] = out[col].astype("boolean")
+    return out
+
+
+@pytest.fixture
+def register_frame() -> Callable[[str, list[dict[str, Any]]], pd.DataFrame]:
+    """``register_frame(table_name, rows)``: a register table (mines, sites, …) built in code."""
+    return _register_frame

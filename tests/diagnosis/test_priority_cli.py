@@ -7,7 +7,6 @@ import textwrap
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyproj
 import pytest
 import shapely
@@ -40,27 +39,8 @@ def _square_lonlat(x: float, y: float, side: float) -> shapely.Polygon:
     return shapely.transform(box, lambda c: np.column_stack(TO_LONLAT.transform(c[:, 0], c[:, 1])))
 
 
-def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
-    from restora.inventory.schema import TABLES
-
-    empty = getattr(Register.empty(), name)
-    frame = pd.DataFrame(
-        [{c: r.get(c) for c in empty.columns} for r in rows], columns=empty.columns
-    )
-    kinds = {c.name: c.kind for c in TABLES[name]}
-    for col in frame.columns:
-        k = kinds.get(col)
-        if k == "float" or col == "area_hm2":
-            frame[col] = pd.to_numeric(frame[col]).astype(float)
-        elif k == "int":
-            frame[col] = frame[col].astype("Int64")
-        elif k == "bool":
-            frame[col] = frame[col].astype("boolean")
-    return frame
-
-
 @pytest.fixture
-def county(tmp_path):
+def county(tmp_path, register_frame):
     """Three mines 10 km apart, one town near A, a road near B; hazards only at B."""
     x0, y0 = 500_000.0, 3_340_000.0  # EPSG:4547: central meridian 114° E, false easting 500 km
     geoms = {
@@ -69,7 +49,7 @@ def county(tmp_path):
         "C": _square_lonlat(x0 + 20_000, y0, 100.0),  # 1 hm²
     }
     kinds = {"A": "open_pit", "B": "tailings_pond", "C": "waste_rock_dump"}
-    mines = _frame(
+    mines = register_frame(
         "mines",
         [
             {
@@ -84,7 +64,7 @@ def county(tmp_path):
             for m, lv in zip("ABC", ["high", "low", "medium"], strict=True)
         ],
     )
-    sites = _frame(
+    sites = register_frame(
         "sites",
         [
             {
@@ -101,7 +81,7 @@ def county(tmp_path):
             for m in "ABC"
         ],
     )
-    hazards = _frame(
+    hazards = register_frame(
         "hazards",
         [
             # giant landslide threatening 1500 people: high
@@ -123,7 +103,7 @@ def county(tmp_path):
         ],
     )
     # GB 15618-2018, other farmland, pH 6.0: Cd screening 0.3, intervention 2.0 mg/kg
-    samples = _frame(
+    samples = register_frame(
         "samples",
         [
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +14,6 @@ import shapely
 
 from restora.inventory.geometry import equal_area_hm2
 from restora.inventory.model import Register
-from restora.inventory.schema import TABLES
 
 CRS = "EPSG:4547"
 X0, Y0 = 500_000.0, 3_340_000.0  # EPSG:4547: central meridian 114° E, false easting 500 km
@@ -26,23 +26,8 @@ def square_lonlat(x: float, y: float, side: float) -> shapely.Polygon:
     return shapely.transform(box, lambda c: np.column_stack(TO_LONLAT.transform(c[:, 0], c[:, 1])))
 
 
-def frame(name: str, rows: list[dict]) -> pd.DataFrame:
-    empty = getattr(Register.empty(), name)
-    out = pd.DataFrame([{c: r.get(c) for c in empty.columns} for r in rows], columns=empty.columns)
-    kinds = {c.name: c.kind for c in TABLES[name]}
-    for col in out.columns:
-        k = kinds.get(col)
-        if k == "float" or col == "area_hm2":
-            out[col] = pd.to_numeric(out[col]).astype(float)
-        elif k == "int":
-            out[col] = out[col].astype("Int64")
-        elif k == "bool":
-            out[col] = out[col].astype("boolean")
-    return out
-
-
 @pytest.fixture
-def register() -> Register:
+def register(register_frame: Callable[..., pd.DataFrame]) -> Register:
     """Mines A (metal, 2 sites: a 300 m pit and a 100 m water-filled dump), B (coal, ownerless,
     200 m tailings pond with a giant landslide threatening 1500 people), C (stone quarry, no
     hazards)."""
@@ -54,7 +39,7 @@ def register() -> Register:
     ]
     geoms = [square_lonlat(x, y, s) for _, _, _, x, y, s, _ in sites]
     areas = equal_area_hm2(np.array(geoms, dtype=object))
-    mines = frame(
+    mines = register_frame(
         "mines",
         [
             {
@@ -87,7 +72,7 @@ def register() -> Register:
         }
         for (sid, mid, kind, _, _, _, water), g, a in zip(sites, geoms, areas, strict=True)
     ]
-    hazards = frame(
+    hazards = register_frame(
         "hazards",
         [
             {
@@ -99,7 +84,7 @@ def register() -> Register:
             }
         ],
     )
-    samples = frame(
+    samples = register_frame(
         "samples",
         [
             # GB 15618-2018, other farmland, pH 6.0: Cd screening 0.3, intervention 2.0 mg/kg
@@ -121,7 +106,9 @@ def register() -> Register:
             },
         ],
     )
-    return Register(mines=mines, sites=frame("sites", site_rows), samples=samples, hazards=hazards)
+    return Register(
+        mines=mines, sites=register_frame("sites", site_rows), samples=samples, hazards=hazards
+    )
 
 
 @pytest.fixture
