@@ -566,6 +566,28 @@ def run_zones(
             )
         )
 
+    def add_priced(
+        mask: np.ndarray,
+        category: str,
+        indicator: str,
+        quantity: np.ndarray,
+        q_unit: str,
+        price_row: Mapping[str, Any],
+    ) -> None:
+        # valued at a reference unit price: value = quantity × price
+        unit_price = float(price_row["price"])
+        add(
+            mask,
+            category,
+            indicator,
+            quantity,
+            q_unit,
+            quantity * unit_price,
+            unit_price,
+            str(price_row["unit"]),
+            int(price_row["price_year"]),
+        )
+
     area = z["area_hm2"].to_numpy()
     col = {c: z[c].to_numpy() for c in NUMERIC_FIELDS}
     # Carbon fixation: the afforestation cost is per t C; per t CO2 it is price × 12/44.
@@ -607,33 +629,13 @@ def run_zones(
         )
     po = prices["oxygen_industrial"]
     o2 = oxygen_release_from_npp(col["npp_t_dm_per_hm2"], area, float(st["o2_per_dry_matter"]))
-    add(
-        m_npp,
-        "regulating",
-        "oxygen_release",
-        o2,
-        "t O2/yr",
-        o2 * float(po["price"]),
-        float(po["price"]),
-        str(po["unit"]),
-        int(po["price_year"]),
-    )
+    add_priced(m_npp, "regulating", "oxygen_release", o2, "t O2/yr", po)
     pr = prices["reservoir_storage"]
     m_w = has("precipitation_mm", "runoff_mm", "evapotranspiration_mm")
     qw = water_conservation(
         col["precipitation_mm"], col["runoff_mm"], col["evapotranspiration_mm"], area
     )
-    add(
-        m_w,
-        "regulating",
-        "water_conservation",
-        qw,
-        "m3/yr",
-        qw * float(pr["price"]),
-        float(pr["price"]),
-        str(pr["unit"]),
-        int(pr["price_year"]),
-    )
+    add_priced(m_w, "regulating", "water_conservation", qw, "m3/yr", pr)
     m_s = has("rusle_r", "rusle_k", "rusle_ls", "rusle_c", "rusle_p")
     ac = soil_retention(
         col["rusle_r"], col["rusle_k"], col["rusle_ls"], col["rusle_c"], col["rusle_p"], area
@@ -694,17 +696,7 @@ def run_zones(
         c = f"{pollutant}_t_per_hm2"
         q = air_purification(area, col[c])
         pi = prices[item]
-        add(
-            has(c),
-            "regulating",
-            f"air_purification_{pollutant}",
-            q,
-            "t/yr",
-            q * float(pi["price"]),
-            float(pi["price"]),
-            str(pi["unit"]),
-            int(pi["price_year"]),
-        )
+        add_priced(has(c), "regulating", f"air_purification_{pollutant}", q, "t/yr", pi)
     lake = lake_flood_storage(
         col["lake_area_km2"],
         col["lake_t"],
@@ -722,17 +714,7 @@ def run_zones(
         has("marsh_area_hm2", "marsh_depth_m"),
     )
     flood = np.where(m_l, lake, 0.0) + np.where(m_r, res, 0.0) + np.where(m_m, marsh, 0.0)
-    add(
-        m_l | m_r | m_m,
-        "regulating",
-        "flood_regulation",
-        flood,
-        "m3",
-        flood * float(pr["price"]),
-        float(pr["price"]),
-        str(pr["unit"]),
-        int(pr["price_year"]),
-    )
+    add_priced(m_l | m_r | m_m, "regulating", "flood_regulation", flood, "m3", pr)
     m_v = has("visitors_per_yr", "spend_cny_per_visitor")
     rv = recreation_value(col["visitors_per_yr"], col["spend_cny_per_visitor"])
     add(
