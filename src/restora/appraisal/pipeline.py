@@ -78,6 +78,24 @@ def diagnosis_stage(
 ) -> Stage:
     """The project's mines as diagnosed in the county: rank, hazards, soil, suitability.
 
+    Parameters
+    ----------
+    spec : ProjectSpec
+        The project (its ``mines``).
+    register : Register
+        The county's register; site areas in [hm²].
+    county : CountyDiagnosis
+        The whole register diagnosed once (:func:`restora.diagnosis.county.diagnose_county`).
+    file : str, optional
+        The project file, for error messages.
+
+    Returns
+    -------
+    Stage
+        JSON: ``mines`` (rank, component scores [0, 1], indicators), ``sites`` (area [hm²],
+        pollution class, best use, rule codes), ``hazards``, ``sample_classes``; data:
+        the project's ``sites`` frame and ``mines``.
+
     Raises
     ------
     InputError
@@ -186,7 +204,28 @@ def plan_stage(
     *,
     on: dt.date | str | None = None,
 ) -> Stage:
-    """A first restoration plan of each mine (after-use = the diagnosis's first-ranked use)."""
+    """A first restoration plan of each mine (after-use = the diagnosis's first-ranked use).
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``start_year`` [yr], ``price_year`` [yr] (default: the cost library's), and
+        ``post_closure_years`` [yr] (default: the costing assumptions').
+    register : Register
+        The county's register.
+    county : CountyDiagnosis
+        Best uses per site and hazard grades.
+    diagnosis : Stage
+        From :func:`diagnosis_stage`.
+    on : date or str, optional
+        Date whose reference tables apply.
+
+    Returns
+    -------
+    Stage
+        JSON: per plan its sites, works (quantities in the cost items' units), rules and
+        SHA-256; data: the :class:`~restora.planning.model.RestorationPlan` objects.
+    """
     from restora.costing.lifecycle import load_assumptions
     from restora.costing.unitcosts import load_library
     from restora.planning.io import plan_to_dict
@@ -278,7 +317,28 @@ def plan_stage(
 
 
 def cost_stage(spec: ProjectSpec, plan: Stage, *, on: dt.date | str | None = None) -> Stage:
-    """Life-cycle cost with Monte Carlo P50/P90 (``spec.risk.draws`` draws, ``spec.risk.seed``)."""
+    """Life-cycle cost with Monte Carlo P50/P90 (``spec.risk.draws`` draws, ``spec.risk.seed``).
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        Draws [1] and seed.
+    plan : Stage
+        From :func:`plan_stage`.
+    on : date or str, optional
+        Date whose reference tables apply.
+
+    Returns
+    -------
+    Stage
+        JSON: the ``cost estimate`` figures [CNY at the price year; ``by_year`` also nominal
+        and present value] and a histogram of the simulated total; data: ``capex_nominal``
+        ``{year: CNY}`` and ``capex_factors`` (draws,) [1] = simulated total / deterministic.
+
+    Notes
+    -----
+    See :func:`restora.costing.report.cost_report`.
+    """
     from restora.costing.report import cost_report
 
     report, _, _, draws = cost_report(
@@ -320,7 +380,21 @@ def cost_stage(spec: ProjectSpec, plan: Stage, *, on: dt.date | str | None = Non
 
 
 def revenue_stage(spec: ProjectSpec, *, file: str | None = None) -> Stage:
-    """The project's revenue streams by year (earmarked money apart)."""
+    """The project's revenue streams by year (earmarked money apart).
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``revenue_streams`` (mappings for :func:`restora.revenue.build`).
+    file : str, optional
+        The project file, for error messages.
+
+    Returns
+    -------
+    Stage
+        JSON: each stream (by year: quantity, price, revenue [CNY]), ``by_year`` totals
+        (unrestricted low/central/high and earmarked [CNY]); not assessed without streams.
+    """
     from restora.revenue import build_all, combine
 
     if not spec.revenue_streams:
@@ -364,7 +438,41 @@ def value_stage(
     on: dt.date | str | None = None,
     region: str | None = None,
 ) -> Stage:
-    """ESV (and GEP where the project gives zones) before and after, value stages, location."""
+    """ESV (and GEP where the project gives zones) before and after, value stages, location.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``hazard_cost_cny_per_yr``, ``pollution_cost_cny_per_yr`` [CNY/yr], ``gep`` zones,
+        ``start_year`` and ``horizon_years`` [yr].
+    county : CountyDiagnosis
+        Mine locations (distances [m], population within the priority radius [person]).
+    diagnosis, plan, revenue : Stage
+        The project's sites, their planned after-uses, the operations streams.
+    on : date or str, optional
+        Date whose reference tables apply.
+    region : str, optional
+        6-digit region code for regional tables.
+
+    Returns
+    -------
+    Stage
+        JSON: ``esv`` (per site and by service, before/after [CNY/yr]), ``gep``, ``stages``
+        (value per year [CNY/yr] and stage codes), ``location`` (coefficient [1], values
+        [CNY/yr]).
+
+    Notes
+    -----
+    ESV per site: :math:`A \\cdot \\sum_s VC_{t,s} \\cdot E` (Xie et al. 2015) with the site's
+    ecosystem type ``t`` before (its kind) and after (after-use → GB/T 21010 class →
+    type). Development value = ESV after + mature income of the operations streams.
+    Population density = population within the radius / (π r²) [person/km²].
+
+    References
+    ----------
+    Xie G.D. et al. (2015) J. Natural Resources 30(8): 1243-1254. Wang J. et al. (2026) Acta
+    Ecologica Sinica 46(1): 184-200, DOI 10.20103/j.stxb.202507131830.
+    """
     from restora.valuation import esv, gep, location, stages
     from restora.valuation.landcover import LandCoverMapping
 
@@ -568,7 +676,28 @@ def _unique_tables(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def cashflow_stage(spec: ProjectSpec, cost: Stage, revenue: Stage) -> Stage:
-    """Project cash flows by year (period 0 = start year), NPV, IRR, payback."""
+    """Project cash flows by year (period 0 = start year), NPV, IRR, payback.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``start_year``, ``horizon_years`` [yr], ``discount_rate`` [1/yr],
+        ``opex_cny_per_yr`` [CNY/yr] (from the first revenue year).
+    cost : Stage
+        ``capex_nominal`` {year: CNY}.
+    revenue : Stage
+        ``by_year`` rows with ``revenue`` and ``earmarked`` [CNY].
+
+    Returns
+    -------
+    Stage
+        JSON: ``rows`` per period [CNY], ``npv_cny``, ``irr`` [1/yr], payback [yr]; data: the
+        :class:`~restora.finance.cashflow.ProjectFlows` (1 scenario).
+
+    Notes
+    -----
+    :math:`CF_t = R_t - O_t - C_t`, :math:`NPV = \\sum_{t=0}^{H} CF_t / (1 + r)^t`.
+    """
     from restora.finance import metrics
     from restora.finance.cashflow import project_flows
 
@@ -673,7 +802,23 @@ def _right_kind(stream_kind: str) -> str:
 def financing_stage(
     spec: ProjectSpec, revenue: Stage, cashflow: Stage, *, file: str | None = None
 ) -> Stage:
-    """Run each financing structure of the project over its revenue and cash flows."""
+    """Run each financing structure of the project over its revenue and cash flows.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``financing`` items (instrument name and inputs, money in CNY, rates in [1/yr]).
+    revenue, cashflow : Stage
+        The streams (pledged rights) and the CFADS [CNY] per period.
+    file : str, optional
+        The project file, for error messages.
+
+    Returns
+    -------
+    Stage
+        JSON: each instrument's summary, schedule, rule codes and flags; data: the pledge
+        loan's :class:`~restora.finance.cashflow.DebtSchedule` for the risk stage.
+    """
     from restora.finance.cashflow import loan_schedule
     from restora.finance.instruments import run_instrument
 
