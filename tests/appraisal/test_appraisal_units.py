@@ -249,3 +249,27 @@ def test_cash_flows_conserve_money(capex, revenue, rate):
     assert cf["capex_outside_horizon_cny"] == pytest.approx(
         sum(v for y, v in capex.items() if y not in inside), abs=1e-3
     )
+
+
+def test_read_county_skips_rejected_rows_only_when_allowed_and_says_so(tmp_path):
+    import shutil
+
+    from restora.appraisal.io import read_county
+
+    demo = PROJECTS.parent / "demo-county"
+    for name in ("register.gpkg", "hazards.csv", "context.gpkg"):
+        shutil.copy(demo / name, tmp_path / name)
+    samples = pd.read_csv(demo / "soil_samples.csv", dtype=str, keep_default_na=False)
+    samples.loc[4, "Cd"] = "n.a."  # not a number, and not a non-detect marker
+    samples.to_csv(tmp_path / "soil_samples.csv", index=False)
+    files = [tmp_path / f for f in ("register.gpkg", "soil_samples.csv", "hazards.csv")]
+    with pytest.raises(InputError):
+        read_county(files, None, allow_skip=False)
+    county = read_county(files, tmp_path / "context.gpkg")
+    assert len(county.skipped_rows) == 1
+    row = county.skipped_rows[0]
+    assert (row["row"], row["field"]) == (5, "Cd") and "soil_samples.csv" in row["file"]
+    assert "skipped" in county.notes[0]
+    assert len(county.register.samples) == len(samples) - 1
+    assert {"towns", "county_boundary", "crs"} <= set(county.context)
+    assert [len(i["sha256"]) for i in county.inputs] == [64] * 4
