@@ -623,12 +623,23 @@ def mirr(flows: Any, finance_rate: Any, reinvest_rate: Any, *, periods_per_year:
     t = np.arange(c.shape[1])
     f = np.broadcast_to(f, (c.shape[0],))[:, None]
     rr = np.broadcast_to(rr, (c.shape[0],))[:, None]
-    pv_neg = np.sum(np.minimum(c, 0.0) * np.exp(-t * np.log1p(f)), axis=1)
-    fv_pos = np.sum(np.maximum(c, 0.0) * np.exp((n - t) * np.log1p(rr)), axis=1)
-    ok = (pv_neg < 0) & (fv_pos > 0) & (n > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per = np.where(ok, np.exp(np.log(fv_pos / -pv_neg) / max(n, 1)) - 1.0, np.nan)
+    per = _mirr_rate(c, t, n, f, rr, max(n, 1))
     return _out(_annual_rate(per, periods_per_year), single)
+
+
+def _mirr_rate(
+    c: np.ndarray, t: np.ndarray, horizon: Any, finance: Any, reinvest: Any, divisor: float
+) -> np.ndarray:
+    """MIRR per period of ``t`` from flows ``c`` at times ``t``, horizon ``horizon``.
+
+    ``divisor`` stands for the horizon in the root (a safe value where the horizon is 0: those
+    rows are ``nan`` anyway).
+    """
+    pv_neg = np.sum(np.minimum(c, 0.0) * np.exp(-t * np.log1p(finance)), axis=1)
+    fv_pos = np.sum(np.maximum(c, 0.0) * np.exp((horizon - t) * np.log1p(reinvest)), axis=1)
+    ok = (pv_neg < 0) & (fv_pos > 0) & (horizon > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, np.exp(np.log(fv_pos / -pv_neg) / divisor) - 1.0, np.nan)
 
 
 def _last_negative(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -932,11 +943,7 @@ def xmirr(
     if c.shape[1] != len(tau):
         raise ValueError("dates and flows must have the same length")
     horizon = float(tau.max())
-    pv_neg = np.sum(np.minimum(c, 0.0) * np.exp(-tau * np.log1p(finance_rate)), axis=1)
-    fv_pos = np.sum(np.maximum(c, 0.0) * np.exp((horizon - tau) * np.log1p(reinvest_rate)), axis=1)
-    ok = (pv_neg < 0) & (fv_pos > 0) & (horizon > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(ok, np.exp(np.log(fv_pos / -pv_neg) / max(horizon, 1e-300)) - 1.0, np.nan)
+    r = _mirr_rate(c, tau, horizon, finance_rate, reinvest_rate, max(horizon, 1e-300))
     return _out(r, single)
 
 
