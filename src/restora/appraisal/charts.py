@@ -38,17 +38,9 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from restora.valuation.stages import chart_font
+    from restora.fonts import chart_font
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    if chart_font() == "DejaVu Sans":  # font cache built before the CJK fonts were installed
-        from matplotlib import font_manager
-
-        from restora.appraisal.fonts import system_font_file
-
-        path = system_font_file()
-        if path:
-            font_manager.fontManager.addfont(path)
     plt.rcParams["font.family"] = [chart_font(), "DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["font.size"] = 8

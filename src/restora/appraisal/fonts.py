@@ -14,35 +14,11 @@ a fraction of a second. Characters outside it fall back to the installed collect
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-CJK_FAMILY = "Noto Sans CJK SC"
-FALLBACK_FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-)
+from restora.fonts import CJK_FAMILY, system_font_file
+
 SUBSET_NAME = "NotoSansCJKsc-Regular-gb2312-v2.otf"
-
-
-def system_font_file() -> str | None:
-    """Path of the Noto Sans CJK font file, from fontconfig (``fc-match``), else known paths."""
-    try:
-        out = subprocess.run(
-            ["fc-match", "-f", "%{file}", f"{CJK_FAMILY}:style=Regular"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-        if out and "CJK" in out and Path(out).is_file():
-            return out
-    except (OSError, subprocess.SubprocessError):
-        pass
-    for p in FALLBACK_FONT_FILES:
-        if Path(p).is_file():
-            return p
-    return None
 
 
 def cache_dir() -> Path:

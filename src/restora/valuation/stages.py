@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from restora import refdata
 from restora.errors import InputError
+from restora.fonts import chart_font
 
 THRESHOLDS_TABLE = "valuation/stages/thresholds"
 EQUIVALENT_TABLE = "valuation/xie2015/standard_equivalent"
@@ -277,7 +278,6 @@ def run(
     )
 
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC")
 STAGE_COLOURS = {
     "net_loss": "#d9534f",
     "zero": "#bbbbbb",
@@ -290,17 +290,6 @@ STAGE_LABELS = {
     "capture": "捕获 capture",
     "multiplication": "倍增 multiplication",
 }
-
-
-def chart_font() -> str:
-    """A CJK-capable font family if installed (Noto Sans CJK), else DejaVu Sans."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in installed:
-            return name
-    return "DejaVu Sans"
 
 
 def plot_stages(result: StagesResult, path: str | Path, title: str | None = None) -> Path:
