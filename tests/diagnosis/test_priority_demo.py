@@ -23,9 +23,6 @@ from restora.inventory.schema import METALS, MINE_COLUMNS, TABLES
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-county"
 ON = "2025-06-01"
-pytestmark = pytest.mark.skipif(
-    not (DEMO / "register.gpkg").is_file(), reason="demo county not generated"
-)
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
