@@ -10,8 +10,8 @@ function over rasters of any size in bounded memory:
 * :func:`plan_windows` cuts the grid into tile-aligned windows of about ``target_pixels``.
 * :func:`run_blocks` reads the windows with rasterio on a pool of threads (one dataset handle per
   thread; rasterio releases the GIL while GDAL reads and decompresses), calls the block function
-  in the worker, and hands each result to a consumer on the calling thread (accumulation and
-  writing output happen there, in one place). At most ``2 × workers`` windows are in flight, so
+  in the worker, and hands each result to a consumer on the calling thread (accumulation, and
+  handing output windows to their writers, happen there, in one place). At most ``2 × workers`` windows are in flight, so
   memory is bounded whatever the raster size. Ctrl-C cancels the windows not yet started, waits
   for the running ones, closes every handle and re-raises :class:`KeyboardInterrupt`.
 * :func:`block_histogram` is the block function for class counting (``np.bincount`` over the
