@@ -32,6 +32,7 @@ import pandas as pd
 
 from restora import __version__, refdata
 from restora.appraisal.project import ProjectSpec
+from restora.diagnosis import zoning
 from restora.diagnosis.county import CountyDiagnosis
 from restora.errors import InputError
 from restora.inventory.model import Register
@@ -74,9 +75,20 @@ def _sha(obj: Any) -> str:
 
 
 def diagnosis_stage(
-    spec: ProjectSpec, register: Register, county: CountyDiagnosis, *, file: str | None = None
+    spec: ProjectSpec,
+    register: Register,
+    county: CountyDiagnosis,
+    *,
+    file: str | None = None,
+    on: dt.date | str | None = None,
+    region: str | None = None,
 ) -> Stage:
-    """The project's mines as diagnosed in the county: rank, hazards, soil, suitability.
+    """The project's mines as diagnosed in the county: rank, hazards, soil, suitability, zones.
+
+    Every site of the project with soil samples is zoned by pollution gradient
+    (:func:`restora.appraisal.zones.zone_sites`: IDW on 20 m cells in the China Albers
+    projection, GB 15618-2018 classes, zone classes and candidate techniques of the
+    remediation catalogue).
 
     Parameters
     ----------
@@ -88,13 +100,17 @@ def diagnosis_stage(
         The whole register diagnosed once (:func:`restora.diagnosis.county.diagnose_county`).
     file : str, optional
         The project file, for error messages.
+    on, region : optional
+        Date and 6-digit region code of the reference tables (zoning).
 
     Returns
     -------
     Stage
         JSON: ``mines`` (rank, component scores [0, 1], indicators), ``sites`` (area [hm²],
-        pollution class, best use, rule codes), ``hazards``, ``sample_classes``; data:
-        the project's ``sites`` frame and ``mines``.
+        pollution class, best use, rule codes), ``hazards``, ``sample_classes``, ``zones``
+        (per zoned site: method, cell size [m], zones with class, area [hm²], governing metal,
+        candidate techniques and rule codes); data: the project's ``sites`` frame, ``mines``
+        and ``zones`` ``{site_id: (Zone, ...)}`` for the planner.
 
     Raises
     ------
@@ -159,6 +175,11 @@ def diagnosis_stage(
             *county.ranking.method.get("rule_codes", []),
         }
     )
+    from restora.appraisal.zones import zone_sites
+
+    zoned = zone_sites(sites, register.samples, on=on, region=region)
+    zone_codes = {c for z in zoned for zz in z.json["zones"] for c in zz["rule_codes"]}
+    rule_codes = sorted({*rule_codes, *zone_codes})
     mines_json = _records(ranked)
     for m in mines_json:
         m["n_mines_ranked"] = len(ranking)
@@ -172,12 +193,19 @@ def diagnosis_stage(
             "sites": site_rows,
             "hazards": hazard_rows,
             "sample_classes": counts,
+            "zones": [{k: v for k, v in z.json.items() if k != "tables"} for z in zoned],
+            "zoning_method": "pollution gradient zoning (restora.diagnosis.zoning.zone_site) of "
+            "each site with samples: sites and samples projected to China Albers, IDW to "
+            f"{zoning.DEFAULT_CELL_SIZE_M:g} m cells, GB 15618-2018 classes, zone classes "
+            "(remediation/zone-classes), candidate techniques (remediation/techniques)",
             "pollution_source": county.ranking.method.get("pollution_source"),
             "weights": county.ranking.method.get("weights"),
             "rule_codes": rule_codes,
-            "tables": county.provenance,
+            "tables": _unique_tables(
+                [*county.provenance, *(t for z in zoned for t in z.json["tables"])]
+            ),
         },
-        {"sites": sites, "mines": mines},
+        {"sites": sites, "mines": mines, "zones": {z.site_id: z.result.zones for z in zoned}},
     )
 
 
@@ -252,6 +280,7 @@ def plan_stage(
                 start_year=spec.start_year,
                 post_closure_years=care,
                 after_uses=county.best_use,
+                zones=diagnosis.data.get("zones"),
                 hazard_grades=grades,
                 units={k: u.unit for k, u in lib.items.items()},
                 tables=tables,
@@ -1059,7 +1088,7 @@ def appraise(
     """
     file = (project_input or {}).get("file")
     region = str(register.mines["region_code"].iloc[0]) if len(register.mines) else None
-    diag = diagnosis_stage(spec, register, county, file=file)
+    diag = diagnosis_stage(spec, register, county, file=file, on=on, region=region)
     plan = plan_stage(spec, register, county, diag, on=on)
     cost = cost_stage(spec, plan, on=on)
     rev = revenue_stage(spec, file=file)
