@@ -120,6 +120,17 @@ _L: dict[str, tuple[str, str]] = {
     "flags": ("提示", "Flags"),
     "of": ("共", "of"),
     "top_items": ("主要成本项", "Largest cost items"),
+    "zones": ("污染梯度分区与候选治理技术", "Pollution gradient zones and candidate techniques"),
+    "zone": ("分区", "Zone"),
+    "zone_class": ("分区等级", "Zone class"),
+    "governing_metal": ("主控污染物", "Governing metal"),
+    "max_index": ("最大单因子指数", "Max. single-factor index"),
+    "techniques": ("候选技术", "Candidate techniques"),
+    "n_samples": ("样品数", "Samples"),
+    "zoning_none": (
+        "项目场地均无土壤样品，未分区。",
+        "No project site has soil samples: not zoned.",
+    ),
 }
 
 MODE_NAMES = {

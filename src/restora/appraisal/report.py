@@ -243,6 +243,50 @@ def render_html(
             + "; ".join(f"{_e(k)} {f.num(v)}" for k, v in d["sample_classes"].items())
             + "</p>"
         )
+    parts.append(f"<h3>{L('zones')}</h3>")
+    if d.get("zones"):
+        parts.append(f"<p class='small'>{L('method')}: {_e(d.get('zoning_method'))}</p>")
+        parts.append(
+            _table(
+                [
+                    L("site"),
+                    L("n_samples"),
+                    L("zone"),
+                    L("zone_class"),
+                    L("area_hm2"),
+                    L("governing_metal"),
+                    L("max_index"),
+                    L("method"),
+                    L("techniques"),
+                    L("rule_codes"),
+                ],
+                [
+                    [
+                        _e(zs["site_id"]),
+                        f.num(zs["n_samples"]),
+                        _e(z["zone_id"]),
+                        _e(z["zone_class"]),
+                        f.area(z["area_hm2"]),
+                        _e(z["governing_metal"]),
+                        f.ratio(z["governing_index"]),
+                        _e(zs["method"]),
+                        "<span class='small'>"
+                        + _e(
+                            ", ".join(
+                                f"{t['code']} ({t['unit_cost_key']})" for t in z["techniques"]
+                            )
+                            or "–"
+                        )
+                        + "</span>",
+                        f"<span class='small'>{_e(', '.join(z['rule_codes']))}</span>",
+                    ]
+                    for zs in d["zones"]
+                    for z in zs["zones"]
+                ],
+            )
+        )
+    else:
+        parts.append(f"<p>{L('zoning_none')}</p>")
     parts.append("</section>")
     # --- plan and cost ---
     plan = st["plan"]

@@ -203,6 +203,7 @@ def register(app: typer.Typer) -> None:
                     }
                     for s in val["esv"]["sites"]
                 ]
+                item.update(diagnosis_summary(doc))
                 item["gep"] = val["gep"]
                 item["stages"] = [
                     {
@@ -239,7 +240,68 @@ def register(app: typer.Typer) -> None:
                 console.print(f"      {p['reports']['html']}  ·  {p['appraisal']}")
 
 
+def diagnosis_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """A project's hazard grades, best use per site and treatment zones, from appraisal.json.
+
+    ``zones`` rows: site_id, zone_id, zone_class, area_hm2 [hm²], governing_metal, method,
+    techniques (candidate technique codes), planned (the technique the plan costs, if any).
+    """
+    d = doc["stages"]["diagnosis"]
+    planned: dict[tuple[str, str], str] = {}
+    for p in doc["stages"]["plan"]["plans"]:
+        for w in p["works"]:
+            note = w.get("note") or ""
+            if w["phase"] == "pollution" and note.startswith("zone "):
+                zid, _, rest = note[5:].partition(" ")
+                planned[(w["site_id"], zid)] = f"{rest.split(' ')[-1]} → {w['item']}"
+    return {
+        "hazards": [
+            {k: h.get(k) for k in ("hazard_id", "mine_id", "kind", "scale", "threat", "grade")}
+            for h in d["hazards"]
+        ],
+        "suitability": [
+            {
+                "site_id": s["site_id"],
+                "kind": s["kind"],
+                "area_hm2": s["area_hm2"],
+                "pollution_class": s["pollution_class"],
+                "best_use": s["best_use"],
+                "suitable_uses": ", ".join(s["suitable_uses"]),
+            }
+            for s in d["sites"]
+        ],
+        "zones": [
+            {
+                "site_id": zs["site_id"],
+                "zone_id": z["zone_id"],
+                "zone_class": z["zone_class"],
+                "area_hm2": z["area_hm2"],
+                "governing_metal": z["governing_metal"],
+                "method": zs["method"],
+                "techniques": " ".join(t["code"] for t in z["techniques"]) or "-",
+                "planned": planned.get((zs["site_id"], z["zone_id"]), "-"),
+            }
+            for zs in d.get("zones", [])
+            for z in zs["zones"]
+        ],
+    }
+
+
 def _print_project(item: dict[str, Any], fmt: Format) -> None:
+    title = f"{item['project_id']} ({', '.join(item['mines'])})"
+    if item["hazards"]:
+        emit(item["hazards"], fmt, title=f"{title}: geohazard danger grades (DZ/T 0286-2015)")
+    else:
+        console.print(f"{title}: no registered geohazard")
+    emit(item["suitability"], fmt, title=f"{title}: land suitability, best use per site")
+    if item["zones"]:
+        emit(
+            item["zones"],
+            fmt,
+            title=f"{title}: pollution gradient zones, candidate techniques, planned treatment",
+        )
+    else:
+        console.print(f"{title}: no site with soil samples: not zoned")
     emit(
         item["sites"],
         fmt,
