@@ -188,7 +188,10 @@ def test_stages_say_what_was_not_assessed(demo):
         assert stage["status"] in ("assessed", "not assessed"), name
         if stage["status"] == "not assessed":
             assert stage["reason"].startswith("not assessed: ")
-    assert doc["not_assessed"]["gep"].startswith("not assessed: ")
+    # QS-M09's project file gives GEP zones (illustrative) covering its sites
+    gep = doc["stages"]["value"]["gep"]
+    assert "gep" not in doc["not_assessed"] and gep["status"] == "assessed"
+    assert gep["after_cny_per_yr"] > gep["before_cny_per_yr"] > 0
     assert doc["stages"]["risk"]["summary"]["scenarios"] == 10_000
     assert doc["inputs"]["project"]["sha256"] and len(doc["inputs"]["county"]) == 4
 
@@ -244,3 +247,100 @@ def test_earmarked_proceeds_stay_out_of_the_flows(appraised_en):
     assert sum(r["revenue_cny"] for r in rows) + st["cashflow"]["revenue_outside_horizon_cny"] == (
         pytest.approx(free)
     )
+
+
+def test_zones_of_a_metal_mine_with_samples(appraised_en):
+    """QS-M28: every site with samples is zoned; zones partition the site; techniques listed."""
+    d = appraised_en["doc"]["stages"]["diagnosis"]
+    zoned = {z["site_id"]: z for z in d["zones"]}
+    # examples/demo-county/soil_samples.csv: QS-M28 samples lie in sites S2, S3 and S5
+    assert set(zoned) == {"QS-M28-S2", "QS-M28-S3", "QS-M28-S5"}
+    area = {s["site_id"]: s["area_hm2"] for s in d["sites"]}
+    for sid, z in zoned.items():
+        assert z["method"] == "idw" and z["n_samples"] >= 1 and z["zones"]
+        # zones are clipped cells of the site: their areas add up to the site's (Albers) area,
+        # which is the register's equal-area figure
+        assert sum(x["area_hm2"] for x in z["zones"]) == pytest.approx(z["site_area_hm2"], rel=1e-6)
+        assert z["site_area_hm2"] == pytest.approx(area[sid], rel=1e-3)
+        for x in z["zones"]:
+            assert x["zone_class"] in ("severe", "moderate", "mild", "clean")
+            assert bool(x["techniques"]) == (x["zone_class"] != "clean")
+            assert all(c in d["rule_codes"] for c in x["rule_codes"])
+    classes = {x["zone_class"] for z in zoned.values() for x in z["zones"]}
+    assert "severe" in classes  # the tailings-polluted paddy of S2 (Cd above intervention)
+
+
+def test_pollution_works_are_planned_and_costed_from_the_zones(appraised_en):
+    from restora import refdata
+    from restora.costing.unitcosts import load_library
+
+    st = appraised_en["doc"]["stages"]
+    zones = {
+        (z["site_id"], x["zone_id"]): x
+        for z in st["diagnosis"]["zones"]
+        for x in z["zones"]
+        if x["techniques"]
+    }
+    assert zones
+    works = [
+        w
+        for p in st["plan"]["plans"]
+        for w in p["works"]
+        if w["phase"] == "pollution" and (w["note"] or "").startswith("zone ")
+    ]
+    assert {(w["site_id"], w["note"].split()[1]) for w in works} == set(zones)
+    cap = refdata.get("planning/site-works", on=ON).data["pollution_treatment_depth_m"]
+    for w in works:
+        z = zones[(w["site_id"], w["note"].split()[1])]
+        code = w["note"].split()[-1]
+        tech = next(t for t in z["techniques"] if t["code"] == code)
+        assert w["item"] == tech["unit_cost_key"]
+        assert f"PLAN-POLL-{code}" in st["plan"]["rule_codes"]
+        # quantity: area [hm²] × 10⁴ m²/hm² (× treated depth [m] for volume-priced techniques)
+        expect = z["area_hm2"] * 1e4
+        if w["unit"].startswith("m3"):
+            expect *= min(cap, tech["max_depth_m"])
+        assert w["quantity"] == pytest.approx(expect, rel=1e-6)
+    # the cost stage prices them: deterministic cost of an item = Σ quantity × likely unit cost
+    lib = load_library(on=ON, region=appraised_en["doc"]["project"]["region_code"])
+    top = {r["item"]: r for r in st["cost"]["by_item_top"]}
+    all_works = [w for p in st["plan"]["plans"] for w in p["works"]]
+    for item in {w["item"] for w in works} & set(top):
+        qty = sum(w["quantity"] for w in all_works if w["item"] == item)
+        assert top[item]["deterministic_cny"] == pytest.approx(qty * lib[item].likely, rel=1e-9)
+
+
+def test_demo_lists_hazards_best_uses_and_zones(demo, appraised_en):
+    from restora.cli.demo import _print_project, diagnosis_summary
+    from restora.cli.output import Format, console
+
+    item = demo["project"]
+    assert {h["hazard_id"] for h in item["hazards"]} == {
+        h["hazard_id"] for h in demo["doc"]["stages"]["diagnosis"]["hazards"]
+    }
+    assert {s["site_id"]: s["best_use"] for s in item["suitability"]} == {
+        s["site_id"]: s["best_use"] for s in demo["doc"]["stages"]["diagnosis"]["sites"]
+    }
+    summary = diagnosis_summary(appraised_en["doc"])
+    planned = [z for z in summary["zones"] if z["planned"] != "-"]
+    assert planned and all(z["planned"].split(" → ")[0] in z["techniques"] for z in planned)
+    width = console.width
+    console.width = 240  # no wrapping inside the table cells
+    try:
+        with console.capture() as cap:
+            _print_project({**appraised_en["data"], **summary, **_rest(item)}, Format.table)
+    finally:
+        console.width = width
+    text = cap.get()
+    assert "pollution gradient zones (idw) and techniques" in text and "best use per site" in text
+    assert "geohazard danger grades" in text
+    for z in summary["zones"]:
+        assert f"{z['site_id']}/{z['zone_id']}" in text
+        for t in z["techniques"].split():
+            assert t in text
+    # the planned technique is starred: QS-M28-S2's severe zone is treated by soil washing
+    assert "TECH-SOIL-WASHING*" in text
+
+
+def _rest(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in ("sites", "gep", "stages", "location")}

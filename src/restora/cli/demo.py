@@ -293,12 +293,32 @@ def _print_project(item: dict[str, Any], fmt: Format) -> None:
         emit(item["hazards"], fmt, title=f"{title}: geohazard danger grades (DZ/T 0286-2015)")
     else:
         console.print(f"{title}: no registered geohazard")
-    emit(item["suitability"], fmt, title=f"{title}: land suitability, best use per site")
+    emit(
+        [
+            {k: r[k] for k in ("site_id", "kind", "area_hm2", "best_use")}
+            for r in item["suitability"]
+        ],
+        fmt,
+        title=f"{title}: land suitability (TD/T 1036-2013), best use per site",
+    )
     if item["zones"]:
+        methods = sorted({z["method"] for z in item["zones"]})
         emit(
-            item["zones"],
+            [
+                {
+                    "site/zone": f"{z['site_id']}/{z['zone_id']}",
+                    "class": z["zone_class"],
+                    "area_hm2": z["area_hm2"],
+                    "metal": z["governing_metal"],
+                    "techniques (* planned)": " ".join(
+                        f"{t}*" if z["planned"].startswith(f"{t} ") else t
+                        for t in z["techniques"].split()
+                    ),
+                }
+                for z in item["zones"]
+            ],
             fmt,
-            title=f"{title}: pollution gradient zones, candidate techniques, planned treatment",
+            title=f"{title}: pollution gradient zones ({', '.join(methods)}) and techniques",
         )
     else:
         console.print(f"{title}: no site with soil samples: not zoned")
