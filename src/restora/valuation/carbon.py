@@ -911,8 +911,9 @@ def carbon_storage(
     Notes
     -----
     One pass over the rasters. Each window's pixels of every code are counted in both rasters
-    (:func:`pair_histograms`); with ``out_dir`` the same window's maps are computed
-    (:func:`pixel_maps`) and written, under temporary names (:class:`~restora.valuation.raster.MapSet`).
+    (:func:`pair_histograms`); with ``out_dir`` the block function is :func:`maps_and_counts`,
+    which computes the same counts and the window's maps (:func:`pixel_maps`), written under
+    temporary names by one thread per map (:class:`~restora.valuation.raster.MapSet`).
     After the pass the counts are checked against the pools table and turned into totals
     (:func:`totals_from_histograms`). A code missing from the table raises
     :class:`~restora.errors.InputError` and the partial maps are deleted (maps of an earlier
