@@ -76,20 +76,30 @@ def test_tier_base_must_be_known():
 
 
 def test_hand_worked_quarry_and_subsidence(hand_plan):
-    e = estimate(hand_plan, on="2024-01-01")
+    # on a date after NBS published the 2023 CPI (January 2024): the 2020 rows need it
+    e = estimate(hand_plan, on="2024-06-01")
     amounts = [(ln.site_id, ln.item, ln.amount) for ln in e.lines]
-    # quantity × likely unit cost (costing/unit-costs 2023, price year = plan year → factor 1)
+    # quantity × likely unit cost (costing/unit-costs 2023). Rows at price year 2023 = plan
+    # year → factor 1. The four rows sourced from the Wengniute 2021 plan (topsoil, trees,
+    # shrubs, grass) are at 2020 prices → moved to 2023 by NBS CPI 2021 100.9, 2022 102.0,
+    # 2023 100.2: f = 1.009 × 1.020 × 1.002 = 1.02918 × 1.002 = 1.03123836
+    f = 1.03123836
     assert amounts == [
         ("Q1", "slope_cutting", 4000 * 25),  # 100,000
         ("Q1", "anchoring", 200 * 250),  # 50,000
         ("Q1", "retaining_wall", 120 * 450),  # 54,000
         ("Q1", "drainage_ditch", 300 * 200),  # 60,000
         ("Q1", "terrain_reshaping", 2 * 8000),  # 16,000
-        ("Q1", "topsoil_cover", 6000 * 35),  # 2 hm² × 0.3 m = 6000 m³ → 210,000
-        ("Q1", "tree_planting", 3000 * 30),  # 90,000
-        ("Q1", "shrub_planting", 2666 * 10),  # 26,660
-        ("Q1", "grass_seeding", 20000 * 4),  # 80,000
-        ("Q1", "tree_planting", 450 * 30),  # replanting 13,500
+        # 2 hm² × 0.3 m = 6000 m³ × 18.47 = 110,820 × f = 114,281.835
+        ("Q1", "topsoil_cover", pytest.approx(6000 * 18.47 * f)),
+        # 3000 × 71.13 = 213,390 × f = 220,055.954
+        ("Q1", "tree_planting", pytest.approx(3000 * 71.13 * f)),
+        # 2666 × 15.92 = 42,442.72 × f = 43,768.561
+        ("Q1", "shrub_planting", pytest.approx(2666 * 15.92 * f)),
+        # 20,000 m² × 0.215876 (2158.76 CNY/hm²) = 4,317.52 × f = 4,452.392
+        ("Q1", "grass_seeding", pytest.approx(20000 * 0.215876 * f)),
+        # replanting 450 × 71.13 = 32,008.5 × f = 33,008.393
+        ("Q1", "tree_planting", pytest.approx(450 * 71.13 * f)),
         ("Q1", "irrigation", 2 * 3 * 3000),  # 2 hm² × 3 yr → 18,000
         ("S1", "fissure_filling", 1000 * 40),  # 40,000
         ("S1", "pit_filling", 5000 * 20),  # 100,000
@@ -102,32 +112,43 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
         (None, "remote_sensing", 4 * 8000),  # 32,000
         (None, "verification", 80000),
     ]
-    # Q1 718,160 + S1 868,000 + mine 330,000
-    assert e.direct_total == 1_916_160
+    # Q1: 298,000 at factor 1 + (110,820 + 213,390 + 42,442.72 + 4,317.52 + 32,008.5 =
+    # 402,978.74) × f = 298,000 + 415,567.135 = 713,567.135; S1 868,000; mine 330,000
+    # → direct 1,911,567.135
+    assert e.direct_total == pytest.approx(1_911_567.135, abs=0.001)
     ind = {r["code"]: r["amount"] for r in e.indirect}
-    # cn-default tiers: 1.92 M is in the first bands (ED&C ≤ 7 M: 8 %; contingency ≤ 3.5 M: 10 %)
+    # cn-default tiers: 1.91 M is in the first bands (ED&C ≤ 7 M: 8 %; contingency ≤ 3.5 M: 10 %)
     assert ind == {
-        "edc": 153_293,  # 0.08 × 1,916,160 = 153,292.8
-        "contingency": 191_616,  # 0.10 × 1,916,160
-        "management": 191_616,  # 0.10
-        "insurance_bond": 57_485,  # 0.03 × 1,916,160 = 57,484.8
-        "contractor_margin": 191_616,  # 0.10
+        "edc": 152_925,  # 0.08 × 1,911,567.135 = 152,925.37
+        "contingency": 191_157,  # 0.10 × 1,911,567.135 = 191,156.71
+        "management": 191_157,  # 0.10
+        "insurance_bond": 57_347,  # 0.03 × 1,911,567.135 = 57,347.01
+        "contractor_margin": 191_157,  # 0.10
     }
-    assert e.indirect_total == 785_626
-    assert e.total == 2_701_786
+    # 152,925 + 3 × 191,157 + 57,347 = 783,743
+    assert e.indirect_total == 783_743
+    assert e.total == pytest.approx(1_911_567.135 + 783_743, abs=0.001)  # 2,695,310.135
+    topsoil, trees, shrubs, grass, replant = (a for _, _, a in amounts[5:10])
     assert e.by_phase == {
-        "survey_design": 18_000 + 153_293,
+        "survey_design": 18_000 + 152_925,
         "closure_hazard": 100_000 + 50_000 + 54_000 + 60_000 + 40_000 + 100_000,  # 404,000
-        "basic_restoration": 16_000 + 210_000 + 80_000 + 360_000 + 240_000 + 48_000,  # 954,000
+        # 16,000 + 114,281.835 + 80,000 + 360,000 + 240,000 + 48,000 = 858,281.835
+        "basic_restoration": pytest.approx(
+            16_000 + 110_820 * f + 80_000 + 360_000 + 240_000 + 48_000
+        ),
         "pollution": 0.0,
-        "revegetation": 90_000 + 26_660 + 80_000 + 13_500,  # 210,160
+        # (213,390 + 42,442.72 + 4,317.52 + 32,008.5 = 292,158.74) × f = 301,285.300
+        "revegetation": pytest.approx(292_158.74 * f),
         "maintenance": 18_000,
         "monitoring": 232_000,
         "verification": 80_000,
-        "contingency": 191_616,
-        "management": 191_616 + 57_485 + 191_616,
+        "contingency": 191_157,
+        "management": 191_157 + 57_347 + 191_157,
     }
-    assert sum(e.by_phase.values()) == e.total
+    assert e.by_phase["basic_restoration"] == pytest.approx(858_281.835, abs=0.001)
+    assert e.by_phase["revegetation"] == pytest.approx(trees + shrubs + grass + replant)
+    assert topsoil == pytest.approx(114_281.835, abs=0.001)
+    assert sum(e.by_phase.values()) == pytest.approx(e.total)
     assert e.by_year["real_cny"].sum() == pytest.approx(e.total)
     names = {t["name"] for t in e.tables_used}
     assert {"costing/unit-costs", "costing/indirect/cn-default", "prices/cn-cpi"} <= names
@@ -175,8 +196,9 @@ def test_price_index_moves_prices_between_years():
 def test_plan_in_another_price_year_is_reindexed(hand_plan):
     p = hand_plan.model_copy(update={"price_year": 2024})
     e = estimate(p, on="2025-06-01")
-    # NBS CPI 2024 = 100.2 (published January 2025) → unit costs × 1.002
-    assert e.direct_total == pytest.approx(1_916_160 * 1.002)
+    # NBS CPI 2024 = 100.2 (published January 2025) → every row × one more 1.002 (the 2023 rows
+    # × 1.002, the 2020 rows × f × 1.002): 1,911,567.135 × 1.002 = 1,915,390.269
+    assert e.direct_total == pytest.approx(1_915_390.269, abs=0.001)
 
 
 def test_unit_mismatch_names_the_work(hand_plan):
