@@ -22,7 +22,7 @@ ORDER = (
     "carbon_invest",
     "cost_montecarlo",
     "irr",
-    "finance_risk",
+    "guarantee_fund",
     "demo",
 )
 
