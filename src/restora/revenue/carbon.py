@@ -19,9 +19,9 @@ from pydantic import Field, model_validator
 
 from restora import refdata
 from restora.revenue.streams import RevenueStream, StreamSpec, price_path, quantity, years_from
+from restora.valuation.co2 import co2_per_carbon
 
 TABLES = {"cea": "revenue/prices/cea", "ccer": "revenue/prices/ccer"}
-CO2_PER_C = "valuation/carbon/co2-per-c"
 
 
 class CarbonCreditSpec(StreamSpec):
@@ -86,8 +86,7 @@ def increment_from_stock_change(
     >>> increment_from_stock_change(120.0, 10).round(6).tolist()[:2]  # 120 * 44/12 / 10
     [44.0, 44.0]
     """
-    t = refdata.get(CO2_PER_C, on=on or "2020-01-01")
-    ratio = t.data["co2_molecular_weight"] / t.data["c_molecular_weight"]
+    ratio, _ = co2_per_carbon(on=on or "2020-01-01")
     return np.full(years, delta_mg_c * ratio / years)
 
 

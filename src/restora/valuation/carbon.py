@@ -305,11 +305,10 @@ def price_per_mg_c(price_per_t_co2: float, on: Any = None) -> tuple[float, dict[
     >>> round(price_per_mg_c(60.0, on="2024-01-01")[0], 6)  # 60 × 44/12
     220.0
     """
-    from restora import refdata
+    from restora.valuation.co2 import co2_per_carbon
 
-    t = refdata.get(CO2_PER_C_TABLE, on=on)
-    ratio = float(t.data["co2_molecular_weight"]) / float(t.data["c_molecular_weight"])
-    return price_per_t_co2 * ratio, t.provenance()
+    ratio, provenance = co2_per_carbon(on=on)
+    return price_per_t_co2 * ratio, provenance
 
 
 @dataclass(frozen=True)

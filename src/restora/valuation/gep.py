@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from restora import refdata
 from restora.errors import InputError, Problem
 from restora.units import M2_PER_HM2
+from restora.valuation.co2 import co2_per_carbon
 from restora.valuation.columns import numeric_column
 from restora.valuation.prices import PriceIndex
 
@@ -529,7 +530,14 @@ def run_zones(
     soil_t = refdata.get(SOIL_TABLE, on=on, region=region)
     flood_t = refdata.get(FLOOD_TABLE, on=on, region=region)
     st, so, fl = stoich_t.data, soil_t.data, flood_t.data
-    tables = [price_prov, stoich_t.provenance(), soil_t.provenance(), flood_t.provenance()]
+    co2_per_c, co2_prov = co2_per_carbon(on=on, region=region)
+    tables = [
+        price_prov,
+        stoich_t.provenance(),
+        co2_prov,
+        soil_t.provenance(),
+        flood_t.provenance(),
+    ]
     parts: list[pd.DataFrame] = []
 
     def has(*cols: str) -> np.ndarray:
@@ -592,7 +600,7 @@ def run_zones(
     col = {c: z[c].to_numpy() for c in NUMERIC_FIELDS}
     # Carbon fixation: the afforestation cost is per t C; per t CO2 it is price × 12/44.
     pc = prices["carbon_afforestation"]
-    co2_price = float(pc["price"]) / float(st["co2_per_carbon"])
+    co2_price = float(pc["price"]) / co2_per_c
     m_npp = has("npp_t_dm_per_hm2")
     co2 = carbon_fixation_from_npp(col["npp_t_dm_per_hm2"], area, float(st["co2_per_dry_matter"]))
     add(
@@ -613,9 +621,7 @@ def run_zones(
             raise InputError(
                 "stock_change_years must be positive", file=file, field="stock_change_years"
             )
-        co2s = (
-            np.asarray(col["carbon_stock_change_t_c"], float) * float(st["co2_per_carbon"]) / years
-        )
+        co2s = np.asarray(col["carbon_stock_change_t_c"], float) * co2_per_c / years
         add(
             m_stock,
             "regulating",
