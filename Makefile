@@ -30,4 +30,5 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) system-deps lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider --doctest-modules src/restora --ignore=src/restora/store/migrations
 	$(VENV)/bin/pytest -q
