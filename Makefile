@@ -20,7 +20,7 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(VENV)/bin/restora demo
 
 lint: $(STAMP)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs. Idempotent: installs only what is missing, and only as root.
+# Debian packages the demo and the test suite need. Idempotent: installs only what is missing, and only as root.
 # fonts-noto-cjk: Chinese charts and PDFs; poppler-utils: pdftotext/pdffonts in the report tests;
 # libharfbuzz-subset0: WeasyPrint subsets fonts with HarfBuzz (much faster than fontTools).
 set -euo pipefail
