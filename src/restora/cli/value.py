@@ -111,6 +111,36 @@ def esv_cmd(
         emit(data, fmt, rows=rows, title=f"ESV [CNY/yr], price year {result.price_year}")
 
 
+@app.command("esv-raster")
+def esv_raster_cmd(
+    lulc: str = typer.Argument(..., help="Land-cover GeoTIFF (integer codes, projected CRS)."),
+    scheme: str = typer.Option(..., "--scheme", help="Codes of: esa_worldcover, clcd or gbt21010."),
+    equivalent_value: float = typer.Option(None, "--equivalent-value", help="[CNY/hm²/yr] one standard equivalent; default the paper's."),
+    price_year: int = typer.Option(None, "--price-year", help="Price year of --equivalent-value."),
+    out: str = typer.Option(None, "--out", help="Write esv.tif [CNY/yr per pixel] into this folder."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads."),
+    on: str = OnOption,
+    region: str = RegionOption,
+    fmt: Format = FormatOption,
+) -> None:  # fmt: skip
+    """Equivalent-factor ESV of a land-cover raster, block by block (bounded memory, both cores).
+
+    JSON: the `value esv` contract (total_cny_per_yr, by_service, by_type, by_type_service) plus
+    scheme, pixel_area_hm2, pixels_by_code and outputs.
+    """
+    from restora.valuation.esv_raster import esv_of_raster
+
+    with handled():
+        result = esv_of_raster(
+            lulc, scheme, equivalent_value_cny_per_hm2=equivalent_value, price_year=price_year,
+            out_dir=out, workers=workers, on=on, region=region,
+        )  # fmt: skip
+        data = result.to_dict()
+        rows = [{"type": t, "value_cny_per_yr": v} for t, v in result.esv.by_type.items() if v]
+        rows.append({"type": "TOTAL", "value_cny_per_yr": result.esv.total_cny_per_yr})
+        emit(data, fmt, rows=rows, title="ESV of the raster [CNY/yr]")
+
+
 @app.command("gep")
 def gep_cmd(
     zones: str = typer.Argument(..., help="ZONES.csv or .json, one row per zone; - for stdin."),
