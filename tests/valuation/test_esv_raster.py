@@ -91,3 +91,58 @@ def test_dask_path_equals_file_path(tmp_path):
     on_dask = esv_of_dask(arr, "esa_worldcover", pixel_area_hm2=1.0, nodata=255, on="2025-06-01")
     assert on_dask.esv.total_cny_per_yr == on_file.esv.total_cny_per_yr
     assert on_dask.pixels_by_code == on_file.pixels_by_code
+
+
+def test_location_adjusted_raster(tmp_path):
+    import math
+
+    from restora import refdata
+
+    lulc = _write(tmp_path / "lc.tif", GRID)
+    # distance to town [km]: 0 on the top row, 10 (the neutral distance) elsewhere, one nodata
+    town = np.full((4, 4), 10.0, dtype=np.float32)
+    town[0, :] = 0.0
+    town[1, 0] = -9999.0
+    town_tif = _write(tmp_path / "town.tif", town, nodata=-9999.0)
+    r = esv_of_raster(
+        lulc, "esa_worldcover", on="2025-06-01", location_rasters={"town": town_tif},
+        out_dir=tmp_path / "out",
+    )  # fmt: skip
+    p = refdata.get("valuation/location/coefficients", on="2025-06-01").data["factors"]["town"]
+    # at the town: k = 1 + w (e^0 − e^(−d0/L)) = 1 + 0.5 (1 − e^(−10/5)) = 1.432332...
+    k0 = 1 + p["weight"] * (1 - math.exp(-p["neutral_km"] / p["decay_km"]))
+    forest = 23.09 * 3406.5  # CNY/yr per 1-hm² forest pixel (hand-worked above)
+    # top row: 4 forest pixels × k0; every other valued pixel (incl. the nodata distance) × 1
+    expected = r.esv.total_cny_per_yr + 4 * forest * (k0 - 1)
+    assert r.location_adjusted_total_cny_per_yr == pytest.approx(expected, rel=1e-9)
+    assert r.esv.total_cny_per_yr == pytest.approx(2_340_810.54, rel=1e-12)  # unadjusted beside
+    with rasterio.open(r.outputs["esv_location_adjusted"]) as ds:
+        m = ds.read(1)
+    assert m[0, 0] == pytest.approx(forest * k0, rel=1e-6)
+    assert m[1, 0] == pytest.approx(forest, rel=1e-6)
+
+
+def test_location_raster_on_another_grid_is_refused(tmp_path):
+    lulc = _write(tmp_path / "lc.tif", GRID)
+    other = tmp_path / "town.tif"
+    with rasterio.open(
+        other, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32",
+        crs="EPSG:32650", transform=Affine(50, 0, 500_000, 0, -50, 3_000_000),
+    ) as ds:  # fmt: skip
+        ds.write(np.zeros((4, 4), dtype=np.float32), 1)
+    with pytest.raises(InputError) as ei:
+        esv_of_raster(lulc, "esa_worldcover", location_rasters={"town": other})
+    assert ei.value.problems[0].file == str(other)
+
+
+def test_cli_location(tmp_path):
+    lulc = _write(tmp_path / "lc.tif", GRID)
+    town = _write(tmp_path / "town.tif", np.full((4, 4), 10.0, dtype=np.float32), nodata=-1.0)
+    args = ["value", "esv-raster", str(lulc), "--scheme", "esa_worldcover", "-f", "json"]
+    res = runner.invoke(app, [*args, "--location", f"town={town}"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    # every pixel at the neutral distance: k = 1, adjusted = unadjusted
+    assert data["location_adjusted_total_cny_per_yr"] == pytest.approx(data["total_cny_per_yr"])
+    res = runner.invoke(app, [*args, "--location", f"airport={town}"])
+    assert res.exit_code == 2 and "airport" in res.output

@@ -119,6 +119,7 @@ def esv_raster_cmd(
     price_year: int = typer.Option(None, "--price-year", help="Price year of --equivalent-value."),
     out: str = typer.Option(None, "--out", help="Write esv.tif [CNY/yr per pixel] into this folder."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads."),
+    location: list[str] = typer.Option(None, "--location", help="KEY=RASTER on the same grid for the location adjustment: town, ecological_function_area, main_road (distance km), population_per_km2; repeatable."),
     on: str = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
@@ -126,18 +127,29 @@ def esv_raster_cmd(
     """Equivalent-factor ESV of a land-cover raster, block by block (bounded memory, both cores).
 
     JSON: the `value esv` contract (total_cny_per_yr, by_service, by_type, by_type_service) plus
-    scheme, pixel_area_hm2, pixels_by_code and outputs.
+    scheme, pixel_area_hm2, pixels_by_code, outputs and location_adjusted_total_cny_per_yr
+    (null without --location; the unadjusted total is always shown beside it).
     """
     from restora.valuation.esv_raster import esv_of_raster
 
     with handled():
+        rasters = {}
+        for item in location or []:
+            key, sep, path = item.partition("=")
+            if not sep or not path:
+                raise InputError(f"--location {item!r}: write KEY=RASTER", field="--location")
+            rasters[key.strip()] = path.strip()
         result = esv_of_raster(
             lulc, scheme, equivalent_value_cny_per_hm2=equivalent_value, price_year=price_year,
-            out_dir=out, workers=workers, on=on, region=region,
+            out_dir=out, workers=workers, on=on, region=region, location_rasters=rasters,
         )  # fmt: skip
         data = result.to_dict()
         rows = [{"type": t, "value_cny_per_yr": v} for t, v in result.esv.by_type.items() if v]
         rows.append({"type": "TOTAL", "value_cny_per_yr": result.esv.total_cny_per_yr})
+        if result.location_adjusted_total_cny_per_yr is not None:
+            rows.append(
+                {"type": "TOTAL, location-adjusted", "value_cny_per_yr": result.location_adjusted_total_cny_per_yr}
+            )
         emit(data, fmt, rows=rows, title="ESV of the raster [CNY/yr]")
 
 

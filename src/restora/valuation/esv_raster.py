@@ -22,6 +22,7 @@ Xie G.D., Zhang C.X., Zhang L.M., Su N., Cao S.Y. 2015. Journal of Natural Resou
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from restora import refdata
 from restora.errors import InputError
-from restora.valuation import esv, raster
+from restora.valuation import esv, location, raster
 from restora.valuation.landcover import NO_TYPE, LandCoverMapping
 
 RASTER_SCHEMES = ("esa_worldcover", "clcd", "gbt21010")
 MAP_NAME = "esv"
+ADJUSTED_NAME = "esv_location_adjusted"
 MAP_NODATA = -1.0
+DENSITY_KEY = "population_per_km2"
+LOCATION_KEYS = ("town", "ecological_function_area", "main_road", DENSITY_KEY)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class EsvRasterResult:
     pixel_area_hm2: float
     pixels_by_code: dict[int, int]
     outputs: dict[str, str] = field(default_factory=dict)
+    location_adjusted_total_cny_per_yr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = self.esv.to_dict()
@@ -56,6 +62,7 @@ class EsvRasterResult:
                 "pixel_area_hm2": self.pixel_area_hm2,
                 "pixels_by_code": {str(k): v for k, v in self.pixels_by_code.items()},
                 "outputs": self.outputs,
+                "location_adjusted_total_cny_per_yr": self.location_adjusted_total_cny_per_yr,
             }
         )
         out["tables"] = [*out["tables"]]
@@ -92,6 +99,7 @@ def esv_of_raster(
     region: str | None = None,
     progress: raster.ProgressCallback | None = None,
     compress: str = raster.DEFAULT_COMPRESSION,
+    location_rasters: Mapping[str, str | Path] | None = None,
 ) -> EsvRasterResult:
     """Equivalent-factor ESV of a land-cover GeoTIFF.
 
@@ -111,6 +119,13 @@ def esv_of_raster(
         Threads [count].
     on, region
         Date and GB/T 2260 region whose reference tables apply.
+    location_rasters : mapping, optional
+        Rasters on the land cover's grid for the location adjustment
+        (:func:`restora.valuation.location.location_coefficient`): ``town``,
+        ``ecological_function_area``, ``main_road`` (distances [km]) and ``population_per_km2``
+        [persons/km²]. A pixel where one of them is nodata takes that factor as neutral (1).
+        The adjusted total is reported beside the unadjusted one, and with ``out_dir`` the
+        adjusted map ``esv_location_adjusted.tif`` is written too.
 
     Returns
     -------
@@ -122,6 +137,7 @@ def esv_of_raster(
     pixel_ha = info.pixel_area_ha
     if out_dir is not None:
         raster.compression_options(compress)  # an unknown name fails before any pixel is read
+    loc_infos = _check_location_rasters(info, location_rasters or {})
     mapping = LandCoverMapping.load(on, region)
     offset, size = raster.histogram_span(info.dtype, _known_codes(mapping, scheme))
     windows = raster.plan_windows(info.width, info.height, info.block_shape)
@@ -134,21 +150,49 @@ def esv_of_raster(
         equivalent_value_cny_per_hm2, price_year, on, region,
     )  # fmt: skip
     outputs: dict[str, str] = {}
-    if out_dir is not None:
+    adjusted: float | None = None
+    if out_dir is not None or loc_infos:
         per_hm2 = {
             t: (result.by_type[t] / areas[t] if areas[t] > 0 else 0.0) for t in mapping.types
         }
         table = np.full(size, np.nan)
         for code, t in type_of_code.items():
             table[code - offset] = 0.0 if t == NO_TYPE else per_hm2[mapping.types[t]] * pixel_ha
-        outputs = _write_map(info, table, offset, nodata, Path(out_dir), workers, compress)
+        params = None
+        if loc_infos:
+            loc_table = refdata.get(location.TABLE, on=on, region=region)
+            params = loc_table.data
+            result.tables.append(loc_table.provenance())
+        outputs, adjusted = _value_pass(
+            info, table, offset, nodata, loc_infos, params,
+            Path(out_dir) if out_dir is not None else None, workers, compress,
+        )  # fmt: skip
     return EsvRasterResult(
         esv=result,
         scheme=scheme,
         pixel_area_hm2=pixel_ha,
         pixels_by_code=present,
         outputs=outputs,
+        location_adjusted_total_cny_per_yr=adjusted,
     )
+
+
+def _check_location_rasters(
+    info: raster.RasterInfo, paths: Mapping[str, str | Path]
+) -> dict[str, raster.RasterInfo]:
+    """Describe the location rasters and require the land cover's grid (before any read)."""
+    unknown = sorted(set(paths) - set(LOCATION_KEYS))
+    if unknown:
+        raise InputError(
+            f"unknown location raster(s) {unknown}; use {', '.join(LOCATION_KEYS)}",
+            field="location",
+        )
+    out = {}
+    for key, path in paths.items():
+        other = raster.describe(path)
+        raster.check_same_grid(info, other)
+        out[key] = other
+    return out
 
 
 def _esv_from_counts(
@@ -243,35 +287,83 @@ def esv_of_dask(
     )
 
 
-def _write_map(
+def _value_pass(
     info: raster.RasterInfo,
     table: npt.NDArray[np.float64],
     offset: int,
     nodata: int | None,
-    out_dir: Path,
+    loc_infos: Mapping[str, raster.RasterInfo],
+    params: Mapping[str, Any] | None,
+    out_dir: Path | None,
     workers: int,
     compress: str,
-) -> dict[str, str]:
-    """Second pass: the per-pixel value map [CNY/yr per pixel]."""
-    maps = raster.MapSet(
-        out_dir,
-        info,
-        {MAP_NAME: ("ecosystem-service value, Xie et al. 2015", "CNY/yr per pixel")},
-        nodata=MAP_NODATA,
-        compress=compress,
+) -> tuple[dict[str, str], float | None]:
+    """Second pass: per-pixel values [CNY/yr per pixel], location-adjusted where asked.
+
+    Returns the maps written (if ``out_dir``) and the location-adjusted total [CNY/yr] (if
+    location rasters are given).
+    """
+    keys = list(loc_infos)
+    meta = {}
+    if out_dir is not None:
+        meta[MAP_NAME] = ("ecosystem-service value, Xie et al. 2015", "CNY/yr per pixel")
+        if keys:
+            meta[ADJUSTED_NAME] = ("ESV, location-adjusted", "CNY/yr per pixel")
+    maps = (
+        raster.MapSet(out_dir, info, meta, nodata=MAP_NODATA, compress=compress)
+        if out_dir is not None
+        else None
     )
+    total = [0.0]
+
+    def fn(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> tuple[float, dict[str, Any]]:
+        values = raster.lookup(arrays[0], offset, table, nodata, fill=np.nan)
+        blocks: dict[str, Any] = {}
+        adjusted_sum = 0.0
+        if keys and params is not None:
+            k = location.location_coefficient(
+                *_location_inputs(keys, arrays[1:], [loc_infos[x].nodata for x in keys], params),
+                params,
+            )
+            adj = values * k
+            adjusted_sum = float(np.nansum(adj))
+            blocks[ADJUSTED_NAME] = np.where(np.isnan(adj), MAP_NODATA, adj).astype(np.float32)
+        blocks[MAP_NAME] = np.where(np.isnan(values), MAP_NODATA, values).astype(np.float32)
+        return adjusted_sum, blocks
+
+    def consume(w: raster.Window, res: tuple[float, dict[str, Any]]) -> None:
+        total[0] += res[0]
+        if maps is not None:
+            maps.write(w, {n: res[1][n] for n in meta})
+
+    paths = [info.path] + [loc_infos[x].path for x in keys]
+    windows = raster.plan_windows(info.width, info.height, info.block_shape)
     try:
-
-        def fn(arrays: list[npt.NDArray[Any]], _w: raster.Window) -> npt.NDArray[np.float32]:
-            values = raster.lookup(arrays[0], offset, table, nodata, fill=MAP_NODATA)
-            return values.astype(np.float32)
-
-        def write(w: raster.Window, block: npt.NDArray[np.float32]) -> None:
-            maps.write(w, {MAP_NAME: block})
-
-        windows = raster.plan_windows(info.width, info.height, info.block_shape)
-        raster.run_blocks([info.path], fn, windows, write, workers=workers)
-        return maps.commit()
+        raster.run_blocks(paths, fn, windows, consume, workers=workers)
+        outputs = maps.commit() if maps is not None else {}
     except BaseException:
-        maps.discard()
+        if maps is not None:
+            maps.discard()
         raise
+    return outputs, (total[0] if keys else None)
+
+
+def _location_inputs(
+    keys: list[str],
+    arrays: list[npt.NDArray[Any]],
+    nodatas: list[float | None],
+    params: Mapping[str, Any],
+) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64] | None]:
+    """Distances [km] and density [persons/km²]; nodata pixels take the neutral value."""
+    distances: dict[str, npt.NDArray[np.float64]] = {}
+    density = None
+    for key, arr, nd in zip(keys, arrays, nodatas, strict=True):
+        a = np.asarray(arr, dtype=np.float64)
+        missing = ~np.isfinite(a) if nd is None else (~np.isfinite(a) | (a == nd))
+        if key == DENSITY_KEY:
+            neutral = float(params["population_density"]["reference_persons_per_km2"])
+            density = np.where(missing, neutral, a)
+        else:
+            neutral = float(params["factors"][key]["neutral_km"])
+            distances[key] = np.where(missing, neutral, a)
+    return distances, density
