@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ import yaml
 from restora.errors import InputError, RestoraError
 
 TABLES_DIR = Path(__file__).parent / "tables"
+# libyaml's safe loader when PyYAML was built with it (several times faster), else pure Python
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NATIONAL = "000000"
 REQUIRED_KEYS = ("source", "unit")
 
@@ -127,7 +129,7 @@ def _as_date(value: Any, where: str) -> dt.date:
 
 def _parse_file(path: Path, name: str) -> TableFile:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", file=str(path)) from exc
     if not isinstance(doc, dict) or "versions" not in doc:
@@ -157,36 +159,60 @@ def _parse_file(path: Path, name: str) -> TableFile:
     return TableFile(name=name, meta=meta, versions=tuple(versions))
 
 
+def _merge(found: list[TableFile], name: str) -> TableFile:
+    """Shipped file first, then users' files: their versions are added; later ones win ties."""
+    meta: dict[str, Any] = {}
+    versions: tuple[Version, ...] = ()
+    for tf in found:
+        meta = {**meta, **tf.meta}
+        versions = versions + tf.versions
+    return TableFile(name, meta, versions)
+
+
 @lru_cache(maxsize=1)
 def _catalogue(search_key: str) -> dict[str, TableFile]:
-    cat: dict[str, TableFile] = {}
+    return {name: _table(name, search_key) for name in _names(search_key)}
+
+
+@lru_cache(maxsize=1)
+def _names(search_key: str) -> tuple[str, ...]:
+    found: set[str] = set()
     for base in [Path(p) for p in search_key.split("\x00")]:
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*.yaml")):
-            name = path.relative_to(base).with_suffix("").as_posix()
-            tf = _parse_file(path, name)
-            if name in cat:  # a user's file adds versions; later versions win ties
-                old = cat[name]
-                cat[name] = TableFile(name, {**old.meta, **tf.meta}, old.versions + tf.versions)
-            else:
-                cat[name] = tf
-    return cat
+        if base.is_dir():
+            found |= {p.relative_to(base).with_suffix("").as_posix() for p in base.rglob("*.yaml")}
+    return tuple(sorted(found))
+
+
+@cache
+def _table(name: str, search_key: str) -> TableFile:
+    """One table, parsed from the files of that name in every search folder (only those)."""
+    found = [
+        _parse_file(path, name)
+        for base in [Path(p) for p in search_key.split("\x00")]
+        if (path := base / f"{name}.yaml").is_file()
+    ]
+    return _merge(found, name)
+
+
+def _search_key() -> str:
+    return "\x00".join(str(p) for p in _search_dirs())
 
 
 def catalogue() -> dict[str, TableFile]:
-    """All known tables (shipped and user-added), by name."""
-    return _catalogue("\x00".join(str(p) for p in _search_dirs()))
+    """All known tables (shipped and user-added), by name (parses every file)."""
+    return _catalogue(_search_key())
 
 
 def reload() -> None:
     """Forget cached tables (after editing files or changing ``RESTORA_REFDATA_PATH``)."""
     _catalogue.cache_clear()
+    _names.cache_clear()
+    _table.cache_clear()
 
 
 def names() -> list[str]:
     """Names of all known tables."""
-    return sorted(catalogue())
+    return list(_names(_search_key()))
 
 
 def _region_chain(region: str | None) -> list[str]:
@@ -220,10 +246,10 @@ def get(name: str, on: dt.date | str | None = None, region: str | None = None) -
     RestoraError
         If there is no such table, or no version in force on that date for that region.
     """
-    cat = catalogue()
-    if name not in cat:
+    key = _search_key()
+    if name not in _names(key):
         raise RestoraError(f"no reference table named {name!r} (see `restora refdata list`)")
-    tf = cat[name]
+    tf = _table(name, key)
     when = _as_date(on, name) if on is not None else dt.date.today()
     for code in _region_chain(region):
         candidates = [
@@ -257,7 +283,7 @@ def get(name: str, on: dt.date | str | None = None, region: str | None = None) -
 
 def iter_versions(name: str) -> Iterator[Version]:
     """Every version of a table, in file order."""
-    yield from catalogue()[name].versions
+    yield from _table(name, _search_key()).versions
 
 
 def missing_metadata() -> dict[str, list[str]]:
