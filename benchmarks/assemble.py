@@ -20,6 +20,7 @@ ORDER = (
     "diagnosis_priority",
     "valuation_esv_gep",
     "carbon_invest",
+    "esv_raster",
     "cost_montecarlo",
     "irr",
     "guarantee_fund",
