@@ -148,7 +148,10 @@ def esv_raster_cmd(
         rows.append({"type": "TOTAL", "value_cny_per_yr": result.esv.total_cny_per_yr})
         if result.location_adjusted_total_cny_per_yr is not None:
             rows.append(
-                {"type": "TOTAL, location-adjusted", "value_cny_per_yr": result.location_adjusted_total_cny_per_yr}
+                {
+                    "type": "TOTAL, location-adjusted",
+                    "value_cny_per_yr": result.location_adjusted_total_cny_per_yr,
+                }
             )
         emit(data, fmt, rows=rows, title="ESV of the raster [CNY/yr]")
 
