@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pint
 
@@ -124,3 +125,16 @@ def to_hm2(text: str | float, default_unit: str | None = None) -> float:
 
 M2_PER_HM2 = 10_000.0
 MU_PER_HM2 = 15.0
+
+
+def field_units(model_cls: Any) -> dict[str, str]:
+    """Unit of each field of a pydantic spec that declares one (``json_schema_extra={"unit": …}``).
+
+    Specs drive docs, CLI help and API schemas; this is where their units are read.
+    """
+    out = {}
+    for name, info in model_cls.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "unit" in extra:
+            out[name] = str(extra["unit"])
+    return out

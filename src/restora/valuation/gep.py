@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from restora import refdata
+from restora import refdata, units
 from restora.errors import InputError, Problem
 from restora.units import M2_PER_HM2
 from restora.valuation.co2 import co2_per_carbon
@@ -382,12 +382,7 @@ NUMERIC_FIELDS = tuple(n for n in ZoneInput.model_fields if n != "zone_id")
 
 def field_units() -> dict[str, str]:
     """Unit of each :class:`ZoneInput` field (for docs, CLI help and API schemas)."""
-    out = {}
-    for name, info in ZoneInput.model_fields.items():
-        extra = info.json_schema_extra
-        if isinstance(extra, dict) and "unit" in extra:
-            out[name] = str(extra["unit"])
-    return out
+    return units.field_units(ZoneInput)
 
 
 def _bounds(name: str) -> tuple[float | None, float | None]:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from restora.errors import InputError, Problem
+from restora.units import field_units
 
 
 class Spec(BaseModel):
@@ -59,12 +60,7 @@ def _row(loc: tuple[Any, ...]) -> int | None:
 
 def units_of(spec_cls: type[BaseModel]) -> dict[str, str]:
     """Unit of each field of a spec (docs, CLI help, API schemas)."""
-    out = {}
-    for name, info in spec_cls.model_fields.items():
-        extra = info.json_schema_extra
-        if isinstance(extra, dict) and "unit" in extra:
-            out[name] = str(extra["unit"])
-    return out
+    return field_units(spec_cls)
 
 
 @dataclass(frozen=True)
