@@ -94,7 +94,7 @@ def load_library(on: dt.date | str | None = None, region: str | None = None) -> 
         6-digit GB/T 2260 code; the county, prefecture and province versions override the
         national rows item by item (most specific wins).
     """
-    chain = refdata._region_chain(region)
+    chain = refdata.region_chain(region)
     items: dict[str, UnitCost] = {}
     tables: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()

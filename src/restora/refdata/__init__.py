@@ -215,7 +215,8 @@ def names() -> list[str]:
     return list(_names(_search_key()))
 
 
-def _region_chain(region: str | None) -> list[str]:
+def region_chain(region: str | None) -> list[str]:
+    """Codes tried for ``region``, most specific first: county, prefecture, province, nation."""
     if not region or region == NATIONAL:
         return [NATIONAL]
     code = str(region).zfill(6)
@@ -251,7 +252,7 @@ def get(name: str, on: dt.date | str | None = None, region: str | None = None) -
         raise RestoraError(f"no reference table named {name!r} (see `restora refdata list`)")
     tf = _table(name, key)
     when = _as_date(on, name) if on is not None else dt.date.today()
-    for code in _region_chain(region):
+    for code in region_chain(region):
         candidates = [
             v
             for i, v in enumerate(tf.versions)
