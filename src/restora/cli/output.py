@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -25,7 +26,11 @@ from rich.table import Table
 
 from restora.errors import InputError, RestoraError
 
-console = Console()
+# Outside a terminal (a pipe, a file, CI logs) rich would wrap tables at 80 columns; a report
+# redirected to a file should keep its rows whole. COLUMNS, when set, still wins.
+_PIPE_WIDTH = 200
+_width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else _PIPE_WIDTH
+console = Console(width=_width)
 err_console = Console(stderr=True)
 
 
