@@ -31,8 +31,8 @@ def test_cost_estimate_json_contract(tmp_path, hand_plan):
     ):
         assert key in doc
     assert doc["price_year"] == 2023
-    # direct 1,911,567.135 + indirect 783,743 (hand-worked in test_lifecycle.py)
-    assert doc["total"]["deterministic_cny"] == pytest.approx(2_695_310.135, abs=0.001)
+    # direct 1,892,725.594 + indirect 776,019 (hand-worked in test_lifecycle.py)
+    assert doc["total"]["deterministic_cny"] == pytest.approx(2_668_744.594, abs=0.001)
     assert doc["total_p50_cny"] <= doc["total_p90_cny"]
     assert chart.stat().st_size > 1000
     again = json.loads(runner.invoke(app, args).stdout)

@@ -80,9 +80,9 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
     e = estimate(hand_plan, on="2024-06-01")
     amounts = [(ln.site_id, ln.item, ln.amount) for ln in e.lines]
     # quantity × likely unit cost (costing/unit-costs 2023). Rows at price year 2023 = plan
-    # year → factor 1. The four rows sourced from the Wengniute 2021 plan (topsoil, trees,
-    # shrubs, grass) are at 2020 prices → moved to 2023 by NBS CPI 2021 100.9, 2022 102.0,
-    # 2023 100.2: f = 1.009 × 1.020 × 1.002 = 1.02918 × 1.002 = 1.03123836
+    # year → factor 1. The five rows sourced from the Wengniute 2021 plan (topsoil, trees,
+    # shrubs, grass, pit filling) are at 2020 prices → moved to 2023 by NBS CPI 2021 100.9,
+    # 2022 102.0, 2023 100.2: f = 1.009 × 1.020 × 1.002 = 1.02918 × 1.002 = 1.03123836
     f = 1.03123836
     assert amounts == [
         ("Q1", "slope_cutting", 4000 * 25),  # 100,000
@@ -102,7 +102,9 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
         ("Q1", "tree_planting", pytest.approx(450 * 71.13 * f)),
         ("Q1", "irrigation", 2 * 3 * 3000),  # 2 hm² × 3 yr → 18,000
         ("S1", "fissure_filling", 1000 * 40),  # 40,000
-        ("S1", "pit_filling", 5000 * 20),  # 100,000
+        # pit filling: 覆土(0-0.5km) 12.36 + 压实 3.38 = 15.74 CNY/m³ (2020);
+        # 5000 × 15.74 = 78,700 × f = 81,158.459
+        ("S1", "pit_filling", pytest.approx(5000 * 15.74 * f)),
         ("S1", "terrain_reshaping", 10 * 8000),  # 80,000
         ("S1", "pond_excavation", 20000 * 18),  # 360,000
         ("S1", "bank_protection", 400 * 600),  # 240,000
@@ -113,25 +115,26 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
         (None, "verification", 80000),
     ]
     # Q1: 298,000 at factor 1 + (110,820 + 213,390 + 42,442.72 + 4,317.52 + 32,008.5 =
-    # 402,978.74) × f = 298,000 + 415,567.135 = 713,567.135; S1 868,000; mine 330,000
-    # → direct 1,911,567.135
-    assert e.direct_total == pytest.approx(1_911_567.135, abs=0.001)
+    # 402,978.74) × f = 298,000 + 415,567.135 = 713,567.135; S1 768,000 at factor 1 +
+    # 81,158.459 = 849,158.459; mine 330,000 → direct 1,892,725.594
+    assert e.direct_total == pytest.approx(1_892_725.594, abs=0.001)
     ind = {r["code"]: r["amount"] for r in e.indirect}
-    # cn-default tiers: 1.91 M is in the first bands (ED&C ≤ 7 M: 8 %; contingency ≤ 3.5 M: 10 %)
+    # cn-default tiers: 1.89 M is in the first bands (ED&C ≤ 7 M: 8 %; contingency ≤ 3.5 M: 10 %)
     assert ind == {
-        "edc": 152_925,  # 0.08 × 1,911,567.135 = 152,925.37
-        "contingency": 191_157,  # 0.10 × 1,911,567.135 = 191,156.71
-        "management": 191_157,  # 0.10
-        "insurance_bond": 57_347,  # 0.03 × 1,911,567.135 = 57,347.01
-        "contractor_margin": 191_157,  # 0.10
+        "edc": 151_418,  # 0.08 × 1,892,725.594 = 151,418.05
+        "contingency": 189_273,  # 0.10 × 1,892,725.594 = 189,272.56
+        "management": 189_273,  # 0.10
+        "insurance_bond": 56_782,  # 0.03 × 1,892,725.594 = 56,781.77
+        "contractor_margin": 189_273,  # 0.10
     }
-    # 152,925 + 3 × 191,157 + 57,347 = 783,743
-    assert e.indirect_total == 783_743
-    assert e.total == pytest.approx(1_911_567.135 + 783_743, abs=0.001)  # 2,695,310.135
+    # 151,418 + 3 × 189,273 + 56,782 = 776,019
+    assert e.indirect_total == 776_019
+    assert e.total == pytest.approx(1_892_725.594 + 776_019, abs=0.001)  # 2,668,744.594
     topsoil, trees, shrubs, grass, replant = (a for _, _, a in amounts[5:10])
     assert e.by_phase == {
-        "survey_design": 18_000 + 152_925,
-        "closure_hazard": 100_000 + 50_000 + 54_000 + 60_000 + 40_000 + 100_000,  # 404,000
+        "survey_design": 18_000 + 151_418,
+        # 100,000 + 50,000 + 54,000 + 60,000 + 40,000 + 81,158.459 = 385,158.459
+        "closure_hazard": pytest.approx(100_000 + 50_000 + 54_000 + 60_000 + 40_000 + 78_700 * f),
         # 16,000 + 114,281.835 + 80,000 + 360,000 + 240,000 + 48,000 = 858,281.835
         "basic_restoration": pytest.approx(
             16_000 + 110_820 * f + 80_000 + 360_000 + 240_000 + 48_000
@@ -142,8 +145,8 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
         "maintenance": 18_000,
         "monitoring": 232_000,
         "verification": 80_000,
-        "contingency": 191_157,
-        "management": 191_157 + 57_347 + 191_157,
+        "contingency": 189_273,
+        "management": 189_273 + 56_782 + 189_273,
     }
     assert e.by_phase["basic_restoration"] == pytest.approx(858_281.835, abs=0.001)
     assert e.by_phase["revegetation"] == pytest.approx(trees + shrubs + grass + replant)
@@ -197,8 +200,8 @@ def test_plan_in_another_price_year_is_reindexed(hand_plan):
     p = hand_plan.model_copy(update={"price_year": 2024})
     e = estimate(p, on="2025-06-01")
     # NBS CPI 2024 = 100.2 (published January 2025) → every row × one more 1.002 (the 2023 rows
-    # × 1.002, the 2020 rows × f × 1.002): 1,911,567.135 × 1.002 = 1,915,390.269
-    assert e.direct_total == pytest.approx(1_915_390.269, abs=0.001)
+    # × 1.002, the 2020 rows × f × 1.002): 1,892,725.594 × 1.002 = 1,896,511.045
+    assert e.direct_total == pytest.approx(1_896_511.045, abs=0.001)
 
 
 def test_unit_mismatch_names_the_work(hand_plan):
