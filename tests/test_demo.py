@@ -344,3 +344,20 @@ def test_demo_lists_hazards_best_uses_and_zones(demo, appraised_en):
 
 def _rest(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in ("sites", "gep", "stages", "location")}
+
+
+def test_report_says_which_costs_rest_on_judgement(demo):
+    cost = demo["doc"]["stages"]["cost"]
+    assert 0 < cost["unsourced_direct_cny"] <= cost["direct_deterministic_cny"]
+    assert cost["unsourced_direct_share"] == pytest.approx(
+        cost["unsourced_direct_cny"] / cost["direct_deterministic_cny"]
+    )
+    for row in cost["by_item_top"]:
+        assert row["unit_cost_sourced"] == (row["item"] not in cost["unsourced_items"])
+    html = Path(demo["project"]["reports"]["html"]).read_text(encoding="utf-8")
+    note = re.search(r"<p class='small unsourced'>(.*?)</p>", html)
+    assert note and "定额" in note.group(1)
+    assert all(item in note.group(1) for item in cost["unsourced_items"])
+    assert "经验判断" in html and ("公开来源" in html) == any(
+        r["unit_cost_sourced"] for r in cost["by_item_top"]
+    )

@@ -37,6 +37,24 @@ def test_cost_estimate_json_contract(tmp_path, hand_plan):
     assert chart.stat().st_size > 1000
     again = json.loads(runner.invoke(app, args).stdout)
     assert again["total_p90_cny"] == doc["total_p90_cny"]  # same seed, same result
+    # provenance: 1,396,000 of the 1,892,725.594 direct cost is priced with judgement rows
+    assert doc["unsourced_direct_cny"] == pytest.approx(1_396_000)
+    assert doc["unsourced_direct_share"] == pytest.approx(1_396_000 / 1_892_725.594)
+    assert "slope_cutting" in doc["unsourced_items"] and "pit_filling" not in doc["unsourced_items"]
+    pit, slope = doc["by_item"]["pit_filling"], doc["by_item"]["slope_cutting"]
+    assert pit["unit_cost_sourced"] and pit["unit_cost_price_year"] == 2020
+    assert "压实" in pit["unit_cost_source"] and pit["unit_cost_region"] == "000000"
+    assert not slope["unit_cost_sourced"]
+
+
+def test_cost_estimate_table_names_the_judgement_items(tmp_path, hand_plan):
+    f = tmp_path / "plan.yaml"
+    write_plan(hand_plan, f)
+    r = runner.invoke(app, ["cost", "estimate", str(f), "--draws", "50"])
+    assert r.exit_code == 0, r.output
+    # 1,396,000 / 1,892,725.594 = 73.8 %
+    assert "74% of the direct cost" in r.stderr and "slope_cutting" in r.stderr
+    assert "TOTAL" in r.stdout
 
 
 def test_cost_estimate_bad_plan_exits_2(tmp_path):

@@ -156,6 +156,14 @@ def test_hand_worked_quarry_and_subsidence(hand_plan):
     names = {t["name"] for t in e.tables_used}
     assert {"costing/unit-costs", "costing/indirect/cn-default", "prices/cn-cpi"} <= names
     assert hand_plan.after_use_hm2() == {"forest": 2.0, "water": 10.0}
+    # provenance: the lines at factor 1 are exactly the engineering-judgement rows —
+    # Q1 298,000 + S1 768,000 + mine 330,000 = 1,396,000; the six sourced lines are the rest
+    assert e.unsourced_direct == pytest.approx(1_396_000)
+    sourced = {ln.item for ln in e.lines if ln.sourced}
+    assert sourced == {"topsoil_cover", "tree_planting", "shrub_planting", "grass_seeding"} | {
+        "pit_filling"
+    }
+    assert all(ln.source_price_year == (2020 if ln.sourced else 2023) for ln in e.lines)
 
 
 def test_yearly_nominal_and_present_value():

@@ -120,6 +120,15 @@ _L: dict[str, tuple[str, str]] = {
     "flags": ("提示", "Flags"),
     "of": ("共", "of"),
     "top_items": ("主要成本项", "Largest cost items"),
+    "unit_cost_basis": ("单价依据", "Unit-cost basis"),
+    "basis_published": ("公开来源", "published"),
+    "basis_judgement": ("经验判断", "judgement"),
+    "unsourced_note": (
+        "直接费中 {share} 按经验判断单价计算(无公开来源),使用前应以本省定额和信息价替换:{items}。",
+        "{share} of the direct cost is priced with engineering-judgement unit costs (no published"
+        " source); replace them with the province's quota and information prices before use: "
+        "{items}.",
+    ),
     "zones": ("污染梯度分区与候选治理技术", "Pollution gradient zones and candidate techniques"),
     "zone": ("分区", "Zone"),
     "zone_class": ("分区等级", "Zone class"),

@@ -327,18 +327,32 @@ def render_html(
         parts.append(f"<h3>{L('top_items')}</h3>")
         parts.append(
             _table(
-                [L("item"), f"{L('deterministic')} [{mu}]", f"P50 [{mu}]", f"P90 [{mu}]"],
+                [
+                    L("item"),
+                    f"{L('deterministic')} [{mu}]",
+                    f"P50 [{mu}]",
+                    f"P90 [{mu}]",
+                    L("unit_cost_basis"),
+                ],
                 [
                     [
                         _e(r["item"]),
                         f.money(r["deterministic_cny"]),
                         f.money(r["p50_cny"]),
                         f.money(r["p90_cny"]),
+                        L("basis_published" if r.get("unit_cost_sourced") else "basis_judgement"),
                     ]
                     for r in items
                 ],
             )
         )
+    if cost.get("unsourced_items"):
+        note = (
+            _e(L("unsourced_note"))
+            .replace("{share}", f.pct(cost["unsourced_direct_share"]))
+            .replace("{items}", _e(", ".join(cost["unsourced_items"])))
+        )
+        parts.append(f"<p class='small unsourced'>{note}</p>")
     parts.append(_img(charts, "cost", L("fig_cost")) + "</section>")
     # --- value ---
     parts.append(f"<section><h2>{L('value')}</h2>")

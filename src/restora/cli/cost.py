@@ -28,7 +28,8 @@ def estimate_command(
 ) -> None:
     """Estimate the life-cycle cost of one or more mines or plans (P10/P50/P80/P90).
 
-    JSON: ``total_p50_cny``, ``total_p90_cny``, ``total``, ``pv``, ``by_phase``, ``by_item``,
+    JSON: ``total_p50_cny``, ``total_p90_cny``, ``total``, ``pv``, ``by_phase``, ``by_item``
+    (with each unit cost's source), ``unsourced_direct_share``, ``unsourced_items``,
     ``indirect``, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
     """
     from restora.costing.montecarlo import tornado_chart
@@ -68,6 +69,13 @@ def estimate_command(
             {"phase": "TOTAL", **{k.replace("_cny", ""): v for k, v in report["total"].items()}}
         )
         emit(rows, fmt, title=f"Life-cycle cost [CNY, price year {report['price_year']}]")
+        if report["unsourced_items"]:
+            err_console.print(
+                f"{report['unsourced_direct_share']:.0%} of the direct cost is priced with unit "
+                "costs marked engineering judgement (no published source): "
+                f"{', '.join(report['unsourced_items'])}. Replace them with the province's "
+                "quota by a regional costing/unit-costs table (docs/costing.md)."
+            )
 
 
 @app.command("tiers")

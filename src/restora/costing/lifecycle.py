@@ -88,6 +88,10 @@ class CostLine:
     start_year: int
     years: int
     where: str
+    source: str = ""
+    sourced: bool = False
+    source_region: str = ""
+    source_price_year: int = 0
 
     @property
     def amount(self) -> float:
@@ -150,6 +154,10 @@ def direct_lines(
                 start_year=w.start_year,
                 years=w.years,
                 where=loc,
+                source=uc.source,
+                sourced=uc.sourced,
+                source_region=uc.region,
+                source_price_year=uc.price_year,
             )
         )
     return lines
@@ -205,9 +213,17 @@ class Estimate:
                 "amount_cny": ln.amount,
                 "start_year": ln.start_year,
                 "years": ln.years,
+                "unit_cost_sourced": ln.sourced,
+                "unit_cost_region": ln.source_region,
+                "unit_cost_price_year": ln.source_price_year,
             }
             for ln in self.lines
         ]
+
+    @property
+    def unsourced_direct(self) -> float:
+        """Direct cost [CNY] priced with unit costs marked engineering judgement."""
+        return float(sum(ln.amount for ln in self.lines if not ln.sourced))
 
 
 def yearly_profile(lines: list[CostLine], amounts: np.ndarray | None = None) -> dict[int, float]:

@@ -44,7 +44,9 @@ def cost_report(
     -------
     report : dict
         ``total_p50_cny``, ``total_p90_cny``, ``total`` (P10/P50/P80/P90 and deterministic),
-        ``pv`` percentiles, ``by_phase`` and ``by_item`` (deterministic and percentiles),
+        ``pv`` percentiles, ``by_phase`` and ``by_item`` (deterministic, percentiles and the
+        unit cost's provenance), ``unsourced_direct_cny`` / ``unsourced_direct_share`` /
+        ``unsourced_items`` (direct cost priced with engineering-judgement unit costs),
         ``by_year`` (deterministic constant-price, nominal and present-value cost per year),
         ``indirect`` lines, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``, ``inputs`` (plan hashes).
     estimates, arrays, draws
@@ -89,8 +91,18 @@ def cost_report(
         by_phase[ph] = {"deterministic_cny": det, **_cny(percentiles(d.by_phase[:, i]))}
     by_item = {}
     for k, item in enumerate(arr.items):
-        det = sum(ln.amount for e in ests for ln in e.lines if ln.item == item)
-        by_item[item] = {"deterministic_cny": det, **_cny(percentiles(d.by_item[:, k]))}
+        its = [ln for e in ests for ln in e.lines if ln.item == item]
+        by_item[item] = {
+            "deterministic_cny": sum(ln.amount for ln in its),
+            **_cny(percentiles(d.by_item[:, k])),
+            # provenance of the unit cost (mines in several regions may use several tables)
+            "unit_cost_sourced": all(ln.sourced for ln in its),
+            "unit_cost_source": " | ".join(dict.fromkeys(ln.source for ln in its)),
+            "unit_cost_region": ",".join(dict.fromkeys(ln.source_region for ln in its)),
+            "unit_cost_price_year": its[0].source_price_year,
+        }
+    direct_det = sum(e.direct_total for e in ests)
+    unsourced = sum(e.unsourced_direct for e in ests)
     tables: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in ests:
         for t in e.tables_used:
@@ -116,7 +128,14 @@ def cost_report(
         "total_p50_cny": pt["p50"],
         "total_p90_cny": pt["p90"],
         "total": {"deterministic_cny": det_total, **_cny(pt)},
-        "direct_deterministic_cny": sum(e.direct_total for e in ests),
+        "direct_deterministic_cny": direct_det,
+        # share of the direct cost whose most-likely unit cost is engineering judgement, not a
+        # published figure: what a provincial quota table should replace first
+        "unsourced_direct_cny": unsourced,
+        "unsourced_direct_share": unsourced / direct_det if direct_det > 0 else 0.0,
+        "unsourced_items": sorted(
+            {ln.item for e in ests for ln in e.lines if not ln.sourced and ln.amount > 0}
+        ),
         "indirect_deterministic_cny": sum(e.indirect_total for e in ests),
         "pv": {
             "deterministic_cny": sum(e.pv_total for e in ests),

@@ -18,6 +18,8 @@ from restora.errors import InputError, RestoraError
 UNIT_COSTS = "costing/unit-costs"
 PRICE_INDEX = "prices/cn-cpi"
 _COLUMNS = ("item", "kind", "phase", "unit", "low", "likely", "high", "price_year", "source")
+#: How a row whose figures rest on no publication says so in its ``source`` column.
+UNSOURCED = "unsourced (engineering judgement)"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class UnitCost:
     source: str
     indicative: bool
     region: str
+
+    @property
+    def sourced(self) -> bool:
+        """True when the most-likely figure comes from a named document (not judgement)."""
+        return not self.source.strip().lower().startswith("unsourced")
 
 
 @dataclass(frozen=True)
