@@ -78,6 +78,93 @@ def estimate_command(
             )
 
 
+@app.command("library")
+def library_command(
+    region: str = typer.Option(None, "--region", help="6-digit region code (GB/T 2260)."),
+    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
+    fmt: Format = FormatOption,
+) -> None:
+    """The unit costs in force for a region: national rows overridden by regional tables.
+
+    Shows which table each item comes from and whether its figures are published (``sourced``)
+    or engineering judgement.
+    """
+    from restora.costing.unitcosts import library_frame, load_library
+
+    with handled():
+        lib = load_library(on=on, region=region)
+        df = library_frame(lib)
+        cols = ["item", "unit", "low", "likely", "high", "price_year", "region", "sourced"]
+        if fmt == Format.json:
+            emit({"items": df.to_dict("records"), "tables_used": list(lib.tables)}, fmt)
+            return
+        if fmt == Format.csv:
+            emit(df.to_dict("records"), fmt)
+            return
+        emit(df[cols].to_dict("records"), fmt, columns=cols, title="Unit costs [CNY/unit]")
+        n = int((~df["sourced"]).sum())
+        err_console.print(
+            f"{n} of {len(df)} items are engineering judgement (sourced = False); "
+            "`restora cost template --region …` writes a table to replace them."
+        )
+
+
+@app.command("template")
+def template_command(
+    region: str = typer.Option(..., "--region", help="6-digit region code, e.g. 430000."),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder to write (put it on RESTORA_REFDATA_PATH)."
+    ),
+    items: str = typer.Option("all", "--items", help="all, or unsourced (judgement rows only)."),
+    excel: bool = typer.Option(False, "--excel", help="Write .xlsx instead of a UTF-8 CSV."),
+    valid_from: str = typer.Option(None, "--valid-from", help="First day the table applies."),
+) -> None:
+    """Write a provincial unit-cost table to fill from the local quota (定额) and 信息价.
+
+    Writes OUT/costing/unit-costs.yaml and the table beside it; never overwrites. Fill
+    low / likely / high / price_year / source for each row (the national figures are in the
+    national_* columns for comparison), delete the rows you have no quota for, then set
+    RESTORA_REFDATA_PATH=OUT. Rows left empty are refused with their row and column named.
+    """
+    import datetime as dt
+
+    import yaml
+
+    from restora.costing.unitcosts import load_library, template_frame, template_meta
+    from restora.errors import InputError
+
+    with handled():
+        if not (len(region) == 6 and region.isdigit()):
+            raise InputError(f"{region!r} is not a 6-digit region code", field="--region")
+        start = valid_from or dt.date.today().isoformat()
+        try:
+            dt.date.fromisoformat(start)
+        except ValueError as exc:
+            raise InputError(f"{start!r} is not a date (YYYY-MM-DD)", field="--valid-from") from exc
+        folder = out / "costing"
+        name = f"unit-costs-{region}.{'xlsx' if excel else 'csv'}"
+        targets = [folder / "unit-costs.yaml", folder / name]
+        existing = [str(p) for p in targets if p.exists()]
+        if existing:
+            raise InputError(
+                "already exists; not overwritten (choose another --out)", file=existing[0]
+            )
+        df = template_frame(load_library(on=start), items)
+        folder.mkdir(parents=True, exist_ok=True)
+        if excel:
+            df.to_excel(targets[1], index=False, sheet_name="unit-costs")
+        else:
+            df.to_csv(targets[1], index=False, encoding="utf-8-sig")  # BOM: Excel reads 中文
+        meta = template_meta(region, start, name)
+        targets[0].write_text(
+            yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        err_console.print(
+            f"wrote {targets[0]} and {targets[1]} ({len(df)} items to fill); "
+            f"then: RESTORA_REFDATA_PATH={out} restora cost library --region {region}"
+        )
+
+
 @app.command("tiers")
 def tiers_command(
     direct: float = typer.Argument(..., help="Total direct cost [currency of the tier set]."),

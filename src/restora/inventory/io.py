@@ -33,6 +33,7 @@ from restora.inventory.model import Register, empty_table
 from restora.inventory.parse import ID_OF, Parsed, RawTable, geos_reason, parse_table
 from restora.inventory.schema import MINE_COLUMNS
 from restora.inventory.validate import Repair
+from restora.textio import decode_text
 
 __all__ = [
     "FORMATS",
@@ -95,25 +96,6 @@ class ImportReport:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def decode_text(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
-    """Text of a CSV file and the encoding used: ``encoding``, else UTF-8 (BOM or not), else GB18030."""
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(f"cannot decode as {encoding}: {exc}", file=name) from exc
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"is neither UTF-8 nor GBK/GB18030 text ({exc}); pass --encoding", file=name
-        ) from exc
 
 
 def _read_csv(data: bytes, name: str, encoding: str | None) -> tuple[list[RawTable], str]:

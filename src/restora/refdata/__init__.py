@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ import pandas as pd
 import yaml
 
 from restora.errors import InputError, RestoraError
+from restora.textio import decode_text
 
 TABLES_DIR = Path(__file__).parent / "tables"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else pure Python
@@ -127,9 +129,30 @@ def _as_date(value: Any, where: str) -> dt.date:
         raise InputError(f"{value!r} is not an ISO date (YYYY-MM-DD)", file=where) from exc
 
 
+def _read_rows(path: Path, where: str) -> pd.DataFrame:
+    """A version's rows from a CSV (UTF-8 with or without BOM, or GBK) or an Excel sheet."""
+    if not path.is_file():
+        raise InputError(f"the table file {path.name!r} it names does not exist", file=where)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(path, dtype={"region": str})
+        else:
+            text, _ = decode_text(
+                path.read_bytes(), str(path), hint="save it as UTF-8 or GBK CSV, or as .xlsx"
+            )
+            frame = pd.read_csv(io.StringIO(text), dtype={"region": str})
+    except InputError:
+        raise
+    except Exception as exc:  # pandas/openpyxl parse errors: say which file, keep the reason
+        raise InputError(f"cannot read the table: {exc}", file=str(path)) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
 def _parse_file(path: Path, name: str) -> TableFile:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        text, _ = decode_text(path.read_bytes(), str(path), hint="save it as UTF-8")
+        doc = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", file=str(path)) from exc
     if not isinstance(doc, dict) or "versions" not in doc:
@@ -139,12 +162,15 @@ def _parse_file(path: Path, name: str) -> TableFile:
         where = f"{path} (version {i})"
         if "valid_from" not in v:
             raise InputError("each version needs valid_from", file=where)
-        if "csv" in v:
-            data: Any = pd.read_csv(path.parent / v["csv"], dtype={"region": str})
+        name_of_file = v.get("csv") or v.get("xlsx") or v.get("file")
+        origin = path
+        if name_of_file:
+            origin = path.parent / str(name_of_file)  # errors in rows name the data file
+            data: Any = _read_rows(origin, where)
         elif "data" in v:
             data = v["data"]
         else:
-            raise InputError("each version needs 'data' or 'csv'", file=where)
+            raise InputError("each version needs 'data' or 'csv' (or 'xlsx')", file=where)
         versions.append(
             Version(
                 valid_from=_as_date(v["valid_from"], where),
@@ -152,7 +178,7 @@ def _parse_file(path: Path, name: str) -> TableFile:
                 region=str(v.get("region", doc.get("region", NATIONAL))).zfill(6),
                 version=str(v.get("version", v["valid_from"])),
                 data=data,
-                origin=path,
+                origin=origin,
             )
         )
     meta = {k: val for k, val in doc.items() if k != "versions"}
