@@ -146,3 +146,41 @@ def quarry_and_subsidence() -> RestorationPlan:
 @pytest.fixture
 def hand_plan() -> RestorationPlan:
     return quarry_and_subsidence()
+
+
+HEADER = "item,kind,phase,unit,low,likely,high,price_year,source\n"
+
+
+def write_unit_cost_table(folder, rows: str | None, csv: str = "hn.csv", region: str = "430000"):
+    """A user's regional unit-cost table under ``folder``/costing (rows=None: no data file)."""
+    from restora import refdata
+
+    d = folder / "costing"
+    d.mkdir(exist_ok=True)
+    (d / "unit-costs.yaml").write_text(
+        "title: t\nsource: test quota\nunit: CNY\nversions:\n"
+        f"  - {{valid_from: 2023-01-01, region: '{region}', csv: {csv}}}\n",
+        encoding="utf-8",
+    )
+    if rows is not None:
+        (d / csv).write_text(HEADER + rows, encoding="utf-8")
+    refdata.reload()
+    return str(d / csv)
+
+
+@pytest.fixture
+def user_path(tmp_path, monkeypatch):
+    """A folder on RESTORA_REFDATA_PATH for the test's own tables (reloaded before and after)."""
+    from restora import refdata
+
+    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path))
+    refdata.reload()
+    yield tmp_path
+    monkeypatch.delenv("RESTORA_REFDATA_PATH")
+    refdata.reload()
+
+
+@pytest.fixture
+def unit_cost_table(user_path):
+    """Write a regional unit-cost table into ``user_path`` (see :func:`write_unit_cost_table`)."""
+    return lambda rows, **kw: write_unit_cost_table(user_path, rows, **kw)

@@ -7,7 +7,7 @@ import pytest
 
 from restora.costing.indirect import apply_tiers, indirect_table, load_tiers, parse_tiers
 from restora.costing.lifecycle import Assumptions, estimate
-from restora.costing.unitcosts import load_library, price_factor
+from restora.costing.unitcosts import price_factor
 from restora.errors import InputError
 from restora.planning.model import RestorationPlan
 
@@ -219,30 +219,3 @@ def test_unit_mismatch_names_the_work(hand_plan):
         estimate(RestorationPlan.model_validate(doc), where="plan.yaml")
     p = ei.value.problems[0]
     assert (p.file, p.row, p.field) == ("plan.yaml", "sites.0.works.1", "unit")
-
-
-def test_regional_table_overrides_items(tmp_path, monkeypatch):
-    from restora import refdata
-
-    d = tmp_path / "costing"
-    d.mkdir()
-    (d / "unit-costs.yaml").write_text(
-        "title: t\nsource: test quota\nunit: CNY\nversions:\n"
-        "  - valid_from: 2023-01-01\n    region: '430000'\n    csv: hn.csv\n",
-        encoding="utf-8",
-    )
-    (d / "hn.csv").write_text(
-        "item,kind,phase,unit,low,likely,high,price_year,source\n"
-        "slope_cutting,earthwork,closure_hazard,m3,20,30,40,2023,Hunan quota\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path))
-    refdata.reload()
-    try:
-        lib = load_library(on="2024-01-01", region="430521")
-        assert lib["slope_cutting"].likely == 30 and lib["slope_cutting"].region == "430000"
-        assert lib["anchoring"].likely == 250  # national row kept
-        assert [t["region"] for t in lib.tables] == ["000000", "430000"]
-    finally:
-        monkeypatch.delenv("RESTORA_REFDATA_PATH")
-        refdata.reload()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,15 +16,6 @@ from restora.errors import InputError
 
 runner = CliRunner()
 QUOTA = "湖南省土地整治项目预算定额 (test figures)"
-
-
-@pytest.fixture
-def user_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path))
-    refdata.reload()
-    yield tmp_path
-    monkeypatch.delenv("RESTORA_REFDATA_PATH")
-    refdata.reload()
 
 
 def _template(out, *extra):
@@ -101,24 +93,16 @@ def test_template_never_overwrites(user_path):
     assert (folder / "unit-costs.yaml").read_bytes() == before
 
 
-def _table(user_path, rows: str):
-    d = user_path / "costing"
-    d.mkdir()
-    (d / "unit-costs.yaml").write_text(
-        "title: t\nsource: s\nversions:\n"
-        "  - {valid_from: 2023-01-01, region: '430000', csv: hn.csv}\n",
-        encoding="utf-8",
-    )
-    (d / "hn.csv").write_text(
-        "item,kind,phase,unit,low,likely,high,price_year,source\n" + rows, encoding="utf-8"
-    )
-    refdata.reload()
-    return str(d / "hn.csv")
+def test_regional_table_overrides_items(unit_cost_table):
+    unit_cost_table("slope_cutting,earthwork,closure_hazard,m3,20,30,40,2023,Hunan quota\n")
+    lib = load_library(on="2024-06-01", region="430521")
+    assert lib["slope_cutting"].likely == 30 and lib["slope_cutting"].region == "430000"
+    assert lib["anchoring"].likely == 250  # national row kept
+    assert [t["region"] for t in lib.tables] == ["000000", "430000"]
 
 
-def test_bad_rows_are_named_by_file_row_and_column(user_path):
-    path = _table(
-        user_path,
+def test_bad_rows_are_named_by_file_row_and_column(unit_cost_table):
+    path = unit_cost_table(
         "slope_cutting,earthwork,closure_hazard,m3,20,abc,40,2023,quota\n"
         "anchoring,geotech,closure_hazard,m,300,250,450,2023,quota\n"
         "retaining_wall,masonry,nowhere,m3,1,2,3,2023,quota\n"
@@ -140,19 +124,12 @@ def test_bad_rows_are_named_by_file_row_and_column(user_path):
     assert "'abc' is not a number" in str(ei.value)
 
 
-def test_missing_data_file_and_undecodable_text(user_path):
-    d = user_path / "costing"
-    d.mkdir()
-    (d / "unit-costs.yaml").write_text(
-        "title: t\nsource: s\nversions:\n"
-        "  - {valid_from: 2023-01-01, region: '430000', csv: nothere.csv}\n",
-        encoding="utf-8",
-    )
-    refdata.reload()
+def test_missing_data_file_and_undecodable_text(unit_cost_table):
+    path = unit_cost_table(None, csv="nothere.csv")
     with pytest.raises(InputError, match=r"nothere\.csv") as ei:
         load_library(on="2024-06-01", region="430000")
     assert "unit-costs.yaml (version 1)" in str(ei.value.problems[0].file)
-    (d / "nothere.csv").write_bytes(b"item,kind\n\xff\xfe\xfa,x\n")
+    Path(path).write_bytes(b"item,kind\n\xff\xfe\xfa,x\n")
     refdata.reload()
     with pytest.raises(InputError, match="neither UTF-8 nor GBK"):
         load_library(on="2024-06-01", region="430000")
