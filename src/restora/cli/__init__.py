@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from restora import __version__
-
-app = typer.Typer(
-    name="restora",
-    help="Restora: legacy-mine register, diagnosis, valuation, costing, finance and appraisal.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
 # (module, group name, help). A group whose module is not present yet is simply absent.
 GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -33,8 +27,11 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("finance", "finance", "Cash-flow metrics and financing instruments."),
     ("modes", "modes", "Value-realization modes and IAD evaluation."),
 )
-# Modules that add top-level commands (``register(app)``).
-COMMANDS: tuple[str, ...] = ("demo", "appraise")
+# Modules that add top-level commands (``register(app)``): (module, command names).
+COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("demo", ("demo",)),
+    ("appraise", ("appraise",)),
+)
 
 
 def _load(module: str) -> object | None:
@@ -44,14 +41,64 @@ def _load(module: str) -> object | None:
     return importlib.import_module(name)
 
 
-for _module, _group, _help in GROUPS:
-    _mod = _load(_module)
-    if _mod is not None:
-        app.add_typer(_mod.app, name=_group, help=_help)  # type: ignore[attr-defined]
-for _module in COMMANDS:
-    _mod = _load(_module)
-    if _mod is not None:
-        _mod.register(app)  # type: ignore[attr-defined]
+class _LazyGroup(TyperGroup):
+    """The root group: a sub-command's module is imported only when that command is used.
+
+    ``restora cost estimate`` imports :mod:`restora.cli.cost` and what it needs, not the
+    register, raster and report stacks of the other groups; ``restora --help`` still lists all.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        lazy = [g for _, g, _ in GROUPS] + [c for _, names in COMMANDS for c in names]
+        return list(dict.fromkeys([*super().list_commands(ctx), *lazy]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            built = _build(cmd_name)
+            if built is None:
+                return None
+            self.commands[cmd_name] = built
+        return super().get_command(ctx, cmd_name)
+
+
+def _build(cmd_name: str) -> Any:
+    """The click command of one group or top-level command, built from its module."""
+    holder = typer.Typer()
+
+    @holder.callback()
+    def _holder() -> None:  # a callback keeps the holder a group even with one command
+        pass
+
+    for module, group, help_text in GROUPS:
+        if group == cmd_name:
+            mod = _load(module)
+            if mod is None:
+                return None
+            holder.add_typer(mod.app, name=group, help=help_text)  # type: ignore[attr-defined]
+            break
+    else:
+        for module, names in COMMANDS:
+            if cmd_name in names:
+                mod = _load(module)
+                if mod is None:
+                    return None
+                mod.register(holder)  # type: ignore[attr-defined]
+                break
+        else:
+            return None
+    root = typer.main.get_command(holder)
+    assert isinstance(root, TyperGroup)
+    return root.commands.get(cmd_name)
+
+
+app = typer.Typer(
+    name="restora",
+    help="Restora: legacy-mine register, diagnosis, valuation, costing, finance and appraisal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    cls=_LazyGroup,
+)
 
 
 def _version(value: bool) -> None:
