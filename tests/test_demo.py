@@ -361,3 +361,37 @@ def test_report_says_which_costs_rest_on_judgement(demo):
     assert "经验判断" in html and ("公开来源" in html) == any(
         r["unit_cost_sourced"] for r in cost["by_item_top"]
     )
+
+
+def test_plan_make_follows_the_same_diagnosis_as_the_appraisal(demo, appraised_en):
+    """`restora plan make` zones the mine's samples and plans as the appraisal does."""
+    app_plan = appraised_en["doc"]["stages"]["plan"]["plans"][0]
+    r = CliRunner().invoke(
+        app,
+        [
+            "plan", "make", "QS-M28", "--db", f"sqlite:///{demo['data']['database']}",
+            "--context", str(DEMO / "context.gpkg"),
+            "--price-year", str(app_plan["price_year"]),
+            "--start-year", str(app_plan["start_year"]),
+            "--post-closure-years", str(app_plan["post_closure_years"]),
+            "--on", ON, "--format", "json",
+        ],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    after = {s["site_id"]: s["after_use"] for s in doc["sites"]}
+    assert after == {s["site_id"]: s["after_use"] for s in app_plan["sites"]}
+    works = sorted(
+        (s["site_id"], w["item"], round(w["quantity"], 6), w["note"] or "")
+        for s in doc["sites"]
+        for w in s["works"]
+    )
+    expected = sorted(
+        (w["site_id"], w["item"], round(w["quantity"], 6), w["note"] or "")
+        for w in app_plan["works"]
+        if w["site_id"]
+    )
+    assert works == expected
+    # the pollution works of the zoned sites are there (S2's severe paddy among them)
+    poll = {w[0] for w in works if w[3].startswith("zone ")}
+    assert poll and poll <= {"QS-M28-S2", "QS-M28-S3", "QS-M28-S5"}

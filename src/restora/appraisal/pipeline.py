@@ -86,7 +86,7 @@ def diagnosis_stage(
     """The project's mines as diagnosed in the county: rank, hazards, soil, suitability, zones.
 
     Every site of the project with soil samples is zoned by pollution gradient
-    (:func:`restora.appraisal.zones.zone_sites`: IDW on 20 m cells in the China Albers
+    (:func:`restora.diagnosis.site_zones.zone_sites`: IDW on 20 m cells in the China Albers
     projection, GB 15618-2018 classes, zone classes and candidate techniques of the
     remediation catalogue).
 
@@ -175,7 +175,7 @@ def diagnosis_stage(
             *county.ranking.method.get("rule_codes", []),
         }
     )
-    from restora.appraisal.zones import zone_sites
+    from restora.diagnosis.site_zones import zone_sites
 
     zoned = zone_sites(sites, register.samples, on=on, region=region)
     zone_codes = {c for z in zoned for zz in z.json["zones"] for c in zz["rule_codes"]}

@@ -27,11 +27,12 @@ def plan_from_store(
     post_closure_years: int,
     on: str | None = None,
     zones_file: str | None = None,
+    context_file: str | None = None,
 ) -> RestorationPlan:
-    """Load one mine from the store, diagnose hazards and suitability, and plan it."""
+    """Load one mine from the store, diagnose it and plan it (:func:`plan_mine`)."""
     from restora.costing.unitcosts import load_library
-    from restora.diagnosis import hazard, suitability
-    from restora.planning.planner import make_plan
+    from restora.diagnosis.context_io import read_context
+    from restora.planning.diagnosed import plan_mine
     from restora.store import Store
 
     with Store(db) as store:
@@ -39,32 +40,19 @@ def plan_from_store(
     if reg.mines.empty:
         raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
     region = str(reg.mines["region_code"].iloc[0])
-    after: dict[str, str] = {}
-    if len(reg.sites):
-        assessed = suitability.assess_sites(
-            reg.sites, suitability.load_tables(on=on, region=region)
-        )
-        after = dict(
-            zip(*suitability.best_uses(assessed)[["site_id", "use"]].T.values, strict=True)
-        )
-    grades: dict[str, str] = {}
-    if len(reg.hazards):
-        g = hazard.grade_hazards(reg.hazards, hazard.load_tables(on=on, region=region))
-        grades = dict(zip(g["hazard_id"], g["grade"], strict=True))
     lib = load_library(on=on, region=region)
-    zones = read_zones(zones_file) if zones_file else None
-    return make_plan(
+    done = plan_mine(
         reg,
         mine_id,
         price_year=price_year,
         start_year=start_year,
         post_closure_years=post_closure_years,
-        after_uses=after,
-        hazard_grades=grades,
-        zones=zones,
+        context=read_context(context_file) if context_file else None,
+        zones=read_zones(zones_file) if zones_file else None,
         units={k: u.unit for k, u in lib.items.items()},
         on=on,
     )
+    return done.plan
 
 
 def load_plan_or_mine(
@@ -124,13 +112,23 @@ def make(
     start_year: int = typer.Option(None, "--start-year", help="Calendar year of year 0."),
     post_closure_years: int = typer.Option(None, "--post-closure-years", help="Years of care."),
     zones: str = typer.Option(
-        None, "--zones", help="Treatment zones: JSON of `restora diagnose zones --format json`."
+        None,
+        "--zones",
+        help="Treatment zones (JSON of `restora diagnose zones --format json`) instead of "
+        "zoning the mine's soil samples.",
+    ),
+    context: str = typer.Option(
+        None, "--context", help="Context layers (GeoPackage) for the suitability diagnosis."
     ),
     on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
     db: str = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Make a first restoration plan for MINE from the register and the diagnosis.
+
+    The diagnosis is the appraisal's: after-uses from the suitability rules with the soil
+    samples' GB 15618 classes, hazard grades, and pollution gradient zones of the sites with
+    samples (their treatment techniques become pollution works).
 
     Prints the works (table/csv) or the plan document (json); ``--out`` also writes the plan
     as YAML or JSON for editing and re-costing with ``restora cost estimate PLAN``.
@@ -146,6 +144,7 @@ def make(
             else post_closure_years,
             on=on,
             zones_file=zones,
+            context_file=context,
         )
         if out:
             out.write_text(dump_plan(plan, "json" if out.suffix == ".json" else "yaml"), "utf-8")

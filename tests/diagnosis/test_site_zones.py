@@ -1,4 +1,4 @@
-"""Zoning of a project's sites from the register's samples (lon/lat → China Albers)."""
+"""Zoning of a register's sites from its soil samples (lon/lat → China Albers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from restora.appraisal.zones import zone_sites
+from restora.diagnosis.site_zones import zone_sites
 from restora.inventory.geometry import equal_area_hm2
 
 ON = "2026-01-01"

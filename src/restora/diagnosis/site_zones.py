@@ -1,4 +1,4 @@
-"""Pollution gradient zoning of a project's sites from the register's soil samples.
+"""Pollution gradient zoning of a register's sites from its soil samples.
 
 The register stores sites and sample points in WGS 84 (EPSG:4326); zoning needs metres, so both
 are reprojected to the China Albers equal-area projection
