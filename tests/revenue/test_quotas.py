@@ -94,3 +94,28 @@ def test_cross_province_quota_requires_a_price():
 
 def test_mu_conversion():
     assert mu_from_hm2(1.0) == pytest.approx(15.0)
+
+
+def test_a_broken_user_price_table_is_reported_not_taken_for_a_missing_price(tmp_path, monkeypatch):
+    from restora import refdata
+
+    d = tmp_path / "revenue" / "prices"
+    d.mkdir(parents=True)
+    (d / "land-ticket.yaml").write_text(
+        "title: t\nsource: s\nversions:\n  - {valid_from: 2020-01-01, region: '420000', "
+        "csv: hubei.csv}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RESTORA_REFDATA_PATH", str(tmp_path))
+    refdata.reload()
+    try:
+        with pytest.raises(InputError) as e:
+            quota_stream(
+                QuotaSpec(
+                    kind="construction_land", area_mu=5, region="420100", acceptance_year=2026
+                )
+            )
+        assert "hubei.csv" in str(e.value) and "give `price`" not in str(e.value)
+    finally:
+        monkeypatch.delenv("RESTORA_REFDATA_PATH")
+        refdata.reload()

@@ -150,6 +150,8 @@ def _table(name: str, spec: QuotaSpec) -> refdata.RefTable:
         return refdata.get(
             name, on=spec.price_on or dt.date(spec.acceptance_year, 12, 31), region=spec.region
         )
+    except InputError:
+        raise  # a user's price table that cannot be read: its own message names the file
     except RestoraError as exc:
         raise InputError(
             f"no reference price for region {spec.region}: give `price` ({exc})", field="price"
