@@ -41,7 +41,7 @@ def plan_from_store(
         raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
     region = str(reg.mines["region_code"].iloc[0])
     lib = load_library(on=on, region=region)
-    done = plan_mine(
+    return plan_mine(
         reg,
         mine_id,
         price_year=price_year,
@@ -52,7 +52,6 @@ def plan_from_store(
         units={k: u.unit for k, u in lib.items.items()},
         on=on,
     )
-    return done.plan
 
 
 def load_plan_or_mine(

@@ -134,7 +134,9 @@ def cost_report(
         "unsourced_direct_cny": unsourced,
         "unsourced_direct_share": unsourced / direct_det if direct_det > 0 else 0.0,
         "unsourced_items": sorted(
-            {ln.item for e in ests for ln in e.lines if not ln.sourced and ln.amount > 0}
+            k
+            for k, v in by_item.items()
+            if not v["unit_cost_sourced"] and v["deterministic_cny"] > 0
         ),
         "indirect_deterministic_cny": sum(e.indirect_total for e in ests),
         "pv": {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from restora.diagnosis.county import diagnose_county
@@ -21,17 +20,6 @@ from restora.errors import InputError
 from restora.inventory.model import Register
 from restora.planning.model import RestorationPlan
 from restora.planning.planner import ZoneLike, make_plan
-
-
-@dataclass(frozen=True)
-class DiagnosedPlan:
-    """A plan and the diagnosis it follows (for reports and checks)."""
-
-    plan: RestorationPlan
-    after_uses: dict[str, str]
-    hazard_grades: dict[str, str]
-    zoned_sites: tuple[str, ...]
-    zones_from: str  # "samples", "given" or "none"
 
 
 def plan_mine(
@@ -45,7 +33,7 @@ def plan_mine(
     zones: Mapping[str, Sequence[ZoneLike]] | None = None,
     units: Mapping[str, str] | None = None,
     on: dt.date | str | None = None,
-) -> DiagnosedPlan:
+) -> RestorationPlan:
     """Diagnose one mine of ``register`` and make its first restoration plan.
 
     Parameters
@@ -64,11 +52,9 @@ def plan_mine(
     on : date or str, optional
         Date whose reference tables apply.
     """
-    mines = register.mines
-    if mine_id not in set(mines["mine_id"].astype(str)):
+    if mine_id not in set(register.mines["mine_id"].astype(str)):
         raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
-    mine = register.mine(mine_id)
-    region = mine.region_code
+    region = register.mine(mine_id).region_code
     one = Register(
         *(
             t[t["mine_id"].astype(str) == mine_id].reset_index(drop=True)
@@ -78,12 +64,12 @@ def plan_mine(
     county = diagnose_county(one, context or {}, on=on, region=region)
     graded = county.ranking.graded_hazards
     grades = dict(zip(graded["hazard_id"].astype(str), graded["grade"], strict=True))
-    zones_from = "given"
     if zones is None:
-        zoned = zone_sites(one.sites, one.samples, on=on, region=region)
-        zones = {z.site_id: z.result.zones for z in zoned}
-        zones_from = "samples" if zoned else "none"
-    plan = make_plan(
+        zones = {
+            z.site_id: z.result.zones
+            for z in zone_sites(one.sites, one.samples, on=on, region=region)
+        }
+    return make_plan(
         one,
         mine_id,
         price_year=price_year,
@@ -94,11 +80,4 @@ def plan_mine(
         hazard_grades=grades,
         units=units,
         on=on,
-    )
-    return DiagnosedPlan(
-        plan=plan,
-        after_uses=dict(county.best_use),
-        hazard_grades=grades,
-        zoned_sites=tuple(zones),
-        zones_from=zones_from,
     )
