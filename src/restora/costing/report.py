@@ -89,7 +89,7 @@ def cost_report(
     for i, ph in enumerate(ALL_PHASES):
         det = sum(e.by_phase.get(ph, 0.0) for e in ests)
         by_phase[ph] = {"deterministic_cny": det, **_cny(percentiles(d.by_phase[:, i]))}
-    by_item = {}
+    by_item: dict[str, dict[str, Any]] = {}
     for k, item in enumerate(arr.items):
         its = [ln for e in ests for ln in e.lines if ln.item == item]
         by_item[item] = {
