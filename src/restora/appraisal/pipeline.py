@@ -1121,6 +1121,7 @@ def appraise(
             "start_year": spec.start_year,
             "horizon_years": spec.horizon_years,
             "note": spec.note,
+            "fictional": spec.fictional,
         },
         "inputs": {
             "project": project_input,

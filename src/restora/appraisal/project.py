@@ -98,3 +98,8 @@ class ProjectSpec(BaseModel):
     gep: GepSpec | None = None
     modes: dict[str, Any] | None = Field(None, description="inputs of the mode evaluation")
     note: str = ""
+    fictional: bool = Field(
+        False,
+        description="the project's data are fictional (the demo): the report then says so on "
+        "every page; a real project leaves it false",
+    )

@@ -111,6 +111,7 @@ def project_for(mine_id: str, start_year: int) -> tuple[Any, dict[str, Any]]:
             "discount_rate": 0.06,
             "hurdle_rate": 0.08,
             "note": "no project file: revenue and financing not assessed",
+            "fictional": True,
         },
         f"<generated for {mine_id}>",
     )
