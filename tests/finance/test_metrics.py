@@ -75,10 +75,23 @@ def test_zeros_are_skipped_in_sign_changes() -> None:
     assert m.irr([0, -100, 110, 0]) == pytest.approx(0.1, abs=1e-14)
 
 
-def test_double_root_counts_once() -> None:
-    # 1 - 2x + x^2 = (1 - x)^2: one IRR, 0 %, of multiplicity two
+def test_double_root_is_one_candidate_and_undetermined() -> None:
+    # 1 - 2x + x^2 = (1 - x)^2: NPV touches zero at 0 % without crossing. In float64 this cannot
+    # be told from two roots a hair apart or from none, so the count is "undetermined" (issue 11
+    # item 5: say so rather than answer); the candidate 0 % is listed once, and no unique IRR is
+    # claimed (the old code returned irr = 0.0 with no status).
+    det = m.irr_detail([1, -2, 1])
+    assert det.all[0] == pytest.approx((0.0,), abs=1e-7)
+    assert det.status == ("undetermined",)
+    assert math.isnan(det.irr[0]) and math.isnan(m.irr([1, -2, 1]))
     assert m.irr_all([1, -2, 1]) == pytest.approx([0.0], abs=1e-7)
-    assert m.irr([1, -2, 1]) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_status_of_each_count() -> None:
+    det = m.irr_detail([[-100, 60, 60], [-100, 230, -132], [10, 20, 0], [-1, 2.2, -1.21]])
+    assert det.status == ("unique", "multiple", "none", "undetermined")
+    # -1 + 2.2 x - 1.21 x^2 = -(1 - 1.1 x)^2 up to the rounding of 2.2 and 1.21: undetermined
+    assert det.all[3] == pytest.approx((0.1,), abs=1e-7)
 
 
 def test_several_sign_changes_but_one_real_root_is_reported() -> None:
@@ -173,6 +186,80 @@ def test_xirr_multiple() -> None:
     # 2026-2027 is 365 days; 2025-2027 is 730: the same as periodic flows -> 10 % and 20 %
     assert list(res.all[0]) == pytest.approx([0.1, 0.2], abs=1e-10)
     assert math.isnan(res.irr[0])
+    assert res.status == ("multiple",)
+
+
+def _flow_with_irrs(rates: list[float]) -> np.ndarray:
+    """Flow c_0..c_n whose IRRs are ``rates``: sum_t c_t (1+r)^-t = 0 times (1+r)^n is
+    -prod_j (y - (1 + r_j)) with y = 1 + r, so c_t is minus the coefficient of y^(n-t)."""
+    return -np.poly([1.0 + r for r in rates])
+
+
+# yearly dates 365 days apart (no 29 February between them): tau = 0, 1, 2, 3 years exactly
+YEARLY = ["2025-01-01", "2026-01-01", "2027-01-01", "2028-01-01"]
+
+
+@pytest.mark.parametrize("rates", [[0.10, 0.101], [0.10, 0.101, 0.30]])
+def test_xirr_finds_two_close_roots_like_the_periodic_irr(rates: list[float]) -> None:
+    """Issue 11 item 5. Roots 10 % and 10.1 % are 0.0009 apart in ln(1+r), less than the old
+    scan's grid step (0.0023): the old XIRR returned irr_all = [] ("no IRR") while the periodic
+    IRR found both. Now both find every root, with status "multiple"."""
+    c = _flow_with_irrs(rates)
+    # two roots: (y - 1.1)(y - 1.101) = y^2 - 2.201 y + 1.2111 -> flow [-1, 2.201, -1.2111]
+    if len(rates) == 2:
+        assert c.tolist() == pytest.approx([-1.0, 2.201, -1.2111], abs=1e-15)
+    dates = YEARLY[: len(c)]
+    x = m.xirr_detail(dates, c)
+    p = m.irr_detail(c)
+    assert x.all[0] == pytest.approx(tuple(rates), abs=1e-9)
+    assert p.all[0] == pytest.approx(tuple(rates), abs=1e-9)
+    assert x.all[0] == pytest.approx(p.all[0], abs=1e-9)
+    assert x.status == p.status == ("multiple",)
+    assert math.isnan(x.irr[0]) and math.isnan(p.irr[0])
+    # independent NPVs vanish at every root found (pyxirr's XNPV, numpy-financial's NPV): the
+    # slope there is ~1e-3 of the terms, so 1e-9 of a root moves the NPV by ~1e-12
+    for r in x.all[0]:
+        assert abs(pyxirr.xnpv(r, dates, c)) < 1e-10
+        assert abs(npf.npv(r, c)) < 1e-10
+    # each independent solver returns one root; it is one of ours (pyxirr's XIRR stops at a
+    # looser tolerance: 1e-5)
+    assert min(abs(npf.irr(c) - r) for r in x.all[0]) < 1e-9
+    assert min(abs(pyxirr.irr(c) - r) for r in x.all[0]) < 1e-9
+    assert min(abs(pyxirr.xirr(dates, c) - r) for r in x.all[0]) < 1e-5
+
+
+def test_xirr_double_root_is_undetermined_not_none() -> None:
+    """Issue 11 item 5: a flow whose NPV curve only touches zero (double root at 0 %, and at
+    10 % up to the rounding of 2.2 and 1.21) gave irr_all = [] from the old XIRR scan. Now the
+    status says the count could not be decided and the candidate is listed."""
+    for flow, rate in (([1, -2, 1], 0.0), ([-1, 2.2, -1.21], 0.1)):
+        x = m.xirr_detail(YEARLY[:3], flow)
+        assert x.status == ("undetermined",)
+        assert x.all[0] == pytest.approx((rate,), abs=1e-7)
+        assert math.isnan(x.irr[0])
+        assert x.status == m.irr_detail(flow).status
+
+
+def test_xirr_several_roots_match_the_periodic_irr_on_random_yearly_flows() -> None:
+    # random flows with two or more sign changes on dates exactly 365 days apart (tau = k):
+    # XIRR by the recursive Laguerre/Rolle split vs periodic IRR by its own (two-change split,
+    # companion eigenvalues) paths
+    rng = np.random.default_rng(12)
+    start = dt.date(2001, 1, 1)
+    dates = [start + dt.timedelta(days=365 * k) for k in range(8)]
+    c = rng.normal(0, 1, (400, 8))
+    c = c[m.sign_changes(c) >= 2]
+    x = m.xirr_detail(dates, c)
+    p = m.irr_detail(c)
+    compared = 0
+    for xs, ps, sx, sp in zip(x.all, p.all, x.status, p.status, strict=True):
+        if "undetermined" in (sx, sp):
+            continue
+        assert len(xs) == len(ps)
+        assert xs == pytest.approx(ps, rel=1e-8, abs=1e-8)
+        compared += 1
+    assert compared > 300
+    assert sum(len(a) >= 2 for a in x.all) > 50
 
 
 def test_xmirr_and_xpayback() -> None:
@@ -249,7 +336,8 @@ def test_two_sign_change_path_agrees_with_companion_eigenvalues() -> None:
     c = np.concatenate([closure, np.pad(noise, ((0, 0), (0, 22)))])
     c = c[m.sign_changes(c) == 2]
     assert len(c) > 3_000
-    fast = m._two_sign_changes(c, 1e-8, 200)
+    fast, undecided = m._two_sign_changes(c, 1e-8, 200)
+    assert not undecided.any()  # random flows: no extremum within rounding of zero
     eig = m._all_roots(c)
     counts = [0, 0, 0]
     for a, b in zip(fast, eig, strict=True):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from restora.cli import app
 
 runner = CliRunner()
-KEYS = {"npv", "irr", "irr_all", "mirr", "payback_years", "discounted_payback_years"}
+KEYS = {"npv", "irr", "irr_all", "irr_status", "mirr", "payback_years", "discounted_payback_years"}
 
 
 def _run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -33,6 +33,7 @@ def test_periodic_flows_json_contract(tmp_path: Path) -> None:
     assert data["npv"] == pytest.approx(npf.npv(0.06, flows), rel=1e-12)
     assert data["irr"] == pytest.approx(pyxirr.irr(flows), abs=1e-10)
     assert data["irr_all"] == pytest.approx([data["irr"]])
+    assert data["irr_status"] == "unique"
     assert data["mirr"] == pytest.approx(npf.mirr(flows, 0.06, 0.06), abs=1e-12)
     # cumulative -100, -80, -50, -10, 40: 3 + 10/50 = 3.2
     assert data["payback_years"] == pytest.approx(3.2)
@@ -48,6 +49,7 @@ def test_several_irrs_give_null_and_the_list_and_mirr_rates() -> None:
     data = json.loads(out)
     assert data["irr"] is None
     assert data["irr_all"] == pytest.approx([0.1, 0.2], abs=1e-12)
+    assert data["irr_status"] == "multiple"
     assert data["mirr"] == pytest.approx(0.1, abs=1e-12)  # see test_metrics: (253/209.09)^0.5-1
     assert data["payback_years"] is None  # cumulative ends at -2
 
@@ -56,6 +58,7 @@ def test_no_sign_change_gives_null() -> None:
     code, out, _ = _run(["-", "--rate", "0.05", "-f", "json"], stdin='{"flows": [10, 20]}')
     data = json.loads(out)
     assert code == 0 and data["irr"] is None and data["irr_all"] == [] and data["mirr"] is None
+    assert data["irr_status"] == "none"
     assert data["payback_years"] == 0.0
 
 
@@ -74,11 +77,38 @@ def test_dated_flows_use_xnpv_and_xirr() -> None:
     assert data["payback_years"] == pytest.approx(438 / 365)
 
 
+def test_dated_flows_with_two_close_irrs_list_both_with_their_status() -> None:
+    """Issue 11 item 5: yearly dated flows whose IRRs are 10 % and 10.1 %
+    ((y - 1.1)(y - 1.101) = y^2 - 2.201 y + 1.2111, flow -1, 2.201, -1.2111) printed
+    "irr_all": [] before; now both rates and "irr_status": "multiple", as for the periodic flow.
+    A double root prints its candidate with "undetermined", never an empty list."""
+    flows = [-1.0, 2.201, -1.2111]
+    dated = [[f"{2025 + k}-01-01", a] for k, a in enumerate(flows)]
+    code, out, _ = _run(
+        ["-", "--rate", "0.06", "-f", "json"], stdin=json.dumps({"dated_flows": dated})
+    )
+    assert code == 0
+    x = json.loads(out)
+    code, out, _ = _run(["-", "--rate", "0.06", "-f", "json"], stdin=json.dumps({"flows": flows}))
+    p = json.loads(out)
+    assert x["irr_all"] == pytest.approx([0.10, 0.101], abs=1e-9)
+    assert p["irr_all"] == pytest.approx([0.10, 0.101], abs=1e-9)
+    assert x["irr_status"] == p["irr_status"] == "multiple"
+    assert x["irr"] is None and p["irr"] is None
+    dated = [["2025-01-01", 1], ["2026-01-01", -2], ["2027-01-01", 1]]
+    code, out, _ = _run(
+        ["-", "--rate", "0.06", "-f", "json"], stdin=json.dumps({"dated_flows": dated})
+    )
+    d = json.loads(out)
+    assert d["irr_status"] == "undetermined" and d["irr_all"] == pytest.approx([0.0], abs=1e-7)
+    assert d["irr"] is None
+
+
 def test_table_and_csv() -> None:
     code, out, _ = _run(["-", "--rate", "0.06", "-f", "csv"], stdin='{"flows": [-100, 110]}')
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header == "npv,irr,irr_all,mirr,payback_years,discounted_payback_years"
+    assert header == "npv,irr,irr_all,irr_status,mirr,payback_years,discounted_payback_years"
     assert float(row.split(",")[1]) == pytest.approx(0.1)
     code, out, _ = _run(["-", "--rate", "0.06"], stdin='{"flows": [-100, 110]}')
     assert code == 0 and "npv" in out

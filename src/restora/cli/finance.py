@@ -4,11 +4,15 @@
 ...]}`` (``flows[0]`` now, ``flows[t]`` at the end of year t) or ``{"dated_flows": [["2026-01-01",
 -100], ...]}`` and prints the stable JSON contract::
 
-    {"npv": float, "irr": float | null, "irr_all": [float, ...], "mirr": float | null,
+    {"npv": float, "irr": float | null, "irr_all": [float, ...],
+     "irr_status": "none" | "unique" | "multiple" | "undetermined", "mirr": float | null,
      "payback_years": float | null, "discounted_payback_years": float | null}
 
 ``irr`` is null when the flow has no IRR or several (then ``irr_all`` lists them all and MIRR is
-the figure to use). For dated flows NPV is XNPV (actual/365) and IRR is XIRR.
+the figure to use). ``irr_status`` says which: ``none`` (there is none), ``unique``, ``multiple``,
+or ``undetermined`` (the NPV curve has an extremum within rounding of zero: a double root, two
+roots too close to separate, or none; ``irr_all`` holds the candidate rate). For dated flows NPV
+is XNPV (actual/365) and IRR is XIRR.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from restora.errors import InputError
 
 app = typer.Typer(no_args_is_help=True)
 
-KEYS = ("npv", "irr", "irr_all", "mirr", "payback_years", "discounted_payback_years")
+KEYS = (
+    "npv",
+    "irr",
+    "irr_all",
+    "irr_status",
+    "mirr",
+    "payback_years",
+    "discounted_payback_years",
+)
 
 
 def _number(v: Any, file: str, row: str, field: str) -> float:
@@ -99,6 +111,7 @@ def compute_metrics(
             "npv": float(m.npv(rate, flows, periods_per_year=periods_per_year)),
             "irr": _opt(det.irr[0]),
             "irr_all": list(det.all[0]),
+            "irr_status": det.status[0],
             "mirr": _opt(
                 m.mirr(flows, finance_rate, reinvest_rate, periods_per_year=periods_per_year)
             ),
@@ -112,6 +125,7 @@ def compute_metrics(
         "npv": float(m.xnpv(rate, dates, flows)),
         "irr": _opt(xdet.irr[0]),
         "irr_all": list(xdet.all[0]),
+        "irr_status": xdet.status[0],
         "mirr": _opt(m.xmirr(dates, flows, finance_rate, reinvest_rate)),
         "payback_years": _opt(m.xpayback(dates, flows)),
         "discounted_payback_years": _opt(m.xpayback(dates, flows, rate=rate)),

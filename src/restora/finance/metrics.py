@@ -11,7 +11,11 @@ IRR. All IRRs of a flow are the real roots ``x > 0`` of :math:`P(x) = \\sum_t c_
 root, found by a vectorised, bracketed Newton iteration; a flow with no sign change has none; a
 flow with several sign changes may have several, all found as eigenvalues of the companion
 matrix (batched over scenarios), checked and polished on the polynomial. :func:`irr` returns the
-IRR only when it is unique; :func:`irr_all` lists every one.
+IRR only when it is unique; :func:`irr_all` lists every one; :func:`irr_detail` and
+:func:`xirr_detail` also say, per flow, whether the count was decided (``status``): where the NPV
+curve has an extremum within float64 rounding of zero (a double root, two roots closer than
+about :math:`10^{-6}` in :math:`\\ln(1+r)`, or none), the status is ``undetermined``, never an
+empty list read as "no IRR".
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ _CHUNK = 32_768  # scenarios per block: keeps the Newton working set in cache
 # Newton stops once its step in ln(1+r) is below this; the root is simple (one sign change), so
 # the returned iterate is one more step on, accurate to about K * 1e-16 (quadratic convergence).
 _STEP_TOL = 1e-8
+# An extremum of the NPV curve whose value is within this share of the sum of the absolute
+# terms there cannot be told from zero in float64 (rounding of a K-term sum is about K * 2e-16;
+# this leaves a margin of 50 for K = 100): the flow may have a double root there, two roots
+# closer than about 1e-6 in ln(1+r), or none. A numerical tolerance, not a coefficient.
+_UNDECIDED_REL = 1e-12
+
+NONE, UNIQUE, MULTIPLE, UNDETERMINED = "none", "unique", "multiple", "undetermined"
+IRR_STATUSES = (NONE, UNIQUE, MULTIPLE, UNDETERMINED)
 
 
 @dataclass(frozen=True)
@@ -44,13 +56,28 @@ class IRRResult:
     sign_changes : numpy.ndarray
         (N,) int, sign changes of the flow (zeros skipped).
     all : tuple of tuple of float
-        Every IRR of each flow, ascending [1/period].
+        Every IRR of each flow, ascending [1/period]; for an ``undetermined`` flow, the
+        candidate rate at the extremum that could not be told from zero.
+    status : tuple of str
+        Per flow: ``none`` (no IRR: no sign change, or the NPV curve stays away from zero),
+        ``unique``, ``multiple`` or ``undetermined`` (an extremum of the NPV curve lies within
+        float64 rounding of zero: a double root, two roots too close to separate, or none;
+        ``irr`` is then ``nan``).
     """
 
     irr: np.ndarray
     n_irr: np.ndarray
     sign_changes: np.ndarray
     all: tuple[tuple[float, ...], ...]
+    status: tuple[str, ...] = ()
+
+
+def _status(n_irr: np.ndarray, undecided: np.ndarray) -> tuple[str, ...]:
+    """Status of each flow from its IRR count and the undecided flags."""
+    return tuple(
+        UNDETERMINED if u else (NONE if k == 0 else UNIQUE if k == 1 else MULTIPLE)
+        for k, u in zip(n_irr.tolist(), undecided.tolist(), strict=True)
+    )
 
 
 def _as_flows(flows: Any) -> tuple[np.ndarray, bool]:
@@ -292,52 +319,75 @@ def _unique_root_t(
     return res
 
 
-def _two_sign_changes(c: np.ndarray, tol: float, max_iter: int) -> list[tuple[float, ...]]:
+def _two_sign_changes(
+    c: np.ndarray, tol: float, max_iter: int
+) -> tuple[list[tuple[float, ...]], np.ndarray]:
     """Positive roots x of P for flows with exactly two sign changes (0, 1 or 2 of them).
 
     With the flow oriented ``-, +, -`` and ``a`` its first positive period,
     :math:`h(s) = e^{as} f(s) = \\sum_t c_t e^{(a-t)s}` has
     :math:`h'(s) = \\sum_t (a-t) c_t e^{(a-t)s}`, whose coefficients change sign once: ``h`` has
     one critical point :math:`s_e` (a maximum; ``h < 0`` at both ends). So P has two roots, one
-    on each side of :math:`x_e = e^{-s_e}`, if :math:`P(x_e) > 0`, one (double) if it is 0, and
-    none if it is negative; each is found by the bracketed Newton of :func:`_unique_root_t`.
+    on each side of :math:`x_e = e^{-s_e}`, if :math:`P(x_e) > 0`, and none if it is negative;
+    each is found by the bracketed Newton of :func:`_unique_root_t`. When
+    :math:`|P(x_e)| \\le 10^{-12} \\sum_t |c_t| x_e^t` the sign of :math:`P(x_e)` is rounding:
+    the row is flagged undecided and :math:`x_e` is its one candidate root.
+
+    Returns
+    -------
+    roots : list of tuple of float
+        Roots x of each row, ascending.
+    undecided : numpy.ndarray
+        (m,) bool, rows whose maximum is within rounding of zero.
     """
     m, n_t = c.shape
     out: list[tuple[float, ...]] = [() for _ in range(m)]
+    undecided = np.zeros(m, dtype=bool)
     if m == 0:
-        return out
+        return out, undecided
     first, _ = _first_last_nonzero(c)
     cn = c * -np.sign(c[np.arange(m), first])[:, None]  # first non-zero negative
     a = np.argmax(cn > 0, axis=1)
     d = (a[:, None] - np.arange(n_t)[None, :]) * cn
     x_e = _unique_root(d, tol, max_iter)
+    x_at = np.where(np.isfinite(x_e), x_e, 1.0)
     with np.errstate(over="ignore", invalid="ignore"):
-        p_e, _ = _horner(_transpose(cn), np.where(np.isfinite(x_e), x_e, 1.0))
-    two = np.flatnonzero(np.isfinite(x_e) & (p_e > 0))
+        p_e, _ = _horner(_transpose(cn), x_at)
+        size, _ = _horner(_transpose(np.abs(cn)), x_at)
+    near = np.isfinite(x_e) & (np.abs(p_e) <= _UNDECIDED_REL * size)
+    two = np.flatnonzero(np.isfinite(x_e) & (p_e > 0) & ~near)
     if two.size:
         block = cn[two]
         left = _unique_root_t(_transpose(block), tol, max_iter, hi_in=x_e[two])
         right = _unique_root_t(_transpose(block), tol, max_iter, lo_in=x_e[two], rising=False)
         for i, xl, xr in zip(two.tolist(), left.tolist(), right.tolist(), strict=True):
             out[i] = _distinct([x for x in (xl, xr) if math.isfinite(x)])
-    for i in np.flatnonzero(np.isfinite(x_e) & (p_e == 0)).tolist():
+    for i in np.flatnonzero(near).tolist():
         out[i] = (float(x_e[i]),)
+        undecided[i] = True
     failed = np.flatnonzero(~np.isfinite(x_e))  # not expected; the eigenvalue path as backup
     for i, roots in zip(failed.tolist(), _all_roots(c[failed]), strict=True):
         out[i] = roots
-    return out
+    return out, undecided
 
 
-def _several(c: np.ndarray, v: np.ndarray, tol: float, max_iter: int) -> list[tuple[float, ...]]:
-    """Roots of flows with two or more sign changes: exact two-change path, else eigenvalues."""
+def _several(
+    c: np.ndarray, v: np.ndarray, tol: float, max_iter: int
+) -> tuple[list[tuple[float, ...]], np.ndarray]:
+    """Roots of flows with two or more sign changes: exact two-change path, else eigenvalues.
+
+    Returns the roots of each row and whether the row is undecided (two-change rows only).
+    """
     out: list[tuple[float, ...]] = [() for _ in range(c.shape[0])]
+    undecided = np.zeros(c.shape[0], dtype=bool)
     two = np.flatnonzero(v == 2)
     more = np.flatnonzero(v > 2)
-    for i, r in zip(two.tolist(), _two_sign_changes(c[two], tol, max_iter), strict=True):
+    roots_two, undecided[two] = _two_sign_changes(c[two], tol, max_iter)
+    for i, r in zip(two.tolist(), roots_two, strict=True):
         out[i] = r
     for i, r in zip(more.tolist(), _all_roots(c[more]), strict=True):
         out[i] = r
-    return out
+    return out, undecided
 
 
 def _all_roots(c: np.ndarray) -> list[tuple[float, ...]]:
@@ -469,14 +519,16 @@ def irr_detail(
     one = np.flatnonzero(v == 1)
     x_unique[one] = _unique_root(c[one], tol, max_iter)
     many = np.flatnonzero(v >= 2)
-    roots_many = _several(c[many], v[many], tol, max_iter)
+    roots_many, undecided_many = _several(c[many], v[many], tol, max_iter)
+    undecided = np.zeros(n, dtype=bool)
+    undecided[many] = undecided_many
     all_x: list[tuple[float, ...]] = [()] * n
     for i in one:
         xi = x_unique[i]
         all_x[i] = (float(xi),) if np.isfinite(xi) else ()
     for i, rts in zip(many, roots_many, strict=True):
         all_x[i] = rts
-        if len(rts) == 1:
+        if len(rts) == 1 and not undecided[i]:
             x_unique[i] = rts[0]
 
     def annual(x: Any) -> Any:
@@ -489,8 +541,14 @@ def irr_detail(
         tuple(sorted(r for r in (float(annual(x)) for x in xs) if math.isfinite(r))) for xs in all_x
     )
     n_irr = np.array([len(a) for a in all_r], dtype=np.int64)
-    irr_arr = np.where(n_irr == 1, irr_arr, np.nan)
-    return IRRResult(irr=irr_arr, n_irr=n_irr, sign_changes=np.asarray(v), all=all_r)
+    irr_arr = np.where((n_irr == 1) & ~undecided, irr_arr, np.nan)
+    return IRRResult(
+        irr=irr_arr,
+        n_irr=n_irr,
+        sign_changes=np.asarray(v),
+        all=all_r,
+        status=_status(n_irr, undecided),
+    )
 
 
 def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
@@ -544,9 +602,9 @@ def irr(flows: Any, *, periods_per_year: int = 1) -> Any:
             if one.any():
                 x[one] = _unique_root_t(np.ascontiguousarray(ct[:, one]), _STEP_TOL, 200)
             many = np.flatnonzero(v >= 2)
-            roots_many = _several(block[many], v[many], _STEP_TOL, 200)
-            for i, roots in zip(many, roots_many, strict=True):
-                if len(roots) == 1:
+            roots_many, undecided = _several(block[many], v[many], _STEP_TOL, 200)
+            for i, roots, u in zip(many, roots_many, undecided, strict=True):
+                if len(roots) == 1 and not u:
                     x[i] = roots[0]
         with np.errstate(divide="ignore"):
             r = _to_rate(x)
@@ -815,7 +873,54 @@ def _xsolve(c: np.ndarray, tau: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> n
     return s
 
 
-XIRR_SEARCH = (-0.99, 100.0)  # rates searched for several XIRRs [1/yr]: a numerical range
+XIRR_S_BOUND = 100.0  # XIRRs are searched for s = ln(1+r) in [-100, 100]: a numerical range
+
+
+def _xvalue(c: np.ndarray, tau: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:math:`\\sum_k c_k e^{-\\tau_k s}` at each ``s`` and the sum of the terms' absolute
+    values, both times the same positive factor (exponents shifted by their maximum)."""
+    e = -np.outer(s, tau)
+    e -= e.max(axis=1, keepdims=True)
+    w = c * np.exp(e)
+    return w.sum(axis=1), np.abs(w).sum(axis=1)
+
+
+def _xroots(c: np.ndarray, tau: np.ndarray, lo: float, hi: float) -> tuple[list[float], bool]:
+    """Every root in :math:`s \\in [lo, hi]` of :math:`f(s) = \\sum_k c_k e^{-\\tau_k s}`.
+
+    ``tau`` ascending. Returns the roots, ascending, and whether an extremum of ``f`` lies within
+    rounding of zero (its root count is then undecided; the extremum is returned as a candidate).
+
+    Laguerre's rule of signs and Rolle's theorem, recursively: with :math:`a` the first term
+    of the second sign block, :math:`g(s) = e^{\\tau_a s} f(s)` has the sign of ``f`` and
+    :math:`g'(s) = \\sum_k (\\tau_a - \\tau_k) c_k e^{-(\\tau_k - \\tau_a) s}`, whose
+    coefficients change sign once fewer than ``c``'s. The roots of :math:`g'` (found the same
+    way) cut :math:`[lo, hi]` into pieces on which ``g`` is monotone, so each piece holds at most
+    one root of ``f``, bracketed by a sign change of ``g`` at its ends and refined by
+    :func:`_xsolve`. One sign change: one root at most, bracketed by ``[lo, hi]``.
+    """
+    keep = c != 0
+    c, tau = c[keep], tau[keep]
+    change = np.flatnonzero(np.sign(c[1:]) != np.sign(c[:-1]))
+    if change.size == 0:
+        return [], False
+    crit: list[float] = []
+    shift = 0.0
+    if change.size > 1:
+        shift = float(tau[int(change[0]) + 1])
+        crit, _ = _xroots((shift - tau) * c, tau - shift, lo, hi)
+    pts = np.array([lo, *crit, hi])
+    val, size = _xvalue(c, tau - shift, pts)
+    near = np.abs(val) <= _UNDECIDED_REL * size
+    near[0] = near[-1] = False  # the ends of the search range are not extrema
+    val = np.where(near, 0.0, val)
+    roots = [float(x) for x in pts[1:-1][near[1:-1]]]
+    undecided = bool(near.any())
+    k = np.flatnonzero(val[:-1] * val[1:] < 0)
+    if k.size:
+        found = _xsolve(np.repeat(c[None, :], k.size, axis=0), tau, pts[k], pts[k + 1])
+        roots.extend(found.tolist())
+    return sorted(roots), undecided
 
 
 def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
@@ -831,19 +936,32 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
     Returns
     -------
     IRRResult
-        XIRRs [1/yr] (annual, effective).
+        XIRRs [1/yr] (annual, effective), with a ``status`` per flow (``none``, ``unique``,
+        ``multiple`` or ``undetermined``).
 
     Notes
     -----
-    Flows on the same date are added; sign changes are counted in date order. One sign change:
-    the unique root of :math:`\\sum_k c_k e^{-\\tau_k s}`, :math:`s = \\ln(1+r)`, by Newton
-    safeguarded by bisection on :math:`s \\in [-100, 100]`. Several: a scan of
-    :math:`r \\in (-0.99, 100)` on a grid of 4 001 points in :math:`s`, each bracketed root
-    refined the same way (roots closer together than the grid step may be missed).
+    Flows on the same date are added; sign changes :math:`V` are counted in date order. The
+    XIRRs are the roots of :math:`f(s) = \\sum_k c_k e^{-\\tau_k s}`, :math:`s = \\ln(1+r)`,
+    :math:`\\tau_k` years (actual/365) since the first date, searched on
+    :math:`s \\in [-100, 100]`. :math:`V = 1`: the unique root, by Newton safeguarded by
+    bisection. :math:`V \\ge 2`: Laguerre's rule of signs for exponential sums (at most
+    :math:`V` real roots) applied recursively (:func:`_xroots`): the critical points of
+    :math:`e^{\\tau_a s} f(s)` split the range into pieces where it is monotone, each
+    holding at most one root, so roots however close are separated and none is missed. An
+    extremum whose value is within :math:`10^{-12}` of the sum of the absolute terms there
+    cannot be told from zero in float64: the status is then ``undetermined`` and the extremum's
+    rate is listed as a candidate. With yearly dates 365 days apart the XIRRs are the periodic
+    IRRs of :func:`irr_detail`.
 
     References
     ----------
     Microsoft Excel XIRR function; same convention as ``pyxirr.xirr``.
+    Laguerre, E. (1883). Sur la théorie des équations numériques. Journal de Mathématiques
+    Pures et Appliquées, 3e série, 9, 99-146 (the rule of signs for sums of exponentials).
+    Jameson, G. J. O. (2006). Counting zeros of generalised polynomials: Descartes' rule of
+    signs and Laguerre's extensions. The Mathematical Gazette 90(518), 223-234.
+    doi:10.1017/S0025557200179628.
     """
     c0, _ = _as_flows(flows)
     tau0 = year_fractions(dates)
@@ -856,34 +974,28 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
     n = c.shape[0]
     v = np.asarray(sign_changes(c))
     all_s: list[list[float]] = [[] for _ in range(n)]
+    undecided = np.zeros(n, dtype=bool)
     one = np.flatnonzero(v == 1)
     if one.size:
-        lo = np.full(one.size, -100.0)
-        hi = np.full(one.size, 100.0)
+        lo = np.full(one.size, -XIRR_S_BOUND)
+        hi = np.full(one.size, XIRR_S_BOUND)
         s = _xsolve(c[one], tau, lo, hi)
         for i, si in zip(one, s, strict=True):
             all_s[i] = [float(si)]
-    many = np.flatnonzero(v >= 2)
-    if many.size:
-        grid = np.linspace(np.log1p(XIRR_SEARCH[0]), np.log1p(XIRR_SEARCH[1]), 4001)
-        e = np.exp(-np.outer(grid, tau))  # (G, K)
-        vals = c[many] @ e.T  # (M, G)
-        sg = np.sign(vals)
-        for j, i in enumerate(many):
-            exact = grid[sg[j] == 0]
-            k = np.flatnonzero(sg[j, :-1] * sg[j, 1:] < 0)
-            roots = list(exact)
-            if k.size:
-                s = _xsolve(np.repeat(c[i : i + 1], k.size, axis=0), tau, grid[k], grid[k + 1])
-                roots.extend(s.tolist())
-            all_s[i] = list(_distinct(roots))
+    for i in np.flatnonzero(v >= 2).tolist():
+        roots, undecided[i] = _xroots(c[i], tau, -XIRR_S_BOUND, XIRR_S_BOUND)
+        all_s[i] = list(_distinct(roots))
     all_r = tuple(
         tuple(sorted(r for r in (float(np.expm1(s)) for s in ss) if math.isfinite(r)))
         for ss in all_s
     )
     n_irr = np.array([len(a) for a in all_r], dtype=np.int64)
-    irr_arr = np.array([a[0] if len(a) == 1 else np.nan for a in all_r])
-    return IRRResult(irr=irr_arr, n_irr=n_irr, sign_changes=v, all=all_r)
+    irr_arr = np.array(
+        [a[0] if len(a) == 1 and not u else np.nan for a, u in zip(all_r, undecided, strict=True)]
+    )
+    return IRRResult(
+        irr=irr_arr, n_irr=n_irr, sign_changes=v, all=all_r, status=_status(n_irr, undecided)
+    )
 
 
 def xirr(dates: Sequence[dt.date | str], flows: Any) -> Any:
