@@ -122,7 +122,83 @@ def test_subsidy_and_outcome_payment():
     assert s.revenue.tolist() == pytest.approx([500_000, 120_000])
     assert s.revenue_low.tolist() == pytest.approx([500_000, 0])
     assert s.revenue_high.tolist() == pytest.approx([500_000, 200_000])
-    assert "REV-SUBSIDY-OUTCOME" in s.rule_codes
+    assert s.rule_codes == ("REV-SUBSIDY-CERTAIN", "REV-SUBSIDY-CONTINGENT")
+
+
+def _qs_m28_subsidies():
+    # QS-M28's subsidy stream (examples/demo-projects/QS-M28.yaml)
+    return build(
+        {
+            "stream": "subsidy",
+            "name": "中央土壤污染防治资金与生态补偿",
+            "payments": [
+                {"year": 2027, "amount": 15_000_000, "kind": "subsidy", "probability": 0.8},
+                {
+                    "year": 2031,
+                    "amount": 5_000_000,
+                    "kind": "outcome_payment",
+                    "probability": 0.7,
+                    "condition": "土壤安全利用率达标",
+                },
+            ],
+        }
+    )
+
+
+def test_a_subsidy_with_a_probability_is_contingent_qs_m28():
+    """Issue 11 item 1. The 15 000 000 CNY subsidy of 2027 at p = 0.8 entered in full in the
+    central and the low case (only outcome payments used p): old central 15 000 000 + 3 500 000,
+    old low 15 000 000. Now every payment with p < 1 is contingent."""
+    s = _qs_m28_subsidies()
+    assert s.years.tolist() == [2027, 2031]
+    # central = p a: 0.8 x 15 000 000 = 12 000 000; 0.7 x 5 000 000 = 3 500 000
+    assert s.revenue.tolist() == pytest.approx([12_000_000, 3_500_000])
+    # low: a contingent payment is not made -> 0 and 0
+    assert s.revenue_low.tolist() == [0.0, 0.0]
+    # high: paid in full
+    assert s.revenue_high.tolist() == pytest.approx([15_000_000, 5_000_000])
+    assert s.rule_codes == ("REV-SUBSIDY-CONTINGENT",)
+    # the contingent payments as typed data, for the risk run's Bernoulli draws
+    assert [(c.year, c.amount, c.probability, c.stream) for c in s.contingent] == [
+        (2027, 15_000_000, 0.8, "中央土壤污染防治资金与生态补偿"),
+        (2031, 5_000_000, 0.7, "中央土壤污染防治资金与生态补偿"),
+    ]
+    assert [c.expected for c in s.contingent] == pytest.approx([12_000_000, 3_500_000])
+    assert s.contingent[1].condition == "土壤安全利用率达标"
+    d = s.to_dict()
+    assert d["total_revenue"] == pytest.approx(15_500_000)  # was 18 500 000
+    assert d["total_revenue_low"] == 0.0  # was 15 000 000
+    assert [c["probability"] for c in d["contingent_payments"]] == [0.8, 0.7]
+
+
+def test_certain_payments_stay_certain_in_every_case():
+    # p = 1 (given or, for a subsidy, by default): full value in central, low and high
+    s = build(
+        {
+            "stream": "subsidy",
+            "payments": [
+                {"year": 2026, "amount": 6_000_000, "probability": 1.0},
+                {"year": 2026, "amount": 1_000_000, "kind": "ecological_compensation"},
+                {"year": 2027, "amount": 2_000_000, "kind": "outcome_payment", "probability": 1},
+            ],
+        }
+    )
+    assert s.revenue.tolist() == s.revenue_low.tolist() == s.revenue_high.tolist()
+    assert s.revenue.tolist() == pytest.approx([7_000_000, 2_000_000])
+    assert s.contingent == () and s.rule_codes == ("REV-SUBSIDY-CERTAIN",)
+
+
+def test_an_outcome_payment_must_state_its_probability():
+    with pytest.raises(InputError) as err:
+        build(
+            {
+                "stream": "subsidy",
+                "payments": [{"year": 2027, "amount": 1, "kind": "outcome_payment"}],
+            },
+            file="PROJECT.yaml",
+            row=2,
+        )
+    assert "probability" in str(err.value) and "PROJECT.yaml" in str(err.value)
 
 
 def test_combine_keeps_earmarked_money_apart():

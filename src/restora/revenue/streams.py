@@ -31,6 +31,59 @@ def quantity(description: str, unit: str, **bounds: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class ContingentPayment:
+    """A payment made in full with probability ``probability``, else not at all.
+
+    The stream counts its expected value :math:`p\\,a` centrally, 0 in its low case and
+    :math:`a` in its high case; a Monte Carlo draws it as a Bernoulli event (see
+    :func:`restora.finance.risk.simulate`).
+
+    Attributes
+    ----------
+    name : str
+        Label of the payment (e.g. "中央土壤污染防治资金 2027").
+    stream : str
+        Name of the revenue stream that carries it.
+    year : int
+        Calendar year paid [yr].
+    amount : float
+        Amount paid if it is paid [CNY].
+    probability : float
+        Probability it is paid [1], 0 <= p < 1.
+    kind : str
+        ``subsidy``, ``ecological_compensation`` or ``outcome_payment``.
+    condition : str
+        What the payment depends on, as given.
+    """
+
+    name: str
+    stream: str
+    year: int
+    amount: float
+    probability: float
+    kind: str = "subsidy"
+    condition: str = ""
+
+    @property
+    def expected(self) -> float:
+        """Expected amount :math:`p\\,a` [CNY]."""
+        return self.probability * self.amount
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: name, stream, year, amount, probability, expected, kind, condition."""
+        return {
+            "name": self.name,
+            "stream": self.stream,
+            "year": int(self.year),
+            "amount": float(self.amount),
+            "probability": float(self.probability),
+            "expected": float(self.expected),
+            "kind": self.kind,
+            "condition": self.condition,
+        }
+
+
+@dataclass(frozen=True)
 class RevenueStream:
     """One revenue stream by calendar year.
 
@@ -55,6 +108,9 @@ class RevenueStream:
         Rules applied; findings (indicative prices, ceilings applied …).
     tables_used : tuple of dict
         Provenance of the reference tables read.
+    contingent : tuple of ContingentPayment
+        Payments of the stream that are made only with some probability (their expected
+        value is in ``revenue``, 0 in ``revenue_low``, the full amount in ``revenue_high``).
     """
 
     name: str
@@ -70,6 +126,7 @@ class RevenueStream:
     rule_codes: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     tables_used: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    contingent: tuple[ContingentPayment, ...] = ()
 
     def frame(self) -> pd.DataFrame:
         """The stream as a table, one row per year."""
@@ -101,6 +158,7 @@ class RevenueStream:
             "rule_codes": list(self.rule_codes),
             "flags": list(self.flags),
             "tables_used": list(self.tables_used),
+            "contingent_payments": [c.to_dict() for c in self.contingent],
             "by_year": self.frame().drop(columns=["stream", "kind", "earmark"]).to_dict("records"),
         }
 
