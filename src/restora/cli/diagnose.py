@@ -2,9 +2,11 @@
 
 JSON contracts (stable; see docs/diagnosis-soil.md):
 
-- ``diagnose soil``: a list, per sample, of ``sample_id``, ``class``, ``nemerow``,
-  ``nemerow_grade``, ``factors`` {pollutant: {value, screening, intervention, index, ...}},
-  ``rules`` and ``tables_used``.
+- ``diagnose soil``: a list, per sample, of ``sample_id``, ``class`` (``indeterminate`` when a
+  detection limit above the screening value leaves it open; ``class_range``, ``messages``),
+  ``nemerow``, ``nemerow_grade``, ``factors`` {pollutant: {value, screening, intervention,
+  index, ...}}, ``rules``, ``warnings`` (plausibility, see
+  :func:`restora.diagnosis.soil_plausibility.check`) and ``tables_used``.
 - ``diagnose zones``: a list, per site, of ``site_id``, ``method``, ``method_used``, ``zones``
   [{zone_id, zone_class, area_hm2, max_index, governing_metal, techniques, ...}], ``warnings``
   and ``tables_used``.
@@ -73,8 +75,12 @@ def soil_command(
             on=when,
             region=region,
             censored=data.censored,
+            detection_limit=data.detection_limit,
         )
-        records = soil.to_records(a, list(data.sample_id))
+        per_row: list[list[dict[str, Any]]] = [[] for _ in range(len(data))]
+        for w in meta["plausibility"]:
+            per_row[w["row"] - 1].append(w)
+        records = soil.to_records(a, list(data.sample_id), extra={"warnings": per_row})
         if fmt == Format.json:
             emit(records, fmt)
             return
@@ -89,6 +95,7 @@ def soil_command(
                 "nemerow_grade": r["nemerow_grade"],
                 "governing": governing,
                 "max_index": idx.get(governing) if governing else None,
+                "note": "; ".join(r["messages"]) or None,
             }
             if fmt == Format.csv:
                 for p, f in r["factors"].items():

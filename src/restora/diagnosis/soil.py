@@ -21,11 +21,20 @@ intervention the risk is generally unacceptable and remediation or control is re
 Pollutants without an intervention value (Cu, Ni, Zn in GB 15618) reach ``safe_utilization``
 at most.
 
+``indeterminate``
+    the data cannot decide between two or three of the classes above: a result below detection
+    (``<DL``) whose detection limit DL exceeds the screening value may lie on either side of it.
+    The class is the range of classes the true values allow; when that range holds one class,
+    the sample has that class (a metal above intervention makes it ``strict_control`` whatever a
+    censored result says), otherwise it is ``indeterminate`` and needs a lower detection limit.
+
 Rule codes: ``SOIL-<STD>-<POLLUTANT>-SCREEN`` (the screening comparison) and
 ``SOIL-<STD>-<POLLUTANT>-INTERVENE`` (the intervention comparison), e.g.
 ``SOIL-GB15618-CD-SCREEN``, ``SOIL-GB36600-CR6-INTERVENE``; ``SOIL-GB36600-<P>-BACKGROUND``
 when a regional background value replaced the screening value; ``SOIL-INDEX-SINGLE`` and
-``SOIL-INDEX-NEMEROW`` for the index grades.
+``SOIL-INDEX-NEMEROW`` for the index grades; ``SOIL-CENSORED-DL-ABOVE-SV`` and
+``SOIL-CENSORED-DL-ABOVE-IV`` for a result below a detection limit above the screening
+(respectively the intervention) value.
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ from restora.errors import InputError, Problem, RestoraError
 
 STANDARDS = ("gb15618", "gb36600")
 CLASSES = ("priority_protection", "safe_utilization", "strict_control")
+INDETERMINATE = "indeterminate"
+#: Codes of ``factor_class`` / ``sample_class``: 0-2 index :data:`CLASSES`, 3 is indeterminate.
+CLASS_CODES = (*CLASSES, INDETERMINATE)
+INDETERMINATE_CODE = len(CLASSES)
 AGRICULTURAL_LAND_USES = ("paddy", "orchard", "other")
 CONSTRUCTION_LAND_CLASSES = ("1", "2")
 
@@ -60,6 +73,8 @@ NEMEROW_GRADES_TABLE = "soil/indices/nemerow-grades"
 
 RULE_SINGLE = "SOIL-INDEX-SINGLE"
 RULE_NEMEROW = "SOIL-INDEX-NEMEROW"
+RULE_DL_ABOVE_SV = "SOIL-CENSORED-DL-ABOVE-SV"
+RULE_DL_ABOVE_IV = "SOIL-CENSORED-DL-ABOVE-IV"
 
 
 def label(standard: str) -> str:
@@ -323,9 +338,14 @@ def land_index(land: ArrayLike, values: StandardValues) -> NDArray[np.intp]:
 class SoilAssessment:
     """Per-sample, per-pollutant results of :func:`classify` (arrays of N samples x M pollutants).
 
-    Codes: ``factor_class`` and ``sample_class`` index :data:`CLASSES` (-1: nothing measured);
+    Codes: ``factor_class`` and ``sample_class`` index :data:`CLASS_CODES` (0-2 the standard's
+    classes, 3 :data:`INDETERMINATE`, -1 nothing measured); ``factor_class_max`` is the worst
+    class each result allows (its class when determinate) and ``sample_class_min`` /
+    ``sample_class_max`` bound the sample's class (equal when it is determinate).
     ``factor_grade`` indexes ``single_grades.names`` and ``nemerow_grade`` ``nemerow_grades.names``
-    (-1: not computed).
+    (-1: not computed). ``detection_limit`` [mg/kg] is NaN where no ``<DL`` limit was stated;
+    ``index`` is NaN for an indeterminate result (left out of the Nemerow index, like a metal not
+    measured).
     """
 
     values: StandardValues
@@ -345,6 +365,10 @@ class SoilAssessment:
     single_grades: GradeScale
     nemerow_grades: GradeScale
     censored: NDArray[np.bool_]
+    detection_limit: NDArray[np.float64]
+    factor_class_max: NDArray[np.int8]
+    sample_class_min: NDArray[np.int8]
+    sample_class_max: NDArray[np.int8]
 
     @property
     def tables(self) -> tuple[refdata.RefTable, ...]:
@@ -356,13 +380,21 @@ class SoilAssessment:
         return [t.provenance() for t in self.tables]
 
     def class_names(self) -> NDArray[np.str_]:
-        """Class name per sample (empty string where nothing was measured)."""
-        names = np.array([*CLASSES, ""], dtype=object)
-        return names[np.where(self.sample_class < 0, len(CLASSES), self.sample_class)]
+        """Class name per sample (:data:`CLASS_CODES`; empty string where nothing was measured)."""
+        names = np.array([*CLASS_CODES, ""], dtype=object)
+        return names[np.where(self.sample_class < 0, len(CLASS_CODES), self.sample_class)]
+
+    @property
+    def indeterminate(self) -> NDArray[np.bool_]:
+        """(N, M) True where a result below detection cannot be placed against the standard."""
+        return self.factor_class == INDETERMINATE_CODE
 
 
 def _check_inputs(
-    conc: NDArray[np.float64], names: Sequence[str], ph: NDArray[np.float64] | None
+    conc: NDArray[np.float64],
+    names: Sequence[str],
+    ph: NDArray[np.float64] | None,
+    dl: NDArray[np.float64] | None = None,
 ) -> None:
     problems = []
     neg_rows, neg_cols = np.nonzero(conc < 0)
@@ -370,6 +402,12 @@ def _check_inputs(
         problems.append(
             Problem(f"negative concentration {conc[r, c]}", row=int(r) + 1, field=names[c])
         )
+    if dl is not None:
+        neg_rows, neg_cols = np.nonzero(dl < 0)
+        for r, c in zip(neg_rows[:20], neg_cols[:20], strict=True):
+            problems.append(
+                Problem(f"negative detection limit {dl[r, c]}", row=int(r) + 1, field=names[c])
+            )
     if ph is not None:
         bad = np.flatnonzero(~((ph >= 0) & (ph <= 14)))
         for r in bad[:20]:
@@ -425,6 +463,7 @@ def classify(
     on: dt.date | str | None = None,
     region: str | None = None,
     censored: ArrayLike | None = None,
+    detection_limit: ArrayLike | None = None,
     values: StandardValues | None = None,
 ) -> SoilAssessment:
     """Classify N soil samples against GB 15618-2018 or GB 36600-2018.
@@ -447,7 +486,12 @@ def classify(
     region : str, optional
         6-digit GB/T 2260 code for regional tables (GB 36600: regional background values).
     censored : array_like of bool, shape (N, M), optional
-        True where a value was below the limit of detection (reported, not used).
+        True where a value was below the limit of detection (``<DL`` or ``ND``); the value given
+        in ``concentration`` is the substitute (``soil/indices/non-detect``).
+    detection_limit : array_like, shape (N, M), optional
+        The stated detection limit DL of each ``<DL`` result [mg/kg]; NaN elsewhere (a finite
+        value marks the result censored). A result whose DL exceeds the screening value is
+        indeterminate (see Notes).
     values : StandardValues, optional
         Pre-loaded values (skips the table look-up; ``standard``, ``on``, ``region`` ignored).
 
@@ -467,6 +511,21 @@ def classify(
     k = 0, 1, 2 is priority protection, safe utilization, strict control. Comparisons are
     strict: a value equal to a threshold does not exceed it. P_N is :func:`nemerow_index`.
 
+    A result reported as ``<DL`` lies in [0, DL): it can exceed S only if DL > S and I only if
+    DL > I. Its class is therefore known (k_i = 0) when DL <= S, and otherwise lies anywhere in
+    [0, k_i^max] with k_i^max = [DL > S] + [DL > I]: the result is *indeterminate*
+    (rule ``SOIL-CENSORED-DL-ABOVE-SV``, or ``-IV`` when DL > I). The sample's class lies in
+
+    .. math:: [\\max(k_{det}, 0),\\ \\max(k_{det}, \\max_{ind} k_i^{max})]
+
+    with k_det the worst determinate class; it is that class when the two bounds agree (a
+    metal above intervention makes the sample strict control whatever the censored results
+    say), and :data:`INDETERMINATE` otherwise. An indeterminate result has no single-factor
+    index (NaN) and is left out of P_N, as a metal not measured would be; a determinate
+    ``<DL`` result keeps the substituted value (DL/2) in P_i and P_N. ``ND`` without a stated
+    limit stays the substitute 0 (its limit is taken to be below the screening value, as the
+    standard's analysis methods require).
+
     References
     ----------
     GB 15618-2018, clauses 4-5, Tables 1 and 3. GB 36600-2018, clause 4, Table 1.
@@ -484,7 +543,12 @@ def classify(
         if ph is None:
             raise InputError("GB 15618 needs the soil pH of every sample", field="ph")
         ph_arr = np.asarray(ph, dtype=np.float64).reshape(-1)
-    _check_inputs(conc, names, ph_arr)
+    dl = (
+        None
+        if detection_limit is None
+        else np.asarray(detection_limit, dtype=np.float64).reshape(conc.shape)
+    )
+    _check_inputs(conc, names, ph_arr, dl)
     band = ph_band(ph_arr, vals.ph_upper) if ph_arr is not None else np.zeros(n, dtype=np.intp)
     li = land_index(np.asarray(land).reshape(-1), vals)
 
@@ -501,16 +565,26 @@ def classify(
     factor_class = np.add(conc > s, conc > i, dtype=np.int8)
     missing = np.isnan(conc)
     factor_class[missing] = -1
-    sample_class = factor_class.max(axis=1, initial=-1).astype(np.int8)
-
-    single = load_grades(SINGLE_GRADES_TABLE, on=on, region=region)
-    nem = load_grades(NEMEROW_GRADES_TABLE, on=on, region=region)
-    pn = nemerow_index(index)
     cens = (
         np.zeros_like(missing)
         if censored is None
         else np.asarray(censored, dtype=bool).reshape(conc.shape)
     )
+    if dl is None:
+        dl = np.full(conc.shape, np.nan)
+        factor_max = factor_class.copy()
+        sample_min = sample_max = factor_class.max(axis=1, initial=-1).astype(np.int8)
+    else:
+        factor_max, sample_min, sample_max = _censored_bounds(factor_class, dl, s, i, missing)
+        cens = cens | np.isfinite(dl)
+        index[factor_class == INDETERMINATE_CODE] = np.nan
+    sample_class = np.where(sample_min == sample_max, sample_min, INDETERMINATE_CODE).astype(
+        np.int8
+    )
+
+    single = load_grades(SINGLE_GRADES_TABLE, on=on, region=region)
+    nem = load_grades(NEMEROW_GRADES_TABLE, on=on, region=region)
+    pn = nemerow_index(index)
     return SoilAssessment(
         values=vals,
         pollutants=names,
@@ -529,7 +603,37 @@ def classify(
         single_grades=single,
         nemerow_grades=nem,
         censored=cens,
+        detection_limit=dl,
+        factor_class_max=factor_max,
+        sample_class_min=sample_min,
+        sample_class_max=sample_max,
     )
+
+
+def _censored_bounds(
+    factor_class: NDArray[np.int8],
+    dl: NDArray[np.float64],
+    s: NDArray[np.float64],
+    i: NDArray[np.float64],
+    missing: NDArray[np.bool_],
+) -> tuple[NDArray[np.int8], NDArray[np.int8], NDArray[np.int8]]:
+    """Mark ``<DL`` results with DL > S indeterminate (in place); return the class bounds.
+
+    Returns the worst class each result allows (N, M) and the lowest and highest class of each
+    sample (N,), as in the Notes of :func:`classify`.
+    """
+    stated = np.isfinite(dl) & ~missing
+    # a "<DL" result lies in [0, DL): above S only if DL > S, above I only if DL > I
+    worst = np.add(dl > s, dl > i, dtype=np.int8)
+    indeterminate = stated & (worst > 0)
+    factor_class[stated & (worst == 0)] = 0  # below DL <= S whatever the substitute says
+    factor_max = np.where(indeterminate, worst, factor_class).astype(np.int8)
+    factor_class[indeterminate] = INDETERMINATE_CODE
+    determinate = np.where(indeterminate, np.int8(-1), factor_class)
+    low = determinate.max(axis=1, initial=-1)
+    low = np.where(indeterminate.any(axis=1), np.maximum(low, 0), low).astype(np.int8)
+    high = factor_max.max(axis=1, initial=-1).astype(np.int8)
+    return factor_max, low, high
 
 
 def _num(x: float) -> float | None:
@@ -541,30 +645,81 @@ def sample_rules(a: SoilAssessment, row: int) -> list[str]:
 
     For strict control: the intervention rules of the pollutants above intervention; for safe
     utilization: the screening rules of the pollutants above screening; for priority protection:
-    the screening rules of every measured pollutant. Background replacements are listed too.
+    the screening rules of every measured pollutant. For an indeterminate sample: the rules of
+    the determinate pollutants at its lowest possible class, then ``SOIL-CENSORED-DL-ABOVE-SV``
+    or ``-IV`` for the results below a detection limit that leave the class open. Background
+    replacements are listed too.
     """
     return _rules(
         a.values.standard,
         a.pollutants,
         a.factor_class[row].tolist(),
+        a.factor_class_max[row].tolist(),
         a.background_applied[row].tolist(),
     )
 
 
+def _dl_rule(worst: int) -> str:
+    return RULE_DL_ABOVE_IV if worst == 2 else RULE_DL_ABOVE_SV
+
+
 def _rules(
-    std: str, pollutants: Sequence[str], fclass: list[int], background: list[bool]
+    std: str,
+    pollutants: Sequence[str],
+    fclass: list[int],
+    fmax: list[int],
+    background: list[bool],
 ) -> list[str]:
-    cls = max(fclass, default=-1)
-    kind = "intervene" if cls == 2 else "screen"
+    indet = [k == INDETERMINATE_CODE for k in fclass]
+    determinate = [-1 if x else k for k, x in zip(fclass, indet, strict=True)]
+    low = max(determinate, default=-1)
+    if any(indet):
+        low = max(low, 0)
+    high = max(fmax, default=-1)
+    kind = "intervene" if low == 2 else "screen"
     out = [
-        rule_code(std, p, kind) for p, k in zip(pollutants, fclass, strict=True) if k == cls >= 0
+        rule_code(std, p, kind)
+        for p, k in zip(pollutants, determinate, strict=True)
+        if k == low >= 0
     ]
+    if high > low:
+        out += list(
+            dict.fromkeys(_dl_rule(w) for w, x in zip(fmax, indet, strict=True) if x and w > low)
+        )
     out += [
         rule_code(std, p, "background")
         for p, k, b in zip(pollutants, fclass, background, strict=True)
         if b and k >= 0
     ]
     return [*out, RULE_SINGLE, RULE_NEMEROW]
+
+
+def censored_message(
+    pollutant: str, detection_limit: float, screening: float, intervention: float
+) -> str:
+    """Why a ``<DL`` result is indeterminate, and what to do (English; see docs for zh).
+
+    Examples
+    --------
+    >>> censored_message("As", 70, 30, 200)  # doctest: +NORMALIZE_WHITESPACE
+    'As: the detection limit 70 mg/kg exceeds the screening value 30 mg/kg, so "<70" may lie on
+    either side of it (indeterminate between priority_protection and safe_utilization);
+    re-analyse with a method whose detection limit is below 30 mg/kg'
+    """
+    if intervention == intervention and detection_limit > intervention:  # not NaN, above I
+        return (
+            f"{pollutant}: the detection limit {detection_limit:g} mg/kg exceeds the "
+            f"intervention value {intervention:g} mg/kg (screening value {screening:g} mg/kg), "
+            f'so "<{detection_limit:g}" may lie in any class (indeterminate between '
+            f"{CLASSES[0]} and {CLASSES[2]}); re-analyse with a method whose detection limit "
+            f"is below {screening:g} mg/kg"
+        )
+    return (
+        f"{pollutant}: the detection limit {detection_limit:g} mg/kg exceeds the screening "
+        f'value {screening:g} mg/kg, so "<{detection_limit:g}" may lie on either side of it '
+        f"(indeterminate between {CLASSES[0]} and {CLASSES[1]}); re-analyse with a method "
+        f"whose detection limit is below {screening:g} mg/kg"
+    )
 
 
 def to_records(
@@ -575,16 +730,20 @@ def to_records(
 ) -> list[dict[str, Any]]:
     """The JSON contract of ``restora diagnose soil``: one dict per sample.
 
-    Keys: ``sample_id``, ``class``, ``nemerow``, ``nemerow_grade``, ``factors`` {pollutant:
-    {value, screening, intervention, index, class, grade, rule, below_lod}}, ``rules``,
-    ``standard``, ``land``, ``ph_band``, ``tables_used``; plus any ``extra`` columns.
+    Keys: ``sample_id``, ``class`` (one of :data:`CLASS_CODES`), ``class_range`` [lowest,
+    highest class the data allow], ``messages`` (why a class is indeterminate),
+    ``nemerow``, ``nemerow_grade``, ``nemerow_excludes`` (indeterminate pollutants left out of
+    P_N), ``factors`` {pollutant: {value, screening, intervention, index, class, class_range,
+    grade, rule, below_lod, detection_limit; for an indeterminate result also
+    index_upper_bound = DL/S and message}}, ``rules``, ``standard``, ``land``, ``ph_band``,
+    ``tables_used``; plus any ``extra`` columns.
     """
     tables = a.tables_used()
     std = a.values.standard
     classes = a.class_names().tolist()
     grade_names = [*a.nemerow_grades.names, None]
     single_names = [*a.single_grades.names, None]
-    class_names = [*CLASSES, None]
+    class_names = [*CLASS_CODES, None]
     screen_codes = [rule_code(std, p, "screen") for p in a.pollutants]
     intervene_codes = [rule_code(std, p, "intervene") for p in a.pollutants]
 
@@ -593,35 +752,52 @@ def to_records(
         obj[np.isnan(x)] = None
         return obj.tolist()  # type: ignore[no-any-return]
 
-    value, screening, intervention, index = (
-        nums(x) for x in (a.concentration, a.screening, a.intervention, a.index)
+    value, screening, intervention, index, dl = (
+        nums(x) for x in (a.concentration, a.screening, a.intervention, a.index, a.detection_limit)
     )
     fclass, fgrade, cens = a.factor_class.tolist(), a.factor_grade.tolist(), a.censored.tolist()
+    fmax = a.factor_class_max.tolist()
+    smin, smax = a.sample_class_min.tolist(), a.sample_class_max.tolist()
     nemerow, ngrade = nums(a.nemerow[:, None]), a.nemerow_grade.tolist()
     lands, bands = a.land.tolist(), a.band.tolist()
     bgs = a.background_applied.tolist()
     out: list[dict[str, Any]] = []
     for r in range(a.concentration.shape[0]):
         factors: dict[str, Any] = {}
+        messages: list[str] = []
+        excluded: list[str] = []
         for j, p in enumerate(a.pollutants):
             k = fclass[r][j]
-            factors[p] = {
+            low = 0 if k == INDETERMINATE_CODE else k
+            f: dict[str, Any] = {
                 "value": value[r][j],
                 "screening": screening[r][j],
                 "intervention": intervention[r][j],
                 "index": index[r][j],
                 "class": class_names[k],
+                "class_range": [class_names[low], class_names[fmax[r][j]]] if k >= 0 else None,
                 "grade": single_names[fgrade[r][j]],
                 "rule": (intervene_codes[j] if k == 2 else screen_codes[j]) if k >= 0 else None,
                 "below_lod": cens[r][j],
+                "detection_limit": dl[r][j],
             }
+            if k == INDETERMINATE_CODE:
+                limit, sv = float(a.detection_limit[r, j]), float(a.screening[r, j])
+                msg = censored_message(p, limit, sv, float(a.intervention[r, j]))
+                f.update(rule=_dl_rule(fmax[r][j]), index_upper_bound=limit / sv, message=msg)
+                messages.append(msg)
+                excluded.append(p)
+            factors[p] = f
         rec: dict[str, Any] = {
             "sample_id": sample_ids[r],
             "class": classes[r] or None,
+            "class_range": ([class_names[smin[r]], class_names[smax[r]]] if smin[r] >= 0 else None),
+            "messages": messages,
             "nemerow": nemerow[r][0],
             "nemerow_grade": grade_names[ngrade[r]],
+            "nemerow_excludes": excluded,
             "factors": factors,
-            "rules": _rules(std, a.pollutants, fclass[r], bgs[r]),
+            "rules": _rules(std, a.pollutants, fclass[r], fmax[r], bgs[r]),
             "standard": std,
             "land": a.values.lands[lands[r]],
             "ph_band": a.values.band_names[bands[r]] if std == "gb15618" else None,

@@ -17,8 +17,11 @@ Rules (also in docs/diagnosis-soil.md):
   written ``ppmw``/``ppm (w/w)``.
 - Empty cells (or ``NA``, ``-``): not measured; left out of the class and the indices.
 - Below detection: ``<x`` becomes ``x`` times ``fraction_of_lod`` (``soil/indices/non-detect``,
-  0.5); ``ND``, ``<LOD``, ``未检出`` without a limit become ``value_without_lod`` (0). Both are
-  flagged ``below_lod``.
+  0.5) and keeps ``x`` as its detection limit; ``ND``, ``<LOD``, ``未检出`` without a limit
+  become ``value_without_lod`` (0). Both are flagged ``below_lod``.
+- Plausibility: a value above its limit in ``soil/plausible-ranges`` (e.g. Pb 80 000 mg/kg, a
+  ``[g/kg]`` column of mg/kg numbers) gives a warning naming file, row, column and value, and
+  the likely unit mix-up; it does not block the import.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import pint
 from numpy.typing import NDArray
 
 from restora import refdata
+from restora.diagnosis import soil_plausibility
 from restora.diagnosis.soil import label, load_standard
 from restora.errors import InputError, Problem
 from restora.inventory.censored import LESS_THAN, ND_TOKENS
@@ -77,6 +81,8 @@ class SoilSamples:
     ``land`` holds land-use codes (GB 15618) or land classes ``"1"``/``"2"`` (GB 36600);
     ``ph`` [pH units] is None when the file has no pH column (allowed for GB 36600).
     ``columns`` holds the other register columns found (``site_id``, ``lon``, ``x`` ...).
+    ``detection_limit`` [mg/kg] holds the stated limit of each ``<x`` result (NaN elsewhere;
+    None: not read), for :func:`restora.diagnosis.soil.classify`.
     """
 
     standard: str
@@ -87,6 +93,7 @@ class SoilSamples:
     land: NDArray[np.object_]
     ph: NDArray[np.float64] | None
     columns: dict[str, NDArray[Any]] = field(default_factory=dict)
+    detection_limit: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.concentration.shape[0])
@@ -193,7 +200,9 @@ def read_samples(
     (SoilSamples, dict)
         The samples (concentrations in mg/kg) and metadata: ``file``, ``sha256``, ``rows``,
         ``units`` {pollutant: unit as written}, ``warnings`` [str], ``non_detect`` (the rule's
-        table provenance).
+        table provenance), ``plausibility`` [dict] (see
+        :func:`restora.diagnosis.soil_plausibility.check`; their messages are in ``warnings``
+        too) and ``plausible_ranges`` (that table's provenance).
 
     Raises
     ------
@@ -345,6 +354,7 @@ def read_samples(
         warnings.append(f"{fname}: no column for {', '.join(absent)}: not assessed")
     conc = np.full((n, len(pollutants)), np.nan)
     censored = np.zeros((n, len(pollutants)), dtype=bool)
+    detection_limit = np.full((n, len(pollutants)), np.nan)
     units: dict[str, str] = {}
     for j, p in enumerate(pollutants):
         header, unit = metal_cols[p]
@@ -364,12 +374,13 @@ def read_samples(
         other = np.isnan(num) & ~missing
         for r in rows[other]:
             cell = s.iloc[r - 1]
-            value, flag, err = _parse_cell(cell, unit, nd_fraction, nd_value)
+            value, flag, limit, err = _parse_cell(cell, unit, nd_fraction, nd_value)
             if err is not None:
                 problems.append(Problem(err, file=fname, row=int(r), field=str(header)))
                 continue
             num[r - 1] = value / factor  # cell already in mg/kg; undone below
             censored[r - 1, j] = flag
+            detection_limit[r - 1, j] = limit
         conc[:, j] = num * factor
         negative = conc[:, j] < 0
         for r in rows[negative][:50]:
@@ -425,6 +436,19 @@ def read_samples(
     if problems:
         raise InputError(problems=problems)
 
+    ranges = soil_plausibility.load_ranges(on=on, region=region)
+    # a result below detection is a limit, not a measured magnitude: not checked
+    implausible = soil_plausibility.check(
+        np.where(censored, np.nan, conc),
+        pollutants,
+        ranges,
+        file=fname,
+        columns=[str(metal_cols[p][0]) for p in pollutants],
+        units=[units[p] for p in pollutants],
+        sample_ids=sid.tolist(),
+    )
+    warnings.extend(w["message"] for w in implausible)
+
     samples = SoilSamples(
         standard=std,
         sample_id=sid.to_numpy(dtype=object),
@@ -434,6 +458,7 @@ def read_samples(
         land=np.asarray(land, dtype=object),
         ph=ph,
         columns=columns,
+        detection_limit=detection_limit,
     )
     meta = {
         "file": fname,
@@ -442,29 +467,33 @@ def read_samples(
         "units": units,
         "warnings": warnings,
         "non_detect": nd_t.provenance(),
+        "plausibility": implausible,
+        "plausible_ranges": ranges.table.provenance(),
     }
     return samples, meta
 
 
 def _parse_cell(
     cell: str, column_unit: str, nd_fraction: float, nd_value: float
-) -> tuple[float, bool, str | None]:
-    """Value [mg/kg], below-LOD flag and error message of a non-numeric cell."""
+) -> tuple[float, bool, float, str | None]:
+    """Value [mg/kg], below-LOD flag, stated detection limit [mg/kg] (NaN: none) and error
+    message of a non-numeric cell."""
     low = cell.strip().lower()
     hint = "(give a number, leave empty if not measured, or ND / <LOD / <x for below detection)"
     if low in ND_TOKENS:
-        return nd_value, True, None
+        return nd_value, True, np.nan, None
     m = LESS_THAN.match(cell.strip())
     if m:
         unit = m.group(2).strip() or column_unit
         try:
-            return float(m.group(1)) * to_mg_per_kg(unit) * nd_fraction, True, None
+            limit = float(m.group(1)) * to_mg_per_kg(unit)
         except ValueError as exc:
-            return np.nan, False, f"{cell!r}: {exc}"
+            return np.nan, False, np.nan, f"{cell!r}: {exc}"
+        return limit * nd_fraction, True, limit, None
     m = _WITH_UNIT.match(cell.strip())
     if m:
         try:
-            return float(m.group(1)) * to_mg_per_kg(m.group(2)), False, None
+            return float(m.group(1)) * to_mg_per_kg(m.group(2)), False, np.nan, None
         except ValueError as exc:
-            return np.nan, False, f"{cell!r}: {exc}"
-    return np.nan, False, f"{cell!r} is not a number {hint}"
+            return np.nan, False, np.nan, f"{cell!r}: {exc}"
+    return np.nan, False, np.nan, f"{cell!r} is not a number {hint}"
