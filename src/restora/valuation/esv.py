@@ -8,7 +8,7 @@ reference data (``valuation/xie2015/*``).
 
 Entry points: :class:`XieInput` (the frozen input spec) and :func:`run`; the array core
 :func:`esv_by_type_service`; :func:`standard_equivalent_from_grain`; :func:`adjusted_factors`;
-and the register helper :func:`esv_before_after`.
+and the register helpers :func:`cover_after` and :func:`esv_before_after`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ FACTORS_TABLE = "valuation/xie2015/equivalent_factors"
 EQUIVALENT_TABLE = "valuation/xie2015/standard_equivalent"
 GRAIN_TABLE = "valuation/xie2015/grain_method"
 ADJUSTMENT_TABLE = "valuation/xie2015/regional_adjustment"
+AFTER_USE_TABLE = "appraisal/after-use-land-class"
 RATIO_NAMES = ("npp", "precipitation", "soil_conservation")
+#: ``after_cover`` value (and after-use table entry) for a site that keeps its current cover.
+KEEP_CURRENT = "current"
 
 
 @dataclass(frozen=True)
@@ -422,6 +425,66 @@ def run(inputs: XieInput, on: dt.date | str | None = None, region: str | None = 
     )
 
 
+def cover_after(
+    after_use: Mapping[str, str],
+    *,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
+    """Ecosystem type after restoration of each site, from its planned after-use.
+
+    Parameters
+    ----------
+    after_use : mapping {site_id: after-use}
+        The plan's after-use of each site (``cultivated``, ``garden``, ``forest``, ``grass``,
+        ``water``, ``construction``, ``leave_as_is``; the uses of
+        ``appraisal/after-use-land-class``).
+    on : date, optional
+        Date whose reference tables apply.
+    region : str, optional
+        6-digit GB/T 2260 code for regional table versions.
+
+    Returns
+    -------
+    cover : dict {site_id: ecosystem type, None or ``KEEP_CURRENT``}
+        The ``after_cover`` argument of :func:`esv_before_after`: None for built-up land,
+        ``KEEP_CURRENT`` for a site that keeps its current cover (``leave_as_is``).
+    tables : list of dict
+        Provenance of the two tables read.
+
+    Raises
+    ------
+    InputError
+        An after-use the table does not list (names the site).
+
+    Notes
+    -----
+    after-use → GB/T 21010-2017 class (``appraisal/after-use-land-class``) → ecosystem type
+    (``valuation/landcover/ecosystem_types``, scheme ``gbt21010``). An entry ``current`` in the
+    first table means the site keeps its current land cover: no works, no change of value.
+
+    Examples
+    --------
+    >>> cover, _ = cover_after({"S1": "forest", "S2": "leave_as_is", "S3": "construction"})
+    >>> cover
+    {'S1': 'mixed_forest', 'S2': 'current', 'S3': None}
+    """
+    use_table = refdata.get(AFTER_USE_TABLE, on=on, region=region)
+    mapping = LandCoverMapping.load(on, region)
+    cover: dict[str, str | None] = {}
+    for sid, use in after_use.items():
+        code = use_table.data.get(use)
+        if code is None:
+            raise InputError(
+                f"site {sid}: after-use {use!r} has no land class in {AFTER_USE_TABLE}; use one "
+                f"of {', '.join(use_table.data)}",
+                field="after_use",
+            )
+        code = str(code)
+        cover[sid] = KEEP_CURRENT if code == KEEP_CURRENT else mapping.type_of("gbt21010", code)
+    return cover, [use_table.provenance(), mapping.provenance]
+
+
 def esv_before_after(
     sites: pd.DataFrame,
     after_cover: Mapping[str, str | None],
@@ -438,9 +501,11 @@ def esv_before_after(
     sites : pandas.DataFrame
         The register's sites: ``site_id``, ``kind`` (register site kind), ``water`` (bool,
         standing water; missing = False), ``area_hm2`` [hm²].
-    after_cover : mapping {site_id: ecosystem type or None}
-        Planned land cover after restoration; None for built-up after-use. A site absent from
-        the mapping keeps its damaged-state type (``after_planned`` False).
+    after_cover : mapping {site_id: ecosystem type, None or ``KEEP_CURRENT``}
+        Planned land cover after restoration (:func:`cover_after` builds it from after-uses);
+        None for built-up after-use; ``KEEP_CURRENT`` (``"current"``) for a site left as is,
+        which keeps its damaged-state type (``after_planned`` True). A site absent from the
+        mapping also keeps its damaged-state type (``after_planned`` False).
     equivalent_value_cny_per_hm2 : float, optional
         Value of one standard equivalent [CNY/hm²/yr]; default the paper's.
     price_year : int, optional
@@ -458,7 +523,9 @@ def esv_before_after(
     -----
     Before: the site kind (and water flag) mapped by ``valuation/landcover/ecosystem_types``
     (bare pit, dump, tailings → bare land; water-filled pit or subsidence → water; yard, road →
-    no value). Each side: :math:`A \\cdot \\sum_s VC_{t,s} \\cdot E`.
+    no value). After: the planned type; a site left as is keeps its before type, so its ESV
+    after equals its ESV before. Each side: :math:`A \\cdot \\sum_s VC_{t,s} \\cdot E`. The
+    ``after`` value is the mature one; :mod:`restora.valuation.establishment` ramps it in.
     """
     for col in ("site_id", "kind", "area_hm2"):
         if col not in sites.columns:
@@ -495,20 +562,29 @@ def esv_before_after(
     unknown_sites = sorted(set(after_cover) - set(site_ids))
     if unknown_sites:
         raise InputError(f"after_cover names unknown site(s) {unknown_sites}", field="site_id")
-    bad_types = sorted({str(t) for t in after_cover.values() if t is not None and t not in pos})
+
+    def unknown(t: str | None) -> bool:
+        return t is not None and t != KEEP_CURRENT and t not in pos
+
+    bad_types = sorted({str(t) for t in after_cover.values() if unknown(t)})
     if bad_types:
-        first = next(sid for sid, t in after_cover.items() if t is not None and t not in pos)
+        first = next(sid for sid, t in after_cover.items() if unknown(t))
         raise InputError(
             f"unknown ecosystem type(s) {bad_types} (first for site {first}); use one of "
             f"{', '.join(table.types)}",
             row=site_ids.index(first) + 1,
             field="after_cover",
         )
-    code_of = {sid: (NO_TYPE if t is None else pos[t]) for sid, t in after_cover.items()}
+    code_of = {
+        sid: (NO_TYPE if t is None else pos[t])
+        for sid, t in after_cover.items()
+        if t != KEEP_CURRENT
+    }
     ids = pd.Series(site_ids)
     planned = ids.isin(list(after_cover)).to_numpy()
+    changes = ids.isin(list(code_of)).to_numpy()  # left-as-is sites keep their current type
     after_idx = np.where(
-        planned, ids.map(code_of).fillna(NO_TYPE).to_numpy(dtype=np.int64), before_idx
+        changes, ids.map(code_of).fillna(NO_TYPE).to_numpy(dtype=np.int64), before_idx
     )
     # Per-hm² value of each type, with a zero row appended for "no type" (index -1).
     per_hm2 = np.append(table.factors.sum(axis=1) * e, 0.0)
