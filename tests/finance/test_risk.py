@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import numpy_financial as npf
 import pytest
 
+from restora.costing.montecarlo import triangular_ppf
 from restora.finance import cashflow as cf
 from restora.finance import risk
 
@@ -202,3 +204,217 @@ def test_tornado_hand() -> None:
     assert by["late"]["minus"] == 0.0 and by["late"]["plus"] == pytest.approx(0.2)
     assert rows[0]["driver"] == "price"  # largest swing first
     assert by["price"]["npv_low"] == pytest.approx(-100 + 25 * a5 - 15 * a5)
+
+
+# ------------------------------------------------- revenue by stream, contingent payments, capex
+
+
+def _streamed() -> tuple[cf.ProjectFlows, dict[str, list[float]]]:
+    # three streams over periods 0..5; total revenue = their sum
+    streams = {
+        "carbon": [0, 1, 2, 3, 4, 5],
+        "subsidy": [0, 16, 0, 0, 0, 0],  # 20 at p = 0.8 in period 1, expected 16
+        "operations": [0, 10, 20, 20, 20, 20],
+    }
+    total = np.sum(list(streams.values()), axis=0)
+    return cf.project_flows(total, opex=[0, 5, 5, 5, 5, 5], capex=[100, 0, 0, 0, 0, 0]), streams
+
+
+def _pv(x: list[float], rate: float) -> float:
+    return sum(v / (1 + rate) ** t for t, v in enumerate(x))
+
+
+def test_tornado_swing_of_a_stream_driver_is_that_streams_pv_times_the_swing() -> None:
+    """Issue 11 item 3. A 'carbon price' driver scaled ALL revenue (subsidy included): its
+    tornado swing was 2 x 10 % x PV(total revenue). Now it scales the carbon stream only:
+    swing = 2 x 10 % x PV(carbon), in the tornado and in the simulation alike."""
+    base, streams = _streamed()
+    carbon = risk.Driver("carbon price", "revenue", 0.5, 1.0, 1.5, streams=("carbon",))
+    rows = risk.tornado(base, [carbon], rate=0.06, swing=0.1, revenue_streams=streams)
+    # PV(carbon) = 1/1.06 + 2/1.06^2 + 3/1.06^3 + 4/1.06^4 + 5/1.06^5
+    #            = 0.943396 + 1.779993 + 2.518858 + 3.168375 + 3.736291 = 12.146913
+    pv_carbon = _pv(streams["carbon"], 0.06)
+    assert pv_carbon == pytest.approx(12.146913, abs=1e-6)
+    assert rows[0]["npv_swing"] == pytest.approx(2 * 0.1 * pv_carbon, rel=1e-12)  # 2.429383
+    assert rows[0]["streams"] == ["carbon"]
+    # the old whole-revenue scaling would give 2 x 10 % x PV(all revenue), about 11 times more
+    pv_all = _pv(list(base.revenue[0]), 0.06)
+    assert abs(rows[0]["npv_swing"] - 2 * 0.1 * pv_all) > 10.0
+    # the simulation uses the same scope: NPV moves by (v - 1) PV(carbon), nothing else
+    res = risk.simulate(
+        base, [carbon], rate=0.06, hurdle=0.08, n=200, seed=4, revenue_streams=streams
+    )
+    npv_base = npf.npv(0.06, base.project[0])
+    assert res.npv == pytest.approx(npv_base + (res.values[:, 0] - 1) * pv_carbon, rel=1e-10)
+
+
+def test_a_stream_driver_on_some_periods_only() -> None:
+    base, streams = _streamed()
+    d = risk.Driver("ops ramp", "revenue", 0, 0.5, 1, periods=(1, 2), streams=("operations",))
+    f = risk.apply_drivers(base, [d], np.array([[0.5]]), revenue_streams=streams)
+    # periods 1, 2: operations halved (10 -> 5, 20 -> 10); carbon and subsidy untouched
+    assert f.revenue[0].tolist() == pytest.approx([0, 1 + 16 + 5, 2 + 10, 23, 24, 25])
+
+
+@pytest.mark.parametrize(
+    ("driver", "message"),
+    [
+        (risk.Driver("p", "revenue", 0.5, 1, 1.5), "must name the streams"),
+        (
+            risk.Driver("p", "revenue", 0.5, 1, 1.5, streams=("carbn",)),
+            "unknown revenue stream 'carbn' (streams: 'carbon', 'subsidy', 'operations')",
+        ),
+    ],
+)
+def test_stream_names_are_checked(driver: risk.Driver, message: str) -> None:
+    base, streams = _streamed()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        risk.simulate(base, [driver], rate=0.06, hurdle=0.08, n=10, revenue_streams=streams)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        risk.tornado(base, [driver], rate=0.06, revenue_streams=streams)
+
+
+def test_without_streams_a_revenue_driver_scales_all_revenue_and_may_not_name_one() -> None:
+    base, _ = _streamed()
+    everything = risk.Driver("price", "revenue", 0.5, 1, 1.5)
+    f = risk.apply_drivers(base, [everything], np.array([[0.5]]))
+    assert f.revenue[0] == pytest.approx(0.5 * base.revenue[0])
+    named = risk.Driver("carbon", "revenue", 0.5, 1, 1.5, streams=("carbon",))
+    with pytest.raises(ValueError, match="only total revenue"):
+        risk.simulate(base, [named], rate=0.06, hurdle=0.08, n=10)
+    with pytest.raises(ValueError, match="only a revenue driver names streams"):
+        risk.Driver("o", "opex", 0.5, 1, 1.5, streams=("carbon",))
+
+
+def test_streams_must_add_up_to_revenue() -> None:
+    base, streams = _streamed()
+    short = {k: v for k, v in streams.items() if k != "subsidy"}
+    with pytest.raises(
+        ValueError, match=re.escape("add up to 11.00 in period 1, but revenue is 27.00")
+    ):
+        risk.simulate(base, [], rate=0.06, hurdle=0.08, n=10, revenue_streams=short)
+
+
+def test_contingent_payments_are_bernoulli_draws() -> None:
+    """Issue 11 items 1 and 3: a payment a with probability p is paid in full or not at all,
+    frequency p (binomial tolerance), and each scenario's NPV moves by (B - p) a / 1.06^t."""
+    base, streams = _streamed()
+    pay = risk.ContingentFlow("subsidy 2027", "subsidy", 1, 20.0, 0.8)
+    late = risk.ContingentFlow("outcome 2030", "operations", 4, 10.0, 0.3)  # 3 of the 20 in t=4
+    n = 40_000
+    res = risk.simulate(
+        base, [], rate=0.06, hurdle=0.08, n=n, seed=9, revenue_streams=streams,
+        contingent=[pay, late],
+    )  # fmt: skip
+    for k, p in enumerate((0.8, 0.3)):
+        share = res.paid[:, k].mean()
+        assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n)  # 4 binomial standard errors
+    npv_base = npf.npv(0.06, base.project[0])
+    expected = npv_base + (res.paid[:, 0] - 0.8) * 20 / 1.06 + (res.paid[:, 1] - 0.3) * 10 / 1.06**4
+    assert res.npv == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    # four outcomes only (paid / not paid twice): a fixed p a would give one NPV
+    assert len(np.unique(np.round(res.npv, 9))) == 4
+    s = risk.summary(res)
+    assert [c["share_paid"] for c in s["contingent_payments"]] == pytest.approx(
+        res.paid.mean(axis=0).tolist()
+    )
+    assert s["contingent_payments"][0]["expected"] == pytest.approx(16.0)
+
+
+def test_contingent_draws_do_not_depend_on_the_drivers() -> None:
+    base, streams = _streamed()
+    pay = [risk.ContingentFlow("s", "subsidy", 1, 20.0, 0.8)]
+    a = risk.Driver("carbon", "revenue", 0.5, 1, 1.5, streams=("carbon",))
+    b = risk.Driver("opex", "opex", 0.9, 1, 1.4)
+    c = risk.Driver("late", "delay", 0, 0, 1)
+    kw: dict = dict(rate=0.06, hurdle=0.08, n=2_000, revenue_streams=streams, contingent=pay)
+    r1 = risk.simulate(base, [a], seed=3, **kw)
+    r2 = risk.simulate(base, [c, b, a], seed=3, **kw)
+    r3 = risk.simulate(base, [c, b, a], seed=3, **kw)
+    r4 = risk.simulate(base, [a], seed=4, **kw)
+    assert np.array_equal(r1.paid, r2.paid)  # same seed, other drivers: same draws
+    assert np.array_equal(r2.npv, r3.npv)  # same seed: same result
+    assert not np.array_equal(r1.paid, r4.paid)
+
+
+def test_a_contingent_payment_must_be_in_the_base_case_at_its_expected_value() -> None:
+    base, streams = _streamed()
+    too_big = [risk.ContingentFlow("s", "subsidy", 1, 30.0, 0.8)]  # expects 24, stream has 16
+    with pytest.raises(ValueError, match=re.escape("less than the expected value 24.00")):
+        risk.simulate(base, [], rate=0.06, hurdle=0.08, n=10, revenue_streams=streams,
+                      contingent=too_big)  # fmt: skip
+    elsewhere = [risk.ContingentFlow("s", "grants", 1, 20.0, 0.8)]
+    with pytest.raises(ValueError, match="unknown revenue stream 'grants'"):
+        risk.simulate(base, [], rate=0.06, hurdle=0.08, n=10, revenue_streams=streams,
+                      contingent=elsewhere)  # fmt: skip
+
+
+def test_revenue_by_stream_from_revenue_streams_qs_m28() -> None:
+    from restora.revenue import build_all, combine
+
+    streams = build_all(
+        [
+            {"stream": "subsidy", "name": "补助", "payments": [
+                {"year": 2027, "amount": 15_000_000, "probability": 0.8},
+                {"year": 2031, "amount": 5_000_000, "kind": "outcome_payment",
+                 "probability": 0.7},
+                {"year": 2060, "amount": 1_000_000, "probability": 0.5},  # past the horizon
+            ]},
+            {"stream": "materials", "name": "废石", "mine_id": "QS-M28", "start_year": 2027,
+             "volume_m3": [40000], "price": 35, "platform_fee_share": 0.05},
+            {"stream": "land_rights", "name": "租赁", "mode": "lease", "area_mu": 10,
+             "start_year": 2028, "lease_years": 3, "price": 1000},
+        ]
+    )  # fmt: skip
+    by, contingent = risk.revenue_by_stream(streams, 2026, 21)
+    assert set(by) == {"补助", "租赁"}  # the earmarked materials stream is not revenue
+    assert by["补助"][1] == pytest.approx(12_000_000) and by["补助"][5] == pytest.approx(3_500_000)
+    assert by["租赁"][2:5].tolist() == pytest.approx([10_000] * 3)
+    total = combine(streams)
+    inside = total[(total.year >= 2026) & (total.year < 2047)]
+    assert sum(v.sum() for v in by.values()) == pytest.approx(inside.revenue.sum())
+    assert [(c.stream, c.period, c.amount, c.probability) for c in contingent] == [
+        ("补助", 1, 15_000_000, 0.8),
+        ("补助", 5, 5_000_000, 0.7),
+    ]
+
+
+def test_a_capex_driver_that_repeats_the_costing_uncertainty_is_refused() -> None:
+    """Issue 11 item 2. With capex scaled by the costing Monte Carlo (capex_factors), a capex
+    driver over the same range (0.95 / 1.0 / 1.3, unit costs and quantities again) multiplied
+    capex a second time; the old code accepted it. Now it is refused unless it says what it
+    adds that costing does not model."""
+    base = _base()
+    n = 1_000
+    rng = np.random.default_rng(1)
+    factors = np.asarray(triangular_ppf(rng.random(n), 0.95, 1.0, 1.3))  # costing's draws
+    same = risk.Driver("remediation overrun", "capex", 0.95, 1.0, 1.3)
+    with pytest.raises(ValueError, match="already draws unit_cost and quantity") as err:
+        risk.simulate(base, [same], rate=0.06, hurdle=0.08, n=n, capex_factors=factors)
+    assert "scope_change" in str(err.value) and "force_majeure" in str(err.value)
+    claims_costing = risk.Driver("overrun", "capex", 0.95, 1.0, 1.3, covers=("unit_cost",))
+    with pytest.raises(ValueError, match="count it twice"):
+        risk.simulate(base, [claims_costing], rate=0.06, hurdle=0.08, n=n, capex_factors=factors)
+    unknown = risk.Driver("overrun", "capex", 1.0, 1.0, 1.3, covers=("inflation",))
+    with pytest.raises(ValueError, match="unknown source of capex uncertainty 'inflation'"):
+        risk.simulate(base, [unknown], rate=0.06, hurdle=0.08, n=n, capex_factors=factors)
+    # a driver for works outside the plan is accepted; both multiply capex
+    scope = risk.Driver("unplanned works", "capex", 1.0, 1.0, 1.2, covers=("scope_change",))
+    res = risk.simulate(base, [scope], rate=0.0, hurdle=0.0, n=n, seed=2, capex_factors=factors)
+    # at 0 %: NPV = 5 x 25 - 100 x factor x driver value
+    assert res.npv == pytest.approx(125 - 100 * factors * res.values[:, 0])
+    src = risk.summary(res)["capex_uncertainty"]
+    assert [(x["source"], x["driver"], x["covers"]) for x in src] == [
+        ("costing_monte_carlo", None, ["unit_cost", "quantity"]),
+        ("driver", "unplanned works", ["scope_change"]),
+    ]
+    assert src[1]["covers_zh"][0].startswith("范围变更") and src[1]["covers_en"][0]
+    assert risk.summary(res)["tables"][0]["name"] == "finance/risk/capex-uncertainty-sources"
+
+
+def test_without_costing_a_capex_driver_carries_all_capex_uncertainty() -> None:
+    d = risk.Driver("overrun", "capex", 0.95, 1.0, 1.3)
+    res = risk.simulate(_base(), [d], rate=0.06, hurdle=0.08, n=10, seed=1)
+    (only,) = risk.summary(res)["capex_uncertainty"]
+    assert only["driver"] == "overrun"
+    assert {"unit_cost", "quantity", "scope_change"} <= set(only["covers"])

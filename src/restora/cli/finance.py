@@ -176,11 +176,15 @@ def metrics_command(
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    """``metric, value`` rows; nested mappings and lists of mappings by dotted key (``a.0.b``)."""
     rows: list[dict[str, Any]] = []
     for k, v in d.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
             rows.extend(_flatten(v, key + "."))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, x in enumerate(v):
+                rows.extend(_flatten(x, f"{key}.{i}."))
         else:
             rows.append({"metric": key, "value": v})
     return rows
@@ -223,13 +227,19 @@ def risk_command(
             return
         emit(_flatten(out["summary"]), fmt, columns=("metric", "value"), title="Project risk")
         if fmt == Format.table and out["tornado"]:
-            cols = ("driver", "target", "minus", "plus", "npv_minus", "npv_plus", "npv_swing")
+            cols = (
+                "driver",
+                "target",
+                "streams",
+                "minus",
+                "plus",
+                "npv_minus",
+                "npv_plus",
+                "npv_swing",
+            )
             emit(out["tornado"], fmt, columns=cols, title=f"Tornado (NPV, ±{swing:.0%})")
 
 
-import importlib.util  # noqa: E402  (optional sub-commands, added by another module)
+from restora.cli import finance_structure  # noqa: E402  (its commands join this group)
 
-if importlib.util.find_spec("restora.cli.finance_structure") is not None:
-    from restora.cli import finance_structure  # type: ignore[attr-defined, unused-ignore]
-
-    finance_structure.add_commands(app)
+finance_structure.add_commands(app)

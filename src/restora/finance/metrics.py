@@ -982,9 +982,9 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
         s = _xsolve(c[one], tau, lo, hi)
         for i, si in zip(one, s, strict=True):
             all_s[i] = [float(si)]
-    for i in np.flatnonzero(v >= 2).tolist():
-        roots, undecided[i] = _xroots(c[i], tau, -XIRR_S_BOUND, XIRR_S_BOUND)
-        all_s[i] = list(_distinct(roots))
+    for k in np.flatnonzero(v >= 2).tolist():
+        roots, undecided[k] = _xroots(c[k], tau, -XIRR_S_BOUND, XIRR_S_BOUND)
+        all_s[k] = list(_distinct(roots))
     all_r = tuple(
         tuple(sorted(r for r in (float(np.expm1(s)) for s in ss) if math.isfinite(r)))
         for ss in all_s

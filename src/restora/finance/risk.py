@@ -3,28 +3,40 @@ guarantee fund's losses, and a tornado sensitivity table.
 
 Drivers (capex, opex and revenue multipliers, a delay of operations) are drawn from triangular
 or PERT distributions on low / most-likely / high ranges with the inverse-CDF functions of
-:mod:`restora.costing.montecarlo`; capex can instead be scaled by draws of the life-cycle cost
-simulation of the costing package (``capex_factors``). Everything is numpy over (scenarios,
-periods) arrays, simulated in blocks (memory stays bounded) from ``numpy.random.default_rng(seed)``,
-so the same seed gives the same result.
+:mod:`restora.costing.montecarlo`. Revenue is carried stream by stream: a revenue driver scales
+the streams it names (and, optionally, some periods only), in the simulation and in the tornado
+alike. Contingent payments (a subsidy or an outcome payment made with probability ``p``) are drawn
+as Bernoulli events. Capex is scaled by the draws of the life-cycle cost simulation of the costing
+package (``capex_factors``), which owns unit-cost and quantity uncertainty; a capex driver then
+may only add what costing does not model, and says which (reference table
+``finance/risk/capex-uncertainty-sources``). Everything is numpy over (scenarios, periods)
+arrays, simulated in blocks (memory stays bounded) from seeded generators, so the same seed gives
+the same result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from restora import refdata
 from restora.costing.montecarlo import pert_ppf, triangular_ppf
 from restora.finance import metrics
 from restora.finance.cashflow import DebtSchedule, ProjectFlows, delay
+from restora.revenue.streams import RevenueStream
 
 Target = Literal["capex", "opex", "revenue", "delay"]
 TARGETS: tuple[str, ...] = ("capex", "opex", "revenue", "delay")
+CAPEX_SOURCES_TABLE = "finance/risk/capex-uncertainty-sources"
+# share of a stream's largest amount within which the named streams must add up to revenue
+# (float rounding of a sum, not a coefficient)
+_SUM_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,15 @@ class Driver:
         Shape of the distribution on the range.
     periods : tuple of int, optional
         Periods it applies to (default: all).
+    streams : tuple of str, optional
+        Revenue drivers: the named revenue streams it scales. Required when the base case gives
+        revenue by stream; without a breakdown (``revenue_streams=None``) a revenue driver
+        naming no stream scales all revenue.
+    covers : tuple of str, optional
+        Capex drivers: the sources of capex uncertainty it adds, codes of the table
+        ``finance/risk/capex-uncertainty-sources`` (``scope_change``,
+        ``escalation_above_index``, ``force_majeure``). Required when capex is also scaled by
+        the costing Monte Carlo (``capex_factors``), which owns unit costs and quantities.
     """
 
     name: str
@@ -53,6 +74,8 @@ class Driver:
     high: float
     distribution: Literal["triangular", "pert"] = "triangular"
     periods: tuple[int, ...] | None = None
+    streams: tuple[str, ...] | None = None
+    covers: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -65,6 +88,14 @@ class Driver:
             raise ValueError(f"driver {self.name}: a delay cannot be negative")
         if self.target != "delay" and self.low < 0:
             raise ValueError(f"driver {self.name}: a multiplier cannot be negative")
+        if self.streams is not None and (self.target != "revenue" or not self.streams):
+            raise ValueError(
+                f"driver {self.name}: only a revenue driver names streams, and at least one"
+            )
+        if self.covers is not None and (self.target != "capex" or not self.covers):
+            raise ValueError(
+                f"driver {self.name}: only a capex driver says what it covers, at least one source"
+            )
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values [1] or [period] at the probabilities ``u``."""
@@ -92,8 +123,201 @@ class Guarantee:
             raise ValueError("guarantee share must be in [0, 1] and cap >= 0")
 
 
+@dataclass(frozen=True)
+class ContingentFlow:
+    """A payment made in full with probability ``probability``, else not at all.
+
+    The base case carries its expected value :math:`p\\,a` in period ``period`` (of stream
+    ``stream``); :func:`simulate` draws it as a Bernoulli event.
+
+    Attributes
+    ----------
+    name : str
+        Label in reports.
+    stream : str or None
+        Revenue stream that carries it (``None`` when the base case gives no breakdown).
+    period : int
+        Period paid [period index].
+    amount : float
+        Amount if paid [CNY].
+    probability : float
+        Probability it is paid [1], 0..1.
+    """
+
+    name: str
+    stream: str | None
+    period: int
+    amount: float
+    probability: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.probability <= 1.0 or self.amount < 0 or self.period < 0:
+            raise ValueError(
+                f"contingent payment {self.name}: need 0 <= probability <= 1, amount >= 0 and "
+                "period >= 0"
+            )
+
+    @property
+    def expected(self) -> float:
+        """:math:`p\\,a` [CNY]."""
+        return self.probability * self.amount
+
+
+def revenue_by_stream(
+    streams: Sequence[RevenueStream], first_year: int, n_periods: int
+) -> tuple[dict[str, np.ndarray], tuple[ContingentFlow, ...]]:
+    """The risk engine's revenue breakdown from revenue streams.
+
+    Parameters
+    ----------
+    streams : sequence of RevenueStream
+        The project's streams (:mod:`restora.revenue`).
+    first_year : int
+        Calendar year of period 0 [yr].
+    n_periods : int
+        Periods of the base case [1].
+
+    Returns
+    -------
+    revenue : dict of str to numpy.ndarray
+        Central revenue [CNY] per period, (T,) for each unrestricted stream by name (streams of
+        the same name add up). Earmarked streams are left out, as from the project's revenue;
+        years outside the horizon are dropped.
+    contingent : tuple of ContingentFlow
+        The streams' contingent payments within the horizon, period = year - ``first_year``.
+
+    Notes
+    -----
+    The arrays add up to the unrestricted central revenue of
+    :func:`restora.revenue.streams.combine` on the horizon, i.e. the project's revenue.
+    """
+    out: dict[str, np.ndarray] = {}
+    flows: list[ContingentFlow] = []
+    for s in streams:
+        if s.earmark is not None:
+            continue
+        r = out.setdefault(s.name, np.zeros(n_periods))
+        t = np.asarray(s.years, dtype=np.int64) - first_year
+        inside = (t >= 0) & (t < n_periods)
+        np.add.at(r, t[inside], np.asarray(s.revenue, dtype=np.float64)[inside])
+        for c in s.contingent:
+            if 0 <= c.year - first_year < n_periods:
+                flows.append(
+                    ContingentFlow(c.name, s.name, c.year - first_year, c.amount, c.probability)
+                )
+    return out, tuple(flows)
+
+
+def check_drivers(drivers: Sequence[Driver], streams: Sequence[str] | None) -> None:
+    """Check each revenue driver's stream scope against the streams of the base case.
+
+    Parameters
+    ----------
+    drivers : sequence of Driver
+        The drivers.
+    streams : sequence of str or None
+        Names of the base case's revenue streams; ``None`` when revenue is given as a total.
+
+    Raises
+    ------
+    ValueError
+        A revenue driver names no stream although the base case gives streams, names an
+        unknown stream (the message lists the known ones), or names streams although the base
+        case gives only total revenue.
+    """
+    for d in drivers:
+        if d.target != "revenue":
+            continue
+        if streams is None:
+            if d.streams:
+                raise ValueError(
+                    f"driver {d.name!r} names the revenue streams {', '.join(d.streams)}, but "
+                    "the base case gives only total revenue: give revenue by stream"
+                )
+            continue
+        known = ", ".join(repr(k) for k in streams) or "none"
+        if not d.streams:
+            raise ValueError(
+                f"driver {d.name!r}: a revenue driver must name the streams it applies to "
+                f"(streams: {known})"
+            )
+        for name in d.streams:
+            if name not in streams:
+                raise ValueError(
+                    f"driver {d.name!r}: unknown revenue stream {name!r} (streams: {known})"
+                )
+
+
+def _stream_matrix(
+    base: ProjectFlows, revenue_streams: Mapping[str, Any] | None
+) -> tuple[tuple[str, ...] | None, np.ndarray]:
+    """Names and (S, T) revenue of the streams, checked to add up to the base revenue."""
+    total = base.revenue[0]
+    if revenue_streams is None:
+        return None, total[None, :]
+    names = tuple(revenue_streams)
+    if not names:
+        raise ValueError("revenue_streams is empty: give at least one stream, or None")
+    parts = np.array(
+        [
+            np.broadcast_to(np.asarray(revenue_streams[k], dtype=np.float64), total.shape)
+            for k in names
+        ]
+    )
+    if not np.all(np.isfinite(parts)):
+        raise ValueError("revenue streams must be finite numbers")
+    gap = np.abs(parts.sum(axis=0) - total)
+    scale = max(float(np.abs(parts).max()), float(np.abs(total).max()), 1.0)
+    if np.any(gap > _SUM_TOL * scale):
+        t = int(np.argmax(gap))
+        raise ValueError(
+            f"the revenue streams add up to {parts.sum(axis=0)[t]:,.2f} in period {t}, but "
+            f"revenue is {total[t]:,.2f}: the streams must add up to total revenue"
+        )
+    return names, parts
+
+
+def _check_contingent(
+    contingent: Sequence[ContingentFlow], names: tuple[str, ...] | None, parts: np.ndarray
+) -> np.ndarray:
+    """Row of ``parts`` of each contingent payment; checks period, stream and base amount."""
+    rows = np.zeros(len(contingent), dtype=np.intp)
+    t_max = parts.shape[1]
+    for k, c in enumerate(contingent):
+        if not 0 <= c.period < t_max:
+            raise ValueError(
+                f"contingent payment {c.name!r}: period {c.period} outside 0..{t_max - 1}"
+            )
+        if names is not None:
+            if c.stream not in names:
+                known = ", ".join(repr(n) for n in names)
+                raise ValueError(
+                    f"contingent payment {c.name!r}: unknown revenue stream {c.stream!r} "
+                    f"(streams: {known})"
+                )
+            rows[k] = names.index(c.stream)
+    carried = np.zeros_like(parts)
+    for k, c in enumerate(contingent):
+        carried[rows[k], c.period] += c.expected
+    short = carried > parts + _SUM_TOL * max(float(np.abs(parts).max()), 1.0)
+    if np.any(short):
+        r, t = (int(i[0]) for i in np.nonzero(short))
+        where = f"stream {names[r]!r}" if names is not None else "revenue"
+        raise ValueError(
+            f"{where} carries {parts[r, t]:,.2f} in period {t}, less than the expected value "
+            f"{carried[r, t]:,.2f} of its contingent payments: the base case must carry p x a"
+        )
+    return rows
+
+
 def apply_drivers(
-    base: ProjectFlows, drivers: Sequence[Driver], values: np.ndarray
+    base: ProjectFlows,
+    drivers: Sequence[Driver],
+    values: np.ndarray,
+    *,
+    revenue_streams: Mapping[str, Any] | None = None,
+    contingent: Sequence[ContingentFlow] = (),
+    paid: np.ndarray | None = None,
 ) -> ProjectFlows:
     """Project flows of each scenario given the drivers' values.
 
@@ -105,6 +329,15 @@ def apply_drivers(
         The drivers, D of them.
     values : numpy.ndarray
         (N, D) the drivers' values [1] or [period].
+    revenue_streams : mapping of str to array_like, optional
+        (T,) revenue [CNY] of each named stream, adding up to ``base.revenue``; revenue drivers
+        then scale the streams they name. ``None``: revenue is one total, scaled by revenue
+        drivers that name no stream.
+    contingent : sequence of ContingentFlow
+        Payments the base case carries at their expected value :math:`p\\,a`.
+    paid : numpy.ndarray, optional
+        (N, K) bool, whether each contingent payment is paid in each scenario (default: the
+        base case's expected values are kept).
 
     Returns
     -------
@@ -113,14 +346,26 @@ def apply_drivers(
 
     Notes
     -----
-    :math:`R_{n,t} = R_t \\prod_{d \\in rev} v_{n,d}` (likewise opex and capex) on the periods a
-    driver applies to; then revenue and opex are shifted by :math:`\\sum_{d \\in delay} v_{n,d}`
-    periods with :func:`restora.finance.cashflow.delay` (what falls past the horizon is lost).
+    Per stream :math:`s`: :math:`R_{n,s,t} = (R_{s,t} + \\sum_{k \\in s, t_k = t}
+    (B_{n,k} - p_k) a_k) \\prod_{d \\ni s} v_{n,d}`, the product over the revenue drivers that
+    name :math:`s` and apply to period :math:`t`, :math:`B_{n,k} \\in \\{0, 1\\}` whether
+    contingent payment :math:`k` is paid; :math:`R_{n,t} = \\sum_s R_{n,s,t}`. Opex and capex
+    are multiplied likewise by their drivers; then revenue, opex and tax are shifted by
+    :math:`\\sum_{d \\in delay} v_{n,d}` periods with :func:`restora.finance.cashflow.delay`
+    (what falls past the horizon is lost).
     """
     n = values.shape[0]
     t = base.n_periods
+    names, base_parts = _stream_matrix(base, revenue_streams)
+    check_drivers(drivers, names)
+    rows = _check_contingent(contingent, names, base_parts)
+    streams = np.repeat(base_parts[None, :, :], n, axis=0)  # (N, S, T)
+    if paid is not None and len(contingent):
+        if paid.shape != (n, len(contingent)):
+            raise ValueError("paid must have one row per scenario and one column per payment")
+        for k, c in enumerate(contingent):
+            streams[:, rows[k], c.period] += (paid[:, k] - c.probability) * c.amount
     parts = {
-        "revenue": np.repeat(base.revenue[:1], n, axis=0),
         "opex": np.repeat(base.opex[:1], n, axis=0),
         "capex": np.repeat(base.capex[:1], n, axis=0),
     }
@@ -131,7 +376,13 @@ def apply_drivers(
             continue
         mask = np.zeros(t, dtype=bool)
         mask[list(d.periods) if d.periods is not None else slice(None)] = True
-        parts[d.target] *= np.where(mask[None, :], values[:, j : j + 1], 1.0)
+        factor = np.where(mask[None, :], values[:, j : j + 1], 1.0)
+        if d.target == "revenue":
+            idx = [names.index(k) for k in d.streams] if names and d.streams else [0]
+            streams[:, idx, :] *= factor[:, None, :]
+        else:
+            parts[d.target] *= factor
+    parts["revenue"] = streams.sum(axis=1)
     tax = np.repeat(base.tax[:1], n, axis=0)
     if np.any(lag > 0):
         parts["revenue"] = delay(parts["revenue"], lag)
@@ -144,6 +395,89 @@ def apply_drivers(
         tax=tax,
         periods_per_year=base.periods_per_year,
     )
+
+
+def capex_sources(
+    drivers: Sequence[Driver], *, costing: bool, on: dt.date | str | None = None
+) -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:
+    """Check what each capex driver adds, and list the sources of capex uncertainty.
+
+    One source per uncertainty: the costing Monte Carlo (``capex_factors``) owns unit-cost and
+    quantity uncertainty; a capex driver may only add what costing does not model.
+
+    Parameters
+    ----------
+    drivers : sequence of Driver
+        The drivers (only capex drivers are looked at).
+    costing : bool
+        Whether capex is also scaled by the costing Monte Carlo's draws.
+    on : date or ISO str, optional
+        Date of the reference table in force (default today).
+
+    Returns
+    -------
+    sources : tuple of dict
+        ``source`` (``costing_monte_carlo`` or ``driver``), ``driver`` (its name or ``None``),
+        ``covers`` (codes) and ``covers_en`` / ``covers_zh`` (their descriptions).
+    table : dict
+        Provenance of ``finance/risk/capex-uncertainty-sources``.
+
+    Raises
+    ------
+    ValueError
+        With ``costing``: a capex driver that does not say what it adds (``covers``), or claims
+        a source costing already draws; in any case a code not in the table.
+
+    Notes
+    -----
+    Without ``costing`` a capex driver that names no source stands for all capex uncertainty
+    (every code of the table).
+
+    References
+    ----------
+    AACE International Recommended Practice 10S-90, Cost Engineering Terminology (2019),
+    "contingency" (what an estimate's uncertainty excludes: scope changes, extraordinary events,
+    escalation).
+    """
+    table = refdata.get(CAPEX_SOURCES_TABLE, on=on)
+    rows = {str(r["code"]): r for r in table.data}
+    owned = tuple(c for c, r in rows.items() if r["owner"] == "costing")
+    addable = tuple(c for c, r in rows.items() if r["owner"] == "driver")
+    menu = "; ".join(f"{c} ({rows[c]['en']})" for c in addable)
+
+    def entry(source: str, driver: str | None, codes: Sequence[str]) -> dict[str, Any]:
+        return {
+            "source": source,
+            "driver": driver,
+            "covers": list(codes),
+            "covers_en": [str(rows[c]["en"]) for c in codes],
+            "covers_zh": [str(rows[c]["zh"]) for c in codes],
+        }
+
+    out = [entry("costing_monte_carlo", None, owned)] if costing else []
+    for d in drivers:
+        if d.target != "capex":
+            continue
+        for c in d.covers or ():
+            if c not in rows:
+                raise ValueError(
+                    f"capex driver {d.name!r}: unknown source of capex uncertainty {c!r} "
+                    f"(known: {', '.join(rows)})"
+                )
+        if costing and not d.covers:
+            raise ValueError(
+                f"capex driver {d.name!r}: the costing Monte Carlo (capex_factors) already draws "
+                f"{' and '.join(owned)}; a capex driver may only add what costing does not "
+                f"model, and must say which in 'covers': {menu}"
+            )
+        claimed = [c for c in d.covers or () if c in owned]
+        if costing and claimed:
+            raise ValueError(
+                f"capex driver {d.name!r} covers {', '.join(claimed)}, which the costing Monte "
+                f"Carlo already draws (that would count it twice); it may add: {menu}"
+            )
+        out.append(entry("driver", d.name, d.covers or tuple(rows)))
+    return tuple(out), table.provenance()
 
 
 def lender_loss(cfads: np.ndarray, debt: DebtSchedule, *, tail: int = 0) -> np.ndarray:
@@ -209,6 +543,16 @@ class RiskResult:
         (N,) lenders' loss after the guarantee [CNY].
     guarantee_loss : numpy.ndarray
         (N,) guarantee fund's payment [CNY].
+    contingent : tuple of ContingentFlow
+        Contingent payments drawn as Bernoulli events.
+    paid : numpy.ndarray
+        (N, K) bool, whether each contingent payment was paid in each scenario.
+    stream_names : tuple of str or None
+        The base case's revenue streams (``None``: revenue given as a total).
+    capex_sources : tuple of dict
+        Sources of capex uncertainty (see :func:`capex_sources`).
+    tables : tuple of dict
+        Provenance of the reference tables read.
     """
 
     drivers: tuple[Driver, ...]
@@ -223,6 +567,11 @@ class RiskResult:
     rate: float
     hurdle: float
     seed: int | None
+    contingent: tuple[ContingentFlow, ...] = ()
+    paid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    stream_names: tuple[str, ...] | None = None
+    capex_sources: tuple[dict[str, Any], ...] = ()
+    tables: tuple[dict[str, Any], ...] = ()
 
 
 def draw_values(drivers: Sequence[Driver], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -246,6 +595,37 @@ def draw_values(drivers: Sequence[Driver], n: int, rng: np.random.Generator) -> 
     out = np.empty_like(u)
     for j, d in enumerate(drivers):
         out[:, j] = d.ppf(u[:, j])
+    return out
+
+
+def draw_paid(
+    contingent: Sequence[ContingentFlow], n: int, seed: np.random.SeedSequence
+) -> np.ndarray:
+    """Bernoulli draws of the contingent payments: paid in full with probability p, else not.
+
+    Parameters
+    ----------
+    contingent : sequence of ContingentFlow
+        The K payments.
+    n : int
+        Draws [1].
+    seed : numpy.random.SeedSequence
+        Seed of the run; payment ``k`` draws from its ``k``-th spawned child, so its draws do
+        not depend on the drivers (their number or order) nor on the payments after it.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, K) bool, True where paid.
+
+    Notes
+    -----
+    :math:`B_{n,k} = [U_{n,k} < p_k]`, :math:`U \\sim U(0, 1)`: :math:`P(B = 1) = p_k`.
+    """
+    children = seed.spawn(len(contingent))
+    out = np.empty((n, len(contingent)), dtype=bool)
+    for k, (c, child) in enumerate(zip(contingent, children, strict=True)):
+        out[:, k] = np.random.default_rng(child).random(n) < c.probability
     return out
 
 
@@ -273,6 +653,9 @@ def simulate(
     guarantee: Guarantee | None = None,
     tail: int = 0,
     capex_factors: np.ndarray | None = None,
+    revenue_streams: Mapping[str, Any] | None = None,
+    contingent: Sequence[ContingentFlow] = (),
+    on: dt.date | str | None = None,
     block: int = 5_000,
     progress: bool = False,
 ) -> RiskResult:
@@ -301,7 +684,17 @@ def simulate(
         (see :func:`lender_loss`).
     capex_factors : numpy.ndarray, optional
         (n,) capex multipliers [1], e.g. simulated life-cycle cost / base cost from
-        :func:`restora.costing.montecarlo.simulate`; applied on top of the capex drivers.
+        :func:`restora.costing.montecarlo.simulate`: the one source of unit-cost and quantity
+        uncertainty. Capex drivers then must say what else they add (``Driver.covers``, see
+        :func:`capex_sources`); both multiply capex.
+    revenue_streams : mapping of str to array_like, optional
+        (T,) central revenue [CNY] of each named stream, adding up to ``base.revenue`` (see
+        :func:`revenue_by_stream`). Revenue drivers must then name their streams. ``None``: old
+        behaviour, a revenue driver (naming no stream) scales all revenue.
+    contingent : sequence of ContingentFlow
+        Payments carried in the base case at :math:`p\\,a`, drawn here as Bernoulli events.
+    on : date or ISO str, optional
+        Date of the reference tables in force (default today).
     block : int
         Scenarios per block [1] (memory bound).
     progress : bool
@@ -314,22 +707,39 @@ def simulate(
 
     Notes
     -----
-    NPV and IRR are those of the unlevered project flow :math:`CFADS_t - Capex_t`
-    (:mod:`restora.finance.metrics`); lenders' loss is :func:`lender_loss`, of which the
-    guarantee pays :math:`G = \\min(s L, cap)` and lenders keep :math:`L - G`.
+    Flows of scenario :math:`n` are :func:`apply_drivers` with the drawn values and payments,
+    capex times ``capex_factors[n]``. NPV and IRR are those of the unlevered project flow
+    :math:`CFADS_t - Capex_t` (:mod:`restora.finance.metrics`); lenders' loss is
+    :func:`lender_loss`, of which the guarantee pays :math:`G = \\min(s L, cap)` and lenders
+    keep :math:`L - G`. Driver values come from ``default_rng(SeedSequence(seed))`` (as
+    before), contingent payments from children spawned from the same seed sequence
+    (:func:`draw_paid`): the same seed gives the same result.
     """
     if n < 1:
         raise ValueError("n must be >= 1")
     if capex_factors is not None and np.shape(capex_factors) != (n,):
         raise ValueError("capex_factors must have one value per scenario")
-    rng = np.random.default_rng(seed)
+    sources, table = capex_sources(drivers, costing=capex_factors is not None, on=on)
+    names, parts = _stream_matrix(base, revenue_streams)
+    check_drivers(drivers, names)
+    _check_contingent(contingent, names, parts)
+    seq = np.random.SeedSequence(seed)
+    rng = np.random.default_rng(seq)
     values = draw_values(drivers, n, rng)
+    paid = draw_paid(contingent, n, seq)
     out = {k: np.empty(n) for k in ("npv", "irr", "hurdle", "dscr", "llcr", "loss", "guar")}
     m = base.periods_per_year
     with _progress(progress, n) as advance:
         for b0 in range(0, n, block):
             b1 = min(b0 + block, n)
-            flows = apply_drivers(base, drivers, values[b0:b1])
+            flows = apply_drivers(
+                base,
+                drivers,
+                values[b0:b1],
+                revenue_streams=revenue_streams,
+                contingent=contingent,
+                paid=paid[b0:b1],
+            )
             if capex_factors is not None:
                 flows = replace(flows, capex=flows.capex * capex_factors[b0:b1, None])
             proj = flows.project
@@ -366,6 +776,11 @@ def simulate(
         rate=rate,
         hurdle=hurdle,
         seed=seed,
+        contingent=tuple(contingent),
+        paid=paid,
+        stream_names=names,
+        capex_sources=sources,
+        tables=(table,),
     )
 
 
@@ -444,7 +859,12 @@ def summary(
         ``npv`` and ``irr`` percentiles, ``p_irr_below_hurdle``, ``p_npv_negative``,
         ``share_no_unique_irr``, ``min_dscr`` percentiles and ``p_dscr_below_1``, and for
         ``lender`` and ``guarantee_fund``: ``expected_loss``, ``var``, ``es`` by level and
-        ``p_loss``.
+        ``p_loss``. Also ``revenue_streams`` (names, or ``None`` for one total),
+        ``driver_scope`` (per driver: ``driver``, ``target``, ``streams`` — ``None`` meaning all
+        revenue when no streams are given — ``periods``, ``covers``),
+        ``contingent_payments`` (per payment: ``name``, ``stream``, ``period``, ``amount``,
+        ``probability``, ``expected``, ``share_paid`` — the simulated frequency),
+        ``capex_uncertainty`` (:func:`capex_sources`) and ``tables``.
 
     Notes
     -----
@@ -481,6 +901,22 @@ def summary(
         "p_npv_negative": float(np.mean(res.npv < 0)),
         "p_irr_below_hurdle": float(np.mean(fail)),
         "share_no_unique_irr": float(np.mean(~np.isfinite(res.irr))),
+        "revenue_streams": None if res.stream_names is None else list(res.stream_names),
+        "driver_scope": [_scope(d) for d in res.drivers],
+        "contingent_payments": [
+            {
+                "name": c.name,
+                "stream": c.stream,
+                "period": c.period,
+                "amount": c.amount,
+                "probability": c.probability,
+                "expected": c.expected,
+                "share_paid": float(res.paid[:, k].mean()),
+            }
+            for k, c in enumerate(res.contingent)
+        ],
+        "capex_uncertainty": [dict(x) for x in res.capex_sources],
+        "tables": [dict(t) for t in res.tables],
     }
     if not np.all(np.isnan(res.min_dscr)):
         d = res.min_dscr[np.isfinite(res.min_dscr)]
@@ -492,12 +928,24 @@ def summary(
     return out
 
 
+def _scope(d: Driver) -> dict[str, Any]:
+    """What a driver acts on, for reports: target, streams, periods, capex sources."""
+    return {
+        "driver": d.name,
+        "target": d.target,
+        "streams": None if d.streams is None else list(d.streams),
+        "periods": None if d.periods is None else list(d.periods),
+        "covers": None if d.covers is None else list(d.covers),
+    }
+
+
 def tornado(
     base: ProjectFlows,
     drivers: Sequence[Driver],
     *,
     rate: float,
     swing: float = 0.10,
+    revenue_streams: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Sensitivity of NPV and IRR to each driver, one at a time, others at their mode.
 
@@ -512,18 +960,25 @@ def tornado(
     swing : float
         Relative change of each driver [1] (0.10 = ±10 % of its mode; for a delay whose mode is
         0, ± ``swing`` x its range).
+    revenue_streams : mapping of str to array_like, optional
+        Revenue [CNY] by named stream, as given to :func:`simulate`: a revenue driver moves only
+        the streams it names, exactly as in the simulation.
 
     Returns
     -------
     list of dict
         One row per driver, sorted by NPV swing (largest first): ``driver``, ``target``,
-        ``minus``/``plus`` values, ``npv_minus``, ``npv_plus``, ``npv_swing``, ``irr_minus``,
-        ``irr_plus``, plus ``npv_low``/``npv_high`` at the ends of its range.
+        ``streams``, ``periods``, ``minus``/``plus`` values, ``npv_minus``, ``npv_plus``,
+        ``npv_swing``, ``irr_minus``, ``irr_plus``, plus ``npv_low``/``npv_high`` at the ends of
+        its range.
 
     Notes
     -----
     One-at-a-time (tornado) analysis: :math:`\\Delta_d = NPV(v_d^+) - NPV(v_d^-)`, other
-    drivers at their modes.
+    drivers at their modes, through :func:`apply_drivers` as in :func:`simulate` (contingent
+    payments at their expected values, as in the base case). For a revenue driver on streams
+    :math:`S` (others at mode 1) the swing is
+    :math:`2\\,\\mathrm{swing}\\,m_d \\sum_{s \\in S} PV(R_s)` over its periods.
 
     References
     ----------
@@ -539,7 +994,7 @@ def tornado(
             r[j] = v
             rows.append(r)
     values = np.array(rows)
-    flows = apply_drivers(base, drivers, values).project
+    flows = apply_drivers(base, drivers, values, revenue_streams=revenue_streams).project
     m = base.periods_per_year
     npv = metrics.npv(rate, flows, periods_per_year=m)
     irr = metrics.irr(flows, periods_per_year=m)
@@ -550,6 +1005,8 @@ def tornado(
             {
                 "driver": d.name,
                 "target": d.target,
+                "streams": None if d.streams is None else list(d.streams),
+                "periods": None if d.periods is None else list(d.periods),
                 "minus": float(values[k, j]),
                 "plus": float(values[k + 1, j]),
                 "npv_base": float(npv[0]),
@@ -574,7 +1031,12 @@ def _num(x: float) -> float | None:
 
 
 class DriverSpec(BaseModel):
-    """A driver as given in a risk spec (see :class:`Driver`)."""
+    """A driver as given in a risk spec (see :class:`Driver`).
+
+    ``streams``: the revenue streams a revenue driver scales (required when the spec gives
+    ``revenue_streams``); ``covers``: what a capex driver adds, codes of the table
+    ``finance/risk/capex-uncertainty-sources``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -585,6 +1047,31 @@ class DriverSpec(BaseModel):
     high: float = Field(ge=0)
     distribution: Literal["triangular", "pert"] = "triangular"
     periods: tuple[int, ...] | None = None
+    streams: tuple[str, ...] | None = Field(None, min_length=1)
+    covers: tuple[str, ...] | None = Field(None, min_length=1)
+
+    def driver(self) -> Driver:
+        """The engine's :class:`Driver`."""
+        return Driver(**self.model_dump())
+
+
+class ContingentSpec(BaseModel):
+    """A contingent payment as given in a risk spec (see :class:`ContingentFlow`).
+
+    Its expected value ``probability x amount`` must be in the base revenue (of ``stream``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    stream: str | None = None
+    period: int = Field(ge=0, description="[period index]")
+    amount: float = Field(ge=0, description="[CNY]")
+    probability: float = Field(ge=0, le=1, description="[1]")
+
+    def flow(self) -> ContingentFlow:
+        """The engine's :class:`ContingentFlow`."""
+        return ContingentFlow(**self.model_dump())
 
 
 class LoanSpec(BaseModel):
@@ -613,14 +1100,19 @@ class GuaranteeSpec(BaseModel):
 class RiskSpec(BaseModel):
     """Inputs of a project risk run: base flows, drivers, rates, financing.
 
-    Amounts are [CNY] per period (positive numbers; the engine applies signs), ``revenue``
-    fixes the number of periods, and ``opex``, ``capex`` and ``tax`` are a number (every period)
-    or a list as long as ``revenue``. ``rate`` and ``hurdle`` are [1/yr].
+    Amounts are [CNY] per period (positive numbers; the engine applies signs). Revenue is
+    ``revenue`` (a total per period) or ``revenue_streams`` (per period by named stream; then
+    every revenue driver names its ``streams``, and ``revenue``, if also given, must be their
+    sum); it fixes the number of periods, and ``opex``, ``capex`` and ``tax`` are a number
+    (every period) or a list as long as it. ``contingent`` lists payments carried at their
+    expected value and drawn as Bernoulli events. ``rate`` and ``hurdle`` are [1/yr].
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    revenue: tuple[float, ...] = Field(min_length=2)
+    revenue: tuple[float, ...] | None = Field(None, min_length=2)
+    revenue_streams: dict[str, tuple[float, ...]] | None = Field(None, min_length=1)
+    contingent: tuple[ContingentSpec, ...] = ()
     opex: float | tuple[float, ...] = 0.0
     capex: float | tuple[float, ...] = 0.0
     tax: float | tuple[float, ...] = 0.0
@@ -631,9 +1123,25 @@ class RiskSpec(BaseModel):
     loan: LoanSpec | None = None
     guarantee: GuaranteeSpec | None = None
 
+    @property
+    def total_revenue(self) -> tuple[float, ...]:
+        """Revenue per period [CNY]: ``revenue``, else the sum of the streams."""
+        if self.revenue is not None:
+            return self.revenue
+        streams = self.revenue_streams or {}
+        return tuple(float(x) for x in np.sum(list(streams.values()), axis=0))
+
     @model_validator(mode="after")
     def _check(self) -> RiskSpec:
-        n = len(self.revenue)
+        if self.revenue is None and self.revenue_streams is None:
+            raise ValueError("give revenue (a total per period) or revenue_streams (by stream)")
+        streams = self.revenue_streams or {}
+        n = len(self.revenue) if self.revenue is not None else len(next(iter(streams.values())))
+        for key, v in streams.items():
+            if len(v) != n:
+                raise ValueError(f"revenue stream {key!r} has {len(v)} periods, not {n}")
+        if n < 2:
+            raise ValueError("revenue needs at least 2 periods")
         for name in ("opex", "capex", "tax"):
             v = getattr(self, name)
             if isinstance(v, tuple) and len(v) != n:
@@ -643,6 +1151,17 @@ class RiskSpec(BaseModel):
                 raise ValueError(f"driver {d.name}: need low <= mode <= high")
             if d.periods is not None and any(not 0 <= p < n for p in d.periods):
                 raise ValueError(f"driver {d.name}: periods must lie in 0..{n - 1}")
+        drivers = [d.driver() for d in self.drivers]
+        check_drivers(drivers, list(streams) if streams else None)
+        capex_sources(drivers, costing=False)  # codes of `covers` in the table
+        base = ProjectFlows(
+            revenue=np.array([self.total_revenue]),
+            opex=np.zeros((1, n)),
+            capex=np.zeros((1, n)),
+            tax=np.zeros((1, n)),
+        )
+        names, parts = _stream_matrix(base, self.revenue_streams)
+        _check_contingent([c.flow() for c in self.contingent], names, parts)
         if self.guarantee is not None and self.loan is None:
             raise ValueError("a guarantee needs a loan")
         if self.loan is not None:
@@ -683,9 +1202,14 @@ def run(
     from restora.finance.cashflow import loan_schedule, project_flows
 
     base = project_flows(
-        spec.revenue, spec.opex, spec.capex, spec.tax, periods_per_year=spec.periods_per_year
+        spec.total_revenue,
+        spec.opex,
+        spec.capex,
+        spec.tax,
+        periods_per_year=spec.periods_per_year,
     )
-    drivers = [Driver(**d.model_dump()) for d in spec.drivers]
+    drivers = [d.driver() for d in spec.drivers]
+    contingent = [c.flow() for c in spec.contingent]
     debt = guarantee = None
     tail = 0
     if spec.loan is not None:
@@ -700,7 +1224,12 @@ def run(
         guarantee = Guarantee(spec.guarantee.share, float("inf") if cap is None else cap)
     res = simulate(
         base, drivers, rate=spec.rate, hurdle=spec.hurdle, n=n, seed=seed, debt=debt,
-        guarantee=guarantee, tail=tail, progress=progress,
+        guarantee=guarantee, tail=tail, revenue_streams=spec.revenue_streams,
+        contingent=contingent, progress=progress,
     )  # fmt: skip
-    rows = tornado(base, drivers, rate=spec.rate, swing=swing) if drivers else []
+    rows = (
+        tornado(base, drivers, rate=spec.rate, swing=swing, revenue_streams=spec.revenue_streams)
+        if drivers
+        else []
+    )
     return {"summary": summary(res), "tornado": rows}
