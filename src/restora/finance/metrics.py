@@ -500,7 +500,8 @@ def irr_detail(
     last non-zero periods) and geometric bisection. :math:`V = 2`: the flow times
     :math:`e^{as}` (``a`` the first period of the middle sign) has one critical point, itself
     the root of a one-sign-change sum, which splits the two possible roots into two brackets
-    (see :func:`_two_sign_changes`). :math:`V \\ge 3`: the eigenvalues of the companion matrix;
+    (see :func:`_two_sign_changes`); if the flow's value there is within rounding of zero
+    (:math:`10^{-12}` of its absolute terms) the status is ``undetermined``. :math:`V \\ge 3`: the eigenvalues of the companion matrix;
     real positive ones are polished by Newton and kept only if
     :math:`|P(x)| \\le 10^{-9} \\sum |c_t| x^t`; coincident roots (within :math:`10^{-9}`) count
     once.
@@ -961,7 +962,6 @@ def xirr_detail(dates: Sequence[dt.date | str], flows: Any) -> IRRResult:
     Pures et Appliquées, 3e série, 9, 99-146 (the rule of signs for sums of exponentials).
     Jameson, G. J. O. (2006). Counting zeros of generalised polynomials: Descartes' rule of
     signs and Laguerre's extensions. The Mathematical Gazette 90(518), 223-234.
-    doi:10.1017/S0025557200179628.
     """
     c0, _ = _as_flows(flows)
     tau0 = year_fractions(dates)
