@@ -34,15 +34,40 @@ def test_colorado_drms_worked_example():
     assert round(indirect / 234_415, 2) == 0.44  # "total indirect ≈ 44 % of direct"
 
 
-def test_srce_bands_apply_the_band_rate_to_the_whole_direct_cost():
+def test_srce_bands_are_marginal_brackets():
+    """Issue 11 item 7: SRCE's whole-base band rates made the total fall at a band limit.
+
+    Before: 1,000,000 → 80,000 + 80,000 (8 % band) = 1,160,000, but 1,000,001 → ED&C 6 % of
+    all = 60,000 and contingency 8 % = 80,000 → 1,140,001. Now each rate applies to the slice
+    of the direct cost inside its band.
+    """
     t = load_tiers("srce-nevada")
-    # up to and including USD 1 M: 8 %; 2 M is in the 6 % band → 6 % of all 2 M = 120,000
+    # ED&C 8 % of the first 1 M, 6 % of the next 24 M, 4 % above
     assert apply_tiers(1_000_000, t)["edc"] == 80_000
-    assert apply_tiers(2_000_000, t)["edc"] == 120_000
-    assert apply_tiers(30_000_000, t)["edc"] == 1_200_000  # 4 %
-    # contingency: 10 % to 0.5 M, 8 % to 5 M, 6 % to 50 M, 4 % above
+    # 2 M: 0.08 × 1 M + 0.06 × 1 M = 80,000 + 60,000 = 140,000 (was 6 % × 2 M = 120,000)
+    assert apply_tiers(2_000_000, t)["edc"] == 140_000
+    # 30 M: 80,000 + 0.06 × 24 M (1,440,000) + 0.04 × 5 M (200,000) = 1,720,000
+    assert apply_tiers(30_000_000, t)["edc"] == 1_720_000
+    # contingency: 10 % of the first 0.5 M, 8 % to 5 M, 6 % to 50 M, 4 % above
     got = apply_tiers(np.array([400_000, 600_000, 6_000_000, 60_000_000]), t)["contingency"]
-    assert got.tolist() == [40_000, 48_000, 360_000, 2_400_000]
+    assert got.tolist() == [
+        40_000,  # 0.10 × 400,000
+        58_000,  # 50,000 + 0.08 × 100,000 = 50,000 + 8,000
+        470_000,  # 50,000 + 0.08 × 4.5 M (360,000) + 0.06 × 1 M (60,000)
+        3_510_000,  # 50,000 + 360,000 + 0.06 × 45 M (2,700,000) + 0.04 × 10 M (400,000)
+    ]
+    # the issue's pair: 1,000,000 → ED&C 80,000 + contingency 50,000 + 0.08 × 500,000 (40,000)
+    # = 90,000 → total 1,170,000; 1,000,001 → 80,000.06 → 80,000 and 90,000.08 → 90,000
+    # (rounded half-up to whole dollars) → 1,170,001: one dollar more work, one dollar more
+    totals = [d + sum(float(v) for v in apply_tiers(d, t).values()) for d in (1e6, 1e6 + 1)]
+    assert totals == [1_170_000, 1_170_001]
+
+
+def test_band_method_is_refused():
+    with pytest.raises(InputError, match="fall just above a band limit"):
+        parse_tiers({"method": "band", "lines": []}, "old.yaml", {})
+    with pytest.raises(InputError, match="negative"):
+        parse_tiers({"lines": [{"code": "x", "base": "direct", "rate": -0.1}]}, "t.yaml", {})
 
 
 def test_marginal_method_is_tax_brackets():

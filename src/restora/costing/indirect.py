@@ -1,13 +1,17 @@
-"""Indirect costs as tiered percentages of the direct cost (SRCE structure).
+"""Indirect costs as tiered percentages of the direct cost (SRCE structure, marginal brackets).
 
 A tier set (``refdata/tables/costing/indirect/<name>.yaml``) is an ordered list of lines.
 Each line is either a flat ``amount`` or a ``rate`` (or ``bands`` of rates) times a ``base``:
 the total direct cost (``direct``) or an earlier line's amount (e.g. government indirect is
-21 % of contract administration). With ``method: band`` the rate of the band the base falls
-into applies to the whole base (as SRCE does: "8 % of direct cost up to USD 1 M, 6 % up to
-25 M, 4 % above"); ``method: marginal`` applies each band's rate to the slice of the base
-inside the band, like tax brackets. ``rounding`` rounds each line half-up (1 = whole units),
-as filed estimates do.
+21 % of contract administration). Bands are **marginal brackets**, like income-tax brackets:
+each band's rate applies to the slice of the base inside the band ("8 % of the first USD 1 M,
+6 % of the next 24 M, 4 % above"). SRCE itself looks up one rate by the band the whole direct
+cost falls in and applies it to all of it; that step makes the total *fall* just above a band
+limit (8 % × 1,000,000 = 80,000 > 6 % × 1,000,001 = 60,000.06), so a bigger job would cost
+less. Marginal brackets keep every line continuous and non-decreasing in the direct cost, and
+agree with SRCE exactly below the first band limit (docs/costing.md). A table that asks for
+``method: band`` is refused. ``rounding`` rounds each line half-up (1 = whole units), as filed
+estimates do; rounding half-up is non-decreasing too, so the total stays monotone.
 
 All functions are vectorised over draws: ``direct`` may be a scalar or an array.
 """
@@ -40,7 +44,7 @@ class TierLine:
 
 @dataclass(frozen=True)
 class TierSet:
-    """An ordered set of indirect-cost lines with the banding method and rounding."""
+    """An ordered set of indirect-cost lines with the banding method (marginal) and rounding."""
 
     name: str
     method: str
@@ -50,10 +54,21 @@ class TierSet:
 
 
 def parse_tiers(data: dict[str, Any], name: str, provenance: dict[str, Any]) -> TierSet:
-    """Build a :class:`TierSet` from a table's data, checking its structure."""
-    method = str(data.get("method", "band"))
-    if method not in ("band", "marginal"):
-        raise InputError(f"method must be band or marginal, not {method!r}", file=name)
+    """Build a :class:`TierSet` from a table's data, checking its structure.
+
+    Bands must ascend and end open; rates must be non-negative (with the marginal method this
+    keeps the total non-decreasing in the direct cost). ``method`` may be omitted; only
+    ``marginal`` is accepted.
+    """
+    method = str(data.get("method", "marginal"))
+    if method == "band":
+        raise InputError(
+            "method 'band' (one rate for the whole base) makes the total fall just above a "
+            "band limit; use method: marginal (each rate on the slice inside its band)",
+            file=name,
+        )
+    if method != "marginal":
+        raise InputError(f"method must be marginal, not {method!r}", file=name)
     lines: list[TierLine] = []
     known = {"direct"}
     for i, ln in enumerate(data.get("lines", []), start=1):
@@ -72,6 +87,11 @@ def parse_tiers(data: dict[str, Any], name: str, provenance: dict[str, Any]) -> 
         upper = tuple(np.inf if b.get("up_to") is None else float(b["up_to"]) for b in bands)
         if bands and (list(upper) != sorted(upper) or upper[-1] != np.inf):
             raise InputError("bands must ascend and end open (up_to: null)", file=name, row=i)
+        rates = [float(b["rate"]) for b in bands]
+        if ln.get("rate") is not None:
+            rates.append(float(ln["rate"]))
+        if any(r < 0 for r in rates):
+            raise InputError("rates must not be negative", file=name, row=i, field="rate")
         lines.append(
             TierLine(
                 code=code,
@@ -110,28 +130,40 @@ def _round(x: np.ndarray, step: float | None) -> np.ndarray:
     return x
 
 
-def line_rate(line: TierLine, base: np.ndarray, method: str) -> np.ndarray:
-    """Effective rate [1] of a line for a base amount (array)."""
+def bracket_amount(line: TierLine, base: np.ndarray) -> np.ndarray:
+    """Amount [currency] of a banded line: each band's rate on the slice of ``base`` inside it.
+
+    Notes
+    -----
+    .. math:: I = \\sum_j r_j \\max(0, \\min(B, u_j) - u_{j-1}),\\quad u_{-1} = 0
+
+    written as r_0 B + Σ_j (r_{j+1} − r_j) max(0, B − u_j): one pass per band limit, no
+    (draws × bands) temporary.
+
+    Examples
+    --------
+    >>> ln = TierLine("edc", "", "", "direct", None, (1e6, 25e6, np.inf), (0.08, 0.06, 0.04), None)
+    >>> float(bracket_amount(ln, np.array(2e6)))  # 0.08 × 1 M + 0.06 × 1 M
+    140000.0
+    """
+    b = base if base.dtype.kind == "f" else base.astype(float)
+    amount = b * line.rates[0]
+    for limit, below, above in zip(line.upper[:-1], line.rates[:-1], line.rates[1:], strict=True):
+        if above != below:
+            amount = amount + (above - below) * np.maximum(b - limit, 0.0)
+    return np.asarray(amount)
+
+
+def line_rate(line: TierLine, base: np.ndarray, method: str = "marginal") -> np.ndarray:
+    """Effective (average) rate [1] of a line for a base amount (array): amount / base.
+
+    ``method`` is kept for callers that pass the tier set's; only ``marginal`` exists.
+    """
     if line.rate is not None:
         return np.full_like(base, line.rate, dtype=float)
-    up = np.asarray(line.upper)
-    rates = np.asarray(line.rates)
-    if method == "band":
-        # "up to X" includes X: the rate of the first band whose upper bound is >= base,
-        # written as r_0 + sum_j (r_{j+1} - r_j)·[base > u_j] (fast for a few bands)
-        dt_ = base.dtype if base.dtype.kind == "f" else np.dtype(float)
-        rate = np.full(base.shape, rates[0], dtype=dt_)
-        for j in range(len(up) - 1):
-            step = rates[j + 1] - rates[j]
-            if step:
-                rate += (base > up[j]) * dt_.type(step)
-        return rate
-    lower = np.concatenate(([0.0], up[:-1]))
-    width = up - lower
-    inside = np.clip(base[..., None] - lower, 0.0, width)
-    amount = (inside * rates).sum(axis=-1)
+    amount = bracket_amount(line, np.asarray(base, dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(base > 0, amount / np.where(base > 0, base, 1.0), rates[0])
+        return np.where(base > 0, amount / np.where(base > 0, base, 1.0), line.rates[0])
 
 
 def apply_tiers(direct: Any, tiers: TierSet) -> dict[str, np.ndarray]:
@@ -150,13 +182,17 @@ def apply_tiers(direct: Any, tiers: TierSet) -> dict[str, np.ndarray]:
 
     Notes
     -----
-    Band method: :math:`I_k = r_k(B_k)\\,B_k`, with :math:`r_k(B)` the rate of the band
-    containing the base :math:`B_k` (direct cost or an earlier line). Marginal method:
-    :math:`I_k = \\sum_j r_{kj}\\,\\max(0, \\min(B_k, u_j) - u_{j-1})`.
+    Marginal brackets: :math:`I_k = \\sum_j r_{kj}\\,\\max(0, \\min(B_k, u_j) - u_{j-1})`
+    with :math:`B_k` the line's base (direct cost or an earlier line), each line rounded
+    half-up to ``rounding``. With non-negative rates every :math:`I_k` is continuous (before
+    rounding) and non-decreasing in the direct cost D, and so is the total
+    :math:`T = D + \\sum_k I_k`.
 
     References
     ----------
-    Nevada Division of Environmental Protection, Standardized Reclamation Cost Estimator.
+    Nevada Division of Environmental Protection, Bureau of Mining Regulation and Reclamation,
+    Standardized Reclamation Cost Estimator (SRCE) v1.4.1, Cost Summary sheet (band rates);
+    applied here as marginal brackets (docs/costing.md).
     """
     d = np.asarray(direct)
     if d.dtype.kind != "f":
@@ -169,10 +205,8 @@ def apply_tiers(direct: Any, tiers: TierSet) -> dict[str, np.ndarray]:
             base = d if ln.base == "direct" else out[str(ln.base)]
             if ln.rate is not None:
                 val = base * np.asarray(ln.rate, dtype=d.dtype)
-            elif tiers.method == "marginal":
-                val = line_rate(ln, base, "marginal") * base
             else:
-                val = line_rate(ln, base, "band").astype(d.dtype, copy=False) * base
+                val = bracket_amount(ln, base).astype(d.dtype, copy=False)
         out[ln.code] = np.asarray(_round(np.asarray(val), tiers.rounding))
     return out
 
