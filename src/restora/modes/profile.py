@@ -4,6 +4,10 @@ The profile's fields are the conditions under which Wang et al. (2026) say each 
 mode fits: safety risk, natural-resource endowment and market environment. Units are in each
 field's description; :func:`parse_profile` turns a user's JSON into a :class:`MineProfile` or
 raises :class:`restora.errors.InputError` naming the field.
+
+Every rule field must be given, but it may be ``null``: *unknown* (not stated by the source). A
+rule condition on an unknown field does not hold (:mod:`restora.modes.recommend`), so an unknown
+field adds no points to any mode and never triggers a gate.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ MODES = ("safety_baseline", "resource_utilization", "property_rights", "industry
 
 
 class MineProfile(BaseModel):
-    """What the mode rules need to know about one mine (Wang et al. 2026)."""
+    """What the mode rules need to know about one mine (Wang et al. 2026).
+
+    Each rule field is required but may be ``None`` (unknown: not stated by the source).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -32,31 +39,39 @@ class MineProfile(BaseModel):
         default=None, description="register id (informative; no rule reads it)"
     )
     name: str | None = Field(default=None, description="mine name (informative; no rule reads it)")
-    mineral: Mineral = Field(description="mineral type of the mine")
-    area_hm2: float = Field(ge=0, description="[hm²] damaged area of the mine")
-    geohazard_risk: Risk = Field(description="geohazard danger grade of the mine (DZ/T 0286-2015)")
-    pollution: Pollution = Field(description="soil / water pollution level")
-    solid_waste_m3: float = Field(ge=0, description="[m³] waste rock, tailings, gangue, fly ash")
-    water_area_hm2: float = Field(ge=0, description="[hm²] pit and subsidence water surface")
-    responsible_party: Literal["present", "absent"] = Field(
+    mineral: Mineral | None = Field(description="mineral type of the mine")
+    area_hm2: float | None = Field(ge=0, description="[hm²] damaged area of the mine")
+    geohazard_risk: Risk | None = Field(
+        description="geohazard danger grade of the mine (DZ/T 0286-2015)"
+    )
+    pollution: Pollution | None = Field(description="soil / water pollution level")
+    solid_waste_m3: float | None = Field(
+        ge=0, description="[m³] waste rock, tailings, gangue, fly ash"
+    )
+    water_area_hm2: float | None = Field(ge=0, description="[hm²] pit and subsidence water surface")
+    responsible_party: Literal["present", "absent"] | None = Field(
         description="whether a responsible party exists ('absent' = 无主 ownerless mine)"
     )
-    property_rights_clear: bool = Field(
+    property_rights_clear: bool | None = Field(
         description="restoration, use and income rights confirmed and registered"
     )
-    construction_land_potential_hm2: float = Field(
+    construction_land_potential_hm2: float | None = Field(
         ge=0, description="[hm²] area that can become construction land (quota potential)"
     )
-    farmland_potential_hm2: float = Field(
+    farmland_potential_hm2: float | None = Field(
         ge=0, description="[hm²] area that can become farmland or gardens (quota potential)"
     )
-    distance_to_city_km: float = Field(ge=0, description="[km] distance to the nearest town")
-    population_within_10km: float = Field(ge=0, description="[person] people within 10 km")
-    transport_access: Access = Field(description="road access to the mine")
-    landscape_cultural_value: Level = Field(description="landscape, heritage and cultural value")
-    market_maturity: Level = Field(description="maturity of the local rights and product market")
-    social_capital_interest: Level = Field(description="interest shown by social capital")
-    ecological_redline_overlap: bool = Field(
+    distance_to_city_km: float | None = Field(ge=0, description="[km] distance to the nearest town")
+    population_within_10km: float | None = Field(ge=0, description="[person] people within 10 km")
+    transport_access: Access | None = Field(description="road access to the mine")
+    landscape_cultural_value: Level | None = Field(
+        description="landscape, heritage and cultural value"
+    )
+    market_maturity: Level | None = Field(
+        description="maturity of the local rights and product market"
+    )
+    social_capital_interest: Level | None = Field(description="interest shown by social capital")
+    ecological_redline_overlap: bool | None = Field(
         description="whether the mine overlaps an ecological protection red line"
     )
 

@@ -3,11 +3,18 @@
 The rules are data (table ``modes/rules``): each has a stable code (``MODE-SAFETY-01`` …), the
 mode it scores, a weight, a group, conditions on profile fields as ``(field, op, value)``, and
 the sentence of Wang et al. (2026) it encodes. Nothing here is keyed to a mine's name or id.
+
+A table version says how points become scores: ``scoring: normalised`` (points over attainable
+points, version ``wang2026-restora-1``) or ``scoring: softmax`` (a per-mode ``bias`` plus the
+points, turned into shares that sum to 1; the weights of version ``restora-fit-1`` were fitted to
+the labelled cases of table ``modes/cases`` by :mod:`restora.modes.fit`). A condition on an
+unknown (``None``) profile field never holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +26,7 @@ from restora.modes.profile import MODES, MineProfile, profile_fields
 
 RULES_TABLE = "modes/rules"
 RIGHTS_STEP = "rights_confirmation"
+SCORINGS = ("normalised", "softmax")
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
@@ -34,14 +42,17 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 @dataclass(frozen=True)
 class Condition:
-    """``profile.field <op> value``."""
+    """``profile.field <op> value``; never holds when the field is unknown (``None``)."""
 
     field: str
     op: str
     value: Any
 
     def holds(self, profile: MineProfile) -> bool:
-        return bool(OPS[self.op](getattr(profile, self.field), self.value))
+        actual = getattr(profile, self.field)
+        if actual is None:  # unknown: neither evidence for nor against any mode
+            return False
+        return bool(OPS[self.op](actual, self.value))
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class RuleSet:
     sequence_order: tuple[str, ...]
     include_min_score: float
     provenance: dict[str, Any] = field(repr=False)
+    scoring: str = "normalised"
+    bias: dict[str, float] = field(default_factory=dict)
 
 
 def _conditions(items: Any, where: str) -> tuple[Condition, ...]:
@@ -144,6 +157,12 @@ def rules_from_data(data: Mapping[str, Any], where: str = RULES_TABLE) -> RuleSe
     order = tuple(data["sequence_order"])
     if sorted(order) != sorted(MODES):
         raise InputError("sequence_order must list the four modes once each", file=where)
+    scoring = str(data.get("scoring", "normalised"))
+    if scoring not in SCORINGS:
+        raise InputError(f"unknown scoring {scoring!r} (use {list(SCORINGS)})", file=where)
+    bias = {str(k): float(v) for k, v in (data.get("bias") or {}).items()}
+    if set(bias) - set(MODES):
+        raise InputError(f"bias names unknown modes {sorted(set(bias) - set(MODES))}", file=where)
     return RuleSet(
         rules=tuple(rules),
         safety=_gate(gates["safety_precondition"], where),
@@ -152,6 +171,8 @@ def rules_from_data(data: Mapping[str, Any], where: str = RULES_TABLE) -> RuleSe
         sequence_order=order,
         include_min_score=float(data["include_min_score"]),
         provenance={},
+        scoring=scoring,
+        bias={m: bias.get(m, 0.0) for m in MODES},
     )
 
 
@@ -208,8 +229,47 @@ class Recommendation:
         }
 
 
+def mode_points(
+    profile: MineProfile, rules: Sequence[Rule]
+) -> tuple[dict[str, float], dict[str, float], list[Rule]]:
+    """Points of each mode from the rules that hold, and the points each mode could attain.
+
+    Parameters
+    ----------
+    profile : MineProfile
+        The mine (units in its field descriptions; ``None`` = unknown).
+    rules : sequence of Rule
+        Scoring rules (from :func:`load_rules`).
+
+    Returns
+    -------
+    points : dict
+        ``{mode: Σ_g w_g}`` [point]: per group, the largest weight among the rules that hold.
+    attainable : dict
+        ``{mode: Σ_g W_g}`` [point]: per group, the largest positive weight (0 if none).
+    counted : list of Rule
+        The rules whose weight entered the points (one per group at most).
+
+    Notes
+    -----
+    Rules of one mode that share a group are alternatives: of those that hold, only the one with
+    the largest weight counts (:math:`w_g`, 0 when none holds).
+    """
+    best: dict[tuple[str, str], Rule] = {}
+    top: dict[tuple[str, str], float] = {}
+    for r in rules:
+        key = (r.mode, r.group)
+        top[key] = max(top.get(key, 0.0), r.weight)
+        if r.holds(profile) and (key not in best or r.weight > best[key].weight):
+            best[key] = r
+    points = {m: sum(r.weight for (mode, _), r in best.items() if mode == m) for m in MODES}
+    attainable = {m: sum(w for (mode, _), w in top.items() if mode == m) for m in MODES}
+    counted = [r for r in rules if best.get((r.mode, r.group)) is r]
+    return points, attainable, counted
+
+
 def score_modes(profile: MineProfile, rules: Sequence[Rule]) -> tuple[dict[str, float], list[Rule]]:
-    """Score each mode 0–1 from the rules that hold for ``profile``.
+    """Score each mode 0–1 as its points over its attainable points (``scoring: normalised``).
 
     Parameters
     ----------
@@ -227,9 +287,8 @@ def score_modes(profile: MineProfile, rules: Sequence[Rule]) -> tuple[dict[str, 
 
     Notes
     -----
-    Rules of one mode that share a group are alternatives; of those that hold, the one with the
-    largest weight counts. With :math:`w_g` the counted weight of group :math:`g` (0 if none
-    holds) and :math:`W_g` the largest positive weight of the group (0 if none is positive):
+    With :math:`w_g` the counted weight of group :math:`g` (0 if none holds) and :math:`W_g` the
+    largest positive weight of the group (0 if none is positive):
 
     .. math:: s_m = \\max(0, \\sum_g w_g) / \\sum_g W_g
 
@@ -237,20 +296,49 @@ def score_modes(profile: MineProfile, rules: Sequence[Rule]) -> tuple[dict[str, 
     ----------
     Wang J. et al. (2026) Acta Ecologica Sinica 46(1):184-200, DOI 10.20103/j.stxb.202507131830.
     """
-    best: dict[tuple[str, str], Rule] = {}
-    top: dict[tuple[str, str], float] = {}
-    for r in rules:
-        key = (r.mode, r.group)
-        top[key] = max(top.get(key, 0.0), r.weight)
-        if r.holds(profile) and (key not in best or r.weight > best[key].weight):
-            best[key] = r
-    scores = {}
-    for m in MODES:
-        attainable = sum(w for (mode, _), w in top.items() if mode == m)
-        got = sum(r.weight for (mode, _), r in best.items() if mode == m)
-        scores[m] = max(0.0, got) / attainable if attainable > 0 else 0.0
-    counted = [r for r in rules if best.get((r.mode, r.group)) is r]
+    points, attainable, counted = mode_points(profile, rules)
+    scores = {m: max(0.0, points[m]) / attainable[m] if attainable[m] > 0 else 0.0 for m in MODES}
     return scores, counted
+
+
+def softmax_scores(
+    profile: MineProfile, rules: Sequence[Rule], bias: Mapping[str, float]
+) -> tuple[dict[str, float], list[Rule]]:
+    """Score each mode as its share of the exponentiated points (``scoring: softmax``).
+
+    Parameters
+    ----------
+    profile : MineProfile
+        The mine (units in its field descriptions; ``None`` = unknown).
+    rules : sequence of Rule
+        Scoring rules (from :func:`load_rules`).
+    bias : mapping
+        ``{mode: b_m}`` [point]: the points a mode has before any rule (its base rate).
+
+    Returns
+    -------
+    scores : dict
+        ``{mode: s_m}`` [1], 0 < s_m < 1, Σ s_m = 1.
+    counted : list of Rule
+        The rules whose weight entered the points.
+
+    Notes
+    -----
+    A multinomial-logistic model whose features are the rule groups (McFadden 1974):
+
+    .. math:: z_m = b_m + \\sum_g w_g, \\qquad s_m = e^{z_m} / \\sum_k e^{z_k}
+
+    References
+    ----------
+    McFadden D. (1974) Conditional logit analysis of qualitative choice behavior. In Zarembka P.
+    (ed.) Frontiers in Econometrics, Academic Press, 105-142.
+    """
+    points, _, counted = mode_points(profile, rules)
+    z = {m: float(bias.get(m, 0.0)) + points[m] for m in MODES}
+    top = max(z.values())
+    expz = {m: math.exp(z[m] - top) for m in MODES}
+    total = sum(expz.values())
+    return {m: expz[m] / total for m in MODES}, counted
 
 
 def recommend(profile: MineProfile, rules: RuleSet) -> Recommendation:
@@ -271,7 +359,8 @@ def recommend(profile: MineProfile, rules: RuleSet) -> Recommendation:
 
     Notes
     -----
-    1. Scores from :func:`score_modes`.
+    1. Scores from :func:`score_modes` (``scoring: normalised``) or :func:`softmax_scores`
+       (``scoring: softmax``); unknown profile fields add no points.
     2. Red-line gate (MODE-GATE-REDLINE): when it holds, the score of its mode (industry
        integration) is capped at ``score_cap`` — development stays under the
        restoration-development threshold.
@@ -286,7 +375,10 @@ def recommend(profile: MineProfile, rules: RuleSet) -> Recommendation:
     ----------
     Wang J. et al. (2026) Acta Ecologica Sinica 46(1):184-200, DOI 10.20103/j.stxb.202507131830.
     """
-    scores, counted = score_modes(profile, rules.rules)
+    if rules.scoring == "softmax":
+        scores, counted = softmax_scores(profile, rules.rules, rules.bias)
+    else:
+        scores, counted = score_modes(profile, rules.rules)
     reasons = [
         Reason(r.code, r.mode, f"{r.weight:+g} points", r.name, r.source_sentence) for r in counted
     ]
