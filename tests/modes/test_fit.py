@@ -165,7 +165,14 @@ def test_high_hazard_puts_safety_first_under_the_fitted_weights(p: MineProfile) 
     assert rec.sequence[0] == "safety_baseline"
     assert "MODE-GATE-SAFETY" in rec.rule_codes
     # scores are published rounded to 1e-6 each: four of them sum to 1 within 4 × 5e-7
-    assert sum(recommend(p, load_rules(on=FITTED_ON)).scores.values()) <= 1.0 + 2e-6
+    rec = recommend(p, load_rules(on=FITTED_ON))
+    assert sum(rec.scores.values()) <= 1.0 + 2e-6
+    assert rec.primary_mode in rec.sequence
+    assert rec.scores[rec.primary_mode] == max(rec.scores.values())
+    if p.ecological_redline_overlap:
+        assert rec.scores["industry_integration"] <= 0.3 + 1e-12
+    if p.geohazard_risk is None and p.pollution is None:
+        assert "MODE-GATE-SAFETY" not in rec.rule_codes  # unknown hazard never gates
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,6 +4,8 @@
 - :mod:`restora.modes.recommend` — rule scores, gates, primary mode and sequence (table
   ``modes/rules``);
 - :mod:`restora.modes.derive` — a profile from the register and its diagnosis;
+- :mod:`restora.modes.fit` — fits the rule weights to the labelled published cases (table
+  ``modes/cases``) and reports leave-one-out agreement (``python -m restora.modes.fit``);
 - :mod:`restora.modes.iad` — Ostrom's IAD framework per mode (table ``modes/iad``) with measurable
   criteria from appraisal figures.
 
