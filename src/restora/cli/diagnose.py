@@ -7,26 +7,32 @@ JSON contracts (stable; see docs/diagnosis-soil.md):
   ``nemerow``, ``nemerow_grade``, ``factors`` {pollutant: {value, screening, intervention,
   index, ...}}, ``rules``, ``warnings`` (plausibility, see
   :func:`restora.diagnosis.soil_plausibility.check`) and ``tables_used``.
-- ``diagnose zones``: a list, per site, of ``site_id``, ``method``, ``method_used``, ``zones``
-  [{zone_id, zone_class, area_hm2, max_index, governing_metal, techniques, ...}], ``warnings``
-  and ``tables_used``.
+- ``diagnose zones``: a list, per site, of ``site_id``, ``mine_id``, ``crs`` (China Albers, the
+  CRS of ``geometry_wkt``), ``n_samples``, ``method``, ``method_used``, ``cell_size_m``,
+  ``min_zone_area_m2``, ``zones`` [{zone_id, zone_class, area_hm2, reassigned_hm2, max_index,
+  governing_metal, n_samples, below_detection, indeterminate_metals, techniques, ...}],
+  ``merges``, ``warnings`` and ``tables_used``. Computed by
+  :func:`restora.diagnosis.site_zones.zone_sites`, as ``plan make`` and ``appraise`` do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.markup import escape
 
+from restora import refdata
+from restora.cli import diagnose_site
 from restora.cli.output import Format, FormatOption, emit, err_console, handled
 from restora.diagnosis import soil, soil_io, zoning
+from restora.diagnosis.site_zones import LAND_COLUMN, zone_sites
 from restora.errors import InputError
+from restora.inventory.geometry import CHINA_ALBERS, STORAGE_CRS, transformer
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -106,97 +112,6 @@ def soil_command(
         emit(records, fmt, rows=rows, title=f"Soil samples against {soil.label(data.standard)}")
 
 
-def _land_default(land: Any, given: str | None, what: str) -> str:
-    if given is not None:
-        return given
-    counts = Counter(str(v) for v in land if v is not None)
-    if not counts:
-        raise InputError(f"give --{what}: the samples have none")
-    value, _ = counts.most_common(1)[0]
-    if len(counts) > 1:
-        _warn(
-            [f"samples have several {what} values {dict(counts)}; the site is zoned as {value!r}"]
-        )
-    return value
-
-
-def _zone_one(
-    site_id: str,
-    geom: Any,
-    crs: str,
-    xs: np.ndarray,
-    ys: np.ndarray,
-    data: soil_io.SoilSamples,
-    keep: np.ndarray,
-    land: str | None,
-    opts: dict[str, Any],
-) -> dict[str, Any]:
-    """Zone one site from the samples ``keep`` selects (land use or class: given, else theirs)."""
-    sub = _subset(data, keep)
-    land_here = _land_default(
-        sub.land, land, "land-use" if data.standard == "gb15618" else "land-class"
-    )
-    xs, ys = xs[keep], ys[keep]
-    result = zoning.zone_site(
-        geom,
-        xs,
-        ys,
-        sub.concentration,
-        sub.pollutants,
-        land=land_here,
-        ph=sub.ph,
-        standard=sub.standard,
-        crs=crs,
-        **opts,
-    )
-    _warn(f"site {site_id}: {w}" for w in result.warnings)
-    return {"site_id": site_id, "crs": crs, "n_samples": int(xs.size), **result.as_dict()}
-
-
-def _projected(gdf: Any, crs: str | None) -> Any:
-    if crs:
-        return gdf.to_crs(crs)
-    if gdf.crs is None:
-        raise InputError("the site file has no CRS: give --crs or write one into the file")
-    if gdf.crs.is_geographic:
-        utm = gdf.estimate_utm_crs()
-        _warn([f"sites are in {gdf.crs.to_string()} (degrees); zoned in {utm.to_string()}"])
-        return gdf.to_crs(utm)
-    return gdf
-
-
-def _sample_xy(data: soil_io.SoilSamples, crs: str, fname: str) -> tuple[np.ndarray, np.ndarray]:
-    cols = data.columns
-    if "x" in cols and "y" in cols:
-        return cols["x"], cols["y"]
-    if "lon" in cols and "lat" in cols:
-        from restora.inventory.geometry import transformer
-
-        lon, lat = cols["lon"], cols["lat"]
-        bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
-        if bad.size:
-            raise InputError("lon/lat missing", file=fname, row=int(bad[0]) + 1, field="lon")
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        return np.asarray(x), np.asarray(y)
-    raise InputError(
-        "the samples need coordinates: x, y in the site's CRS [m] or lon, lat (WGS 84)",
-        file=fname,
-    )
-
-
-def _subset(data: soil_io.SoilSamples, keep: np.ndarray) -> soil_io.SoilSamples:
-    return soil_io.SoilSamples(
-        standard=data.standard,
-        sample_id=data.sample_id[keep],
-        pollutants=data.pollutants,
-        concentration=data.concentration[keep],
-        censored=data.censored[keep],
-        land=data.land[keep],
-        ph=data.ph[keep] if data.ph is not None else None,
-        columns={k: v[keep] for k, v in data.columns.items()},
-    )
-
-
 @app.command("zones")
 def zones_command(
     sites: Path = typer.Argument(None, help="Site polygons (GeoPackage, shapefile, GeoJSON)."),
@@ -207,45 +122,94 @@ def zones_command(
     standard: str = StandardOption,
     land_use: str = typer.Option(None, "--land-use", help="GB 15618: paddy, orchard, other."),
     land_class: str = typer.Option(None, "--land-class", help="GB 36600: 1 or 2."),
-    cell_size: float = typer.Option(20.0, "--cell-size", help="Cell side [m]."),
+    cell_size: float = typer.Option(
+        zoning.DEFAULT_CELL_SIZE_M, "--cell-size", help="Cell side [m]."
+    ),
     method: str = typer.Option("idw", "--method", help="idw or ordinary_kriging."),
+    min_zone_area: float = typer.Option(
+        None,
+        "--min-zone-area",
+        help="Smallest zone [m²] (default: remediation/min-zone-area, TD/T 1055-2019; 0 keeps "
+        "every zone).",
+    ),
     land_use_after: str = typer.Option(
         None, "--land-use-after", help="agricultural, ecological or construction."
     ),
     depth: float = typer.Option(None, "--depth", help="Depth of contamination [m]."),
-    crs: str = typer.Option(None, "--crs", help="Projected CRS to zone in (default: the file's)."),
+    crs: str = typer.Option(
+        None,
+        "--crs",
+        help="CRS of the samples' x, y and of a site file that has none (default: the site "
+        "file's). Zones are always computed in China Albers equal-area.",
+    ),
     on: str = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:
-    """Zone sites by pollution gradient (IDW or kriging) and list candidate techniques."""
+    """Zone sites by pollution gradient (IDW or kriging) and list candidate techniques.
+
+    The zones are those of ``restora plan make`` and ``restora appraise`` for the same site and
+    samples: all three zone through restora.diagnosis.site_zones.zone_sites.
+    """
     with handled():
         when = _date(on)
         if method not in zoning.METHODS:
             raise InputError(
                 f"unknown method {method!r}: use idw or ordinary_kriging", field="--method"
             )
-        opts = {
-            "cell_size": cell_size,
-            "method": method,
-            "land_use_after": land_use_after,
-            "depth_m": depth,
-            "on": when,
-            "region": region,
-        }
-        given_land = (
-            land_use
-            if soil.load_standard(standard, when, region).standard == "gb15618"
-            else land_class
-        )
+        place: str | None = region
+        values = soil.load_standard(standard, when, place)
+        given_land = land_use if values.standard == "gb15618" else land_class
         if mine is not None:
-            results = _zones_from_store(mine, site_id, standard, given_land, crs, opts)
+            site_frame, sample_frame, mine_region = _register_from_store(mine, site_id)
+            place = place or mine_region  # as plan make and appraise do
         else:
             if sites is None or samples is None:
                 raise InputError("give SITES and SAMPLES files, or --mine ID")
-            results = _zones_from_files(
-                sites, samples, layer, site_id, standard, given_land, crs, opts
+            site_frame, sample_frame = _register_from_files(
+                sites, samples, layer, site_id, values.standard, crs, when, place
             )
+        with_samples = set(sample_frame["site_id"].dropna().astype(str))
+        _warn(
+            f"site {sid}: no sample has this site_id; skipped"
+            for sid in site_frame["site_id"].astype(str)
+            if sid not in with_samples
+        )
+        zoned = zone_sites(
+            site_frame,
+            sample_frame,
+            standard=values.standard,
+            land=given_land,
+            method=method,
+            cell_size=cell_size,
+            min_zone_area_m2=min_zone_area,
+            land_use_after=land_use_after,
+            depth_m=depth,
+            strict=True,
+            on=when,
+            region=place,
+        )
+        if not zoned:
+            raise InputError(
+                f"no site of mine {mine!r} has samples"
+                if mine is not None
+                else "no site could be zoned (no samples matched a site)",
+                file=None if mine is not None else str(samples),
+                field="--mine" if mine is not None else None,
+            )
+        for z in zoned:
+            _warn(f"site {z.site_id}: {w}" for w in z.json["warnings"])
+        results = [
+            {
+                "site_id": z.site_id,
+                "mine_id": z.mine_id or None,
+                "crs": CHINA_ALBERS,
+                "n_samples": z.json["n_samples"],
+                **z.result.as_dict(),
+                "warnings": z.json["warnings"],
+            }
+            for z in zoned
+        ]
         if fmt == Format.json:
             emit(results, fmt)
             return
@@ -267,16 +231,17 @@ def zones_command(
         emit(results, fmt, rows=rows, title="Treatment zones")
 
 
-def _zones_from_files(
+def _register_from_files(
     sites: Path,
     samples: Path,
     layer: str | None,
     site_id: str | None,
     standard: str,
-    land: str | None,
     crs: str | None,
-    opts: dict[str, Any],
-) -> list[dict[str, Any]]:
+    on: dt.date,
+    region: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sites (lon/lat) and samples in the register's form, from a site file and a samples CSV."""
     import geopandas as gpd
 
     if not Path(sites).exists():
@@ -285,8 +250,12 @@ def _zones_from_files(
         gdf = gpd.read_file(sites, layer=layer) if layer else gpd.read_file(sites)
     except Exception as exc:  # pyogrio raises its own errors for unreadable files and layers
         raise InputError(f"cannot read the site polygons: {exc}", file=str(sites)) from exc
-    gdf = _projected(gdf, crs)
-    site_crs = gdf.crs.to_string()
+    if gdf.crs is None:
+        if not crs:
+            raise InputError(
+                "the site file has no CRS: give --crs or write one into the file", file=str(sites)
+            )
+        gdf = gdf.set_crs(crs)
     id_col = next((c for c in ("site_id", "图斑编号", "场地编号") if c in gdf.columns), None)
     if site_id is not None:
         if id_col is None:
@@ -296,34 +265,91 @@ def _zones_from_files(
         gdf = gdf[gdf[id_col].astype(str) == site_id]
         if gdf.empty:
             raise InputError(f"no site {site_id!r}", file=str(sites), field=id_col)
-    data, meta = soil_io.read_samples(samples, standard, on=opts["on"], region=opts["region"])
+    ids = (
+        [str(v) for v in gdf[id_col]]
+        if id_col
+        else [f"feature {i}" for i in range(1, len(gdf) + 1)]
+    )
+    site_frame = pd.DataFrame(
+        {
+            "site_id": ids,
+            "mine_id": gdf["mine_id"].to_numpy(dtype=object) if "mine_id" in gdf else None,
+            "geometry": gdf.to_crs(STORAGE_CRS).geometry.to_numpy(dtype=object),
+        }
+    )
+    data, meta = soil_io.read_samples(samples, standard, on=on, region=region)
     _warn(meta["warnings"])
-    xs, ys = _sample_xy(data, site_crs, meta["file"])
-    results = []
-    for i, (_, feat) in enumerate(gdf.iterrows(), start=1):
-        sid = str(feat[id_col]) if id_col else f"feature {i}"
-        keep = np.ones(len(data), dtype=bool)
-        if "site_id" in data.columns and id_col:
-            keep = data.columns["site_id"] == sid
-            if not keep.any():
-                _warn([f"site {sid}: no sample has this site_id; skipped"])
-                continue
-        results.append(_zone_one(sid, feat.geometry, site_crs, xs, ys, data, keep, land, opts))
-    if not results:
-        raise InputError("no site could be zoned (no samples matched a site)", file=str(samples))
-    return results
+    lon, lat = _sample_lonlat(data, crs or gdf.crs.to_string(), meta["file"])
+    frame = _sample_frame(data, lon, lat, on, region)
+    if "site_id" in data.columns and id_col:
+        frame["site_id"] = data.columns["site_id"]
+        return site_frame, frame
+    # samples without site_id (or sites without ids): every site is zoned with all samples
+    return site_frame, pd.concat([frame.assign(site_id=sid) for sid in ids], ignore_index=True)
 
 
-def _zones_from_store(
-    mine: str,
-    site_id: str | None,
-    standard: str,
-    land: str | None,
-    crs: str | None,
-    opts: dict[str, Any],
-) -> list[dict[str, Any]]:
-    import geopandas as gpd
+def _sample_lonlat(
+    data: soil_io.SoilSamples, crs: str, fname: str
+) -> tuple[np.ndarray, np.ndarray]:
+    cols = data.columns
+    if "lon" in cols and "lat" in cols:
+        lon, lat = cols["lon"], cols["lat"]
+        bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+        if bad.size:
+            raise InputError("lon/lat missing", file=fname, row=int(bad[0]) + 1, field="lon")
+        return lon, lat
+    if "x" in cols and "y" in cols:
+        x, y = cols["x"], cols["y"]
+        bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))
+        if bad.size:
+            raise InputError("x/y missing", file=fname, row=int(bad[0]) + 1, field="x")
+        lon, lat = transformer(crs, STORAGE_CRS).transform(x, y)
+        return np.asarray(lon), np.asarray(lat)
+    raise InputError(
+        "the samples need coordinates: x, y in the site's CRS [m] or lon, lat (WGS 84)",
+        file=fname,
+    )
 
+
+def _sample_frame(
+    data: soil_io.SoilSamples,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    on: dt.date,
+    region: str | None,
+) -> pd.DataFrame:
+    """The samples as register rows; below-detection results keep their ``qualifiers`` text.
+
+    The reader substituted ``fraction × DL`` for ``<DL`` and ``value_without_lod`` for ``ND``
+    (``soil/indices/non-detect``); the stated limit is ``value / fraction``.
+    """
+    fraction = float(
+        refdata.get(soil_io.NON_DETECT_TABLE, on=on, region=region).data["fraction_of_lod"]
+    )
+    frame = pd.DataFrame(
+        {
+            "sample_id": data.sample_id,
+            "lon": lon,
+            "lat": lat,
+            LAND_COLUMN[data.standard]: data.land,
+            "ph": data.ph if data.ph is not None else np.full(len(data), np.nan),
+        }
+    )
+    notes: list[list[str]] = [[] for _ in range(len(data))]
+    for j, p in enumerate(data.pollutants):
+        value = data.concentration[:, j]
+        frame[p] = value
+        for r in np.flatnonzero(data.censored[:, j]):
+            limit = value[r] / fraction if fraction > 0 and value[r] > 0 else None
+            notes[r].append(f"{p}=<{limit!r}" if limit is not None else f"{p}=ND")
+    frame["qualifiers"] = ["; ".join(n) if n else None for n in notes]
+    return frame
+
+
+def _register_from_store(
+    mine: str, site_id: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """The mine's sites and samples, and its region code."""
     from restora.store import Store
 
     with Store() as store:
@@ -333,47 +359,9 @@ def _zones_from_store(
     sites = reg.sites if site_id is None else reg.sites[reg.sites["site_id"] == site_id]
     if sites.empty:
         raise InputError(f"mine {mine!r} has no site {site_id or ''}".strip(), field="--site-id")
-    gdf = _projected(gpd.GeoDataFrame(sites, geometry="geometry", crs="EPSG:4326"), crs)
-    site_crs = gdf.crs.to_string()
-    values = soil.load_standard(standard, opts["on"], opts["region"])
-    smp = reg.samples
-    pollutants = tuple(p for p in values.pollutants if p in smp.columns)
-    if not pollutants:
-        raise InputError(f"the store's samples have no {soil.label(values.standard)} pollutant")
-    conc = smp[list(pollutants)].apply(lambda c: c.astype(float)).to_numpy()
-    land_col = "land_use" if values.standard == "gb15618" else "land_class"
-    data = soil_io.SoilSamples(
-        standard=values.standard,
-        sample_id=smp["sample_id"].to_numpy(dtype=object),
-        pollutants=pollutants,
-        concentration=conc,
-        censored=np.zeros(conc.shape, dtype=bool),
-        land=(
-            smp[land_col] if land_col in smp.columns else smp["sample_id"].map(lambda _: None)
-        ).to_numpy(dtype=object),
-        ph=smp["ph"].astype(float).to_numpy() if "ph" in smp.columns else None,
-        columns={
-            "site_id": smp["site_id"].astype(str).to_numpy(dtype=object),
-            "lon": smp["lon"].astype(float).to_numpy(),
-            "lat": smp["lat"].astype(float).to_numpy(),
-        },
-    )
-    xs, ys = _sample_xy(data, site_crs, f"store, mine {mine}")
-    results = []
-    for _, feat in gdf.iterrows():
-        sid = str(feat["site_id"])
-        keep = data.columns["site_id"] == sid
-        if not keep.any():
-            _warn([f"site {sid}: no sample; skipped"])
-            continue
-        results.append(_zone_one(sid, feat.geometry, site_crs, xs, ys, data, keep, land, opts))
-    if not results:
-        raise InputError(f"no site of mine {mine!r} has samples", field="--mine")
-    return results
+    code = reg.mines["region_code"].iloc[0] if "region_code" in reg.mines else None
+    return sites.reset_index(drop=True), reg.samples, str(code) if pd.notna(code) else None
 
 
-# Commands of other engineers' diagnosis modules, when present.
-if importlib.util.find_spec("restora.cli.diagnose_site") is not None:
-    from restora.cli import diagnose_site
-
-    diagnose_site.add_commands(app)
+# hazards and suitability live in restora.cli.diagnose_site
+diagnose_site.add_commands(app)
