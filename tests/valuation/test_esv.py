@@ -185,6 +185,51 @@ def test_before_after_of_register_sites():
     }
 
 
+def test_leave_as_is_keeps_current_cover():
+    """Issue 11 item 4: leave_as_is was GB/T 21010 0404 → shrub_grass (19.69 equivalents/hm²),
+    so an unrestored Cd-contaminated dump earned ~100× its bare-land ESV. Fails on the old table
+    and code (no ``cover_after``; the table said "0404")."""
+    from restora import refdata
+
+    assert refdata.get(esv.AFTER_USE_TABLE).data["leave_as_is"] == esv.KEEP_CURRENT
+    # QS-M28-S2 of the demo register: a waste-rock dump of 11.29 hm², bare land; a
+    # water-filled pit and a dry subsidence area left as is keep water and dry land.
+    sites = pd.DataFrame(
+        {
+            "site_id": ["QS-M28-S2", "P", "D", "F"],
+            "kind": ["waste_rock_dump", "open_pit", "subsidence_area", "waste_rock_dump"],
+            "water": [False, True, False, False],
+            "area_hm2": [11.29, 2.0, 3.0, 1.0],
+        }
+    )
+    cover, tables = esv.cover_after(
+        {"QS-M28-S2": "leave_as_is", "P": "leave_as_is", "D": "leave_as_is", "F": "forest"}
+    )
+    assert cover == {
+        "QS-M28-S2": esv.KEEP_CURRENT,
+        "P": esv.KEEP_CURRENT,
+        "D": esv.KEEP_CURRENT,
+        "F": "mixed_forest",
+    }
+    assert tables[0]["name"] == esv.AFTER_USE_TABLE
+    # callers that map the table's codes one by one get the same pass-through
+    from restora.valuation.landcover import LandCoverMapping
+
+    assert LandCoverMapping.load().type_of("gbt21010", "current") == esv.KEEP_CURRENT
+    out = esv.esv_before_after(sites, cover)
+    assert out["type_after"].tolist() == ["bare_land", "water", "dry_land", "mixed_forest"]
+    assert out["type_after"].iloc[:3].tolist() == out["type_before"].iloc[:3].tolist()
+    assert out["after_planned"].tolist() == [True, True, True, True]
+    e = 3406.5
+    # QS-M28-S2: 11.29 hm² × 0.20 × 3406.5 = 7691.877 CNY/yr before and after (the old mapping
+    # gave 11.29 × 19.69 × 3406.5 = 757 265.29 after)
+    assert out.loc[0, "esv_before_cny_per_yr"] == pytest.approx(7691.877)
+    assert out.loc[0, "esv_after_cny_per_yr"] == pytest.approx(11.29 * 0.20 * e)
+    assert out["esv_change_cny_per_yr"].iloc[:3].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(InputError, match="site X: after-use 'orchard'"):
+        esv.cover_after({"X": "orchard"})
+
+
 def test_before_after_rejects_unknown_site_and_type():
     sites = pd.DataFrame({"site_id": ["a"], "kind": ["open_pit"], "area_hm2": [1.0]})
     with pytest.raises(InputError, match="unknown site"):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from restora import refdata
 from restora.errors import InputError, Problem
-from restora.valuation.landcover import NO_TYPE, LandCoverMapping
+from restora.valuation.landcover import KEEP_CURRENT, NO_TYPE, LandCoverMapping
 from restora.valuation.prices import PriceIndex
 
 METHOD = "xie2015"
@@ -35,8 +35,6 @@ GRAIN_TABLE = "valuation/xie2015/grain_method"
 ADJUSTMENT_TABLE = "valuation/xie2015/regional_adjustment"
 AFTER_USE_TABLE = "appraisal/after-use-land-class"
 RATIO_NAMES = ("npp", "precipitation", "soil_conservation")
-#: ``after_cover`` value (and after-use table entry) for a site that keeps its current cover.
-KEEP_CURRENT = "current"
 
 
 @dataclass(frozen=True)
@@ -480,8 +478,7 @@ def cover_after(
                 f"of {', '.join(use_table.data)}",
                 field="after_use",
             )
-        code = str(code)
-        cover[sid] = KEEP_CURRENT if code == KEEP_CURRENT else mapping.type_of("gbt21010", code)
+        cover[sid] = mapping.type_of("gbt21010", str(code))  # KEEP_CURRENT passes through
     return cover, [use_table.provenance(), mapping.provenance]
 
 

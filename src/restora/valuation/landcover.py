@@ -24,6 +24,10 @@ MAPPING_TABLE = "valuation/landcover/ecosystem_types"
 FACTORS_TABLE = "valuation/xie2015/equivalent_factors"
 SCHEMES = ("gbt21010", "clcd", "esa_worldcover", "site_kind")
 NO_TYPE = -1  # index for "no ecosystem type" (built-up), value 0
+#: Code of the after-use table (``appraisal/after-use-land-class``) for "keeps its current
+#: cover"; :meth:`LandCoverMapping.type_of` passes it through for
+#: :func:`restora.valuation.esv.esv_before_after`, which then keeps the site's current type.
+KEEP_CURRENT = "current"
 # Type indices fit in int8 (14 types); a small dtype keeps raster-sized outputs 8× smaller
 # and much faster to write than int64.
 INDEX_DTYPE = np.int8
@@ -63,11 +67,17 @@ class LandCoverMapping:
     def type_of(self, scheme: str, code: str | int, water: bool = False) -> str | None:
         """Ecosystem type of one code (None for built-up land).
 
+        ``KEEP_CURRENT`` (``"current"``, the after-use table's entry for ``leave_as_is``) is
+        returned as is: the site keeps its current type (see
+        :func:`restora.valuation.esv.esv_before_after`).
+
         Raises
         ------
         InputError
             When the scheme or code is not in the mapping.
         """
+        if str(code) == KEEP_CURRENT:
+            return KEEP_CURRENT
         idx = self.type_index(scheme, [code], [water])[0]
         return None if idx == NO_TYPE else self.types[idx]
 
