@@ -202,9 +202,10 @@ def stage(name: str, work: Path, extra: dict[str, Any]) -> dict[str, Any]:
         import rasterio  # imported before timing, as InVEST's imports are
 
         from restora.valuation import carbon as cm
+        from restora.valuation.io import read_pools
 
         t_import = time.perf_counter()
-        pools_t = cm.read_pools(pools)
+        pools_t = read_pools(pools)
         val = (
             cm.Valuation(PRICE, DISCOUNT, RATE_CHANGE, BASE_YEAR, ALT_YEAR)
             if extra.get("alt")

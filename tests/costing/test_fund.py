@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restora import refdata
-from restora.costing.fund import load_rule, project_fund, read_production
+from restora.costing.fund import load_rule, project_fund
+from restora.costing.io import read_production
 from restora.errors import InputError
 
 

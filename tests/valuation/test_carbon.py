@@ -22,6 +22,7 @@ from restora.cli.value_carbon import add_commands
 from restora.errors import InputError
 from restora.valuation import carbon as cm
 from restora.valuation import raster
+from restora.valuation.io import read_pools
 
 # Two classes. Densities [Mg C/ha]: class 1: 10 + 2 + 50 + 1 = 63; class 2: 100 + 20 + 80 + 5 = 205.
 POOLS_CSV = textwrap.dedent(
@@ -65,7 +66,7 @@ def pair(tmp_path):
 
 
 def test_read_pools_matches_headers_like_invest(pools):
-    t = cm.read_pools(pools)
+    t = read_pools(pools)
     assert t.lucode.tolist() == [1, 2]
     assert t.density.tolist() == [63.0, 205.0]
 
@@ -91,7 +92,7 @@ def test_bad_pools_name_row_and_column(tmp_path, body, row, field, match):
     p = tmp_path / "bad.csv"
     p.write_text(body)
     with pytest.raises(InputError, match=match) as e:
-        cm.read_pools(p)
+        read_pools(p)
     prob = e.value.problems[0]
     assert prob.file == str(p) and prob.row == row and prob.field == field
 
@@ -105,7 +106,7 @@ def test_hand_worked_totals_with_nodata(pools, pair):
     # Alternate: 3 px of class 1, 6 px of class 2: (3·63 + 6·205)·0.09 = 1419·0.09 = 127.71 Mg C
     # Change only where both have data: the corner pixel (baseline nodata, alternate class 1)
     #   is left out: (127.71 − 63·0.09) − 96.48 = 122.04 − 96.48 = 25.56 Mg C
-    r = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1])
+    r = cm.carbon_storage(pair[0], read_pools(pools), pair[1])
     assert r.total_mg_c == pytest.approx(96.48, rel=1e-12)
     assert r.alt_total_mg_c == pytest.approx(127.71, rel=1e-12)
     assert r.delta_mg_c == pytest.approx(25.56, rel=1e-12)
@@ -115,7 +116,7 @@ def test_hand_worked_totals_with_nodata(pools, pair):
 
 
 def test_baseline_only(pools, pair):
-    r = cm.carbon_storage(pair[0], cm.read_pools(pools))
+    r = cm.carbon_storage(pair[0], read_pools(pools))
     d = r.to_dict()
     assert d["total_mg_c"] == pytest.approx(96.48) and d["alt_total_mg_c"] is None
     assert d["delta_mg_c"] is None and "npv_cny" not in d
@@ -141,7 +142,7 @@ def test_missing_class_is_an_error_and_writes_nothing(tmp_path, pools):
     p = write_tif(tmp_path / "m.tif", arr, nodata=-1)
     out = tmp_path / "maps"
     with pytest.raises(InputError, match=r"code\(s\) 7 \(1 px\)") as e:
-        cm.carbon_storage(p, cm.read_pools(pools), out_dir=out)
+        cm.carbon_storage(p, read_pools(pools), out_dir=out)
     assert e.value.problems[0].file == p and e.value.problems[0].field == "lucode"
     assert not out.exists()
 
@@ -150,13 +151,13 @@ def test_missing_class_keeps_earlier_maps(tmp_path, pools, pair):
     # maps and counts are made in one pass; a code missing from the table (found only once
     # every window is counted) deletes the new maps, and the previous run's maps stay valid
     out = tmp_path / "maps"
-    good = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1], out_dir=out)
+    good = cm.carbon_storage(pair[0], read_pools(pools), pair[1], out_dir=out)
     before = {n: Path(f).read_bytes() for n, f in good.outputs.items()}
     bad = BASE.copy()
     bad[2, 0] = 7  # not in the pools table, in the last window of 1-pixel-row windows
     p = write_tif(tmp_path / "m.tif", bad, nodata=-1)
     with pytest.raises(InputError, match=r"code\(s\) 7 \(1 px\)"):
-        cm.carbon_storage(p, cm.read_pools(pools), pair[1], out_dir=out, target_pixels=4)
+        cm.carbon_storage(p, read_pools(pools), pair[1], out_dir=out, target_pixels=4)
     assert sorted(f.name for f in out.iterdir()) == sorted(f"{n}.tif" for n in before)
     assert all(Path(good.outputs[n]).read_bytes() == b for n, b in before.items())
 
@@ -165,11 +166,11 @@ def test_missing_class_keeps_earlier_maps(tmp_path, pools, pair):
 def test_maps_identical_whatever_the_compression(tmp_path, pools, pair, compress):
     v = cm.Valuation(100, 10, 0, 2020, 2022)
     r = cm.carbon_storage(
-        pair[0], cm.read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / compress,
+        pair[0], read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / compress,
         compress=compress.upper(),
     )  # fmt: skip
     ref = cm.pixel_maps(
-        BASE, ALT, -32768, cm.read_pools(pools).density_table(-32768, 65536) * 0.09, -1, -1,
+        BASE, ALT, -32768, read_pools(pools).density_table(-32768, 65536) * 0.09, -1, -1,
         cm.valuation_constant(100, 10, 0, 2),
     )  # fmt: skip
     for name, f in r.outputs.items():
@@ -180,7 +181,7 @@ def test_maps_identical_whatever_the_compression(tmp_path, pools, pair, compress
 
 def test_unknown_compression_is_an_input_error(tmp_path, pools, pair):
     with pytest.raises(InputError, match="unknown compression"):
-        cm.carbon_storage(pair[0], cm.read_pools(pools), out_dir=tmp_path / "o", compress="jpeg")
+        cm.carbon_storage(pair[0], read_pools(pools), out_dir=tmp_path / "o", compress="jpeg")
     assert not (tmp_path / "o").exists()
 
 
@@ -188,7 +189,7 @@ def test_missing_wide_code_is_an_error(tmp_path, pools):
     arr = np.array([[1, 2], [70_000, 2]], dtype=np.int32)  # outside the table's span 1..2
     p = write_tif(tmp_path / "m32.tif", arr)
     with pytest.raises(InputError, match=r"beyond 1\.\.2"):
-        cm.carbon_storage(p, cm.read_pools(pools))
+        cm.carbon_storage(p, read_pools(pools))
 
 
 def test_input_errors_before_any_pixel_is_read(tmp_path, pools, pair, monkeypatch):
@@ -196,7 +197,7 @@ def test_input_errors_before_any_pixel_is_read(tmp_path, pools, pair, monkeypatc
         raise AssertionError("pixels were read before the inputs were checked")
 
     monkeypatch.setattr(raster, "run_blocks", no_reading)
-    t = cm.read_pools(pools)
+    t = read_pools(pools)
     f = write_tif(tmp_path / "f.tif", BASE.astype(np.float32))
     with pytest.raises(InputError, match="integer class codes"):
         cm.carbon_storage(f, t)
@@ -250,7 +251,7 @@ def test_npv_is_constant_times_change(pools, pair):
     v = cm.Valuation(
         price_per_mg_c=100, discount_rate_pct=10, rate_change_pct=0, base_year=2020, alt_year=2022
     )
-    r = cm.carbon_storage(pair[0], cm.read_pools(pools), pair[1], valuation=v)
+    r = cm.carbon_storage(pair[0], read_pools(pools), pair[1], valuation=v)
     # K = 95.454545… (above); NPV = 95.454545… × 25.56 = 2439.818181…
     assert r.npv_cny == pytest.approx(2439.8181818, rel=1e-9)
     assert r.to_dict()["valuation_constant_cny_per_mg_c"] == pytest.approx(95.4545454545)
@@ -261,9 +262,7 @@ def test_npv_is_constant_times_change(pools, pair):
 
 def test_maps_per_pixel(tmp_path, pools, pair):
     v = cm.Valuation(100, 10, 0, 2020, 2022)
-    r = cm.carbon_storage(
-        pair[0], cm.read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / "o"
-    )
+    r = cm.carbon_storage(pair[0], read_pools(pools), pair[1], valuation=v, out_dir=tmp_path / "o")
     assert set(r.outputs) == {"c_storage_bas", "c_storage_alt", "c_change_bas_alt", "npv_alt"}
     with rasterio.open(r.outputs["c_storage_bas"]) as ds:
         bas = ds.read(1, masked=True)
@@ -343,7 +342,7 @@ def test_dask_path_equals_file_path(tmp_path, pools):
     alt = rng.choice(np.array([1, 2, -1], dtype=np.int16), size=(130, 90))
     pb = write_tif(tmp_path / "b.tif", base, nodata=-1, tile=32)
     pa = write_tif(tmp_path / "a.tif", alt, nodata=-1, tile=32)
-    t = cm.read_pools(pools)
+    t = read_pools(pools)
     v = cm.Valuation(80, 5, 1, 2020, 2035)
     f = cm.carbon_storage(pb, t, pa, valuation=v, target_pixels=1024)
     lazy_b = raster.open_dask(pb, chunks=(40, 50))
@@ -487,9 +486,7 @@ def test_interrupted_map_writing_leaves_no_partial_maps(tmp_path, pools, monkeyp
     monkeypatch.setattr(cm, "maps_and_counts", interrupted)
     out = tmp_path / "maps"
     with pytest.raises(KeyboardInterrupt):
-        cm.carbon_storage(
-            base, cm.read_pools(pools), alt, out_dir=out, target_pixels=256, workers=1
-        )
+        cm.carbon_storage(base, read_pools(pools), alt, out_dir=out, target_pixels=256, workers=1)
     # the folder did not exist before the run: it is removed with the partial maps
     assert len(calls) == 2 and not out.exists()
     # an existing folder stays, with its earlier maps unchanged and no partial file left
@@ -497,9 +494,7 @@ def test_interrupted_map_writing_leaves_no_partial_maps(tmp_path, pools, monkeyp
     (out / "c_storage_bas.tif").write_bytes(b"earlier run")
     calls.clear()
     with pytest.raises(KeyboardInterrupt):
-        cm.carbon_storage(
-            base, cm.read_pools(pools), alt, out_dir=out, target_pixels=256, workers=2
-        )
+        cm.carbon_storage(base, read_pools(pools), alt, out_dir=out, target_pixels=256, workers=2)
     assert [f.name for f in out.iterdir()] == ["c_storage_bas.tif"]
     assert (out / "c_storage_bas.tif").read_bytes() == b"earlier run"
 

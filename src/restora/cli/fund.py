@@ -36,7 +36,8 @@ def project_command(
     fmt: Format = FormatOption,
 ) -> None:
     """Project accruals, draws, balance and sufficiency (P50 and P90) over the production plan."""
-    from restora.costing.fund import load_rule, plan_draws, project_fund, read_production
+    from restora.costing.fund import load_rule, plan_draws, project_fund
+    from restora.costing.io import read_production
     from restora.costing.report import cost_report
     from restora.errors import InputError
 

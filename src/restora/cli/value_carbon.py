@@ -48,6 +48,7 @@ def carbon(
     Same definitions as the InVEST Carbon Storage and Sequestration model; sums in float64.
     """
     from restora.valuation import carbon as cm
+    from restora.valuation.io import read_pools
 
     with handled():
         valuation = None
@@ -78,7 +79,7 @@ def carbon(
             raise InputError(
                 "--base-year/--alt-year are for valuation; give --price too", field="--price"
             )
-        table = cm.read_pools(pools)
+        table = read_pools(pools)
         show = sys.stderr.isatty() if progress is None else progress
         try:
             result = _run(cm, lulc, table, lulc_alt, valuation, out, workers, show, compress)
