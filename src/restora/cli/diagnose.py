@@ -340,7 +340,7 @@ def _sample_frame(
         value = data.concentration[:, j]
         frame[p] = value
         for r in np.flatnonzero(data.censored[:, j]):
-            limit = value[r] / fraction if fraction > 0 and value[r] > 0 else None
+            limit = float(value[r]) / fraction if fraction > 0 and value[r] > 0 else None
             notes[r].append(f"{p}=<{limit!r}" if limit is not None else f"{p}=ND")
     frame["qualifiers"] = ["; ".join(n) if n else None for n in notes]
     return frame

@@ -63,6 +63,7 @@ MIN_ZONE_AREA_TABLE = "remediation/min-zone-area"
 # Relative tolerance of the minimum-area test: one full cell of exactly the minimum (20 m x 20 m
 # against 400 m²) is not "below" it when float arithmetic gives 399.9999999999 m².
 _AREA_RTOL = 1e-9
+_GRID_RTOL = 1e-9  # of the number of cells across the site
 
 
 def idw(
@@ -369,13 +370,21 @@ def _grid(
 ]:
     """:func:`grid_cells` with each cell's column and row in the grid."""
     minx, miny, maxx, maxy = site.bounds
-    nx = max(1, math.ceil((maxx - minx) / cell_size))
-    ny = max(1, math.ceil((maxy - miny) / cell_size))
+    # an extent a hair over a whole number of cells (a polygon that went through lon/lat and
+    # back) widens the last column/row instead of adding one nanometres wide
+    nx = max(1, math.ceil((maxx - minx) / cell_size * (1.0 - _GRID_RTOL)))
+    ny = max(1, math.ceil((maxy - miny) / cell_size * (1.0 - _GRID_RTOL)))
     ix, iy = (g.ravel() for g in np.meshgrid(np.arange(nx), np.arange(ny)))
     x0 = minx + ix * cell_size
     y0 = miny + iy * cell_size
-    x1 = minx + (ix + 1) * cell_size
-    y1 = miny + (iy + 1) * cell_size
+    x1 = np.where(
+        ix == nx - 1, np.maximum(maxx, minx + nx * cell_size), minx + (ix + 1) * cell_size
+    )
+    y1 = np.where(
+        iy == ny - 1, np.maximum(maxy, miny + ny * cell_size), miny + (iy + 1) * cell_size
+    )
+    centre_x = minx + (ix + 0.5) * cell_size
+    centre_y = miny + (iy + 0.5) * cell_size
     boxes = shapely.box(x0, y0, x1, y1)
     shapely.prepare(site)
     touching = np.flatnonzero(shapely.intersects(site, boxes))
@@ -385,8 +394,8 @@ def _grid(
     sq = touching[owner[keep]]
     return (
         parts[keep],
-        ((x0 + x1) / 2.0)[sq],
-        ((y0 + y1) / 2.0)[sq],
+        centre_x[sq],
+        centre_y[sq],
         ix[sq].astype(np.intp),
         iy[sq].astype(np.intp),
     )
