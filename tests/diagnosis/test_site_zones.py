@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from restora.diagnosis.site_zones import zone_sites
+from restora.diagnosis.site_zones import detection_limits, zone_sites
+from restora.errors import InputError
 from restora.inventory.geometry import equal_area_hm2
 
 ON = "2026-01-01"
@@ -78,3 +79,43 @@ def test_mixed_land_uses_zone_as_the_most_frequent_and_say_so():
 
 def test_no_samples_no_zones():
     assert zone_sites(SITES, pd.DataFrame(columns=["site_id", "lon", "lat"]), on=ON) == []
+
+
+def test_detection_limits_read_the_register_qualifiers():
+    # what restora.inventory.censored writes ("Hg=ND; Cd=<0.05"), a Chinese separator, free text
+    smp = pd.DataFrame(
+        {
+            "qualifiers": [
+                "Hg=ND; Cd=<0.05",
+                None,
+                "Cd=<2；Pb=未检出",
+                "checked twice",
+                "Zn=<1 ug/kg",
+            ]
+        }
+    )
+    censored, limit = detection_limits(smp, ["Cd", "Hg", "Pb", "Zn"])
+    assert censored.tolist() == [
+        [True, True, False, False],
+        [False, False, False, False],
+        [True, False, True, False],
+        [False, False, False, False],
+        [False, False, False, False],  # a limit with its own unit is not read as mg/kg
+    ]
+    assert limit[0, 0] == 0.05 and limit[2, 0] == 2.0
+    assert np.isnan(limit[0, 1]) and np.isnan(limit[2, 2])  # ND / 未检出: no stated limit
+
+
+def test_gb36600_needs_a_land_class_and_strict_says_which_site():
+    smp = _samples("A", 30.0)  # Cd 30 mg/kg
+    with pytest.raises(InputError, match="site A: its samples have no land_class"):
+        zone_sites(SITES.iloc[:1], smp, standard="gb36600", strict=True, on=ON)
+    assert zone_sites(SITES.iloc[:1], smp, standard="gb36600", on=ON) == []  # left out
+    (z,) = zone_sites(SITES.iloc[:1], smp, standard="gb36600", land="1", on=ON)
+    # GB 36600 class 1 land: Cd screening 20, intervention 47 -> 30 is above screening only
+    (zone,) = z.json["zones"]
+    assert zone["governing_index"] == pytest.approx(30 / 20)
+    assert zone["standard_class"] == "safe_utilization"
+    assert z.json["min_zone_area_m2"] == 200.0  # TD/T 1055-2019: construction land
+    with pytest.raises(InputError, match="'9' is not one of 1, 2"):
+        zone_sites(SITES.iloc[:1], smp, standard="gb36600", land="9", strict=True, on=ON)

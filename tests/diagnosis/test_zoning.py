@@ -282,3 +282,34 @@ def test_demo_county_metal_mine_site():
             assert z.standard_class == "strict_control" or z.nemerow_max > 3
         if z.zone_class == "clean":
             assert z.standard_class == "priority_protection"
+
+
+def test_a_grid_square_cut_in_two_by_the_site_gives_two_cells():
+    # a 2 m gap (x 29..31) splits the 60 m x 20 m site, and the grid square 20..40, in two
+    site = shapely.box(0, 0, 60, 20).difference(shapely.box(29, -1, 31, 21))
+    cells, cx, cy = zoning.grid_cells(site, 20.0)
+    # squares 0..20 and 40..60 whole (400 m²); square 20..40 as 20..29 and 31..40 (180 m² each)
+    assert [round(float(a), 9) for a in shapely.area(cells)] == [400.0, 180.0, 180.0, 400.0]
+    assert all(c.geom_type == "Polygon" for c in cells)
+    assert cx.tolist() == [10.0, 30.0, 30.0, 50.0] and cy.tolist() == [10.0] * 4  # same centre
+    i, j, length = zoning.cell_adjacency(cells)
+    # 0..20 | 20..29 and 31..40 | 40..60 share 20 m each; the two halves do not touch
+    mid = shapely.get_x(shapely.centroid(cells))  # 10, 24.5, 35.5, 50 in some order
+    got = sorted(
+        (float(mid[a]), float(mid[b]), float(d)) if mid[a] < mid[b] else (mid[b], mid[a], d)
+        for a, b, d in zip(i, j, length, strict=True)
+    )
+    assert got == [(10.0, 24.5, 20.0), (35.5, 50.0, 20.0)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grid_adjacency_matches_the_geometric_one(seed):
+    """The fast grid-neighbour adjacency equals measuring every intersecting pair of cells."""
+    rng = np.random.default_rng(seed)
+    outer = shapely.MultiPoint(rng.uniform(0, 300, (12, 2))).convex_hull
+    site = outer.difference(shapely.Point(150, 150).buffer(rng.uniform(10, 80)))
+    cells, _, _, col, row = zoning._grid(site, 20.0)
+    slow = zoning.cell_adjacency(cells)
+    fast = zoning.cell_adjacency(cells, col, row, 20.0)
+    as_set = lambda p: {(int(a), int(b), round(float(c), 9)) for a, b, c in zip(*p, strict=True)}  # noqa: E731
+    assert as_set(fast) == as_set(slow) and len(as_set(fast)) > 10

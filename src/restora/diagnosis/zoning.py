@@ -849,6 +849,7 @@ def zone_site(
     zones: list[Zone] = []
     for k in range(int(label.max()) + 1):
         members = np.flatnonzero(label == k)
+        raised = cell_zone[members] != final[members]  # ground given this zone's worse class
         at = sample_label == k
         zones.append(
             _zone(
@@ -861,8 +862,8 @@ def zone_site(
                 land_use_after,
                 depth_m,
                 crs,
-                reassigned_hm2=float(cell_area[members][cell_zone[members] != final[members]].sum())
-                / M2_PER_HM2,
+                raised=raised,
+                reassigned_hm2=float(cell_area[members][raised].sum()) / M2_PER_HM2,
                 min_area_rule=minimum.rule_code,
                 n_samples=int(at.sum()),
                 below_detection={
@@ -952,34 +953,24 @@ def _indeterminate(
 
 
 def _merge_warnings(events: Sequence[dict[str, Any]], min_area: float) -> list[str]:
+    texts = {
+        "merged": "{n} zone(s) below it ({a:.1f} m² in all) joined the neighbour of equal or "
+        "worse class they share the longest boundary with",
+        "enlarged": "{n} polluted zone(s) below it with only cleaner neighbours took in "
+        "{a:.1f} m² of the most polluted ground around them, treated with them",
+        "joined": "{n} detached part(s) of the site below it ({a:.1f} m²) joined the nearest "
+        "zone of equal or worse class",
+        "kept": "{n} zone(s) below it kept ({a:.1f} m²): the whole site, or a detached part "
+        "more polluted than every other zone",
+    }
     out = []
-    for kind, what in (
-        (
-            "merged",
-            "zone(s) below it joined the neighbour of equal or worse class they share "
-            "the longest boundary with",
-        ),
-        (
-            "enlarged",
-            "polluted zone(s) with only cleaner neighbours took in the most polluted "
-            "adjacent cells up to the minimum (m² below: ground treated with them)",
-        ),
-        (
-            "joined",
-            "detached part(s) of the site below it joined the nearest zone of equal or worse class",
-        ),
-        (
-            "kept",
-            "zone(s) below it kept: the whole site, or a detached part more polluted "
-            "than every other zone",
-        ),
-    ):
+    for kind, text in texts.items():
         ev = [e for e in events if e["kind"] == kind]
         if ev:
             total = sum(e["area_m2"] for e in ev)
             out.append(
-                f"minimum zone area {min_area:g} m² (remediation/min-zone-area): {len(ev)} "
-                f"{what} ({total:.1f} m²)"
+                f"minimum zone area {min_area:g} m² (remediation/min-zone-area): "
+                + text.format(n=len(ev), a=total)
             )
     return out
 
@@ -1001,6 +992,7 @@ def _zone(
     depth_m: float | None,
     crs: str | None,
     *,
+    raised: NDArray[np.bool_],
     reassigned_hm2: float,
     min_area_rule: str,
     n_samples: int,
@@ -1025,9 +1017,11 @@ def _zone(
         if zname != "clean"
         else ()
     )
-    zone_rules = sorted(set(cell_rule[cells]))
-    if reassigned_hm2 > 0:
-        zone_rules.append(min_area_rule)
+    # the rule of the zone's own cells first, then (when it took in other ground) the
+    # minimum-area rule and the rules that ground had on its own
+    zone_rules = sorted(set(cell_rule[cells[~raised]]))
+    if raised.any():
+        zone_rules += [min_area_rule, *sorted(set(cell_rule[cells[raised]]) - set(zone_rules))]
     return Zone(
         zone_id="",
         zone_class=zname,
