@@ -796,7 +796,7 @@ def zone_site(
             warnings.append(warn)
         # pH at the samples (own value, else IDW of the others) for their screening values
         sample_ph = np.where(ok, ph_arr, idw(xs[ok], ys[ok], ph_arr[ok], xs, ys, power=power))
-    indeterminate = _indeterminate(dl, names, land, sample_ph, vals, on, region)
+    indeterminate = _indeterminate(conc, cens, dl, names, land, sample_ph, vals, on, region)
 
     cell_conc = np.full((cells.size, len(names)), np.nan)
     for j, p in enumerate(names):
@@ -926,6 +926,8 @@ def zone_site(
 
 
 def _indeterminate(
+    conc: NDArray[np.float64],
+    censored: NDArray[np.bool_],
     dl: NDArray[np.float64],
     names: tuple[str, ...],
     land: str | int,
@@ -934,22 +936,25 @@ def _indeterminate(
     on: dt.date | str | None,
     region: str | None,
 ) -> NDArray[np.bool_]:
-    """(N, M) True where a stated detection limit exceeds the screening value at the sample."""
-    out = np.zeros(dl.shape, dtype=bool)
+    """(N, M) True where a ``<DL`` result is open against the standard (DL above screening).
+
+    The samples are classified as ``restora diagnose soil`` does (their own pH, the site's
+    land): one rule decides, :attr:`restora.diagnosis.soil.SoilAssessment.indeterminate`.
+    """
     if not np.isfinite(dl).any():
-        return out
+        return np.zeros(dl.shape, dtype=bool)
     at = classify(
-        dl,  # only the screening values are read: they depend on the pH band and the land
+        conc,
         names,
-        np.full(dl.shape[0], str(land), dtype=object),
+        np.full(conc.shape[0], str(land), dtype=object),
         sample_ph,
+        censored=censored,
+        detection_limit=dl,
         values=vals,
         on=on,
         region=region,
     )
-    with np.errstate(invalid="ignore"):
-        out[:] = np.isfinite(dl) & (dl > at.screening)
-    return out
+    return np.asarray(at.indeterminate, dtype=bool)
 
 
 def _merge_warnings(events: Sequence[dict[str, Any]], min_area: float) -> list[str]:
