@@ -17,20 +17,34 @@ Examples
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import pint
 
-ureg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
-# 1 亩 = 10 000 / 15 m² = 666.67 m² (exactly 2000/3 m²).
-ureg.define("mu = 10000 / 15 * meter ** 2 = 亩")
-ureg.define("hm2 = hectare")
-ureg.define("CNY = [currency] = yuan = 元 = RMB")
-ureg.define("wan_CNY = 10000 * CNY = 万元")
-ureg.define("yi_CNY = 100000000 * CNY = 亿元")
-ureg.define("tCO2e = metric_ton = t_CO2e")
-ureg.define("Mg_C = metric_ton = MgC")
-Quantity = ureg.Quantity
+@cache
+def registry() -> pint.UnitRegistry:
+    """The registry, built on first use (building it takes about a second)."""
+    reg: pint.UnitRegistry = pint.UnitRegistry(cache_folder=None)
+    # 1 亩 = 10 000 / 15 m² = 666.67 m² (exactly 2000/3 m²).
+    reg.define("mu = 10000 / 15 * meter ** 2 = 亩")
+    reg.define("hm2 = hectare")
+    reg.define("CNY = [currency] = yuan = 元 = RMB")
+    reg.define("wan_CNY = 10000 * CNY = 万元")
+    reg.define("yi_CNY = 100000000 * CNY = 亿元")
+    reg.define("tCO2e = metric_ton = t_CO2e")
+    reg.define("Mg_C = metric_ton = MgC")
+    return reg
+
+
+def __getattr__(name: str) -> Any:
+    # ``units.ureg`` and ``units.Quantity`` stay importable names, built when first read
+    if name == "ureg":
+        return registry()
+    if name == "Quantity":
+        return registry().Quantity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _REPLACEMENTS: tuple[tuple[str, str], ...] = (
     ("平方公里", " km**2"),
@@ -84,7 +98,7 @@ def parse_quantity(text: str | float | int, default_unit: str | None = None) -> 
     if isinstance(text, (int, float)):
         if default_unit is None:
             raise ValueError(f"{text!r} has no unit")
-        return Quantity(float(text), default_unit)
+        return registry().Quantity(float(text), default_unit)
     raw = str(text).strip()
     if not raw:
         raise ValueError("empty quantity")
@@ -104,7 +118,7 @@ def parse_quantity(text: str | float | int, default_unit: str | None = None) -> 
             raise ValueError(f"{raw!r} has no unit (e.g. '1,200 亩', '35.5 hm2', '0.8 km²')")
         unit = default_unit
     try:
-        return Quantity(value, ureg.parse_units(unit))
+        return registry().Quantity(value, registry().parse_units(unit))
     except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as exc:
         raise ValueError(f"{raw!r}: unknown unit {unit!r}") from exc
     except Exception as exc:  # pint raises assorted tokenizer errors on garbage

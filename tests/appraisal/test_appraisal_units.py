@@ -15,16 +15,18 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from restora import refdata
-from restora.appraisal import pipeline
 from restora.appraisal.io import parse_project, read_project
 from restora.appraisal.mapdata import map_data
 from restora.appraisal.report import Fmt
+from restora.appraisal.stages import cashflow, diagnosis
+from restora.appraisal.stages.cost import CostResult
+from restora.appraisal.stages.revenue import RevenueResult
 from restora.cli import app
 from restora.diagnosis.suitability import USES
 from restora.errors import InputError
+from restora.finance.instruments.pledge_loan import rights_from_streams
 from restora.inventory.model import Register
 from restora.revenue.streams import RevenueStream
-from restora.valuation.landcover import LandCoverMapping
 
 PROJECTS = Path(__file__).resolve().parents[2] / "examples" / "demo-projects"
 BASE = {
@@ -42,24 +44,38 @@ def _spec(**kw: Any) -> Any:
     return parse_project({**BASE, **kw}, "<test>")
 
 
+def _cost(capex: dict[int, float]) -> CostResult:
+    """A cost result that carries only the nominal capex by year [CNY]."""
+    return CostResult(
+        price_year=2024,
+        deterministic_cny=sum(capex.values()),
+        p50_cny=0.0,
+        p90_cny=0.0,
+        capex_nominal=capex,
+        capex_factors=np.ones(1),
+        report={},
+    )
+
+
+def _revenue(rows: list[tuple[int, float, float]]) -> RevenueResult:
+    """(year, unrestricted revenue, earmarked) rows as two streams [CNY]."""
+    free = _stream("free", "operations", [y for y, _, _ in rows], [r for _, r, _ in rows])
+    ear = _stream("ear", "materials", [y for y, _, _ in rows], [e for _, _, e in rows], "fund")
+    return RevenueResult(streams=(free, ear))
+
+
 def test_cash_flows_by_hand():
     spec = _spec()
-    cost = pipeline.Stage(
-        "cost", {"status": "assessed"}, {"capex_nominal": {2026: 100.0, 2031: 7.0}}
+    cost = _cost({2026: 100.0, 2031: 7.0})
+    revenue = _revenue(
+        [
+            (2027, 60.0, 5.0),
+            (2028, 60.0, 0.0),
+            (2029, 60.0, 0.0),
+            (2030, 9.0, 0.0),  # after the horizon
+        ]
     )
-    revenue = pipeline.Stage(
-        "revenue",
-        {
-            "status": "assessed",
-            "by_year": [
-                {"year": 2027, "revenue": 60.0, "earmarked": 5.0},
-                {"year": 2028, "revenue": 60.0, "earmarked": 0.0},
-                {"year": 2029, "revenue": 60.0, "earmarked": 0.0},
-                {"year": 2030, "revenue": 9.0, "earmarked": 0.0},  # after the horizon
-            ],
-        },
-    )
-    cf = pipeline.cashflow_stage(spec, cost, revenue).json
+    cf = cashflow.run(spec, cost, revenue).to_json()
     assert [r["project_flow_cny"] for r in cf["rows"]] == [-100.0, 60.0, 60.0, 60.0]
     # NPV = -100 + 60/1.1 + 60/1.21 + 60/1.331 = -100 + 54.5455 + 49.5868 + 45.0789 = 49.2111
     assert cf["npv_cny"] == pytest.approx(49.2111, abs=1e-4)
@@ -76,12 +92,7 @@ def test_cash_flows_by_hand():
 
 def test_opex_starts_with_revenue():
     spec = _spec(opex_cny_per_yr=10.0)
-    cost = pipeline.Stage("cost", {}, {"capex_nominal": {2026: 50.0}})
-    revenue = pipeline.Stage(
-        "revenue",
-        {"status": "assessed", "by_year": [{"year": 2028, "revenue": 40.0, "earmarked": 0.0}]},
-    )
-    rows = pipeline.cashflow_stage(spec, cost, revenue).json["rows"]
+    rows = cashflow.run(spec, _cost({2026: 50.0}), _revenue([(2028, 40.0, 0.0)])).to_json()["rows"]
     assert [r["opex_cny"] for r in rows] == [0.0, 0.0, 10.0, 10.0]
     assert [r["project_flow_cny"] for r in rows] == [-50.0, 0.0, 30.0, -10.0]
 
@@ -100,7 +111,7 @@ def test_pledged_rights_align_to_instrument_years():
         _stream("rent", "land_rights", [2026, 2027], [5.0, 6.0]),
         _stream("stone", "materials", [2027], [50.0], earmark="restoration_account"),
     ]
-    rights = pipeline._aligned_rights(streams, 2027, 3)
+    rights = rights_from_streams(streams, 2027, 3)
     # year 1 = 2027: carbon [10, 0, 20] (2040 beyond the tenor); rent [6, 0, 0]; stone earmarked
     assert rights == [
         {"name": "carbon", "kind": "carbon_sink", "revenue": [10.0, 0.0, 20.0]},
@@ -109,12 +120,15 @@ def test_pledged_rights_align_to_instrument_years():
 
 
 def test_every_after_use_has_a_land_class_and_ecosystem_type():
-    table = refdata.get(pipeline.AFTER_USE_TABLE)
+    from restora.valuation.esv import AFTER_USE_TABLE, cover_after
+    from restora.valuation.landcover import KEEP_CURRENT
+
+    table = refdata.get(AFTER_USE_TABLE)
     assert table.source and table.unit
-    mapping = LandCoverMapping.load()
-    types = {u: mapping.type_of("gbt21010", table.data[u]) for u in USES}
+    types, _ = cover_after({u: u for u in USES})
     assert types["forest"] == "mixed_forest" and types["water"] == "water"
     assert types["construction"] is None  # built-up: no equivalent factor
+    assert types["leave_as_is"] == KEEP_CURRENT  # keeps its current cover
     assert all(t is not None for u, t in types.items() if u != "construction")
 
 
@@ -176,7 +190,7 @@ def test_unknown_mine_is_an_input_error():
     mines["mine_id"] = ["M1"]
     reg = Register(mines, reg.sites, reg.samples, reg.hazards)
     with pytest.raises(InputError) as e:
-        pipeline.diagnosis_stage(_spec(mines=["M1", "M9"]), reg, None, file="p.yaml")  # type: ignore[arg-type]
+        diagnosis.run(_spec(mines=["M1", "M9"]), reg, None, file="p.yaml")  # type: ignore[arg-type]
     p = e.value.problems[0]
     assert (p.file, p.field) == ("p.yaml", "mines.1") and "M9" in p.message
 
@@ -229,10 +243,8 @@ def test_cash_flows_conserve_money(capex, revenue, rate):
     """Inside the horizon every yuan of capex and free revenue is in the flows, once; earmarked
     money never is; what falls outside is reported, not dropped silently."""
     spec = _spec(horizon_years=10, discount_rate=rate)
-    cost = pipeline.Stage("cost", {}, {"capex_nominal": capex})
-    rows_in = [{"year": y, "revenue": r, "earmarked": e} for y, (r, e) in revenue.items()]
-    rev = pipeline.Stage("revenue", {"status": "assessed", "by_year": rows_in})
-    cf = pipeline.cashflow_stage(spec, cost, rev).json
+    rev = _revenue([(y, r, e) for y, (r, e) in revenue.items()])
+    cf = cashflow.run(spec, _cost(capex), rev).to_json()
     inside = range(2026, 2037)
     flows = [r["project_flow_cny"] for r in cf["rows"]]
     exp_rev = sum(r for y, (r, _) in revenue.items() if y in inside)
@@ -273,3 +285,22 @@ def test_read_county_skips_rejected_rows_only_when_allowed_and_says_so(tmp_path)
     assert len(county.register.samples) == len(samples) - 1
     assert {"towns", "county_boundary", "crs"} <= set(county.context)
     assert [len(i["sha256"]) for i in county.inputs] == [64] * 4
+
+
+def test_rates_default_from_the_reference_table_and_say_so():
+    """A project without rates takes them from appraisal/project-defaults (SL 72-2013 6 %,
+    《建设项目经济评价方法与参数》 8 %) and says so; a project's own rates win."""
+    from restora.appraisal.project import DEFAULTS_TABLE, with_defaults
+
+    bare = parse_project({k: v for k, v in BASE.items() if not k.endswith("_rate")}, "<t>")
+    assert bare.discount_rate is None
+    with pytest.raises(ValueError, match="with_defaults"):
+        _ = bare.rates
+    spec, rates = with_defaults(bare, on="2026-01-01")
+    table = refdata.get(DEFAULTS_TABLE, on="2026-01-01")
+    assert spec.rates == (table.data["discount_rate"], table.data["hurdle_rate"]) == (0.06, 0.08)
+    assert rates["discount_rate"]["source"].startswith(DEFAULTS_TABLE)
+    assert rates["table"]["name"] == DEFAULTS_TABLE
+    own, rates = with_defaults(_spec(), on="2026-01-01")
+    assert own.rates == (0.1, 0.08) and rates["discount_rate"]["source"] == "project file"
+    assert "table" not in rates

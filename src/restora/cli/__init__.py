@@ -7,7 +7,6 @@ single commands, a ``register(app)`` function), so groups are developed independ
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 import typer
@@ -15,7 +14,7 @@ from typer.core import TyperGroup
 
 from restora import __version__
 
-# (module, group name, help). A group whose module is not present yet is simply absent.
+# (module, group name, help).
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("refdata", "refdata", "Reference tables: list and show, with sources."),
     ("mines", "mines", "The legacy-mine register: import, export, list, show, rank."),
@@ -34,11 +33,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _load(module: str) -> object | None:
-    name = f"{__name__}.{module}"
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+def _load(module: str) -> Any:
+    return importlib.import_module(f"{__name__}.{module}")
 
 
 class _LazyGroup(TyperGroup):
@@ -71,18 +67,12 @@ def _build(cmd_name: str) -> Any:
 
     for module, group, help_text in GROUPS:
         if group == cmd_name:
-            mod = _load(module)
-            if mod is None:
-                return None
-            holder.add_typer(mod.app, name=group, help=help_text)  # type: ignore[attr-defined]
+            holder.add_typer(_load(module).app, name=group, help=help_text)
             break
     else:
         for module, names in COMMANDS:
             if cmd_name in names:
-                mod = _load(module)
-                if mod is None:
-                    return None
-                mod.register(holder)  # type: ignore[attr-defined]
+                _load(module).register(holder)
                 break
         else:
             return None

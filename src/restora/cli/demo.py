@@ -53,48 +53,6 @@ def register_summary(reg: Any) -> dict[str, Any]:
     }
 
 
-def ranking_reasons(diagnosis: Any, top: int = 10) -> list[dict[str, Any]]:
-    """The first ``top`` mines with why: weighted components and the indicators behind them."""
-    r = diagnosis.ranking
-    w = r.method["weights"]["components"]
-    grades = r.hazard_grades.set_index("mine_id")
-    out = []
-    for row in r.records(top):
-        contrib = {
-            c: float(w.get(c, 0.0)) * float(row[c] or 0.0) for c in ("damage", "risk", "potential")
-        }
-        lead = max(contrib, key=lambda c: contrib[c])
-        codes = (
-            list(grades.loc[row["mine_id"], "rule_codes"]) if row["mine_id"] in grades.index else []
-        )
-        reasons = [
-            f"driven by {lead} (weight {w.get(lead, 0):g} × score {row[lead]:.2f})",
-            f"damage: {row['damaged_area_hm2']:.1f} hm² damaged",
-            f"risk: geohazard {row['hazard_grade']}, soil {row['pollution_class'] or 'unknown'}",
-        ]
-        if row.get("distance_to_town_m") is not None:
-            reasons.append(
-                f"potential: town {row['distance_to_town_m'] / 1000:.1f} km, "
-                f"{(row.get('population_10km') or 0):,.0f} people within 10 km, "
-                f"landscape level {row.get('landscape_level')}"
-            )
-        out.append(
-            {
-                "rank": row["rank"],
-                "mine_id": row["mine_id"],
-                "name": row["name"],
-                "score": row["score"],
-                "damage": row["damage"],
-                "risk": row["risk"],
-                "potential": row["potential"],
-                "contributions": contrib,
-                "reasons": reasons,
-                "rule_codes": sorted(set(codes)),
-            }
-        )
-    return out
-
-
 def project_for(mine_id: str, start_year: int) -> tuple[Any, dict[str, Any]]:
     """The demo project file of a mine, or a project of the register alone."""
     from restora.appraisal.io import parse_project, read_project
@@ -108,8 +66,6 @@ def project_for(mine_id: str, start_year: int) -> tuple[Any, dict[str, Any]]:
             "name": f"{mine_id} 生态修复项目",
             "mines": [mine_id],
             "start_year": start_year,
-            "discount_rate": 0.06,
-            "hurdle_rate": 0.08,
             "note": "no project file: revenue and financing not assessed",
             "fictional": True,
         },
@@ -160,7 +116,7 @@ def register(app: typer.Typer) -> None:
                     err_console.print(f"[yellow]note:[/] {note}", highlight=False)
                 emit([{"item": k, "value": v} for k, v in summary.items()], fmt, title="Register")
             diag = diagnose_county(reg, cty.context, on=on)
-            top10 = ranking_reasons(diag, 10)
+            top10 = diag.ranking.reasons(10)
             if table:
                 cols = ("rank", "mine_id", "name", "score", "damage", "risk", "potential")
                 emit(
@@ -251,10 +207,8 @@ def diagnosis_summary(doc: dict[str, Any]) -> dict[str, Any]:
     planned: dict[tuple[str, str], str] = {}
     for p in doc["stages"]["plan"]["plans"]:
         for w in p["works"]:
-            note = w.get("note") or ""
-            if w["phase"] == "pollution" and note.startswith("zone "):
-                zid, _, rest = note[5:].partition(" ")
-                planned[(w["site_id"], zid)] = f"{rest.split(' ')[-1]} → {w['item']}"
+            if w.get("zone_id") and w.get("technique"):
+                planned[(w["site_id"], w["zone_id"])] = f"{w['technique']} → {w['item']}"
     return {
         "hazards": [
             {k: h.get(k) for k in ("hazard_id", "mine_id", "kind", "scale", "threat", "grade")}

@@ -17,7 +17,6 @@ written), 1 other failures.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -269,7 +268,6 @@ def show_command(
 
 
 # Optional commands of other modules (each adds itself to this group when present).
-if importlib.util.find_spec("restora.cli.mines_rank") is not None:
-    from restora.cli import mines_rank
+from restora.cli import mines_rank  # noqa: E402  (its commands join this group)
 
-    mines_rank.add_commands(app)
+mines_rank.add_commands(app)

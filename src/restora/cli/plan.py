@@ -75,7 +75,7 @@ def load_plan_or_mine(
 def _default_price_year(on: str | None) -> int:
     from restora.costing.unitcosts import load_library
 
-    return max(u.price_year for u in load_library(on=on).items.values())
+    return load_library(on=on).newest_price_year
 
 
 def _default_care(on: str | None) -> int:

@@ -308,9 +308,6 @@ def _truthy(v: Any) -> bool:
     return str(v).strip().lower() in {"1", "true", "yes", "y", "是", "t"}
 
 
-import importlib.util  # noqa: E402
+from restora.cli import value_carbon  # noqa: E402  (its commands join this group)
 
-if importlib.util.find_spec("restora.cli.value_carbon") is not None:
-    from restora.cli import value_carbon
-
-    value_carbon.add_commands(app)
+value_carbon.add_commands(app)

@@ -54,6 +54,11 @@ class CostLibrary:
     items: dict[str, UnitCost]
     tables: tuple[dict[str, Any], ...]
 
+    @property
+    def newest_price_year(self) -> int:
+        """The newest price year of the library's unit costs [yr] (a plan's default)."""
+        return max(u.price_year for u in self.items.values())
+
     def __getitem__(self, item: str) -> UnitCost:
         try:
             return self.items[item]

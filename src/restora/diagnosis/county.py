@@ -270,6 +270,60 @@ class Ranking:
         frame = self.ranking.head(top) if top else self.ranking
         return frame.replace({np.nan: None}).to_dict("records")  # type: ignore[no-any-return]
 
+    def reasons(self, top: int = 10) -> list[dict[str, Any]]:
+        """The first ``top`` mines with why they rank where they do.
+
+        Returns
+        -------
+        list of dict
+            ``rank, mine_id, name, score, damage, risk, potential`` [0, 1],
+            ``contributions`` (weight × component score [1] per component), ``driver`` (the
+            component contributing most), ``reasons`` (sentences naming the indicators behind
+            each component) and the mine's geohazard ``rule_codes``.
+
+        Notes
+        -----
+        :math:`S = \\sum_c w_c s_c`; the driver is :math:`\\arg\\max_c w_c s_c`.
+        """
+        w = self.method["weights"]["components"]
+        grades = self.hazard_grades.set_index("mine_id")
+        out = []
+        for row in self.records(top):
+            contrib = {
+                c: float(w.get(c, 0.0)) * float(row[c] or 0.0)
+                for c in ("damage", "risk", "potential")
+            }
+            lead = max(contrib, key=lambda c: contrib[c])
+            mid = row["mine_id"]
+            codes = list(grades.loc[mid, "rule_codes"]) if mid in grades.index else []
+            reasons = [
+                f"driven by {lead} (weight {w.get(lead, 0):g} × score {row[lead]:.2f})",
+                f"damage: {row['damaged_area_hm2']:.1f} hm² damaged",
+                f"risk: geohazard {row['hazard_grade']}, soil {row['pollution_class'] or 'unknown'}",
+            ]
+            if row.get("distance_to_town_m") is not None:
+                reasons.append(
+                    f"potential: town {row['distance_to_town_m'] / 1000:.1f} km, "
+                    f"{(row.get('population_10km') or 0):,.0f} people within 10 km, "
+                    f"landscape level {row.get('landscape_level')}"
+                )
+            out.append(
+                {
+                    "rank": row["rank"],
+                    "mine_id": mid,
+                    "name": row["name"],
+                    "score": row["score"],
+                    "damage": row["damage"],
+                    "risk": row["risk"],
+                    "potential": row["potential"],
+                    "contributions": contrib,
+                    "driver": lead,
+                    "reasons": reasons,
+                    "rule_codes": sorted(set(codes)),
+                }
+            )
+        return out
+
 
 def rank_register(
     register: Register,

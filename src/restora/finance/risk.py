@@ -753,11 +753,11 @@ def simulate(
                 first = int(np.argmax(debt.drawdown[0] > 0))
                 out["llcr"][b0:b1] = ll[:, first]
                 gross = lender_loss(cf, debt, tail=tail)
-                paid = np.zeros_like(gross)
+                covered = np.zeros_like(gross)
                 if guarantee is not None:
-                    paid = np.minimum(guarantee.share * gross, guarantee.cap)
-                out["loss"][b0:b1] = gross - paid
-                out["guar"][b0:b1] = paid
+                    covered = np.minimum(guarantee.share * gross, guarantee.cap)
+                out["loss"][b0:b1] = gross - covered
+                out["guar"][b0:b1] = covered
             else:
                 for k in ("dscr", "llcr", "loss", "guar"):
                     out[k][b0:b1] = np.nan

@@ -14,6 +14,8 @@ import numpy as np
 import pyproj
 import shapely
 
+from restora.units import M2_PER_HM2
+
 STORAGE_CRS = "EPSG:4326"  # lon/lat; CGCS2000 (EPSG:4490) coincides with it to centimetres
 CHINA_ALBERS = (
     "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"
@@ -57,7 +59,7 @@ def equal_area_hm2(geoms: np.ndarray, crs: str = STORAGE_CRS) -> np.ndarray:
         Area in hm² (1 hm² = 10 000 m²).
     """
     projected = reproject(np.asarray(geoms, dtype=object), crs, CHINA_ALBERS)
-    return shapely.area(projected) / 10_000.0
+    return shapely.area(projected) / M2_PER_HM2
 
 
 def geodesic_area_hm2(geom: shapely.Geometry) -> float:
@@ -66,4 +68,4 @@ def geodesic_area_hm2(geom: shapely.Geometry) -> float:
     area, _ = geod.geometry_area_perimeter(
         shapely.geometry.shape(geom) if not isinstance(geom, shapely.Geometry) else geom
     )
-    return abs(area) / 10_000.0
+    return abs(area) / M2_PER_HM2

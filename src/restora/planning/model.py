@@ -49,7 +49,11 @@ class Work(BaseModel):
     per_year: bool = False
     quantity_low: float | None = Field(None, ge=0)
     quantity_high: float | None = Field(None, ge=0)
-    note: str = ""
+    hazard_id: str | None = Field(None, description="the registered hazard this work treats")
+    zone_id: str | None = Field(None, description="the pollution zone of the site it treats")
+    zone_class: str | None = Field(None, description="that zone's class (remediation/zone-classes)")
+    technique: str | None = Field(None, description="remediation technique code (TECH-…)")
+    note: str = Field("", description="free text for people; nothing reads it back")
 
     @model_validator(mode="after")
     def _range(self) -> Work:

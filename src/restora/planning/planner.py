@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from restora import refdata
 from restora.inventory.model import Register, Site
 from restora.planning.model import RestorationPlan, SitePlan, Work
+from restora.units import M2_PER_HM2
 
 SITE_WORKS = "planning/site-works"
 REVEGETATION = "planning/revegetation"
@@ -148,7 +149,7 @@ def plan_site(
     steep = site.slope_deg is not None and site.slope_deg > float(sw["steep_slope_deg"])
     if steep:
         rules.append("PLAN-SLOPE-STEEP")
-    perimeter_m = 2.0 * math.sqrt(math.pi * a * 1e4)
+    perimeter_m = 2.0 * math.sqrt(math.pi * a * M2_PER_HM2)
     unit_of = {"area_hm2": "hm2", "perimeter_m": "m"}
     for t in templates:
         if t.get("when") == "slope_over_25" and not steep:
@@ -174,6 +175,7 @@ def plan_site(
             float(h.volume_m3) * float(rule["per"]),
             _default_unit(rule["item"], {}),
             "closure_hazard",
+            hazard_id=str(h.hazard_id),
             note=f"hazard {h.hazard_id} ({h.kind}" + (f", grade {grade})" if grade else ")"),
         )
         rules.append(f"PLAN-HAZARD-{h.kind.upper()}")
@@ -186,7 +188,7 @@ def plan_site(
             continue
         tech = next((t for t in z.techniques if group in t.land_use_after), z.techniques[0])
         u = _units(units, tech.unit_cost_key, "m2")
-        area_m2 = z.area_hm2 * 1e4
+        area_m2 = z.area_hm2 * M2_PER_HM2
         qty = area_m2 * min(depth_cap, tech.max_depth_m) if u.startswith("m3") else area_m2
         add(
             tech.unit_cost_key,
@@ -194,6 +196,9 @@ def plan_site(
             u,
             "pollution",
             start_year=1,
+            zone_id=z.zone_id,
+            zone_class=z.zone_class,
+            technique=tech.code,
             note=f"zone {z.zone_id} ({z.zone_class}) {tech.code}",
         )
         rules.append(f"PLAN-POLL-{tech.code}")
@@ -204,7 +209,7 @@ def plan_site(
     if need > 0:
         add(
             "topsoil_cover",
-            a * 1e4 * need,
+            a * M2_PER_HM2 * need,
             "m3",
             "basic_restoration",
             start_year=1,
@@ -216,7 +221,7 @@ def plan_site(
     rounds = int(rv["replanting_rounds"])
     trees = a * float(cover["tree"]) * float(dens["trees_per_hm2"])
     shrubs = a * float(cover["shrub"]) * float(dens["shrubs_per_hm2"])
-    grass_m2 = a * 1e4 * float(cover["grass"])
+    grass_m2 = a * M2_PER_HM2 * float(cover["grass"])
     if steep and any(w.item == "hydroseeding" for w in works):
         grass_m2 = 0.0  # the steep face is hydroseeded instead
     add("tree_planting", _ceil(trees), "plant", "revegetation", start_year=1)

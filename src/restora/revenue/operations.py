@@ -7,6 +7,8 @@ after a ramp-up, linear over ``ramp_years`` or following explicit ``ramp_shares`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -101,4 +103,58 @@ def operations_stream(spec: OperationsSpec) -> RevenueStream:
         high=spec.high,
         rule_codes=("REV-OPS-RAMPUP",),
         flags=(f"after-use: {spec.after_use}",),
+    )
+
+
+@dataclass(frozen=True)
+class Development:
+    """When the after-use operations of a project develop its value, and how much.
+
+    Attributes
+    ----------
+    first_year : int
+        Calendar year the first operations stream starts [yr].
+    years_to_mature : int
+        Years from ``first_year`` until the slowest stream reaches its highest income [yr].
+    mature_income_cny_per_yr : float
+        Sum of the streams' highest annual income [CNY/yr].
+    """
+
+    first_year: int
+    years_to_mature: int
+    mature_income_cny_per_yr: float
+
+
+def development(streams: Sequence[RevenueStream]) -> Development | None:
+    """The development phase the operations streams describe (``None`` without any).
+
+    Parameters
+    ----------
+    streams : sequence of RevenueStream
+        A project's streams; only ``kind == "operations"`` ones count.
+
+    Returns
+    -------
+    Development or None
+
+    Notes
+    -----
+    Mature income :math:`I = \\sum_k \\max_y R_{k,y}`; the first year is the earliest start;
+    years to maturity :math:`\\max_k \\arg\\max_y R_{k,y}` (years counted from each stream's
+    start), the ramp of the slowest stream.
+
+    Examples
+    --------
+    >>> s = operations_stream(OperationsSpec(after_use="tourism", start_year=2030, years=6,
+    ...     mature_income=100.0, ramp_years=2))
+    >>> development([s])
+    Development(first_year=2030, years_to_mature=2, mature_income_cny_per_yr=100.0)
+    """
+    ops = [s for s in streams if s.kind == "operations" and s.years.size]
+    if not ops:
+        return None
+    return Development(
+        first_year=min(int(s.years.min()) for s in ops),
+        years_to_mature=max(int(np.argmax(s.revenue)) for s in ops),
+        mature_income_cny_per_yr=float(sum(float(np.max(s.revenue)) for s in ops)),
     )

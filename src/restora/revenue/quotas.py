@@ -28,7 +28,7 @@ from restora.revenue.streams import (
     uncertainty_field,
     years_from,
 )
-from restora.units import ureg
+from restora.units import registry
 
 LAND_TICKET = "revenue/prices/land-ticket"
 FARMLAND_QUOTA = "revenue/prices/farmland-quota"
@@ -73,7 +73,7 @@ def mu_from_hm2(area_hm2: float) -> float:
     >>> round(mu_from_hm2(2.0), 9)
     30.0
     """
-    return float(ureg.Quantity(area_hm2, "hm2").to("mu").magnitude)
+    return float(registry().Quantity(area_hm2, "hm2").to("mu").magnitude)
 
 
 def quota_stream(spec: QuotaSpec) -> RevenueStream:

@@ -9,6 +9,7 @@ debt over the remaining value of the rights, against a ceiling (``FIN-PLEDGE-LTV
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,15 @@ from pydantic import Field, model_validator
 from restora.finance import metrics
 from restora.finance.instruments._amortise import Amortisation, schedule
 from restora.finance.instruments._spec import InstrumentResult, Spec, quantity
+from restora.revenue.streams import RevenueStream
 
 NAME = "pledge-loan"
+#: The right a lender takes over each kind of revenue stream (others pledge as "other").
+RIGHT_OF_STREAM = {
+    "carbon": "carbon_sink",
+    "land_quota": "land_quota",
+    "farmland_quota": "land_quota",
+}
 
 
 class PledgedRight(Spec):
@@ -184,3 +192,50 @@ def run(spec: PledgeLoanSpec) -> InstrumentResult:
         "covenants_met": not (dscr_breach.any() or ltv_breach.any()),
     }
     return InstrumentResult(NAME, summary, rows, tuple(codes), tuple(flags))
+
+
+def rights_from_streams(
+    streams: Sequence[RevenueStream], first_year: int, years: int
+) -> list[dict[str, Any]]:
+    """The pledgeable rights of a project's streams, as :class:`PledgedRight` mappings.
+
+    Only unrestricted streams can be pledged (earmarked money belongs to its account); each
+    stream's revenue of calendar years ``first_year … first_year + years - 1`` becomes the
+    right's revenue of loan years 1 … ``years``; streams with no revenue in that window are
+    left out.
+
+    Parameters
+    ----------
+    streams : sequence of RevenueStream
+        The project's streams (revenue [CNY] by calendar year).
+    first_year : int
+        Calendar year of loan year 1 [yr].
+    years : int
+        Loan years to cover [yr].
+
+    Returns
+    -------
+    list of dict
+        ``{"name", "kind", "revenue": [CNY per loan year]}``; ``kind`` from
+        :data:`RIGHT_OF_STREAM`.
+
+    Examples
+    --------
+    >>> s = RevenueStream("碳汇", "carbon", np.array([2027, 2028]), np.ones(2), "tCO2e",
+    ...     np.ones(2), np.array([5.0, 6.0]), np.zeros(2), np.zeros(2))
+    >>> rights_from_streams([s], 2028, 2)
+    [{'name': '碳汇', 'kind': 'carbon_sink', 'revenue': [6.0, 0.0]}]
+    """
+    out: dict[str, np.ndarray] = {}
+    kind: dict[str, str] = {}
+    for s in streams:
+        if s.earmark is not None:
+            continue
+        v = out.setdefault(s.name, np.zeros(years))
+        kind[s.name] = RIGHT_OF_STREAM.get(s.kind, "other")
+        for y, r in zip(s.years, s.revenue, strict=True):
+            if first_year <= int(y) < first_year + years:
+                v[int(y) - first_year] += float(r)
+    return [
+        {"name": k, "kind": kind[k], "revenue": v.tolist()} for k, v in out.items() if np.any(v > 0)
+    ]

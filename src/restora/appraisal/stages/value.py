@@ -1,0 +1,348 @@
+"""Stage 5 — value: ecosystem-service value before and after, GEP, value stages, location.
+
+ESV per site (Xie et al. 2015 equivalent factors) from its damaged cover and its planned
+after-use; GEP only from the project's own zone inputs; the value-stage curve (Wang et al.
+2026) and the location adjustment of each mine's value after restoration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from restora.appraisal.project import ProjectSpec
+from restora.appraisal.stages.base import (
+    ASSESSED,
+    NOT_ASSESSED,
+    StageResult,
+    not_assessed_reason,
+    records,
+    unique_tables,
+)
+from restora.appraisal.stages.diagnosis import DiagnosisResult
+from restora.appraisal.stages.plan import PlanResult
+from restora.appraisal.stages.revenue import RevenueResult
+from restora.diagnosis.county import CountyDiagnosis
+
+
+@dataclass(frozen=True)
+class GepResult:
+    """GEP of the project's zones before and after (``status`` not assessed without zones).
+
+    Attributes
+    ----------
+    before_cny_per_yr, after_cny_per_yr : float or None
+        GEP [CNY/yr at ``price_year``].
+    by_indicator_before, by_indicator_after : mapping
+        GEP per indicator [CNY/yr].
+    """
+
+    status: str
+    reason: str | None = None
+    method: str | None = None
+    note: str = ""
+    before_cny_per_yr: float | None = None
+    after_cny_per_yr: float | None = None
+    by_indicator_before: Mapping[str, float] = field(default_factory=dict)
+    by_indicator_after: Mapping[str, float] = field(default_factory=dict)
+    price_year: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.status != ASSESSED:
+            return {"status": self.status, "reason": self.reason}
+        return {
+            "status": ASSESSED,
+            "method": self.method,
+            "note": self.note,
+            "before_cny_per_yr": self.before_cny_per_yr,
+            "after_cny_per_yr": self.after_cny_per_yr,
+            "by_indicator_before": dict(self.by_indicator_before),
+            "by_indicator_after": dict(self.by_indicator_after),
+            "price_year": self.price_year,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValueResult(StageResult):
+    """Value of the project's land before and after restoration.
+
+    Attributes
+    ----------
+    price_year : int or None
+        Price year of the ESV unit value [yr] (``None`` when the table does not state it).
+    per_site : pandas.DataFrame
+        Per site: ``area_hm2`` [hm²], ``type_before``, ``type_after``,
+        ``esv_before_cny_per_yr``, ``esv_after_cny_per_yr`` [CNY/yr]
+        (:func:`restora.valuation.esv.esv_before_after`).
+    esv_before_cny_per_yr, esv_after_cny_per_yr : float
+        Totals [CNY/yr].
+    by_service_before, by_service_after : mapping
+        ESV per service [CNY/yr] (:func:`restora.valuation.esv.run`).
+    gep : GepResult
+    stages : mapping
+        The value-stage curve (:func:`restora.valuation.stages.run`): value per year [CNY/yr].
+    restoration_years : int
+        Years from the start until basic restoration delivers its value [yr].
+    location_rows : tuple of mapping
+        Per mine: distances [km], density [person/km²], coefficient [1], values [CNY/yr].
+    """
+
+    name = "value"
+
+    price_year: int | None
+    per_site: pd.DataFrame
+    esv_before_cny_per_yr: float
+    esv_after_cny_per_yr: float
+    by_service_before: Mapping[str, Any]
+    by_service_after: Mapping[str, Any]
+    gep: GepResult
+    stages: Mapping[str, Any]
+    restoration_years: int
+    location_rows: tuple[Mapping[str, Any], ...]
+
+    def section(self) -> dict[str, Any]:
+        rows = [dict(r) for r in self.location_rows]
+        return {
+            "price_year": self.price_year,
+            "esv": {
+                "before_cny_per_yr": self.esv_before_cny_per_yr,
+                "after_cny_per_yr": self.esv_after_cny_per_yr,
+                "change_cny_per_yr": self.esv_after_cny_per_yr - self.esv_before_cny_per_yr,
+                "by_service_before": dict(self.by_service_before),
+                "by_service_after": dict(self.by_service_after),
+                "sites": records(self.per_site),
+            },
+            "gep": self.gep.to_json(),
+            "stages": dict(self.stages),
+            "location": {
+                "method": "location coefficient (distance decay to town and main road, "
+                "population density within the priority radius); distance to ecological "
+                "function areas not computed (neutral)",
+                "rows": rows,
+                "total_unadjusted_cny_per_yr": sum(r["value_unadjusted_cny_per_yr"] for r in rows),
+                "total_adjusted_cny_per_yr": sum(r["value_adjusted_cny_per_yr"] for r in rows),
+            },
+        }
+
+
+def _gep(
+    spec: ProjectSpec, price_year: int | None, on: Any, region: Any
+) -> tuple[GepResult, list[Any]]:
+    """GEP only from the project's zones (biophysical inputs); never guessed."""
+    from restora.valuation import gep
+
+    if spec.gep is None:
+        return GepResult(
+            status=NOT_ASSESSED,
+            reason=not_assessed_reason(
+                "the project file gives no GEP zones (NPP, water balance, RUSLE factors)"
+            ),
+        ), []
+    res = {
+        when: gep.run_zones(
+            pd.DataFrame(zones),
+            target_price_year=price_year,
+            input_price_year=spec.gep.input_price_year,
+            on=on,
+            region=region,
+        ).to_dict()
+        for when, zones in (("before", spec.gep.before), ("after", spec.gep.after))
+    }
+    b, a = res["before"], res["after"]
+    return GepResult(
+        status=ASSESSED,
+        method=a.get("method"),
+        note=spec.gep.note,
+        before_cny_per_yr=b["total_cny_per_yr"],
+        after_cny_per_yr=a["total_cny_per_yr"],
+        by_indicator_before=b.get("by_indicator") or {},
+        by_indicator_after=a.get("by_indicator") or {},
+        price_year=a.get("price_year"),
+    ), list(a.get("tables", []))
+
+
+def _location_rows(
+    county: CountyDiagnosis, mines: tuple[str, ...], per_site: pd.DataFrame, on: Any, region: Any
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Location adjustment of each mine's ESV after restoration."""
+    from restora.diagnosis import priority
+    from restora.valuation import location
+
+    loc = county.ranking.location
+    radius_km = float(priority.load_tables(on=on, region=region).population_radius_m) / 1000.0
+    rows, tables = [], []
+    for mid in mines:
+        value = float(per_site.loc[per_site["mine_id"] == mid, "esv_after_cny_per_yr"].sum())
+        r = loc[loc["mine_id"] == mid] if loc is not None else pd.DataFrame()
+        town = _km(r, "distance_to_town_m")
+        road = _km(r, "distance_to_road_m")
+        pop = float(r["population_10km"].iloc[0]) if len(r) and "population_10km" in r else None
+        density = pop / (math.pi * radius_km**2) if pop is not None else None
+        res = location.run(
+            location.LocationInput.model_validate(
+                {
+                    "value_cny_per_yr": value,
+                    "town_km": town,
+                    "main_road_km": road,
+                    "population_per_km2": density,
+                }
+            ),
+            on,
+            region,
+        )
+        rows.append(
+            {
+                "mine_id": mid,
+                "town_km": town,
+                "main_road_km": road,
+                "population_per_km2": density,
+                "ecological_function_area_km": None,
+                "value_unadjusted_cny_per_yr": res["value_unadjusted_cny_per_yr"],
+                "location_coefficient": res["location_coefficient"],
+                "value_adjusted_cny_per_yr": res["value_adjusted_cny_per_yr"],
+            }
+        )
+        tables += list(res["tables"])
+    return rows, tables
+
+
+def _km(r: pd.DataFrame, col: str) -> float | None:
+    if not len(r) or col not in r.columns or pd.isna(r[col].iloc[0]):
+        return None
+    return float(r[col].iloc[0]) / 1000.0
+
+
+def run(
+    spec: ProjectSpec,
+    county: CountyDiagnosis,
+    diagnosis: DiagnosisResult,
+    plan: PlanResult,
+    revenue: RevenueResult,
+    *,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> ValueResult:
+    """ESV (and GEP where the project gives zones) before and after, value stages, location.
+
+    Parameters
+    ----------
+    spec : ProjectSpec
+        ``hazard_cost_cny_per_yr``, ``pollution_cost_cny_per_yr`` [CNY/yr], ``gep`` zones,
+        ``start_year`` and ``horizon_years`` [yr].
+    county : CountyDiagnosis
+        Mine locations (distances [m], population within the priority radius [person]).
+    diagnosis, plan, revenue
+        The project's sites, their planned after-uses, the operations streams.
+    on : date or str, optional
+        Date whose reference tables apply.
+    region : str, optional
+        6-digit region code for regional tables.
+
+    Returns
+    -------
+    ValueResult
+
+    Notes
+    -----
+    ESV per site: :math:`A \\cdot \\sum_s VC_{t,s} \\cdot E` (Xie et al. 2015) with the site's
+    ecosystem type ``t`` before (its kind) and after (after-use → GB/T 21010 class →
+    type). Development value = ESV after + mature income of the operations streams.
+    Population density = population within the radius / (π r²) [person/km²].
+
+    References
+    ----------
+    Xie G.D. et al. (2015) J. Natural Resources 30(8): 1243-1254. Wang J. et al. (2026) Acta
+    Ecologica Sinica 46(1): 184-200, DOI 10.20103/j.stxb.202507131830.
+    """
+    from restora.revenue.operations import development
+    from restora.valuation import esv, stages
+
+    sites = diagnosis.sites
+    after_use = {s.site_id: s.after_use for p in plan.plans for s in p.sites}
+    cover, cover_tables = esv.cover_after(after_use, on=on, region=region)
+    frame = sites[["site_id", "kind", "water", "area_hm2"]].copy()
+    per_site = esv.esv_before_after(frame, cover, on=on, region=region)
+    per_site["mine_id"] = sites["mine_id"].to_numpy()
+    per_site["after_use"] = per_site["site_id"].map(after_use)
+
+    def by_service(col: str) -> dict[str, Any]:
+        areas = per_site.dropna(subset=[col]).groupby(col)["area_hm2"].sum()
+        res = esv.run(
+            esv.XieInput.model_validate(
+                {"areas_hm2": {str(k): float(v) for k, v in areas.items()}}
+            ),
+            on,
+            region,
+        )
+        return res.to_dict()["by_service"]  # type: ignore[no-any-return]
+
+    esv_before = float(per_site["esv_before_cny_per_yr"].sum())
+    esv_after = float(per_site["esv_after_cny_per_yr"].sum())
+    price_year = per_site.attrs["price_year"]
+    tables = [*per_site.attrs["tables"], *cover_tables]
+    gep_result, gep_tables = _gep(spec, price_year, on, region)
+    tables += gep_tables
+    # value stages: damaged → basic restoration (ESV after) → development (+ operations income)
+    area = float(per_site["area_hm2"].sum())
+    end_works = max(p.end_year for p in plan.plans) - spec.start_year
+    care = max(p.post_closure_years for p in plan.plans)
+    restoration_years = max(1, end_works - care)
+    dev = development(revenue.streams) if revenue.assessed else None
+    developed = esv_after
+    dev_start = 1 + restoration_years
+    dev_years = 0
+    if dev is not None:
+        developed = esv_after + dev.mature_income_cny_per_yr
+        dev_start = max(dev_start, dev.first_year - spec.start_year)
+        dev_years = max(0, min(dev.years_to_mature, 100))
+    sres = stages.run(
+        stages.StagesInput.model_validate(
+            dict(
+                area_hm2=area,
+                esv_damaged_cny_per_yr=esv_before,
+                hazard_cost_cny_per_yr=spec.hazard_cost_cny_per_yr,
+                pollution_cost_cny_per_yr=spec.pollution_cost_cny_per_yr,
+                value_basic_cny_per_yr=esv_after,
+                value_developed_cny_per_yr=developed,
+                horizon_years=spec.horizon_years,
+                start_year=spec.start_year,
+                restoration_start=1,
+                restoration_years=restoration_years,
+                development_start=dev_start,
+                development_years=dev_years,
+                price_year=price_year,
+            )
+        ),
+        on,
+        region,
+    )
+    stage_json = {
+        **sres.to_dict(),
+        "development_value_source": "ESV after + mature income of the operations streams"
+        if dev is not None
+        else "ESV after (no operations stream in the project)",
+    }
+    tables += list(sres.tables)
+    loc_rows, loc_tables = _location_rows(county, diagnosis.mines, per_site, on, region)
+    tables += loc_tables
+    return ValueResult(
+        method="equivalent-factor ESV (Xie et al. 2015) of each site's damaged and planned "
+        "land cover; after-use → GB/T 21010 class → ecosystem type",
+        price_year=price_year,
+        per_site=per_site,
+        esv_before_cny_per_yr=esv_before,
+        esv_after_cny_per_yr=esv_after,
+        by_service_before=by_service("type_before"),
+        by_service_after=by_service("type_after"),
+        gep=gep_result,
+        stages=stage_json,
+        restoration_years=restoration_years,
+        location_rows=tuple(loc_rows),
+        rule_codes=tuple(sres.to_dict().get("rule_codes", [])),
+        tables=unique_tables(tables),
+    )
