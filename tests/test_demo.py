@@ -355,9 +355,13 @@ def test_report_says_which_costs_rest_on_judgement(demo):
     for row in cost["by_item_top"]:
         assert row["unit_cost_sourced"] == (row["item"] not in cost["unsourced_items"])
     html = Path(demo["project"]["reports"]["html"]).read_text(encoding="utf-8")
-    note = re.search(r"<p class='small unsourced'>(.*?)</p>", html)
+    note = re.search(r'<p class="[^"]*\bunsourced">(.*?)</p>', html)
     assert note and "定额" in note.group(1)
-    assert all(item in note.group(1) for item in cost["unsourced_items"])
+    # the items by their Chinese names (the label catalogue), never their keys
+    from restora.labels import label
+
+    assert all(label(item, "zh", "cost_item") in note.group(1) for item in cost["unsourced_items"])
+    assert not any(item in note.group(1) for item in cost["unsourced_items"] if "_" in item)
     assert "经验判断" in html and ("公开来源" in html) == any(
         r["unit_cost_sourced"] for r in cost["by_item_top"]
     )

@@ -8,13 +8,19 @@ stage it shows was not assessed. Money is drawn in the report's unit (10⁴ CNY 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from restora.appraisal.labels import label
+from restora.charts import integer_years, pyplot, save
+from restora.labels import label as _label
+
+
+def label(key: str, lang: str, category: str = "report") -> str:
+    """A label of the catalogue (the report's phrases by default)."""
+    return _label(key, lang, category)
+
 
 KIND_COLOURS = {
     "open_pit": "#8c564b",
@@ -33,27 +39,11 @@ def money_scale(lang: str) -> float:
 
 
 def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from restora.fonts import chart_font
-
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    plt.rcParams["font.family"] = [chart_font(), "DejaVu Sans"]
-    plt.rcParams["axes.unicode_minus"] = False
-    plt.rcParams["font.size"] = 8
-    return plt
+    return pyplot(font_size=8)
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=DPI)
 
 
 def _rings(geom: dict[str, Any]) -> list[np.ndarray]:
@@ -72,6 +62,8 @@ def map_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     if not m:
         return None
     plt = _plt()
+    from matplotlib.ticker import FuncFormatter
+
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.2, 3.6))
     if m.get("county_boundary"):
         for r in _rings(m["county_boundary"]):
@@ -94,12 +86,16 @@ def map_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
         for s in m["sites"]:
             colour = KIND_COLOURS.get(s["kind"], "#9467bd")
             for r in _rings(s["geometry"]):
-                lab = s["kind"] if (ax is ax1 and s["kind"] not in seen) else None
+                first = ax is ax1 and s["kind"] not in seen
+                lab = label(s["kind"], lang, "site_kind") if first else None
                 ax.fill(r[:, 0], r[:, 1], color=colour, alpha=0.8, lw=0.3, label=lab)
-                if lab:
+                if first:
                     seen.add(s["kind"])
         ax.set_aspect("equal")
         ax.tick_params(labelsize=6)
+        for axis in (ax.xaxis, ax.yaxis):  # projected metres, printed as km
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / 1000:.0f}"))
+        ax.set_xlabel("km", fontsize=6)
     ax1.legend(fontsize=6, loc="best")
     ax0.set_title(f"{label('map', lang)} ({m['crs']})", fontsize=8)
     ax1.set_title(", ".join(doc["project"]["mines"]), fontsize=8)
@@ -115,10 +111,11 @@ def cost_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     k = money_scale(lang)
     edges = np.asarray(c["histogram"]["edges_cny"]) * k
     counts = np.asarray(c["histogram"]["counts"])
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    fig, ax = plt.subplots(figsize=(6, 2.3))
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#7aa6c2")
     for key, style in (("p50_cny", "-"), ("p90_cny", "--")):
         ax.axvline(c["total"][key] * k, color="black", ls=style, lw=1, label=key[:3].upper())
+    ax.set_ylabel(label("draws", lang))
     ax.axvline(
         c["total"]["deterministic_cny"] * k,
         color="#d62728",
@@ -141,7 +138,7 @@ def esv_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     after = v["esv"]["by_service_after"]
     services = list(after)
     y = np.arange(len(services))
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=(6, 2.8))
     ax.barh(
         y - 0.2,
         [before.get(s, 0) * k for s in services],
@@ -152,7 +149,7 @@ def esv_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     ax.barh(
         y + 0.2, [after[s] * k for s in services], 0.4, label=label("after", lang), color="#2ca02c"
     )
-    ax.set_yticks(y, services, fontsize=7)
+    ax.set_yticks(y, [label(x, lang, "esv_service") for x in services], fontsize=7)
     ax.set_xlabel(label("money_unit_yr", lang))
     ax.legend(fontsize=7)
     return _save(fig, path)
@@ -174,16 +171,24 @@ def stages_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
         "STAGE-CAPTURE": "#1f77b4",
         "STAGE-MULTIPLICATION": "#2ca02c",
     }
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    fig, ax = plt.subplots(figsize=(6, 2.1))
     ax.plot(years, vals, color="black", lw=0.8)
     for code, colour in colours.items():
         idx = [i for i, r in enumerate(st["years"]) if r["stage_code"] == code]
         if idx:
-            ax.scatter([years[i] for i in idx], vals[idx], color=colour, s=14, label=code, zorder=3)
+            ax.scatter(
+                [years[i] for i in idx],
+                vals[idx],
+                color=colour,
+                s=14,
+                label=label(code, lang, "value_stage"),
+                zorder=3,
+            )
     z = st["zero_band_cny_per_yr"] * k
     ax.axhspan(-z, z, color="#ddd", alpha=0.6)
     ax.axhline(st["multiplication_threshold_cny_per_yr"] * k, ls="--", color="#2ca02c", lw=0.8)
     ax.set_ylabel(label("money_unit_yr", lang))
+    integer_years(ax.xaxis)
     ax.legend(fontsize=6)
     return _save(fig, path)
 
@@ -196,7 +201,7 @@ def revenue_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     plt = _plt()
     k = money_scale(lang)
     years = sorted({int(row["year"]) for s in r["streams"] for row in s["by_year"]})
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    fig, ax = plt.subplots(figsize=(6, 2.3))
     bottom = np.zeros(len(years))
     for s in r["streams"]:
         by = {int(row["year"]): row["revenue"] for row in s["by_year"]}
@@ -204,6 +209,7 @@ def revenue_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
         ax.bar(years, vals, bottom=bottom, label=s["name"], hatch="//" if s["earmark"] else None)
         bottom += vals
     ax.set_ylabel(label("money_unit", lang))
+    integer_years(ax.xaxis)
     ax.legend(fontsize=6)
     return _save(fig, path)
 
@@ -223,7 +229,7 @@ def waterfall_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
         (label("opex", lang), -opex),
         (label("capex", lang), -capex),
     ]
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    fig, ax = plt.subplots(figsize=(6, 2.0))
     level = 0.0
     for i, (_name, v) in enumerate(steps):
         ax.bar(i, v, bottom=level, color="#2ca02c" if v >= 0 else "#d62728")
@@ -244,7 +250,7 @@ def risk_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     k = money_scale(lang)
     edges = np.asarray(r["npv_histogram"]["edges_cny"]) * k
     counts = np.asarray(r["npv_histogram"]["counts"])
-    fig, ax = plt.subplots(figsize=(6, 2.6))
+    fig, ax = plt.subplots(figsize=(6, 2.3))
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#9ecae1")
     for key, style in (("p5", ":"), ("p50", "-"), ("p95", ":")):
         ax.axvline(r["summary"]["npv"][key] * k, color="black", ls=style, lw=1, label=key.upper())
@@ -261,7 +267,7 @@ def modes_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
         return None
     plt = _plt()
     modes = list(m["mines"][0]["scores"])
-    fig, ax = plt.subplots(figsize=(6, 2.4))
+    fig, ax = plt.subplots(figsize=(6, 1.9))
     width = 0.8 / len(m["mines"])
     for i, mine in enumerate(m["mines"]):
         ax.bar(
@@ -270,7 +276,7 @@ def modes_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
             width,
             label=mine["mine_id"],
         )
-    ax.set_xticks(np.arange(len(modes)) + 0.4 - width / 2, [label(x, lang) for x in modes])
+    ax.set_xticks(np.arange(len(modes)) + 0.4 - width / 2, [label(x, lang, "mode") for x in modes])
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     return _save(fig, path)
