@@ -154,3 +154,25 @@ def test_the_class_range_holds_the_class_of_every_value_below_the_limit(dl, shar
     assert censored.sample_class_min[0] <= k <= censored.sample_class_max[0]
     if censored.sample_class[0] != soil.INDETERMINATE_CODE:
         assert censored.sample_class[0] == k
+
+
+def test_register_rows_keep_the_limit_beside_the_substitute():
+    """A register import substitutes "<70" by 35; the limit must travel with it as a number."""
+    import pandas as pd
+
+    from restora.inventory.censored import detection_limits, substitute_non_detects
+
+    raw = pd.DataFrame({"As": ["<70", "12", "ND"], "Cd": ["0.2", "<0.1", "0.5"]})
+    values, _ = substitute_non_detects(raw, ["As", "Cd"], on=ON)
+    limits = detection_limits(raw, ["As", "Cd"])
+    np.testing.assert_allclose(limits.to_numpy(), [[70, NAN], [NAN, 0.1], [NAN, NAN]])
+    a = soil.classify(
+        values[["As", "Cd"]].to_numpy(float),
+        ["As", "Cd"],
+        ["paddy"] * 3,
+        [5.0] * 3,
+        on=ON,
+        detection_limit=limits.to_numpy(),
+    )
+    # row 1: As <70 > S 30 -> indeterminate; row 2: Cd <0.1 <= S 0.3 -> PP; row 3: Cd 0.5 -> SU
+    assert a.class_names().tolist() == [IND, PP, SU]

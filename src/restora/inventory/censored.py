@@ -71,3 +71,29 @@ def substitute_non_detects(
         ["; ".join(n) if n else None for n in notes], index=frame.index, dtype=object
     )
     return out, qualifiers
+
+
+def detection_limits(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The stated detection limit of each ``<x`` cell of ``columns`` [mg/kg]; NaN elsewhere.
+
+    Reads the raw cells (before :func:`substitute_non_detects`), so that the limit travels as a
+    number beside the substitute, for :func:`restora.diagnosis.soil.classify`
+    (``detection_limit=``): a limit above the screening value makes the class indeterminate.
+    ``ND`` without a limit, plain numbers and empty cells give NaN; a column absent from
+    ``frame`` is all NaN.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"As": ["<70", "12", "ND"], "Cd": [0.2, 0.3, 0.1]})
+    >>> detection_limits(raw, ["As", "Cd", "Pb"]).to_numpy().tolist()
+    [[70.0, nan, nan], [nan, nan, nan], [nan, nan, nan]]
+    """
+    out = pd.DataFrame(np.nan, index=frame.index, columns=list(columns), dtype=float)
+    for col in columns:
+        if col not in frame.columns or frame[col].dtype.kind in "fiub":
+            continue
+        parts = frame[col].astype("string").str.strip().str.extract(LESS_THAN)
+        # only "<x" with no trailing unit (the column's unit, mg/kg) is a limit, as above
+        stated = (parts[0].notna() & (parts[1].fillna("").str.strip() == "")).fillna(False)
+        out.loc[stated.to_numpy(dtype=bool), col] = pd.to_numeric(parts[0][stated]).to_numpy()
+    return out
