@@ -75,18 +75,6 @@ def test_a_higher_value_never_gives_a_lower_stage(a, b, ref):
     assert order[s[0]] <= order[s[1]]
 
 
-def test_chart_written_with_fallback_font(tmp_path):
-    r = stages.run(stages.StagesInput(**PROJECT))
-    out = stages.plot_stages(r, tmp_path / "stages.png")
-    assert out.stat().st_size > 5000
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from restora.fonts import CJK_FAMILIES, system_font_file
-
-    # with Noto CJK installed (scripts/system-deps.sh) the chart uses it, else DejaVu
-    expected = CJK_FAMILIES if system_font_file() else ("DejaVu Sans",)
-    assert stages.chart_font() in expected
-
-
 def test_cli(tmp_path):
     f = tmp_path / "p.json"
     f.write_text(json.dumps(PROJECT), encoding="utf-8")

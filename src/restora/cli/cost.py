@@ -32,7 +32,7 @@ def estimate_command(
     (with each unit cost's source), ``unsourced_direct_share``, ``unsourced_items``,
     ``indirect``, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
     """
-    from restora.costing.montecarlo import tornado_chart
+    from restora.charts.cost import tornado_chart
     from restora.costing.report import cost_report
     from restora.errors import InputError
 

@@ -232,7 +232,9 @@ def stages_cmd(
             ) from exc
         result = stages.run(inputs, on, region)
         if chart is not None:
-            stages.plot_stages(result, chart)
+            from restora.charts.stages import plot_stages
+
+            plot_stages(result, chart)
         data = result.to_dict()
         if fmt == Format.json:
             emit(data, fmt)

@@ -433,29 +433,6 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a - a.mean()) * (b - b.mean())).mean() / (sa * sb))
 
 
-def tornado_chart(rows: list[dict[str, Any]], path: str, top: int = 12, title: str = "") -> str:
-    """Draw a tornado chart (PNG, matplotlib Agg) of the largest swings; returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = rows[:top][::-1]
-    base = rows[0]["total_base"] if rows else 0.0
-    fig, ax = plt.subplots(figsize=(7, 0.4 * max(len(rows), 1) + 1.2))
-    for i, r in enumerate(rows):
-        ax.barh(i, r["total_low"] - base, left=base, color="#4c72b0")
-        ax.barh(i, r["total_high"] - base, left=base, color="#dd8452")
-    ax.axvline(base, color="k", lw=0.8)
-    ax.set_yticks(range(len(rows)), [r["item"] for r in rows])
-    ax.set_xlabel("total cost [CNY, price year] with the item at low / high")
-    ax.set_title(title or "What drives the cost (one-at-a-time swing)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 @dataclass(frozen=True)
 class ChunkedResult:
     """A large batch simulated chunk by chunk over mines.

@@ -17,9 +17,7 @@ multiplication, with thresholds from ``valuation/stages/thresholds``:
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from restora import refdata
 from restora.errors import InputError
-from restora.fonts import chart_font
 from restora.valuation.establishment import RampTable
 
 THRESHOLDS_TABLE = "valuation/stages/thresholds"
@@ -391,61 +388,3 @@ def run(
         tables=tables,
         restoration_path=restoration_path,
     )
-
-
-STAGE_COLOURS = {
-    "net_loss": "#d9534f",
-    "zero": "#bbbbbb",
-    "capture": "#5cb85c",
-    "multiplication": "#2e6da4",
-}
-STAGE_LABELS = {
-    "net_loss": "净损失 net loss",
-    "zero": "归零 zero",
-    "capture": "捕获 capture",
-    "multiplication": "倍增 multiplication",
-}
-
-
-def plot_stages(result: StagesResult, path: str | Path, title: str | None = None) -> Path:
-    """Write a chart of value per year, coloured by stage (PNG/SVG/PDF by suffix).
-
-    Uses matplotlib's Agg backend and a CJK font when available; falls back quietly to
-    DejaVu Sans (Chinese labels then render as boxes, English labels remain readable).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = chart_font()
-    cjk = font != "DejaVu Sans"
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    yrs = result.years
-    with plt.rc_context({"font.family": font, "axes.unicode_minus": False}):
-        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-        x = yrs["year"].to_numpy()
-        y = yrs["value_cny_per_yr"].to_numpy() / 1e4
-        colours = [STAGE_COLOURS[s] for s in yrs["stage"]]
-        ax.bar(x, y, color=colours, width=0.8)
-        ax.axhline(0, color="black", linewidth=0.8)
-        for level in (result.zero_band_cny_per_yr, -result.zero_band_cny_per_yr):
-            ax.axhline(level / 1e4, color="#888888", linewidth=0.6, linestyle="--")
-        ax.axhline(
-            result.multiplication_threshold_cny_per_yr / 1e4,
-            color=STAGE_COLOURS["multiplication"],
-            linewidth=0.6,
-            linestyle=":",
-        )
-        handles = [plt.Rectangle((0, 0), 1, 1, color=STAGE_COLOURS[s]) for s in STAGES]
-        labels = [STAGE_LABELS[s] if cjk else s.replace("_", " ") for s in STAGES]
-        ax.legend(handles, labels, loc="upper left", fontsize=8)
-        unit = "万元/年 (10^4 CNY/yr)" if cjk else "10^4 CNY/yr"
-        ax.set_ylabel(unit + (f", {result.price_year} prices" if result.price_year else ""))
-        ax.set_xlabel("year")
-        ax.set_title(title or ("价值阶段 value stages" if cjk else "value stages"))
-        fig.tight_layout()
-        out = Path(path)
-        fig.savefig(out)
-        plt.close(fig)
-    return out
