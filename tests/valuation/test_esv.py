@@ -114,8 +114,26 @@ def test_price_year_conversion_through_cpi():
 
 
 def test_default_value_has_no_price_year_so_conversion_needs_one():
+    # version xie2015 (in force before 2026-12-07) states no price year: no silent conversion
     with pytest.raises(InputError, match="price_year"):
-        esv.run(esv.parse_input({"areas_hm2": {"water": 1}, "target_price_year": 2024}))
+        esv.run(
+            esv.parse_input({"areas_hm2": {"water": 1}, "target_price_year": 2024}), "2026-01-01"
+        )
+
+
+def test_default_value_is_read_as_2010_prices_and_converts_by_the_cpi():
+    """Version xie2015-2010: Xie et al. (2015) value China's ecosystems of 2010, so the standard
+    equivalent is CNY of 2010; conversion to 2023 is the CPI chain 2011…2023."""
+    r = esv.run(
+        esv.parse_input({"areas_hm2": {"water": 1}, "target_price_year": 2023}), "2026-12-07"
+    )
+    chain = 1.0
+    for i in (105.4, 102.6, 102.6, 102.0, 101.4, 102.0, 101.6, 102.1, 102.9, 102.5, 100.9,
+              102.0, 100.2):  # fmt: skip
+        chain *= i / 100  # NBS CPI, previous year = 100, 2011 … 2023 → 1.32066
+    # water row sum 125.61 standard equivalents × 3406.50 CNY × chain
+    assert r.total_cny_per_yr == pytest.approx(125.61 * 3406.50 * chain)
+    assert r.price_year == 2023
 
 
 def test_array_core_broadcasts_over_zones():

@@ -127,8 +127,11 @@ def run(
     if value.gep.status == "assessed":
         figures["gep_before"] = value.gep.before_cny_per_yr
         figures["gep_after"] = value.gep.after_cny_per_yr
-        # GEP before = now; after = once basic restoration is complete
-        figures["gep_years"] = value.restoration_years
+        # GEP before = now; after = once vegetation has established (valuation ramps)
+        if value.gep_maturity_years is not None:
+            figures["gep_years"] = value.gep_maturity_years
+        if value.gep_by_year is not None:
+            figures["gep_series"] = value.gep_by_year.tolist()
     figures.update(user.get("figures", {}))
     evals = compare(figures, on=on, region=region)
     return ModesResult(

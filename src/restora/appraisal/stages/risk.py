@@ -118,7 +118,7 @@ def run(
         )
         for d in spec.risk.drivers
     ]
-    streams = dict(cashflow.revenue_by_stream)
+    streams = dict(cashflow.revenue_by_stream) or None  # None: a project without revenue
     try:
         sources, table = risk.capex_sources(drivers, costing=True, on=on)
         res = risk.simulate(

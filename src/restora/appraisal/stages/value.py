@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from restora.appraisal.project import ProjectSpec
@@ -74,11 +75,25 @@ class ValueResult(StageResult):
     Attributes
     ----------
     price_year : int or None
-        Price year of the ESV unit value [yr] (``None`` when the table does not state it).
+        Price year of every value figure [yr]: the cost estimate's (real, constant prices);
+        ``None`` when the ESV unit value's own price year is not stated (then not converted).
+    source_price_year : int or None
+        Price year of the ESV unit value (Xie et al. 2015) [yr], if its table states one.
+    cpi_factor : float
+        CPI chain from ``source_price_year`` to ``price_year`` [1] (prices/cn-cpi).
     per_site : pandas.DataFrame
-        Per site: ``area_hm2`` [hm²], ``type_before``, ``type_after``,
-        ``esv_before_cny_per_yr``, ``esv_after_cny_per_yr`` [CNY/yr]
-        (:func:`restora.valuation.esv.esv_before_after`).
+        Per site: ``area_hm2`` [hm²], ``type_before``, ``type_after``, ``after_use``,
+        ``esv_before_cny_per_yr``, ``esv_after_cny_per_yr`` [CNY/yr at ``price_year``; the
+        after value is the mature one] (:func:`restora.valuation.esv.esv_before_after`).
+    years : numpy.ndarray
+        (H,) calendar years of the value paths [yr].
+    esv_by_year : numpy.ndarray
+        (H,) project ESV per year [CNY/yr], each site ramping from its before to its mature
+        after value from the year its works finish (:func:`establishment.esv_series`).
+    gep_by_year : numpy.ndarray or None
+        (H,) GEP per year [CNY/yr] along the area-weighted ramp; ``None`` without GEP zones.
+    works_end : mapping
+        ``{site_id: calendar year its establishing works finish}`` [yr].
     esv_before_cny_per_yr, esv_after_cny_per_yr : float
         Totals [CNY/yr].
     by_service_before, by_service_after : mapping
@@ -86,8 +101,6 @@ class ValueResult(StageResult):
     gep : GepResult
     stages : mapping
         The value-stage curve (:func:`restora.valuation.stages.run`): value per year [CNY/yr].
-    restoration_years : int
-        Years from the start until basic restoration delivers its value [yr].
     location_rows : tuple of mapping
         Per mine: distances [km], density [person/km²], coefficient [1], values [CNY/yr].
     """
@@ -95,29 +108,76 @@ class ValueResult(StageResult):
     name = "value"
 
     price_year: int | None
+    source_price_year: int | None
+    cpi_factor: float
     per_site: pd.DataFrame
     esv_before_cny_per_yr: float
     esv_after_cny_per_yr: float
     by_service_before: Mapping[str, Any]
     by_service_after: Mapping[str, Any]
+    years: np.ndarray
+    esv_by_year: np.ndarray
+    gep_by_year: np.ndarray | None
+    works_end: Mapping[str, int]
     gep: GepResult
     stages: Mapping[str, Any]
-    restoration_years: int
     location_rows: tuple[Mapping[str, Any], ...]
+
+    @property
+    def gep_maturity_years(self) -> int | None:
+        """Years from the start until GEP reaches its after-restoration value [yr]."""
+        if self.gep_by_year is None or self.gep.after_cny_per_yr is None:
+            return None
+        target = float(self.gep.after_cny_per_yr)
+        done = np.flatnonzero(np.isclose(self.gep_by_year, target, rtol=1e-9, atol=1e-6))
+        return int(done[0]) if done.size else None
+
+    def price_basis(self) -> dict[str, Any]:
+        """The price year of the value figures and how they got there."""
+        if self.source_price_year is None:
+            note = (
+                "the price year of the ESV unit value is not stated by its source: ESV is "
+                "shown as the source gives it, not converted to the cost price year"
+            )
+        else:
+            note = (
+                f"ESV unit value of {self.source_price_year} (Xie et al. 2015) brought to "
+                f"{self.price_year} prices by the CPI chain (prices/cn-cpi); GEP unit prices "
+                "likewise from their own price years"
+            )
+        return {
+            "basis": "real",
+            "price_year": self.price_year,
+            "source_price_year": self.source_price_year,
+            "cpi_factor": self.cpi_factor,
+            "note": note,
+        }
 
     def section(self) -> dict[str, Any]:
         rows = [dict(r) for r in self.location_rows]
+        gep = self.gep.to_json()
+        if self.gep_by_year is not None:
+            gep["by_year"] = _by_year(self.years, self.gep_by_year)
         return {
             "price_year": self.price_year,
+            "price_basis": self.price_basis(),
             "esv": {
                 "before_cny_per_yr": self.esv_before_cny_per_yr,
                 "after_cny_per_yr": self.esv_after_cny_per_yr,
                 "change_cny_per_yr": self.esv_after_cny_per_yr - self.esv_before_cny_per_yr,
+                "before_source_prices_cny_per_yr": self.esv_before_cny_per_yr / self.cpi_factor,
+                "after_source_prices_cny_per_yr": self.esv_after_cny_per_yr / self.cpi_factor,
                 "by_service_before": dict(self.by_service_before),
                 "by_service_after": dict(self.by_service_after),
+                "by_year": _by_year(self.years, self.esv_by_year),
                 "sites": records(self.per_site),
             },
-            "gep": self.gep.to_json(),
+            "establishment": {
+                "works_end": dict(self.works_end),
+                "method": "f(a) of valuation/establishment/ramps per after-use, a = year − the "
+                "year the site's establishing works finish; value = before + (after − before)·f",
+            },
+            "gep": gep,
             "stages": dict(self.stages),
             "location": {
                 "method": "location coefficient (distance decay to town and main road, "
@@ -128,6 +188,12 @@ class ValueResult(StageResult):
                 "total_adjusted_cny_per_yr": sum(r["value_adjusted_cny_per_yr"] for r in rows),
             },
         }
+
+
+def _by_year(years: np.ndarray, values: np.ndarray) -> list[dict[str, float]]:
+    return [
+        {"year": int(y), "value_cny_per_yr": float(v)} for y, v in zip(years, values, strict=True)
+    ]
 
 
 def _gep(
@@ -260,21 +326,39 @@ def run(
     Ecologica Sinica 46(1): 184-200, DOI 10.20103/j.stxb.202507131830.
     """
     from restora.revenue.operations import development
-    from restora.valuation import esv, stages
+    from restora.valuation import establishment, esv, stages
+    from restora.valuation.prices import PriceIndex
 
     sites = diagnosis.sites
     after_use = {s.site_id: s.after_use for p in plan.plans for s in p.sites}
     cover, cover_tables = esv.cover_after(after_use, on=on, region=region)
     frame = sites[["site_id", "kind", "water", "area_hm2"]].copy()
     per_site = esv.esv_before_after(frame, cover, on=on, region=region)
+    tables = [*per_site.attrs["tables"], *cover_tables]
+    # ESV at the cost estimate's price year (CPI chain), never mixed with other price years
+    source_year = per_site.attrs["price_year"]
+    price_year: int | None = plan.price_year
+    cpi = 1.0
+    if source_year is None:
+        price_year = None  # stated, never converted from an unknown year
+    else:
+        index = PriceIndex.load(on=on, region=region)
+        cpi = index.factor(int(source_year), plan.price_year)
+        if index.provenance is not None:
+            tables.append(index.provenance)
+    money = ["esv_before_cny_per_yr", "esv_after_cny_per_yr", "esv_change_cny_per_yr"]
+    per_site[money] = per_site[money] * cpi
     per_site["mine_id"] = sites["mine_id"].to_numpy()
-    per_site["after_use"] = per_site["site_id"].map(after_use)
+    per_site["after_use"] = per_site["site_id"].map(after_use).fillna("leave_as_is")
 
     def by_service(col: str) -> dict[str, Any]:
         areas = per_site.dropna(subset=[col]).groupby(col)["area_hm2"].sum()
         res = esv.run(
             esv.XieInput.model_validate(
-                {"areas_hm2": {str(k): float(v) for k, v in areas.items()}}
+                {
+                    "areas_hm2": {str(k): float(v) for k, v in areas.items()},
+                    "target_price_year": price_year,
+                }
             ),
             on,
             region,
@@ -283,18 +367,40 @@ def run(
 
     esv_before = float(per_site["esv_before_cny_per_yr"].sum())
     esv_after = float(per_site["esv_after_cny_per_yr"].sum())
-    price_year = per_site.attrs["price_year"]
-    tables = [*per_site.attrs["tables"], *cover_tables]
+    # vegetation establishes over years after each site's works (valuation/establishment/ramps)
+    works_end = {str(sid): spec.start_year - 1 for sid in per_site["site_id"]}
+    for pl in plan.plans:
+        for sp in pl.sites:  # a site planned in several zones: the latest works decide
+            y = establishment.works_end_year(pl.start_year, sp.works)
+            works_end[sp.site_id] = max(y, works_end.get(sp.site_id, y))
+    years = np.arange(spec.start_year, spec.start_year + spec.horizon_years)
+    ramps = establishment.RampTable.load(on, region)
+    tables.append(ramps.provenance)
+    esv_by_year = (
+        establishment.esv_series(per_site, works_end, years, table=ramps).sum(axis=1).to_numpy()
+    )
     gep_result, gep_tables = _gep(spec, price_year, on, region)
     tables += gep_tables
-    # value stages: damaged → basic restoration (ESV after) → development (+ operations income)
-    area = float(per_site["area_hm2"].sum())
-    end_works = max(p.end_year for p in plan.plans) - spec.start_year
-    care = max(p.post_closure_years for p in plan.plans)
-    restoration_years = max(1, end_works - care)
+    gep_by_year = None
+    if gep_result.status == ASSESSED:
+        weights = np.where(per_site["after_use"] != "leave_as_is", per_site["area_hm2"], 0.0)
+        f = establishment.weighted_fraction(
+            per_site["after_use"],
+            [works_end[str(s)] for s in per_site["site_id"]],
+            weights,
+            years,
+            table=ramps,
+        )
+        g0, g1 = float(gep_result.before_cny_per_yr or 0), float(gep_result.after_cny_per_yr or 0)
+        gep_by_year = g0 + (g1 - g0) * f
+    # value stages: damaged → basic restoration (the ESV path) → development (+ operations)
+    works_offset = max(works_end.values()) - spec.start_year
+    path = stages.basic_path(
+        esv_by_year, spec.hazard_cost_cny_per_yr, spec.pollution_cost_cny_per_yr, works_offset
+    )
     dev = development(revenue.streams) if revenue.assessed else None
     developed = esv_after
-    dev_start = 1 + restoration_years
+    dev_start = works_offset + 1
     dev_years = 0
     if dev is not None:
         developed = esv_after + dev.mature_income_cny_per_yr
@@ -303,19 +409,22 @@ def run(
     sres = stages.run(
         stages.StagesInput.model_validate(
             dict(
-                area_hm2=area,
+                area_hm2=float(per_site["area_hm2"].sum()),
                 esv_damaged_cny_per_yr=esv_before,
                 hazard_cost_cny_per_yr=spec.hazard_cost_cny_per_yr,
                 pollution_cost_cny_per_yr=spec.pollution_cost_cny_per_yr,
                 value_basic_cny_per_yr=esv_after,
                 value_developed_cny_per_yr=developed,
+                value_basic_path_cny_per_yr=path.tolist(),
                 horizon_years=spec.horizon_years,
                 start_year=spec.start_year,
-                restoration_start=1,
-                restoration_years=restoration_years,
+                restoration_start=0,
+                restoration_years=min(works_offset + 1, 100),
                 development_start=dev_start,
                 development_years=dev_years,
                 price_year=price_year,
+                equivalent_value_cny_per_hm2=float(per_site.attrs["equivalent_value_cny_per_hm2"])
+                * cpi,
             )
         ),
         on,
@@ -332,16 +441,23 @@ def run(
     tables += loc_tables
     return ValueResult(
         method="equivalent-factor ESV (Xie et al. 2015) of each site's damaged and planned "
-        "land cover; after-use → GB/T 21010 class → ecosystem type",
+        "land cover (after-use → GB/T 21010 class → ecosystem type; a site left as is keeps "
+        "its cover), brought to the cost price year by the CPI; after-restoration value "
+        "reached along each after-use's establishment ramp from the year its works finish",
         price_year=price_year,
+        source_price_year=None if source_year is None else int(source_year),
+        cpi_factor=cpi,
         per_site=per_site,
         esv_before_cny_per_yr=esv_before,
         esv_after_cny_per_yr=esv_after,
         by_service_before=by_service("type_before"),
         by_service_after=by_service("type_after"),
+        years=years,
+        esv_by_year=esv_by_year,
+        gep_by_year=gep_by_year,
+        works_end=works_end,
         gep=gep_result,
         stages=stage_json,
-        restoration_years=restoration_years,
         location_rows=tuple(loc_rows),
         rule_codes=tuple(sres.to_dict().get("rule_codes", [])),
         tables=unique_tables(tables),

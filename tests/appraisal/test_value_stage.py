@@ -1,0 +1,82 @@
+"""The value stage on the demo's QS-M28: cover left as is, establishment ramps, price years.
+
+Each test failed on the stage before issue 11 (item 4: an unrestored waste dump earned shrub-grass
+value and full value came in year 1; item 10: ESV of an unstated price year sat beside costs of
+2023 without a word).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from restora.appraisal.io import parse_project, read_county
+from restora.appraisal.pipeline import run_appraisal
+from restora.diagnosis.county import diagnose_county
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNTY = ROOT / "examples" / "demo-county"
+ON = "2026-12-07"
+
+
+@pytest.fixture(scope="module")
+def m28() -> Any:
+    county = read_county(
+        [COUNTY / f for f in ("register.gpkg", "soil_samples.csv", "hazards.csv")],
+        COUNTY / "context.gpkg",
+    )
+    diag = diagnose_county(county.register, county.context, on=ON)
+    spec = parse_project(
+        {
+            "project_id": "T-M28",
+            "name": "QS-M28 value stage test",
+            "mines": ["QS-M28"],
+            "start_year": 2026,
+            "hazard_cost_cny_per_yr": 900000,
+            "pollution_cost_cny_per_yr": 1200000,
+            "risk": {"draws": 200, "seed": 1},
+        },
+        "<test>",
+    )
+    return run_appraisal(spec, county.register, diag, on=ON)
+
+
+def test_sites_left_as_is_keep_their_cover_and_value(m28):
+    ps = m28.value.per_site.set_index("site_id")
+    left = ps[ps["after_use"] == "leave_as_is"]
+    assert len(left) >= 1  # the waste-rock dump and the open pit of QS-M28
+    assert (left["type_after"] == left["type_before"]).all()
+    np.testing.assert_allclose(left["esv_after_cny_per_yr"], left["esv_before_cny_per_yr"])
+
+
+def test_value_comes_along_the_establishment_ramp_not_in_year_one(m28):
+    v = m28.value
+    first_end = min(v.works_end.values())
+    before, after = v.esv_before_cny_per_yr, v.esv_after_cny_per_yr
+    path = dict(zip(v.years.tolist(), v.esv_by_year.tolist(), strict=True))
+    # until the first works finish nothing has changed
+    assert all(path[y] == pytest.approx(before) for y in v.years if y <= first_end)
+    # never above the mature value, never falling, and still short of it five years on
+    assert np.all(np.diff(v.esv_by_year) >= -1e-9) and np.all(v.esv_by_year <= after + 1e-6)
+    assert path[max(v.works_end.values()) + 5] < before + 0.9 * (after - before)
+    # the value-stage curve is net loss while the hazards and pollution are untreated
+    years = v.stages["years"]
+    assert years[0]["stage_code"] == "STAGE-NET-LOSS"
+
+
+def test_value_and_cost_share_one_price_year_by_the_cpi(m28):
+    v, c = m28.value, m28.cost
+    assert v.price_year == c.price_year == 2023 and v.source_price_year == 2010
+    chain = np.prod(
+        np.array([105.4, 102.6, 102.6, 102.0, 101.4, 102.0, 101.6, 102.1, 102.9, 102.5,
+                  100.9, 102.0, 100.2]) / 100
+    )  # fmt: skip  # NBS CPI 2011 … 2023 (previous year = 100)
+    assert v.cpi_factor == pytest.approx(chain)
+    doc = v.to_json()
+    assert doc["price_basis"]["price_year"] == 2023
+    assert doc["esv"]["before_cny_per_yr"] == pytest.approx(
+        doc["esv"]["before_source_prices_cny_per_yr"] * chain
+    )
