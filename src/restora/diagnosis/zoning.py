@@ -331,11 +331,24 @@ class MinZoneArea:
 def load_min_zone_area(
     standard: str, on: dt.date | str | None = None, region: str | None = None
 ) -> MinZoneArea:
-    """The minimum area of a zone [m²] for sites zoned under ``standard`` (``gb15618``...).
+    """The minimum area of a zone for sites zoned under ``standard``.
 
-    Read from ``remediation/min-zone-area`` (TD/T 1055-2019 minimum mapped patch): the land
-    group of the standard (agricultural land for GB 15618, construction land for GB 36600)
-    gives the area.
+    Parameters
+    ----------
+    standard : {"gb15618", "gb36600"}
+        The soil standard the site is zoned under.
+    on, region
+        Date and 6-digit region code of the reference table.
+
+    Returns
+    -------
+    MinZoneArea
+        ``area_m2`` [m²]: 400 for GB 15618 (agricultural land), 200 for GB 36600
+        (construction land) in the shipped table; the rule code of merged zones; the land group.
+
+    References
+    ----------
+    TD/T 1055-2019 第三次全国国土调查技术规程, minimum mapped patch (最小上图图斑面积).
     """
     table = refdata.get(MIN_ZONE_AREA_TABLE, on=on, region=region)
     group = table.data["standard_land"].get(standard)
@@ -593,11 +606,9 @@ def dissolve_cells(
         if not acted:
             break
         same = label[pi] == label[pj]
-        new = _components(
-            n,
-            np.r_[pi[same], np.asarray(link_i, dtype=np.intp)],
-            np.r_[pj[same], np.asarray(link_j, dtype=np.intp)],
-        )
+        li_, lj_ = np.asarray(link_i, dtype=np.intp), np.asarray(link_j, dtype=np.intp)
+        kept_link = label[li_] == label[lj_]  # a link whose end another zone took is dropped
+        new = _components(n, np.r_[pi[same], li_[kept_link]], np.r_[pj[same], lj_[kept_link]])
         znew = np.zeros(new.max() + 1, dtype=np.intp)
         znew[new] = zcls[label]
         label, zcls = new, znew
