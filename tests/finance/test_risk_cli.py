@@ -67,7 +67,7 @@ def test_risk_table_and_csv() -> None:
         ({"rate": -2}, 'column "rate"'),
         (
             {"drivers": [{"name": "x", "target": "price", "low": 1, "mode": 1, "high": 1}]},
-            'drivers.0, column "target"',
+            'column "drivers.0.target"',
         ),
         (
             {"drivers": [{"name": "x", "target": "opex", "low": 2, "mode": 1, "high": 3}]},

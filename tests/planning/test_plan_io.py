@@ -54,7 +54,9 @@ def test_edited_yaml_is_revalidated(tmp_path):
     with pytest.raises(InputError) as ei:
         read_plan(f)
     p = ei.value.problems[0]
-    assert (p.file, p.row, p.field) == (str(f), "sites.0.works.0", "quantity")
+    # one convention for every validated document: the field is the full dotted path
+    assert (p.file, p.row, p.field) == (str(f), None, "sites.0.works.0.quantity")
+    assert "-5" in p.message
 
 
 def test_quantity_range_must_bracket_the_quantity():

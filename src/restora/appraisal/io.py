@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from restora.appraisal.project import ProjectSpec
-from restora.errors import InputError, Problem
+from restora.errors import InputError, input_error
 from restora.inventory.model import Register
 
 
@@ -33,21 +32,7 @@ def parse_project(doc: Any, name: str) -> ProjectSpec:
     try:
         return ProjectSpec.model_validate(doc)
     except ValidationError as exc:
-        raise InputError(problems=[_problem(e, name) for e in exc.errors()]) from exc
-
-
-# a whole-project check names its field first: "risk.drivers.0.streams: no revenue stream …"
-_FIELD_FIRST = re.compile(r"^(?:Value error, )?([A-Za-z_][\w]*(?:\.[\w]+)+): (.*)$", re.S)
-
-
-def _problem(e: Any, file: str) -> Problem:
-    field = ".".join(map(str, e["loc"])) or None
-    msg = str(e["msg"])
-    m = _FIELD_FIRST.match(msg)
-    if m:
-        sub, msg = m.group(1), m.group(2)
-        field = f"{field}.{sub}" if field else sub
-    return Problem(msg, file=file, field=field)
+        raise input_error(exc, file=name) from exc
 
 
 def read_project(path: str | Path) -> tuple[ProjectSpec, dict[str, Any]]:

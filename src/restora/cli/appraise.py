@@ -22,7 +22,16 @@ from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, dumps, emit, err_console, handled
+from restora.cli.output import (
+    DbOption,
+    Format,
+    FormatOption,
+    OnOption,
+    dumps,
+    emit,
+    err_console,
+    handled,
+)
 from restora.errors import InputError
 
 COUNTY_FILES = ("register.gpkg", "soil_samples.csv", "hazards.csv")
@@ -123,12 +132,12 @@ def register(app: typer.Typer) -> None:
         county: Path = typer.Option(
             None, "--county", help="County folder (register.gpkg, soil_samples.csv, hazards.csv, context.gpkg) instead of the store."
         ),
-        db: str = typer.Option(None, "--db", help="Store URL (default RESTORA_DATABASE_URL or SQLite)."),
+        db: str | None = DbOption,
         context: str = typer.Option(None, "--context", help="Context GeoPackage (with --db)."),
         out: Path = typer.Option(None, "--out", "-o", help="Output folder (default appraisal-output/<project_id>)."),
         lang: str = typer.Option("zh", "--lang", help="Report language: zh or en."),
         pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write the PDF."),
-        on: str = typer.Option(None, "--on", help="Date whose reference tables apply (YYYY-MM-DD)."),
+        on: str | None = OnOption,
         fmt: Format = FormatOption,
     ) -> None:  # fmt: skip
         """Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, financing, risk, modes."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
-from restora.cli.plan import DbOption, load_plan_or_mine
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cli.plan import load_plan_or_mine
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,8 +22,8 @@ def estimate_command(
     price_year: int = typer.Option(None, "--price-year", help="Price year for mines planned now."),
     start_year: int = typer.Option(None, "--start-year", help="Year 0 for mines planned now."),
     chart: Path = typer.Option(None, "--chart", help="Write a tornado chart (PNG) here."),
-    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
-    db: str = DbOption,
+    on: str | None = OnOption,
+    db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Estimate the life-cycle cost of one or more mines or plans (P10/P50/P80/P90).
@@ -81,7 +81,7 @@ def estimate_command(
 @app.command("library")
 def library_command(
     region: str = typer.Option(None, "--region", help="6-digit region code (GB/T 2260)."),
-    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
+    on: str | None = OnOption,
     fmt: Format = FormatOption,
 ) -> None:
     """The unit costs in force for a region: national rows overridden by regional tables.
@@ -169,7 +169,7 @@ def template_command(
 def tiers_command(
     direct: float = typer.Argument(..., help="Total direct cost [currency of the tier set]."),
     tiers: str = typer.Option("cn-default", "--tiers", help="Tier set under costing/indirect/."),
-    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
+    on: str | None = OnOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Indirect costs, line by line, for a direct cost (e.g. the Colorado DRMS example)."""

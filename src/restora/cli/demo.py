@@ -30,7 +30,7 @@ from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, console, emit, err_console, handled
+from restora.cli.output import Format, FormatOption, OnOption, console, emit, err_console, handled
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_COUNTY = ROOT / "examples" / "demo-county"
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         top: int = typer.Option(TOP_N, "--top", min=1, max=10, help="Mines to appraise (highest priority first)."),
         lang: str = typer.Option("zh", "--lang", help="Report language: zh or en."),
         pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Write PDF reports too."),
-        on: str = typer.Option(None, "--on", help="Date whose reference tables apply (YYYY-MM-DD)."),
+        on: str | None = OnOption,
         fmt: Format = FormatOption,
     ) -> None:  # fmt: skip
         """Import the demo county, rank it, appraise the three highest-priority mines, write reports."""

@@ -28,7 +28,7 @@ from rich.markup import escape
 
 from restora import refdata
 from restora.cli import diagnose_site
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
+from restora.cli.output import Format, FormatOption, OnOption, emit, err_console, handled
 from restora.diagnosis import soil, soil_io, zoning
 from restora.diagnosis.site_zones import LAND_COLUMN, zone_sites
 from restora.errors import InputError
@@ -39,7 +39,6 @@ app = typer.Typer(no_args_is_help=True)
 StandardOption = typer.Option(
     "gb15618", "--standard", "-s", help="gb15618 (agricultural land) or gb36600 (construction)."
 )
-OnOption = typer.Option(None, "--on", help="Date whose reference tables apply (YYYY-MM-DD).")
 RegionOption = typer.Option(None, "--region", help="6-digit GB/T 2260 code for regional tables.")
 
 
@@ -63,7 +62,7 @@ def soil_command(
         ..., help="Samples CSV (sample_id, ph, land_use, metals); - for stdin."
     ),
     standard: str = StandardOption,
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:
@@ -142,7 +141,7 @@ def zones_command(
         help="CRS of the samples' x, y and of a site file that has none (default: the site "
         "file's). Zones are always computed in China Albers equal-area.",
     ),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:

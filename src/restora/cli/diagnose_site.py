@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, handled
 from restora.diagnosis import hazard, suitability
 from restora.diagnosis.context_io import CONTEXT_LAYERS, read_context, read_pollution
 from restora.diagnosis.county import (
@@ -161,16 +161,12 @@ def read_sites_file(path: str) -> pd.DataFrame:
 
 
 def hazards_command(
-    db: str = typer.Option(
-        None, "--db", help="Store URL; default RESTORA_DATABASE_URL or the embedded SQLite file."
-    ),
+    db: str | None = DbOption,
     hazards_file: str = typer.Option(
         None, "--hazards", help="Read hazards from this CSV instead of the store (- for stdin)."
     ),
     mine: list[str] = typer.Option(None, "--mine", help="Only these mines (repeatable)."),
-    on: str = typer.Option(
-        None, "--on", help="Date whose reference tables apply (YYYY-MM-DD); default today."
-    ),
+    on: str | None = OnOption,
     region: str = typer.Option(
         None, "--region", help="6-digit GB/T 2260 code for regional tables."
     ),
@@ -222,9 +218,7 @@ def hazards_command(
 
 
 def suitability_command(
-    db: str = typer.Option(
-        None, "--db", help="Store URL; default RESTORA_DATABASE_URL or the embedded SQLite file."
-    ),
+    db: str | None = DbOption,
     sites_file: str = typer.Option(
         None,
         "--sites",
@@ -242,9 +236,7 @@ def suitability_command(
     ),
     mine: list[str] = typer.Option(None, "--mine", help="Only these mines (repeatable)."),
     all_options: bool = typer.Option(False, "--all", help="Table/CSV: list excluded uses too."),
-    on: str = typer.Option(
-        None, "--on", help="Date whose reference tables apply (YYYY-MM-DD); default today."
-    ),
+    on: str | None = OnOption,
     region: str = typer.Option(
         None, "--region", help="6-digit GB/T 2260 code for regional tables."
     ),

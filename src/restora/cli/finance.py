@@ -25,7 +25,7 @@ from typing import Any
 import typer
 
 from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
-from restora.errors import InputError
+from restora.errors import InputError, input_error
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -201,7 +201,6 @@ def risk_command(
     """Monte Carlo of a project: NPV/IRR percentiles, P(IRR < hurdle), losses, tornado."""
     from pydantic import ValidationError
 
-    from restora.errors import Problem
     from restora.finance import risk
 
     with handled():
@@ -209,18 +208,7 @@ def risk_command(
         try:
             spec = risk.RiskSpec.model_validate(data)
         except ValidationError as exc:
-            problems = []
-            for e in exc.errors():
-                loc = [str(p) for p in e["loc"]]
-                problems.append(
-                    Problem(
-                        e["msg"],
-                        file=name,
-                        row=".".join(loc[:-1]) or None,
-                        field=loc[-1] if loc else None,
-                    )
-                )
-            raise InputError(problems=problems) from exc
+            raise input_error(exc, file=name) from exc
         out = risk.run(spec, n=scenarios, seed=seed, swing=swing, progress=fmt == Format.table)
         if fmt == Format.json:
             emit(out, fmt)

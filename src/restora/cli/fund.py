@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
-from restora.cli.plan import DbOption, load_plan_or_mine
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cli.plan import load_plan_or_mine
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,8 +31,8 @@ def project_command(
     liability_p90: float = typer.Option(None, "--liability-p90", help="Override [CNY]."),
     draws: int = typer.Option(10_000, "--draws", min=1, help="Monte Carlo draws for P50/P90."),
     seed: int = typer.Option(1, "--seed"),
-    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
-    db: str = DbOption,
+    on: str | None = OnOption,
+    db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Project accruals, draws, balance and sufficiency (P50 and P90) over the production plan."""

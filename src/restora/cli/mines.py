@@ -27,17 +27,13 @@ import shapely
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
+from restora.cli.output import DbOption, Format, FormatOption, emit, err_console, handled
 from restora.errors import InputError, RestoraError
 from restora.inventory.io import read_register, write_register
 from restora.inventory.model import Register
 from restora.units import MU_PER_HM2
 
 app = typer.Typer(no_args_is_help=True)
-
-DbOption = typer.Option(
-    None, "--db", help="Database URL (default: RESTORA_DATABASE_URL, else the embedded SQLite)."
-)
 
 
 class ExportFormat(StrEnum):

@@ -27,7 +27,7 @@ import typer
 import yaml
 
 from restora.cli.diagnose_site import load_register
-from restora.cli.output import Format, FormatOption, emit, handled
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, handled
 from restora.diagnosis import county, hazard, priority
 from restora.diagnosis.context_io import read_context, read_pollution
 from restora.errors import InputError
@@ -88,9 +88,7 @@ def pollution_by_mine(
 
 
 def rank_command(
-    db: str = typer.Option(
-        None, "--db", help="Store URL; default RESTORA_DATABASE_URL or the embedded SQLite file."
-    ),
+    db: str | None = DbOption,
     context: str = typer.Option(
         None,
         "--context",
@@ -107,9 +105,7 @@ def rank_command(
         "--pollution",
         help="CSV of mine_id or site_id with pollution_class; default: classify the register's samples.",
     ),
-    on: str = typer.Option(
-        None, "--on", help="Date whose reference tables apply (YYYY-MM-DD); default today."
-    ),
+    on: str | None = OnOption,
     region: str = typer.Option(
         None, "--region", help="6-digit GB/T 2260 code for regional tables."
     ),

@@ -32,7 +32,15 @@ from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
+from restora.cli.output import (
+    DbOption,
+    Format,
+    FormatOption,
+    OnOption,
+    emit,
+    handled,
+    read_input_json,
+)
 from restora.errors import InputError, RestoraError
 from restora.modes import iad
 from restora.modes.profile import MODES, MineProfile, parse_profile
@@ -40,9 +48,6 @@ from restora.modes.recommend import load_rules, recommend
 
 app = typer.Typer(no_args_is_help=True)
 
-OnOption = typer.Option(
-    None, "--on", help="Date whose reference tables apply (YYYY-MM-DD); default today."
-)
 RegionOption = typer.Option(None, "--region", help="6-digit GB/T 2260 code for regional tables.")
 
 
@@ -64,7 +69,7 @@ def recommend_command(
     profile_file: str = typer.Argument(
         ..., metavar="PROFILE.json", help="Mine profile (- for stdin)."
     ),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:
@@ -130,7 +135,7 @@ def compare_command(
         None, "--appraisal", help="Appraisal figures (JSON) for the measurable IAD criteria."
     ),
     lang: str = typer.Option("en", "--lang", help="Language of the table's texts: en or zh."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:
@@ -194,16 +199,14 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 @app.command("profile")
 def profile_command(
     mine: str = typer.Option(..., "--mine", help="The mine's id in the register."),
-    db: str = typer.Option(
-        None, "--db", help="Store URL; default RESTORA_DATABASE_URL or the embedded SQLite file."
-    ),
+    db: str | None = DbOption,
     context: str = typer.Option(
         None, "--context", help="GeoPackage of context layers (towns, roads, zones) for location."
     ),
     set_: list[str] = typer.Option(
         None, "--set", help="A profile field the user states, field=value (repeatable)."
     ),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:

@@ -45,6 +45,32 @@ FormatOption = typer.Option(
 )
 
 
+def _check_date(value: str | None) -> str | None:
+    """``--on`` must be an ISO date; a bad one is a usage error (exit 2) naming the option."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return value
+
+
+#: ``--on DATE``: the date whose reference tables apply (default today); one option for all.
+OnOption = typer.Option(
+    None,
+    "--on",
+    callback=_check_date,
+    help="Date whose reference tables apply (YYYY-MM-DD); default today.",
+)
+#: ``--db URL``: the store; one option for all.
+DbOption = typer.Option(
+    None, "--db", help="Store URL; default RESTORA_DATABASE_URL, else the embedded SQLite file."
+)
+
+
 def _clean(value: Any) -> Any:
     """Make values JSON-safe: NaN → null, numpy scalars → Python."""
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):

@@ -8,14 +8,12 @@ from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, err_console, handled
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
 from restora.errors import InputError
 from restora.planning.io import dump_plan, plan_to_dict, read_plan, read_zones
 from restora.planning.model import RestorationPlan
 
 app = typer.Typer(no_args_is_help=True)
-
-DbOption = typer.Option(None, "--db", help="Database URL (default RESTORA_DATABASE_URL or SQLite).")
 
 
 def plan_from_store(
@@ -119,8 +117,8 @@ def make(
     context: str = typer.Option(
         None, "--context", help="Context layers (GeoPackage) for the suitability diagnosis."
     ),
-    on: str = typer.Option(None, "--on", help="Date whose reference tables apply."),
-    db: str = DbOption,
+    on: str | None = OnOption,
+    db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Make a first restoration plan for MINE from the register and the diagnosis.

@@ -28,12 +28,11 @@ from typing import Any
 import pandas as pd
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled
-from restora.errors import InputError
+from restora.cli.output import Format, FormatOption, OnOption, emit, handled
+from restora.errors import InputError, input_error
 
 app = typer.Typer(no_args_is_help=True)
 
-OnOption = typer.Option(None, "--on", help="Date whose reference tables apply (YYYY-MM-DD).")
 RegionOption = typer.Option(None, "--region", help="6-digit GB/T 2260 code for regional tables.")
 
 
@@ -81,7 +80,7 @@ def _read_table(path: str) -> tuple[pd.DataFrame, str]:
 def esv_cmd(
     areas: str = typer.Argument(..., help="AREAS.json: {\"areas_hm2\": {type: hm²}, ...}; - for stdin."),
     method: str = typer.Option("xie2015", "--method", help="Equivalent-factor method (xie2015)."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
@@ -120,7 +119,7 @@ def esv_raster_cmd(
     out: str = typer.Option(None, "--out", help="Write esv.tif [CNY/yr per pixel] into this folder."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads."),
     location: list[str] = typer.Option(None, "--location", help="KEY=RASTER on the same grid for the location adjustment: town, ecological_function_area, main_road (distance km), population_per_km2; repeatable."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
@@ -161,7 +160,7 @@ def gep_cmd(
     zones: str = typer.Argument(..., help="ZONES.csv or .json, one row per zone; - for stdin."),
     target_price_year: int | None = typer.Option(None, "--target-price-year", help="Convert values to CNY of this year (CPI table)."),
     input_price_year: int | None = typer.Option(None, "--input-price-year", help="Price year of spend_cny_per_visitor and material_value_cny."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
@@ -209,14 +208,13 @@ def gep_cmd(
 def stages_cmd(
     project: str = typer.Argument(..., help="PROJECT.json (fields of StagesInput); - for stdin."),
     chart: Path | None = typer.Option(None, "--chart", help="Write a chart (PNG, SVG or PDF)."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
     """Value per year (damaged → basic restoration → development) and its value stage."""
     from pydantic import ValidationError
 
-    from restora.errors import Problem
     from restora.valuation import stages
 
     with handled():
@@ -224,12 +222,7 @@ def stages_cmd(
         try:
             inputs = stages.StagesInput.model_validate(doc)
         except ValidationError as exc:
-            raise InputError(
-                problems=[
-                    Problem(e["msg"], file=name, field=".".join(map(str, e["loc"])) or None)
-                    for e in exc.errors()
-                ]
-            ) from exc
+            raise input_error(exc, file=name) from exc
         result = stages.run(inputs, on, region)
         if chart is not None:
             from restora.charts.stages import plot_stages
@@ -245,7 +238,7 @@ def stages_cmd(
 @app.command("location")
 def location_cmd(
     table: str = typer.Argument(..., help="CSV/JSON: value_cny_per_yr, town_km, ecological_function_area_km, main_road_km, population_per_km2."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
@@ -268,7 +261,7 @@ def sites_cmd(
     after: str = typer.Option(..., "--after", help="JSON {site_id: ecosystem type or null}."),
     equivalent_value: float | None = typer.Option(None, "--equivalent-value", help="[CNY/hm²/yr] value of one standard equivalent."),
     price_year: int | None = typer.Option(None, "--price-year", help="Price year of --equivalent-value."),
-    on: str = OnOption,
+    on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip

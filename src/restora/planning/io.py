@@ -11,17 +11,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from restora.errors import InputError, Problem
+from restora.errors import InputError, input_error
 from restora.planning.model import RestorationPlan
-
-
-def _problems(exc: ValidationError, where: str) -> list[Problem]:
-    out = []
-    for e in exc.errors():
-        loc = [str(p) for p in e["loc"]]
-        row = ".".join(loc[:-1]) if len(loc) > 1 else None
-        out.append(Problem(e["msg"], file=where, row=row, field=loc[-1] if loc else None))
-    return out
 
 
 def plan_from_dict(doc: Any, where: str = "<plan>") -> RestorationPlan:
@@ -37,7 +28,7 @@ def plan_from_dict(doc: Any, where: str = "<plan>") -> RestorationPlan:
     try:
         return RestorationPlan.model_validate(doc)
     except ValidationError as exc:
-        raise InputError(problems=_problems(exc, where)) from exc
+        raise input_error(exc, file=where) from exc
 
 
 def read_plan(path: str | Path) -> RestorationPlan:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from restora.errors import InputError, Problem
+from restora.errors import InputError, input_error
 from restora.revenue.carbon import CarbonCreditSpec, carbon_stream
 from restora.revenue.land_rights import LandRightsSpec, land_rights_stream
 from restora.revenue.materials import MaterialsSpec, materials_stream
@@ -75,12 +75,7 @@ def build(item: Any, *, file: str | None = None, row: int | None = None) -> Reve
     try:
         spec = spec_cls.model_validate(body)
     except ValidationError as exc:
-        raise InputError(
-            problems=[
-                Problem(e["msg"], file=file, row=row, field=".".join(str(p) for p in e["loc"]))
-                for e in exc.errors()
-            ]
-        ) from exc
+        raise input_error(exc, file=file, row=row) from exc
     return fn(spec)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from restora import refdata
-from restora.errors import InputError, Problem
+from restora.errors import InputError, Problem, input_error
 from restora.valuation.landcover import KEEP_CURRENT, NO_TYPE, LandCoverMapping
 from restora.valuation.prices import PriceIndex
 
@@ -283,12 +283,7 @@ def parse_input(
     try:
         return XieInput.model_validate(dict(doc))
     except ValidationError as exc:
-        raise InputError(
-            problems=[
-                Problem(e["msg"], file=file, field=".".join(str(p) for p in e["loc"]))
-                for e in exc.errors()
-            ]
-        ) from exc
+        raise input_error(exc, file=file) from exc
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from restora.errors import InputError, Problem
+from restora.errors import InputError, Problem, validation_problems
 from restora.units import field_units
 
 
@@ -37,15 +37,12 @@ def parse(spec_cls: type[Spec], data: Any, *, file: str | None = None) -> Any:
     try:
         return spec_cls.model_validate(data)
     except ValidationError as exc:
+        problems = validation_problems(exc, file=file)
+        # the item number of the first list in the path, as a row (``tranches.1`` → 2)
         raise InputError(
             problems=[
-                Problem(
-                    e["msg"],
-                    file=file,
-                    row=_row(e["loc"]),
-                    field=".".join(str(p) for p in e["loc"]) or None,
-                )
-                for e in exc.errors()
+                Problem(p.message, file=p.file, row=_row(tuple(e["loc"])), field=p.field)
+                for p, e in zip(problems, exc.errors(), strict=True)
             ]
         ) from exc
 
