@@ -304,3 +304,26 @@ def test_rates_default_from_the_reference_table_and_say_so():
     own, rates = with_defaults(_spec(), on="2026-01-01")
     assert own.rates == (0.1, 0.08) and rates["discount_rate"]["source"] == "project file"
     assert "table" not in rates
+
+
+def test_sites_with_samples_that_cannot_be_zoned_are_named_with_the_reason():
+    """Before, the appraisal dropped such sites from zoning without a word."""
+    from restora.appraisal.stages.diagnosis import _unzoned
+
+    sites = pd.DataFrame({"site_id": ["S1", "S2", "S3", "S4"]})
+    samples = pd.DataFrame(
+        {
+            "site_id": ["S1", "S2", "S3"],
+            "lon": [112.9, None, 112.9],
+            "lat": [27.6, None, 27.6],
+            "land_use": ["paddy", "paddy", None],
+        }
+    )
+    out = _unzoned(sites, samples, zoned={"S1"})
+    assert out == (
+        {"site_id": "S2", "reason": "its samples have no coordinates"},
+        {
+            "site_id": "S3",
+            "reason": "its samples give no GB 15618-2018 land use (paddy, orchard, other)",
+        },
+    )

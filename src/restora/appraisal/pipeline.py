@@ -122,7 +122,7 @@ class AppraisalResult:
                 ],
                 "spec_sha256": sha256_of(spec.model_dump(mode="json")),
             },
-            "notes": list(notes or []),
+            "notes": [*(notes or []), *self.diagnosis.notes],
             "not_assessed": self.not_assessed(),
             "stages": stage_json,
             "map": map_data,
@@ -182,7 +182,7 @@ def run_appraisal(
     step("cashflow")
     cf = cashflow.run(spec, cst, rev)
     step("financing")
-    fin = financing.run(spec, rev, cf, file=file)
+    fin = financing.run(spec, cst, rev, cf, file=file)
     step("risk")
     rsk = risk.run(spec, cst, cf, fin, file=file, on=on)
     step("modes")

@@ -118,6 +118,12 @@ class DiagnosisResult(StageResult):
     zonings: tuple[SiteZoning, ...]
     weights: Mapping[str, Any] = field(default_factory=dict)
     pollution_source: str | None = None
+    zoning_skipped: tuple[Mapping[str, str], ...] = ()
+
+    @property
+    def notes(self) -> list[str]:
+        """Caveats for the report: sites with samples that could not be zoned, and why."""
+        return [f"site {z['site_id']} not zoned: {z['reason']}" for z in self.zoning_skipped]
 
     @property
     def zones(self) -> dict[str, Any]:
@@ -138,7 +144,11 @@ class DiagnosisResult(StageResult):
             "zoning_method": "pollution gradient zoning (restora.diagnosis.zoning.zone_site) of "
             "each site with samples: sites and samples projected to China Albers, IDW to "
             f"{zoning.DEFAULT_CELL_SIZE_M:g} m cells, GB 15618-2018 classes, zone classes "
-            "(remediation/zone-classes), candidate techniques (remediation/techniques)",
+            "(remediation/zone-classes), candidate techniques (remediation/techniques); zones "
+            "below the minimum zone area (remediation/min-zone-area, TD/T 1055-2019) join a "
+            "neighbour of equal or worse class; '<DL' results with DL above the screening "
+            "value are left out of the interpolation and flag their zone",
+            "zoning_skipped": [dict(z) for z in self.zoning_skipped],
             "pollution_source": self.pollution_source,
             "weights": dict(self.weights),
         }
@@ -218,6 +228,7 @@ def run(
         counts = {str(k): int(v) for k, v in s["pollution_class"].value_counts().items()}
     mine_grades = county.ranking.hazard_grades
     zonings = tuple(zone_sites(sites, register.samples, on=on, region=region))
+    skipped = _unzoned(sites, register.samples, {z.site_id for z in zonings})
     rule_codes = {
         *(c for s in site_diagnoses for c in s.rule_codes),
         *(c for cs in mine_grades[mine_grades["mine_id"].isin(mines)]["rule_codes"] for c in cs),
@@ -240,6 +251,31 @@ def run(
         zonings=zonings,
         weights=county.ranking.method.get("weights") or {},
         pollution_source=county.ranking.method.get("pollution_source"),
+        zoning_skipped=skipped,
         rule_codes=tuple(sorted(rule_codes)),
         tables=unique_tables([*county.provenance, *(t for z in zonings for t in z.json["tables"])]),
     )
+
+
+def _unzoned(
+    sites: pd.DataFrame, samples: pd.DataFrame | None, zoned: set[str]
+) -> tuple[dict[str, str], ...]:
+    """Sites that have samples but no zoning, each with the reason (never dropped silently)."""
+    if samples is None or not len(samples) or "site_id" not in samples:
+        return ()
+    out = []
+    for sid in sites["site_id"].astype(str):
+        mine = samples[samples["site_id"].astype(str) == sid]
+        if not len(mine) or sid in zoned:
+            continue
+        lon = pd.to_numeric(mine.get("lon"), errors="coerce")
+        lat = pd.to_numeric(mine.get("lat"), errors="coerce")
+        land = mine["land_use"] if "land_use" in mine else pd.Series([], dtype=object)
+        if lon is None or lat is None or not (lon.notna() & lat.notna()).any():
+            reason = "its samples have no coordinates"
+        elif not land.notna().any():
+            reason = "its samples give no GB 15618-2018 land use (paddy, orchard, other)"
+        else:
+            reason = "its samples give no usable pollutant, land use or location inside the site"
+        out.append({"site_id": sid, "reason": reason})
+    return tuple(out)
