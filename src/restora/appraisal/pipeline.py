@@ -182,7 +182,7 @@ def run_appraisal(
     step("cashflow")
     cf = cashflow.run(spec, cst, rev)
     step("financing")
-    fin = financing.run(spec, rev, cf, file=file)
+    fin = financing.run(spec, cst, rev, cf, file=file)
     step("risk")
     rsk = risk.run(spec, cst, cf, fin, file=file, on=on)
     step("modes")

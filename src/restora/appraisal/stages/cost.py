@@ -19,6 +19,7 @@ import numpy as np
 from restora.appraisal.project import ProjectSpec
 from restora.appraisal.stages.base import StageResult
 from restora.appraisal.stages.plan import PlanResult
+from restora.costing.lifecycle import Estimate
 
 #: What the costing Monte Carlo draws (the risk stage adds no second draw of these).
 COSTING_UNCERTAINTY = ("unit_cost", "quantity")
@@ -38,6 +39,9 @@ class CostResult(StageResult):
         ``{calendar year: cost}`` deterministic, escalated [CNY, nominal].
     capex_factors : numpy.ndarray
         (draws,) simulated total / deterministic total [1], for the risk stage.
+    estimates : tuple of Estimate
+        Each plan's deterministic estimate (:func:`restora.costing.lifecycle.estimate`): its
+        lines by phase and year, for the financing stage's uses of funds.
     report : mapping
         The ``cost estimate`` document (:func:`restora.costing.report.cost_report`).
     """
@@ -51,6 +55,7 @@ class CostResult(StageResult):
     capex_nominal: Mapping[int, float]
     capex_factors: np.ndarray
     report: Mapping[str, Any]
+    estimates: tuple[Estimate, ...] = ()
 
     def section(self) -> dict[str, Any]:
         out = {k: v for k, v in self.report.items() if k not in ("by_item", "tables_used")}
@@ -88,7 +93,9 @@ def run(spec: ProjectSpec, plan: PlanResult, *, on: dt.date | str | None = None)
     """
     from restora.costing.report import cost_report
 
-    report, _, _, draws = cost_report(plan.plans, draws=spec.risk.draws, seed=spec.risk.seed, on=on)
+    report, estimates, _, draws = cost_report(
+        plan.plans, draws=spec.risk.draws, seed=spec.risk.seed, on=on
+    )
     det = float(report["total"]["deterministic_cny"])
     total = draws.total.sum(axis=1)
     factors = total / det if det > 0 else np.ones_like(total)
@@ -102,5 +109,6 @@ def run(spec: ProjectSpec, plan: PlanResult, *, on: dt.date | str | None = None)
         capex_nominal={int(r["year"]): float(r["nominal_cny"]) for r in report["by_year"]},
         capex_factors=factors,
         report=report,
+        estimates=tuple(estimates),
         tables=tuple(report["tables_used"]),
     )

@@ -98,6 +98,9 @@ class PerformanceBondSpec(Spec):
     principal: float = quantity("face value", "currency", gt=0)
     coupon_rate: float = quantity("base coupon on outstanding principal", "1/yr", ge=0, le=1)
     term_years: int = quantity("final maturity", "yr", ge=1, le=100)
+    issuance_cost_rate: float = quantity(
+        "issuance costs paid at issue, share of the principal", "1", ge=0, le=0.1, default=0.0
+    )
     currency: str = "CNY"
     tranches: list[Tranche] = Field(min_length=1)
     outcomes: dict[str, dict[int, float]] = Field(

@@ -60,6 +60,16 @@ class PledgeLoanSpec(Spec):
         gt=0,
         default=None,
     )
+    dsra_months: float = quantity(
+        "debt-service reserve the lender requires: months of the next year's debt service",
+        "month",
+        ge=0,
+        le=24,
+        default=0.0,
+    )
+    arrangement_fee_rate: float = quantity(
+        "arrangement fee paid at drawdown, share of the amount lent", "1", ge=0, le=0.1, default=0.0
+    )
     currency: str = "CNY"
 
     @model_validator(mode="after")

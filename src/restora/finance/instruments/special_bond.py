@@ -93,6 +93,43 @@ def coverage(revenue: Any, debt_service: Any) -> Any:
     return float(out) if np.ndim(out) == 0 else out
 
 
+def debt_service(spec: SpecialBondSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each pooled project's interest and principal by bond year.
+
+    Parameters
+    ----------
+    spec : SpecialBondSpec
+        The pool: each project's principal [currency], the coupon [1/yr], term [yr] and
+        repayment profile.
+
+    Returns
+    -------
+    dict
+        ``{project name: (interest, principal)}``, each (term,) [currency], year 1 first.
+
+    Notes
+    -----
+    Each project's allotment is repaid on the bond's profile
+    (:func:`restora.finance.instruments._amortise.schedule`), so the pool's debt service is the
+    sum of its projects'.
+
+    Examples
+    --------
+    >>> s = SpecialBondSpec(projects=[{"name": "A", "principal": 100.0, "revenue": [60.0, 60.0]}],
+    ...                     coupon_rate=0.05, term_years=2, threshold=1.0)
+    >>> i, p = debt_service(s)["A"]
+    >>> i.tolist(), p.tolist()
+    ([5.0, 5.0], [0.0, 100.0])
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for p in spec.projects:
+        it, pr, _ = schedule(
+            p.principal, spec.coupon_rate, spec.term_years, spec.repayment, spec.grace_years
+        )
+        out[p.name] = (it, pr)
+    return out
+
+
 def run(spec: SpecialBondSpec) -> InstrumentResult:
     """Project and pool coverage ratios, the threshold test and the dragging projects.
 
@@ -129,10 +166,11 @@ def run(spec: SpecialBondSpec) -> InstrumentResult:
     rev = np.zeros((len(spec.projects), n))
     ds = np.zeros((len(spec.projects), n))
     interest = np.zeros_like(ds)
+    service = debt_service(spec)
     for i, p in enumerate(spec.projects):
         r = np.asarray(p.revenue[:n], dtype=np.float64)
         rev[i, : r.size] = r
-        it, pr, _ = schedule(p.principal, spec.coupon_rate, n, spec.repayment, spec.grace_years)
+        it, pr = service[p.name]
         interest[i] = it
         ds[i] = it + pr
     cov = coverage(rev, ds)
