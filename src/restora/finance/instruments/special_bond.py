@@ -155,7 +155,7 @@ def run(spec: SpecialBondSpec) -> InstrumentResult:
     References
     ----------
     Ministry of Finance, 财预〔2017〕89号 (project-revenue special bonds: revenue and financing
-    self-balancing); /work/shared/reference/finance-instruments.md.
+    self-balancing: 关于试点发展项目收益与融资自求平衡的地方政府专项债券品种的通知).
     """
     n = spec.term_years
     national = refdata.get(TABLE, on=spec.on, region=None)
