@@ -94,6 +94,27 @@ def test_context_overrides_and_is_validated(register: Register) -> None:
     assert err.value.problems[0].field == "mine_id"
 
 
+def test_funding_and_quota_market_come_from_the_context_only(register: Register) -> None:
+    """The register and diagnosis hold neither field: without context they are unknown (no
+    default, no source listed) and score nothing under restora-fit-2; a project file's
+    ``modes.context`` states them. Fails before restora-fit-2: the profile had no such fields."""
+    d = derive_profile(register, "C", on="2026-12-08")
+    assert d.profile.funding_source is None and d.profile.quota_market is None
+    assert "funding_source" not in d.sources and "funding_source" not in d.defaults
+    stated = derive_profile(
+        register, "C", context={"funding_source": "public", "quota_market": True}, on="2026-12-08"
+    )
+    assert stated.profile.funding_source == "public" and stated.profile.quota_market is True
+    assert stated.sources["funding_source"] == stated.sources["quota_market"] == "context"
+    rules = load_rules(on="2026-12-08")
+    codes = recommend(stated.profile, rules).rule_codes
+    assert {"MODE-SAFETY-09", "MODE-RESOURCE-10", "MODE-RIGHTS-10"} <= set(codes)
+    assert not {"MODE-SAFETY-09", "MODE-RIGHTS-10"} & set(recommend(d.profile, rules).rule_codes)
+    with pytest.raises(InputError) as err:
+        derive_profile(register, "C", context={"funding_source": "bank"}, on="2026-12-08")
+    assert err.value.problems[0].field == "funding_source"
+
+
 @pytest.mark.parametrize(
     ("distance", "access"),
     [(0.0, "good"), (1000.0, "good"), (1000.1, "fair"), (5000.0, "fair"), (5000.1, "poor")],

@@ -49,12 +49,20 @@ class Case:
 
 @dataclass(frozen=True)
 class FitSettings:
-    """What the fitted table version says about how it was fitted (its ``fit`` block)."""
+    """What the fitted table version says about how it was fitted (its ``fit`` block).
+
+    ``prior_weights`` are the expert weights [point] of rules that the prior version does not
+    have (rules added with the fitted version, each with its source sentence in the table);
+    ``previous_on`` names the date of an earlier fitted version to compare with (its published
+    weights, and its rules refitted on these cases).
+    """
 
     prior_on: dt.date
     prior_sd: float
     cases_on: dt.date
     monotone: tuple[tuple[str, ...], ...] = ()
+    prior_weights: tuple[tuple[str, float], ...] = ()
+    previous_on: dt.date | None = None
 
 
 def load_cases(on: dt.date | str | None = None) -> list[Case]:
@@ -100,7 +108,28 @@ def fit_settings(data: Mapping[str, Any]) -> FitSettings:
         prior_sd=float(f["prior_sd"]),
         cases_on=_date(f["cases_on"]),
         monotone=tuple(tuple(str(c) for c in chain) for chain in f.get("monotone", [])),
+        prior_weights=tuple((str(k), float(v)) for k, v in (f.get("prior_weights") or {}).items()),
+        previous_on=_date(f["previous_on"]) if f.get("previous_on") else None,
     )
+
+
+def prior_weights(
+    prior: RuleSet, extra: Mapping[str, float] | Sequence[tuple[str, float]] = ()
+) -> dict[str, float]:
+    """Expert weights [point] the fit is pulled towards: the prior version's, plus ``extra``.
+
+    Raises
+    ------
+    InputError
+        ``extra`` names a rule the prior version already weighs (its expert weight is the prior
+        version's, never restated).
+    """
+    out = {r.code: r.weight for r in prior.rules}
+    items = dict(extra.items()) if isinstance(extra, Mapping) else dict(extra)
+    clash = sorted(set(items) & set(out))
+    if clash:
+        raise InputError(f"fit.prior_weights restates rules of the prior version: {clash}")
+    return out | {k: float(v) for k, v in items.items()}
 
 
 @dataclass(frozen=True)
@@ -207,7 +236,7 @@ def _reparametrisation(
 def fit_weights(
     cases: Sequence[Case],
     template: Mapping[str, Any],
-    prior: RuleSet,
+    prior: RuleSet | Mapping[str, float],
     prior_sd: float,
     monotone: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
@@ -219,8 +248,9 @@ def fit_weights(
         Labelled cases.
     template : mapping
         Rule-table data whose rules (codes, groups, conditions), gates and order are kept.
-    prior : RuleSet
-        The expert rules the weights are pulled towards (same rule codes as ``template``).
+    prior : RuleSet or mapping
+        The expert rules the weights are pulled towards, or ``{code: expert weight}`` [point]
+        (:func:`prior_weights`); same rule codes as ``template``.
     prior_sd : float
         σ [point]: sd of the Gaussian prior on each weight (around its expert value) and bias
         (around 0); λ = :func:`penalty` (σ, number of cases).
@@ -244,9 +274,12 @@ def fit_weights(
     data = copy.deepcopy(dict(template))
     structure = rules_from_data({**data, "scoring": "softmax"})
     codes = [r.code for r in structure.rules]
-    w_prior = {r.code: r.weight for r in prior.rules}
+    w_prior = dict(prior) if isinstance(prior, Mapping) else {r.code: r.weight for r in prior.rules}
     if set(codes) != set(w_prior):
-        raise InputError("the prior rule set must have the same rule codes as the template")
+        raise InputError(
+            "the prior weights must name the same rules as the template "
+            f"(missing {sorted(set(codes) - set(w_prior))}, extra {sorted(set(w_prior) - set(codes))})"
+        )
     w0 = np.array([w_prior[c] for c in codes])
     d = _design(cases, structure)
     a, bounds, u0 = _reparametrisation(codes, w0, monotone)
@@ -277,7 +310,7 @@ def predict(cases: Sequence[Case], rules: RuleSet) -> list[str]:
 def leave_one_out(
     cases: Sequence[Case],
     template: Mapping[str, Any],
-    prior: RuleSet,
+    prior: RuleSet | Mapping[str, float],
     prior_sd: float,
     monotone: Sequence[Sequence[str]] = (),
 ) -> list[str]:
@@ -304,6 +337,21 @@ def accuracy(labels: Sequence[str], predicted: Sequence[str]) -> float:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """An earlier fitted version, measured on the current cases.
+
+    ``published``: what its published weights predict for every current case; ``new_cases``:
+    the ids of the cases it was not fitted on (added since); ``refit_loo``: leave-one-out of its
+    rules (without the rules added since) refitted on the current cases, same σ and constraints.
+    """
+
+    version: str
+    published: list[str]
+    new_cases: frozenset[str]
+    refit_loo: list[str] | None
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything ``docs/modes.md`` states about the fit."""
 
@@ -315,7 +363,8 @@ class Report:
     prior_sd: float
     baseline: list[str]
     in_sample: list[str]
-    loo: list[str]
+    loo: list[str] | None
+    previous: Previous | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -328,12 +377,35 @@ class Report:
         return top, counts[top] / len(self.labels)
 
 
-def run(on: dt.date | str | None = None) -> Report:
+def _previous(on: dt.date, cases: Sequence[Case], prior_sd: float, with_loo: bool) -> Previous:
+    """The earlier fitted version in force on ``on``, measured on ``cases``."""
+    table = refdata.get(RULES_TABLE, on=on)
+    settings = fit_settings(table.data)
+    prior = prior_weights(
+        rules_from_data(refdata.get(RULES_TABLE, on=settings.prior_on).data),
+        settings.prior_weights,
+    )
+    old_ids = {c.case_id for c in load_cases(on=settings.cases_on)}
+    return Previous(
+        version=table.version,
+        published=predict(cases, rules_from_data(table.data, table.name)),
+        new_cases=frozenset(c.case_id for c in cases if c.case_id not in old_ids),
+        refit_loo=(
+            leave_one_out(cases, table.data, prior, prior_sd, settings.monotone)
+            if with_loo
+            else None
+        ),
+    )
+
+
+def run(on: dt.date | str | None = None, *, loo: bool = True) -> Report:
     """Reproduce the fit of the ``scoring: softmax`` rule version in force on ``on``.
 
     Returns the cases, the refitted data (its weights must equal the table's), the predictions of
     the expert weights (``baseline``), of the fitted weights on their own training cases
-    (``in_sample``) and leave-one-out (``loo``).
+    (``in_sample``) and leave-one-out (``loo``; ``None`` when ``loo`` is false), and, when the
+    version's ``fit`` block names a ``previous_on`` version, that version measured on the same
+    cases (:class:`Previous`).
     """
     table = refdata.get(RULES_TABLE, on=on)
     if table.data.get("scoring") != "softmax" or "fit" not in table.data:
@@ -341,18 +413,28 @@ def run(on: dt.date | str | None = None) -> Report:
     settings = fit_settings(table.data)
     prior_table = refdata.get(RULES_TABLE, on=settings.prior_on)
     prior = rules_from_data(prior_table.data, prior_table.name)
+    weights0 = prior_weights(prior, settings.prior_weights)
     cases = load_cases(on=settings.cases_on)
-    fitted = fit_weights(cases, table.data, prior, settings.prior_sd, settings.monotone)
+    fitted = fit_weights(cases, table.data, weights0, settings.prior_sd, settings.monotone)
     return Report(
         cases=cases,
         fitted=fitted,
-        prior_weights={r.code: r.weight for r in prior.rules},
+        prior_weights=weights0,
         prior_version=prior_table.version,
         fitted_version=table.version,
         prior_sd=settings.prior_sd,
         baseline=predict(cases, prior),
         in_sample=predict(cases, rules_from_data(fitted)),
-        loo=leave_one_out(cases, table.data, prior, settings.prior_sd, settings.monotone),
+        loo=(
+            leave_one_out(cases, table.data, weights0, settings.prior_sd, settings.monotone)
+            if loo
+            else None
+        ),
+        previous=(
+            _previous(settings.previous_on, cases, settings.prior_sd, loo)
+            if settings.previous_on is not None
+            else None
+        ),
     )
 
 
@@ -374,45 +456,98 @@ def _confusion_md(labels: Sequence[str], predicted: Sequence[str]) -> list[str]:
     return lines
 
 
+def _hits(labels: Sequence[str], predicted: Sequence[str]) -> int:
+    return sum(a == p for a, p in zip(labels, predicted, strict=True))
+
+
+def _row(what: str, hits: int, n: int) -> str:
+    return f"| {what} | {hits}/{n} = {hits / n:.1%} |"
+
+
 def markdown(report: Report) -> str:
-    """The report as Markdown (what ``docs/modes.md`` quotes)."""
+    """The report as Markdown (what ``docs/modes.md`` quotes); needs the leave-one-out run."""
+    if report.loo is None:
+        raise InputError("markdown() needs the leave-one-out predictions (run with loo=True)")
     n = len(report.cases)
     labels = report.labels
     top, share = report.majority
-    hits = {
-        k: sum(a == p for a, p in zip(labels, v, strict=True))
-        for k, v in (
-            ("baseline", report.baseline),
-            ("in_sample", report.in_sample),
-            ("loo", report.loo),
-        )
-    }
+    prev = report.previous
     lines = [
         f"cases: {n}; labels: " + ", ".join(f"{SHORT[m]} {labels.count(m)}" for m in MODES),
         "",
         "| weights | accuracy on the cases |",
         "|---|---|",
-        f"| always '{SHORT[top]}' (majority class) | {round(share * n)}/{n} = {share:.1%} |",
-        f"| expert weights `{report.prior_version}` | {hits['baseline']}/{n} = "
-        f"{hits['baseline'] / n:.1%} |",
-        f"| fitted `{report.fitted_version}`, in sample | {hits['in_sample']}/{n} = "
-        f"{hits['in_sample'] / n:.1%} |",
-        f"| fitted, leave-one-out (σ = {report.prior_sd:g}) | {hits['loo']}/{n} = "
-        f"{hits['loo'] / n:.1%} |",
+        _row(f"always '{SHORT[top]}' (majority class)", round(share * n), n),
+        _row(f"expert weights `{report.prior_version}`", _hits(labels, report.baseline), n),
+    ]
+    if prev is not None:
+        new = [i for i, c in enumerate(report.cases) if c.case_id in prev.new_cases]
+        lines.append(
+            _row(
+                f"previous fitted `{prev.version}`, published weights",
+                _hits(labels, prev.published),
+                n,
+            )
+        )
+        if new:
+            lines.append(
+                _row(
+                    f"previous fitted `{prev.version}`, published weights, on the "
+                    f"{len(new)} cases added since (out of sample)",
+                    _hits([labels[i] for i in new], [prev.published[i] for i in new]),
+                    len(new),
+                )
+            )
+        if prev.refit_loo is not None:
+            lines.append(
+                _row(
+                    f"rules of `{prev.version}` refitted on these cases, leave-one-out",
+                    _hits(labels, prev.refit_loo),
+                    n,
+                )
+            )
+    lines += [
+        _row(f"fitted `{report.fitted_version}`, in sample", _hits(labels, report.in_sample), n),
+        _row(
+            f"fitted `{report.fitted_version}`, leave-one-out (σ = {report.prior_sd:g})",
+            _hits(labels, report.loo),
+            n,
+        ),
         "",
-        "Leave-one-out confusion matrix:",
+        f"Leave-one-out confusion matrix, `{report.fitted_version}`:",
         "",
         *_confusion_md(labels, report.loo),
         "",
+    ]
+    if prev is not None and prev.refit_loo is not None:
+        lines += [
+            f"Leave-one-out confusion matrix, rules of `{prev.version}` refitted on these cases:",
+            "",
+            *_confusion_md(labels, prev.refit_loo),
+            "",
+        ]
+    lines += [
         "Expert weights, confusion matrix:",
         "",
         *_confusion_md(labels, report.baseline),
         "",
-        "| case | label | expert | fitted (LOO) |",
-        "|---|---|---|---|",
     ]
-    for c, b, p in zip(report.cases, report.baseline, report.loo, strict=True):
-        lines.append(f"| {c.case_id} | {SHORT[c.label]} | {SHORT[b]} | {SHORT[p]} |")
+    if prev is not None:
+        lines += [
+            f"| case | label | expert | `{prev.version}` published | fitted (LOO) | added |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c, b, q, p in zip(
+            report.cases, report.baseline, prev.published, report.loo, strict=True
+        ):
+            added = "yes" if c.case_id in prev.new_cases else ""
+            lines.append(
+                f"| {c.case_id} | {SHORT[c.label]} | {SHORT[b]} | {SHORT[q]} | {SHORT[p]} | {added} |"
+            )
+    else:
+        lines += ["| case | label | expert | fitted (LOO) |", "|---|---|---|---|"]
+        for c, b, p in zip(report.cases, report.baseline, report.loo, strict=True):
+            lines.append(f"| {c.case_id} | {SHORT[c.label]} | {SHORT[b]} | {SHORT[p]} |")
     lines += ["", "| mode | bias |", "|---|---:|"]
     lines += [f"| {SHORT[m]} | {report.fitted['bias'][m]:+.2f} |" for m in MODES]
     lines += ["", "| rule | expert weight | fitted weight |", "|---|---:|---:|"]
@@ -430,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--weights", action="store_true", help="print the refitted rules and biases as YAML"
     )
     args = parser.parse_args(argv)
-    report = run(on=args.on)
+    report = run(on=args.on, loo=not args.weights)
     if args.weights:
         import yaml
 

@@ -7,7 +7,10 @@ raises :class:`restora.errors.InputError` naming the field.
 
 Every rule field must be given, but it may be ``null``: *unknown* (not stated by the source). A
 rule condition on an unknown field does not hold (:mod:`restora.modes.recommend`), so an unknown
-field adds no points to any mode and never triggers a gate.
+field adds no points to any mode and never triggers a gate. The fields added with the rule version
+``restora-fit-2`` (:data:`OPTIONAL_FIELDS`: who finances the restoration, whether a market for
+the restored land's quotas or rights is used) may also be left out: they are then unknown, so
+profiles written for the earlier versions stay valid.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ Pollution = Literal["none", "mild", "moderate", "severe"]
 Level = Literal["low", "medium", "high"]
 Access = Literal["poor", "fair", "good"]
 
+Funding = Literal["public", "responsible_party", "social_capital", "mixed"]
+
 MODES = ("safety_baseline", "resource_utilization", "property_rights", "industry_integration")
+# fields added after the first rule versions: they default to unknown when a profile omits them
+OPTIONAL_FIELDS = ("funding_source", "quota_market")
 
 
 class MineProfile(BaseModel):
     """What the mode rules need to know about one mine (Wang et al. 2026).
 
-    Each rule field is required but may be ``None`` (unknown: not stated by the source).
+    Each rule field is required but may be ``None`` (unknown: not stated by the source); the
+    fields of :data:`OPTIONAL_FIELDS` may be omitted (unknown).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +81,18 @@ class MineProfile(BaseModel):
     social_capital_interest: Level | None = Field(description="interest shown by social capital")
     ecological_redline_overlap: bool | None = Field(
         description="whether the mine overlaps an ecological protection red line"
+    )
+    funding_source: Funding | None = Field(
+        default=None,
+        description="who finances the restoration: 'public' (central or local budget, a "
+        "government platform), 'responsible_party' (the mining company), 'social_capital' "
+        "(private or other enterprise investment), 'mixed' (public and non-public funders)",
+    )
+    quota_market: bool | None = Field(
+        default=None,
+        description="a market for the restored land's quotas or rights is used: construction-"
+        "land or farmland quota trading, collective construction land entering the market, "
+        "carbon-sink trading",
     )
 
 
