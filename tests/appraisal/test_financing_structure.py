@@ -205,6 +205,12 @@ def test_a_file_income_for_benefit_sharing_is_noted():
     assert doc["instruments"][1]["schedule"][0]["distributable_income"] == 10.0
 
 
+def test_a_file_cfads_for_the_loan_is_noted():
+    fin = _run(financing=[{"instrument": "pledge-loan", "inputs": {**LOAN, "cfads": [900.0] * 6}}])
+    flags = fin.to_json()["structure"]["flags"]
+    assert any(f.startswith("FIN-STRUCT-CFADS-INPUT: pledge-loan") for f in flags)
+
+
 def test_special_bond_allocation_of_this_project():
     sb = {
         "projects": [

@@ -219,6 +219,14 @@ def _debt_schedule(loan: Obligation, rate: float, n: int) -> DebtSchedule:
     )
 
 
+def _as_int(v: Any) -> int:
+    """A term in years as given, 0 when it is not a number (the instrument's spec says why)."""
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _pad(a: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n)
     out[: min(n, a.size)] = a[:n]
@@ -270,7 +278,7 @@ def run(
     n_h = horizon + 1
     y0 = spec.start_year
     terms = [
-        int(item.inputs.get(TERM_KEYS[item.instrument], 0))
+        _as_int(item.inputs.get(TERM_KEYS[item.instrument]))
         for item in spec.financing
         if item.instrument in TERM_KEYS
     ]
@@ -293,6 +301,7 @@ def run(
     sharing: SharingTerms | None = None
     sharing_index: int | None = None
     not_combined: list[dict[str, str]] = []
+    notes: list[str] = []
     debt = None
     own_names = {spec.project_id, *spec.mines}
     for i, item in enumerate(spec.financing):
@@ -316,6 +325,11 @@ def run(
                 inputs["rights"] = rights_from_streams(revenue.streams, y0 + 1, tenor)
             if "cfads" not in inputs:
                 inputs["cfads"] = _pad(cfads[1:], tenor).tolist()
+            else:
+                notes.append(
+                    f"FIN-STRUCT-CFADS-INPUT: {label} is tested by the instrument against the "
+                    "file's cfads; the structure's covenant table uses the project's CFADS"
+                )
         if item.instrument == "special-bond":
             for p in inputs.get("projects", []):
                 if isinstance(p, dict):
@@ -399,7 +413,6 @@ def run(
         horizon_end=horizon,
         construction_basis=basis,
     )
-    notes: list[str] = []
     if sharing_index is not None:
         inputs = copy.deepcopy(dict(spec.financing[sharing_index].inputs))
         used = structure.sharing
