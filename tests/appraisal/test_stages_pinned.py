@@ -706,9 +706,19 @@ def test_financing_pledge_loan(res):
     # from year 3 an annuity over the 6 remaining years: L × 0.045 / (1 − 1.045^−6) = 838 317.11
     y3 = loan.schedule[2]
     assert y3["debt_service"] == pytest.approx(LOAN * 0.045 / (1 - 1.045**-6), rel=1e-9)
-    # DSCR = CFADS / debt service, CFADS as the schedule states it
-    assert y1["dscr"] == pytest.approx(y1["cfads"] / y1["debt_service"])
-    assert y3["dscr"] == pytest.approx(y3["cfads"] / y3["debt_service"])
+    # DSCR = CFADS / debt service with the structure's CFADS (docs/finance-instruments.md):
+    # construction ends in 2028 (last works cost: the replanting of offset 2), so
+    #   year 1 (2027): R − O − grant = 2 400 000 − 100 000 − 2 400 000 = −100 000 (the expected
+    #     subsidy is a source of the works), DSCR = −100 000 / 194 576.97 = −0.51394
+    #   year 3 (2029): R − O − aftercare = 1 300 000 − 100 000 − 94 988.35 = 1 105 011.65,
+    #     DSCR = 1 105 011.65 / 838 317.11 = 1.31813
+    assert y1["cfads"] == pytest.approx(-100_000.0)
+    assert y1["dscr"] == pytest.approx(-100_000.0 / (LOAN * 0.045), rel=1e-9)
+    assert y3["cfads"] == pytest.approx(1_200_000.0 - CAPEX_NOMINAL[2029], rel=1e-12)
+    assert y3["dscr"] == pytest.approx(
+        (1_200_000.0 - CAPEX_NOMINAL[2029]) / (LOAN * 0.045 / (1 - 1.045**-6)), rel=1e-9
+    )
+    assert s["dscr_breach_years"] == [1]  # −0.514 < 1.2; 2.83, 1.32 … ≥ 1.2
 
 
 # --------------------------------------------------------------------------------------- risk
