@@ -224,8 +224,8 @@ def covering(doc: dict[str, Any]) -> dict[str, Any]:
          "tier": "met", "action": a, "principal_fraction": 1.0}
         for a in cat["bond_action"]
     ]  # fmt: skip
-    schedule = [{"year": i + 1, "phase": p, **dict.fromkeys(keys[:30], 1.0)}
-                for i, p in enumerate(cat["ppp_phase"])]  # fmt: skip
+    schedule = [{**dict.fromkeys(sorted(keys)[:30], 1.0), "year": i + 1, "phase": p}
+                for i, p in enumerate(sorted(cat["ppp_phase"]))]  # fmt: skip
     for row in schedule:
         row["dscr_breach"] = False
         row.pop("events", None)
