@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from restora.inventory.model import Register
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS, Register
 from restora.inventory.schema import METALS
 from restora.store.engine import sqlite_path
 
@@ -69,6 +69,9 @@ def canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
     kinds = {c.name: c.kind for c in TABLES[name]}
     kinds.update({m: "float" for m in METALS} if name == "samples" else {})
+    kinds.update(
+        dict.fromkeys(DETECTION_LIMIT_COLUMNS.values(), "float") if name == "samples" else {}
+    )
     kinds.update({"area_hm2": "float"} if name == "sites" else {})
     out = {}
     for col in frame.columns:

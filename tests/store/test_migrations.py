@@ -43,17 +43,18 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == ("0003",)
-    assert migrate.known_revisions() == {"0001", "0002", "0003"}
+    assert migrate.head_revisions() == ("0004",)
+    assert migrate.known_revisions() == {"0001", "0002", "0003", "0004"}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
+    assert script.get_revision("0004").down_revision == "0003"
     assert script.get_revision("0001").down_revision is None
 
 
 def test_empty_to_head_matches_the_metadata(db_url: str) -> None:
     with Store(db_url) as store:
-        assert store.revision() == ("0003",)
+        assert store.revision() == ("0004",)
         assert store.at_head()
         with store.engine.connect() as conn:
             # What the migrations built is exactly what tables.py describes: no autogenerate diff.
@@ -102,7 +103,7 @@ def test_head_to_0001_and_back_keeps_the_register(
     ]
 
     with Store(db_url) as store:  # opening migrates back to head
-        assert store.revision() == ("0003",)
+        assert store.revision() == ("0004",)
         after = store.load_register()
         assert store.imports() == []  # the audit table was dropped with 0001
         with store.engine.connect() as conn:
@@ -169,7 +170,7 @@ def test_alembic_command_line(db_url: str) -> None:
 
     alembic("upgrade", "head")
     with Store(db_url, migrate_to_head=False) as store:
-        assert store.revision() == ("0003",)
+        assert store.revision() == ("0004",)
     assert _tables(db_url) == REGISTER_TABLES | {"imports", "alembic_version"}
     alembic("downgrade", "base")
     assert _tables(db_url) == {"alembic_version"}

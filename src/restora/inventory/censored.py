@@ -6,6 +6,12 @@ and keeps what the lab wrote in the sample's ``qualifiers`` column (e.g. ``"Hg=N
 so nothing a user supplied is lost or silently changed. The number follows the reference table
 ``soil/indices/non-detect`` (US EPA QA/G-9S §4.7): ``<x`` becomes ``fraction_of_lod × x``; a
 result without a limit becomes ``value_without_lod``.
+
+A stated limit ``x`` is also kept as a number, in the sample's detection-limit column of that
+metal (:data:`restora.inventory.model.DETECTION_LIMIT_COLUMNS`, e.g. ``As_detection_limit``
+[mg/kg]): a limit above the screening value leaves the class open
+(:func:`restora.diagnosis.soil.classify`, ``detection_limit=``). :func:`reconcile_limits` keeps
+the numbers and the ``qualifiers`` text in step.
 """
 
 from __future__ import annotations
@@ -96,4 +102,154 @@ def detection_limits(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         # only "<x" with no trailing unit (the column's unit, mg/kg) is a limit, as above
         stated = (parts[0].notna() & (parts[1].fillna("").str.strip() == "")).fillna(False)
         out.loc[stated.to_numpy(dtype=bool), col] = pd.to_numeric(parts[0][stated]).to_numpy()
+    return out
+
+
+_ENTRY = re.compile(r"^\s*([^=:：]+?)\s*[=:：]\s*(.+?)\s*$")
+
+
+def _is_blank(text: object) -> bool:
+    return text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text))
+
+
+def qualifier_entries(text: object) -> dict[str, str]:
+    """The ``name=entry`` pairs of one ``qualifiers`` cell, keyed by the name in lower case.
+
+    Entries are separated by ``;`` (or ``；``); ``=``, ``:`` and ``：`` separate name and entry.
+    Parts that are not such a pair are left out.
+
+    Examples
+    --------
+    >>> qualifier_entries("Hg=ND; As=<70")
+    {'hg': 'ND', 'as': '<70'}
+    """
+    if _is_blank(text):
+        return {}
+    out: dict[str, str] = {}
+    for part in re.split(r"[;；]", str(text)):
+        m = _ENTRY.match(part)
+        if m:
+            out.setdefault(m.group(1).lower(), m.group(2))
+    return out
+
+
+def read_qualifiers(qualifiers: pd.Series, columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Below-detection flags and stated limits [mg/kg] that ``qualifiers`` cells give per metal.
+
+    Parameters
+    ----------
+    qualifiers : Series
+        ``qualifiers`` cells (``"Hg=ND; Cd=<0.05"``; None or NaN where none).
+    columns : list of str
+        The metals, in order.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``censored`` (bool: ``ND``, ``<LOD`` … or ``<x`` for that metal) and ``limit`` (x of a
+        ``<x`` entry [mg/kg]; NaN elsewhere), both indexed like ``qualifiers`` with ``columns``.
+    """
+    censored = pd.DataFrame(False, index=qualifiers.index, columns=list(columns), dtype=bool)
+    limit = pd.DataFrame(np.nan, index=qualifiers.index, columns=list(columns), dtype=float)
+    by_name = {c.lower(): c for c in columns}
+    for idx, text in zip(qualifiers.index, qualifiers.to_numpy(dtype=object), strict=True):
+        for name, entry in qualifier_entries(text).items():
+            col = by_name.get(name)
+            if col is None:
+                continue
+            if entry.lower() in ND_TOKENS:
+                censored.loc[idx, col] = True
+                continue
+            lt = LESS_THAN.match(entry)
+            if lt and not lt.group(2).strip():
+                censored.loc[idx, col] = True
+                limit.loc[idx, col] = float(lt.group(1))
+    return censored, limit
+
+
+def _is_number(v: object) -> bool:
+    if _is_blank(v):
+        return True
+    try:
+        float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(v, bool | str)
+
+
+def number_text(x: float) -> str:
+    """Shortest text that reads back to ``x`` exactly, without exponent or trailing ``.0``.
+
+    >>> number_text(70.0), number_text(0.1 + 0.2)
+    ('70', '0.30000000000000004')
+    """
+    return str(np.format_float_positional(x, trim="-"))
+
+
+def limit_text(limit: float) -> str:
+    """The lab's ``<x`` entry of a stated detection limit [mg/kg], e.g. ``"<70"``."""
+    return f"<{number_text(float(limit))}"
+
+
+def merge_qualifiers(given: pd.Series, written: pd.Series) -> pd.Series:
+    """Each row's ``qualifiers``: the text given, plus the written entries of other metals.
+
+    ``given`` is a ``qualifiers`` column of the file (None where empty), ``written`` what
+    :func:`substitute_non_detects` wrote from the cells. An entry of ``written`` for a metal the
+    given text already names is left out (the given text is kept as the user wrote it).
+    """
+    out = []
+    for g, w in zip(given.to_numpy(dtype=object), written.to_numpy(dtype=object), strict=True):
+        named = qualifier_entries(g)
+        extra = [
+            part.strip()
+            for part in ([] if _is_blank(w) else str(w).split(";"))
+            if part.strip() and next(iter(qualifier_entries(part)), None) not in named
+        ]
+        parts = ([] if _is_blank(g) else [str(g).strip()]) + extra
+        out.append("; ".join(parts) if parts else None)
+    return pd.Series(out, index=given.index, dtype=object)
+
+
+def reconcile_limits(samples: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The samples with each stated detection limit both as a number and in ``qualifiers``.
+
+    Parameters
+    ----------
+    samples : DataFrame
+        Register samples: ``qualifiers`` (optional) and the limit columns named in ``columns``
+        (optional) [mg/kg].
+    columns : dict
+        ``{metal: its detection-limit column}``.
+
+    Returns
+    -------
+    DataFrame
+        A copy where a limit column left empty takes the ``<x`` of the metal's ``qualifiers``
+        entry (a register written before the limits had columns), and ``qualifiers`` gains
+        ``metal=<x`` for each stated limit it does not mention (an entry already naming the
+        metal is kept as the lab wrote it). So both readers of the register — the numbers for
+        :func:`restora.diagnosis.soil.classify`, the text for zoning — see the same limits.
+    """
+    out = samples.copy()
+    metals = list(columns)
+    given = (
+        out["qualifiers"].astype(object)
+        if "qualifiers" in out.columns
+        else pd.Series(None, index=out.index, dtype=object)
+    )
+    _, from_text = read_qualifiers(given, metals)
+    texts = [None if _is_blank(t) else str(t) for t in given.to_numpy(dtype=object)]
+    for metal, col in columns.items():
+        given_col = out[col] if col in out.columns else pd.Series(np.nan, index=out.index)
+        filled = given_col.where(given_col.notna(), from_text[metal])
+        # a cell that is not a number is left as it is, for the caller's checks to name it
+        out[col] = filled.astype(float) if filled.map(_is_number).all() else filled
+        stated = pd.to_numeric(given_col, errors="coerce").astype(float)
+        for i in np.flatnonzero(stated.notna().to_numpy()):
+            if metal.lower() in qualifier_entries(texts[i]):
+                continue
+            entry = f"{metal}={limit_text(float(stated.iloc[i]))}"
+            texts[i] = entry if texts[i] is None else f"{texts[i]}; {entry}"
+    out["qualifiers"] = pd.Series(texts, index=out.index, dtype=object)
     return out

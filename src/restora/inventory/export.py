@@ -16,8 +16,9 @@ import shapely
 
 from restora.errors import InputError
 from restora.inventory import headers as hd
+from restora.inventory.censored import limit_text, number_text
 from restora.inventory.geometry import STORAGE_CRS
-from restora.inventory.model import Register
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS, Register
 from restora.inventory.schema import (
     HAZARD_COLUMNS,
     METALS,
@@ -33,7 +34,11 @@ SITE_ONLY = tuple(c for c in SITE_COLUMNS if c.name != "mine_id")
 _KIND_OF: dict[str, dict[str, str]] = {
     "mines": {c.name: c.kind for c in MINE_COLUMNS},
     "sites": {**{c.name: c.kind for c in SITE_COLUMNS}, "area_hm2": "float"},
-    "samples": {**{c.name: c.kind for c in SAMPLE_COLUMNS}, **dict.fromkeys(METALS, "float")},
+    "samples": {
+        **{c.name: c.kind for c in SAMPLE_COLUMNS},
+        **dict.fromkeys(METALS, "float"),
+        **dict.fromkeys(DETECTION_LIMIT_COLUMNS.values(), "float"),
+    },
     "hazards": {c.name: c.kind for c in HAZARD_COLUMNS},
 }
 
@@ -75,12 +80,55 @@ def export_tables(register: Register) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     )
     out["water"] = out["water"].astype(object).where(out["site_id"].notna(), None)
     out["geometry"] = [g if isinstance(g, shapely.Geometry) else None for g in out["geometry"]]
-    samples = normalize_table(register.samples, "samples")
+    samples = censored_as_written(normalize_table(register.samples, "samples"))
     samples["sampled_on"] = samples["sampled_on"].map(
         lambda d: None if d is None else d.isoformat()
     )
     hazards = normalize_table(register.hazards, "hazards")
     return out, samples, hazards
+
+
+def censored_as_written(samples: pd.DataFrame) -> pd.DataFrame:
+    """Samples as a lab writes them: a result with a stated detection limit x is the text ``<x``.
+
+    The detection-limit columns are dropped: the reader takes each limit back from its ``<x``
+    cell (:mod:`restora.inventory.censored`), so an export read back keeps the limit and the
+    substitute. A metal column holding such a result holds numbers and ``<x`` texts.
+    """
+    out = samples.drop(columns=[c for c in DETECTION_LIMIT_COLUMNS.values() if c in samples])
+    for metal, col in DETECTION_LIMIT_COLUMNS.items():
+        if col not in samples.columns or metal not in samples.columns:
+            continue
+        limit = pd.to_numeric(samples[col], errors="coerce").to_numpy(dtype=float)
+        stated = np.isfinite(limit)
+        if not stated.any():
+            continue
+        cells = out[metal].astype(object).where(out[metal].notna(), None).to_numpy(copy=True)
+        cells[stated] = [limit_text(x) for x in limit[stated]]
+        out[metal] = pd.Series(cells, index=out.index, dtype=object)
+    return out
+
+
+def _uniform_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing numbers and text (``12.5`` and ``<70``) written as text throughout.
+
+    GeoJSON readers type a property from all its values; a mix is read as JSON text with a
+    warning. Numbers become their shortest exact text, so they read back bit for bit.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col].to_numpy(dtype=object)
+        has_text = any(isinstance(v, str) for v in values)
+        has_number = any(isinstance(v, float | int | np.floating) for v in values)
+        if has_text and has_number:
+            out[col] = [
+                _shortest(v) if isinstance(v, float | int | np.floating) else v for v in values
+            ]
+    return out
+
+
+def _shortest(v: Any) -> str | None:
+    return None if pd.isna(v) else number_text(float(v))
 
 
 def _points_of(frame: pd.DataFrame) -> np.ndarray:
@@ -176,7 +224,8 @@ def write_register(register: Register, path: str | Path, fmt: str) -> list[Path]
                 target = sibling(path, name)
                 target.write_text(
                     json.dumps(
-                        _geojson(t.drop(columns=["lon", "lat"]), _points_of(t)), ensure_ascii=False
+                        _geojson(_uniform_text(t.drop(columns=["lon", "lat"])), _points_of(t)),
+                        ensure_ascii=False,
                     ),
                     encoding="utf-8",
                 )

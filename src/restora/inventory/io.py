@@ -31,7 +31,7 @@ from restora.errors import InputError, Problem
 from restora.inventory.export import FORMATS, export_tables, normalize_table, write_register
 from restora.inventory.model import Register, empty_table
 from restora.inventory.parse import ID_OF, Parsed, RawTable, geos_reason, parse_table
-from restora.inventory.schema import MINE_COLUMNS
+from restora.inventory.schema import METALS, MINE_COLUMNS
 from restora.inventory.validate import Repair
 from restora.textio import decode_text
 
@@ -66,7 +66,11 @@ class ImportReport:
 
     ``rejects`` has one row per rejected record: ``file``, ``row``, ``table``, ``id``,
     ``reason``. ``problems`` lists every problem found (all of them were errors unless the
-    import was asked to skip invalid records).
+    import was asked to skip invalid records). ``sample_origins`` says where each imported
+    sample was read: ``sample_id``, ``file`` (with sheet or layer), ``row`` (1-based data row;
+    the feature number in a GIS layer) and ``columns`` (``{metal: header as written}``), for
+    messages about its
+    values (e.g. :func:`restora.diagnosis.county.sample_plausibility`).
     """
 
     files: list[SourceFile] = field(default_factory=list)
@@ -77,6 +81,9 @@ class ImportReport:
     )
     ignored_columns: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    sample_origins: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["sample_id", "file", "row", "columns"])
+    )
 
     def source(self, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """What to record with the import: files, hashes and options."""
@@ -565,6 +572,7 @@ def _keep_good(
             for pos in range(len(p.raw.frame)):
                 reject(t, pos, p.kind, None, "; ".join(bad[t][pos]))
     register = build_register(good_mines, kept_sites, kept["samples"], kept["hazards"])
+    report.sample_origins = _origins(kept["samples"], parsed)
     report.rejects = pd.DataFrame(rejects, columns=["file", "row", "table", "id", "reason"])
     report.counts = {
         "mines": len(register.mines),
@@ -575,6 +583,18 @@ def _keep_good(
         "repaired": len(report.repairs),
     }
     return register, report
+
+
+def _origins(samples: pd.DataFrame | None, parsed: list[Parsed]) -> pd.DataFrame:
+    """Where each kept sample was read: file, row label and its metal columns' headers."""
+    if samples is None or samples.empty:
+        return pd.DataFrame(columns=["sample_id", "file", "row", "columns"])
+    rows = []
+    for sid, t, pos in zip(samples["sample_id"], samples["_t"], samples["_pos"], strict=True):
+        p = parsed[int(t)]
+        heads = {m: p.headers[m] for m in METALS if m in p.headers}
+        rows.append({"sample_id": sid, "file": p.raw.name, "row": int(pos) + 1, "columns": heads})
+    return pd.DataFrame(rows, columns=["sample_id", "file", "row", "columns"])
 
 
 def _mine_only(sites: pd.DataFrame, parsed: list[Parsed]) -> np.ndarray:

@@ -3,7 +3,8 @@
 A :class:`Register` holds four pandas tables whose columns are those of
 :mod:`restora.inventory.schema`: ``mines``, ``sites`` (with a ``geometry`` column of shapely
 polygons in lon/lat, EPSG:4326, and ``area_hm2`` computed from it in an equal-area projection),
-``samples`` (metals in mg/kg, one column per metal) and ``hazards``. Columnar tables keep a
+``samples`` (metals in mg/kg, one column per metal, and beside them the stated detection limit
+of each ``<x`` result, :data:`DETECTION_LIMIT_COLUMNS`) and ``hazards``. Columnar tables keep a
 national register of 100 000 mines fast; the pydantic records below are the single-mine view
 used by the API and by the other domain packages.
 """
@@ -27,6 +28,19 @@ SiteKind = Literal[
 ]
 HazardKind = Literal["collapse", "landslide", "debris_flow", "subsidence", "ground_fissure"]
 LandUse = Literal["paddy", "orchard", "other", "construction"]
+
+
+def detection_limit_column(metal: str) -> str:
+    """Register column of the stated detection limit of a metal's ``<x`` result [mg/kg].
+
+    ``x`` of a result the lab wrote ``<x``; empty for a measured value, ``ND`` without a limit or
+    a metal not measured. E.g. ``As_detection_limit``.
+    """
+    return f"{metal}_detection_limit"
+
+
+#: ``{metal: detection-limit column}`` of the samples table, in the order of ``METALS``.
+DETECTION_LIMIT_COLUMNS: dict[str, str] = {m: detection_limit_column(m) for m in METALS}
 
 # GB/T 2260 province-level codes (first two digits of a 6-digit administrative code).
 PROVINCE_PREFIXES = frozenset(
@@ -132,8 +146,13 @@ class SoilSample(BaseModel):
     ph: float = Field(ge=0, le=14)
     land_use: LandUse
     metals_mg_per_kg: dict[str, float | None]
+    detection_limits_mg_per_kg: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="stated detection limit of each '<x' result [mg/kg] (None: not stated)",
+    )
     lab: str | None = None
     sampled_on: dt.date | None = None
+    qualifiers: str | None = None
 
 
 class Hazard(BaseModel):
@@ -167,7 +186,7 @@ def empty_table(table: str) -> pd.DataFrame:
     if table == "sites":
         cols += ["area_hm2", "geometry"]
     if table == "samples":
-        cols += list(METALS)
+        cols += [*METALS, *DETECTION_LIMIT_COLUMNS.values()]
     return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
 
@@ -208,7 +227,10 @@ class Register:
         for rec in rows.to_dict("records"):
             rec = {k: _none(v) for k, v in rec.items()}
             metals = {m: rec.pop(m, None) for m in METALS}
-            out.append(SoilSample(**rec, metals_mg_per_kg=metals))
+            limits = {m: rec.pop(c, None) for m, c in DETECTION_LIMIT_COLUMNS.items()}
+            out.append(
+                SoilSample(**rec, metals_mg_per_kg=metals, detection_limits_mg_per_kg=limits)
+            )
         return out
 
     def hazards_of(self, mine_id: str) -> list[Hazard]:

@@ -17,8 +17,14 @@ import pyproj
 import shapely
 
 from restora.inventory import headers as hd
-from restora.inventory.censored import substitute_non_detects
+from restora.inventory.censored import (
+    detection_limits,
+    merge_qualifiers,
+    reconcile_limits,
+    substitute_non_detects,
+)
 from restora.inventory.geometry import STORAGE_CRS, equal_area_hm2, reproject, transformer
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS
 from restora.inventory.schema import (
     HAZARD_COLUMNS,
     METALS,
@@ -80,6 +86,7 @@ class Parsed:
     mine_only: np.ndarray  # sites tables: rows carrying a mine without a site
     repairs: list[Repair] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # canonical name → header as written
 
 
 def _resolve_crs(
@@ -227,19 +234,13 @@ def parse_table(
     if kind == "sites":
         typed_parts.append(coerce_columns(frame, SITE_ONLY, issues, heads, skip=mine_only))
     if kind == "samples":
-        # below-detection entries (ND, <LOD, <0.05) become numbers by the non-detect rule; the
-        # lab's own text is kept in `qualifiers` (restora.inventory.censored)
-        frame, written = substitute_non_detects(frame, [m for m in METALS if m in frame.columns])
-        if written.notna().any():
-            given = (
-                frame["qualifiers"] if "qualifiers" in frame else pd.Series(None, index=frame.index)
-            )
-            frame = frame.assign(qualifiers=given.where(given.notna(), written))
-        typed_parts.append(coerce_columns(frame, SAMPLE_COLUMNS + METAL_COLUMNS, issues, heads))
+        typed_parts.append(_samples(frame, issues, heads))
     if kind == "hazards":
         typed_parts.append(coerce_columns(frame, HAZARD_COLUMNS, issues, heads))
     data = pd.concat(typed_parts, axis=1)
-    parsed = Parsed(raw, kind, data, issues, mine_issues, mine_only, ignored=ignored)
+    parsed = Parsed(
+        raw, kind, data, issues, mine_issues, mine_only, ignored=ignored, headers=dict(heads)
+    )
     if kind == "sites":
         _declared_area_units(frame, data, heads, issues)
         assert geoms is not None
@@ -251,6 +252,30 @@ def parse_table(
         target = mine_issues if kind == "mines" else issues
         check_duplicates(data[id_col], target, heads.get(id_col, id_col), id_col)
     return parsed
+
+
+def _samples(frame: pd.DataFrame, issues: Issues, heads: dict[str, str]) -> pd.DataFrame:
+    """Typed sample rows, below-detection results as numbers, their limits and the lab's text.
+
+    ``ND``, ``<LOD`` and ``<x`` cells become numbers by the non-detect rule; the lab's own text
+    is kept in ``qualifiers`` (merged with a ``qualifiers`` column of the file) and each stated
+    limit ``x`` in the metal's detection-limit column [mg/kg] (:mod:`restora.inventory.censored`).
+    A register exported before the limits had columns carries them only in ``qualifiers``; they
+    are read back from there.
+    """
+    present = [m for m in METALS if m in frame.columns]
+    stated = detection_limits(frame, list(METALS))
+    frame, written = substitute_non_detects(frame, present)
+    given = (
+        as_text(frame["qualifiers"])
+        if "qualifiers" in frame
+        else pd.Series(None, index=frame.index, dtype=object)
+    )
+    frame = frame.assign(qualifiers=merge_qualifiers(given, written))
+    typed = coerce_columns(frame, SAMPLE_COLUMNS + METAL_COLUMNS, issues, heads)
+    for metal, col in DETECTION_LIMIT_COLUMNS.items():
+        typed[col] = stated[metal].to_numpy(dtype=float)
+    return reconcile_limits(typed, DETECTION_LIMIT_COLUMNS)
 
 
 def _declared_area_units(

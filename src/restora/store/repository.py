@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from restora.errors import InputError, Problem, RestoraError
-from restora.inventory.model import Register
+from restora.inventory.censored import reconcile_limits
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS, Register
 from restora.store import migrate
 from restora.store.engine import create_engine, default_url, sqlite_path
 from restora.store.frames import Columns, to_columns, to_frame
@@ -261,6 +262,12 @@ class Store:
         dict
             Rows written per table: ``{"mines": n, "sites": n, "samples": n, "hazards": n}``.
 
+        Notes
+        -----
+        A sample's stated detection limits are stored both as numbers (its detection-limit
+        columns) and in ``qualifiers`` (``As=<70``): a limit given one way only is written the
+        other way too (:func:`restora.inventory.censored.reconcile_limits`).
+
         Raises
         ------
         InputError
@@ -271,7 +278,12 @@ class Store:
         tables: dict[str, Columns] = {}
         problems: list[Problem] = []
         for name in REGISTER_TABLES:
-            tables[name], found = to_columns(name, getattr(register, name))
+            frame = getattr(register, name)
+            if name == "samples" and len(frame):
+                # each stated detection limit as a number and in `qualifiers` (zoning reads
+                # the text, the classification the numbers): the same limits for both
+                frame = reconcile_limits(frame, DETECTION_LIMIT_COLUMNS)
+            tables[name], found = to_columns(name, frame)
             problems += found
         if problems:
             raise InputError(problems=problems)

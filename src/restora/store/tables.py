@@ -1,20 +1,23 @@
 """The store's tables (SQLAlchemy Core), as the latest migration leaves them.
 
 The register's four tables mirror :data:`restora.inventory.schema.TABLES`: one database column per
-schema column, plus ``area_hm2`` and ``geometry`` (WKB, EPSG:4326) for sites and one column per
-metal of :data:`restora.inventory.schema.METALS` [mg/kg] for samples, and ``import_id`` (the
-``imports`` audit row that wrote the record). Migrations under ``migrations/versions`` create
+schema column, plus ``area_hm2`` and ``geometry`` (WKB, EPSG:4326) for sites, one column per
+metal of :data:`restora.inventory.schema.METALS` [mg/kg] and one per metal for the stated
+detection limit of a ``<x`` result [mg/kg] (:data:`restora.inventory.model.DETECTION_LIMIT_COLUMNS`)
+for samples, and ``import_id`` (the ``imports`` audit row that wrote the record). Migrations under ``migrations/versions`` create
 exactly these tables; a test compares this metadata with a migrated database.
 
 Metal columns are named ``<metal>_mg_per_kg`` in the database (lower case, so PostgreSQL needs
 no quoting) and keyed by the metal symbol (``"Cd"``) in Python, so rows are dicts keyed like the
-register's DataFrame columns.
+register's DataFrame columns; detection limits are ``<metal>_dl_mg_per_kg``, keyed
+``<Metal>_detection_limit`` (``as_dl_mg_per_kg`` / ``As_detection_limit``).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS
 from restora.inventory.schema import METALS, TABLES, Kind
 
 NAMING_CONVENTION = {
@@ -43,6 +46,11 @@ def metal_column_name(metal: str) -> str:
     return f"{metal.lower()}_mg_per_kg"
 
 
+def detection_limit_column_name(metal: str) -> str:
+    """Database column of a metal's stated detection limit [mg/kg], e.g. ``as_dl_mg_per_kg``."""
+    return f"{metal.lower()}_dl_mg_per_kg"
+
+
 def frame_columns(table: str) -> list[tuple[str, Kind | str]]:
     """The register DataFrame columns of ``table`` and their kinds, in the store's order.
 
@@ -53,6 +61,7 @@ def frame_columns(table: str) -> list[tuple[str, Kind | str]]:
         cols += [("area_hm2", "float"), ("geometry", "geometry")]
     if table == "samples":
         cols += [(m, "float") for m in METALS]
+        cols += [(DETECTION_LIMIT_COLUMNS[m], "float") for m in METALS]
     return cols
 
 
@@ -120,6 +129,10 @@ samples = sa.Table(
     *(sa.Column(metal_column_name(m), sa.Double, key=m) for m in METALS),
     _import_id(),
     sa.Column("qualifiers", sa.String),
+    *(
+        sa.Column(detection_limit_column_name(m), sa.Double, key=DETECTION_LIMIT_COLUMNS[m])
+        for m in METALS
+    ),
 )
 
 hazards = sa.Table(
