@@ -4,7 +4,14 @@ JSON contracts (stable)::
 
     import  {"counts": {"mines", "sites", "samples", "hazards"}, "rejected": int,
              "rejects_file": str | null, "repairs": [str], "files": [{"path", "format",
-             "sha256", "encoding"}], "ignored_columns": [str]}
+             "sha256", "encoding"}], "ignored_columns": [str],
+             "warnings": [{"code": "SOIL-PLAUSIBILITY-MAX", "file", "row", "column",
+                           "sample_id", "pollutant", "value_mg_kg", "limit_mg_kg", "basis",
+                           "published_max_mg_kg", "value_if_unit_1000x_smaller_mg_kg",
+                           "message"}]}
+
+Plausibility warnings (``soil/plausible-ranges``, :func:`restora.diagnosis.county.
+sample_plausibility`) never block an import; with ``--format table`` they go to stderr.
     export  {"format": str, "files": [str], "counts": {"mines", "sites", "samples", "hazards"}}
     list    [{"id", "name", "region", "mineral", "status", "party", "sites", "area_hm2",
               "area_mu"}]
@@ -127,8 +134,15 @@ def import_command(
         if skip_invalid and len(report.rejects):
             rejects_file = rejects or _default_rejects(files)
             report.rejects.to_csv(rejects_file, index=False, encoding="utf-8-sig")
+        from restora.diagnosis.county import sample_plausibility
+
+        warnings = sample_plausibility(register.samples, report.sample_origins)
         for r in report.repairs:
             err_console.print(f"repaired: {r}", highlight=False, markup=False)
+        for w in warnings:
+            err_console.print(
+                f"warning: {w['message']}", highlight=False, markup=False, soft_wrap=True
+            )
         if len(report.rejects):
             err_console.print(
                 f"{len(report.rejects)} record(s) rejected, written to {rejects_file}",
@@ -145,6 +159,7 @@ def import_command(
                 for f in report.files
             ],
             "ignored_columns": report.ignored_columns,
+            "warnings": warnings,
         }
         emit(
             result,

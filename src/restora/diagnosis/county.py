@@ -8,6 +8,14 @@ frames or a frozen :class:`CountyDiagnosis`.
 
 A site's pollution class is the worst class of its farmland samples against GB 15618-2018; a
 mine's is the worst of its samples; a site or mine without samples is unknown (None).
+
+Results below a detection limit are classed with their stated limits (the register's
+detection-limit columns, :data:`restora.inventory.model.DETECTION_LIMIT_COLUMNS`, or the ``<x``
+entries of ``qualifiers``), so a ``<DL`` above the screening value leaves a sample
+``indeterminate`` (:func:`restora.diagnosis.soil.classify`). Each class is carried with its
+range (``pollution_class_min`` / ``pollution_class_max``: the lowest and highest class the data
+allow), and the worst of several samples is taken on the ranges (:func:`worst_of`): an
+indeterminate sample is never dropped, nor read as clean.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from restora.diagnosis import hazard, location, priority, suitability
+from restora.diagnosis import hazard, location, priority, soil, soil_plausibility, suitability
 from restora.errors import InputError, RestoraError
-from restora.inventory.model import Register
+from restora.inventory.censored import read_qualifiers, reconcile_limits
+from restora.inventory.model import DETECTION_LIMIT_COLUMNS, Register
+from restora.inventory.schema import METALS
 
 ZONE_FLAGS = {
     "ecological_redline": "in_ecological_redline",
@@ -30,6 +40,12 @@ ZONE_FLAGS = {
 }
 POPULATION_ALIASES = ("population", "pop", "人口", "人口数")
 FARMLAND_USES = ("paddy", "orchard", "other")
+#: The standard's classes, best first (GB 15618-2018); ``INDETERMINATE`` is a range of them.
+CLASSES = soil.CLASSES
+INDETERMINATE = soil.INDETERMINATE
+#: The ranking's pollution indicator of an indeterminate mine is the worst class it may be.
+RULE_RANK_INDETERMINATE = "PRIO-POLL-INDETERMINATE"
+RANGE_COLUMNS = ("pollution_class_min", "pollution_class_max")
 
 
 def classify_samples(
@@ -40,30 +56,40 @@ def classify_samples(
     Parameters
     ----------
     samples : pandas.DataFrame
-        The register's samples: ``sample_id, mine_id, site_id, land_use, ph`` and the metals
-        of :data:`restora.inventory.schema.METALS` [mg/kg].
+        The register's samples: ``sample_id, mine_id, site_id, land_use, ph``, the metals of
+        :data:`restora.inventory.schema.METALS` [mg/kg] and, for results below detection, their
+        stated limits [mg/kg] (detection-limit columns, or ``<x`` entries of ``qualifiers``).
     on : date or str, optional
         Date whose reference tables apply.
 
     Returns
     -------
     frame : pandas.DataFrame or None
-        ``sample_id, mine_id, site_id, pollution_class``; None without farmland samples
-        (land use paddy, orchard or other).
+        ``sample_id, mine_id, site_id, pollution_class`` (a class of
+        :data:`restora.diagnosis.soil.CLASS_CODES`, ``indeterminate`` included),
+        ``pollution_class_min`` and ``pollution_class_max`` (the lowest and highest class the
+        data allow; equal when decided), ``open_metals`` (metals whose ``<DL`` leaves the class
+        open), ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV`` of those results) and
+        ``messages`` (why, and what to do); None without farmland samples (land use paddy,
+        orchard or other).
     source : str
         Where the classes came from (for reports).
     tables : list of dict
         Provenance of the reference tables used.
-    """
-    from restora.diagnosis import soil
-    from restora.inventory.schema import METALS
 
+    Notes
+    -----
+    A ``<DL`` result with DL above the screening value lies on either side of it, so the
+    sample's class is the range [max(k_det, 0), max(k_det, k_DL)] of
+    :func:`restora.diagnosis.soil.classify`; it is ``indeterminate`` when the two differ.
+    """
     if not len(samples):
         return None, "none (no samples)", []
     farm = samples[samples["land_use"].isin(list(FARMLAND_USES))].reset_index(drop=True)
     if not len(farm):
         return None, "none (no farmland samples)", []
     conc = farm.reindex(columns=list(METALS)).apply(pd.to_numeric, errors="coerce")
+    limits = reconcile_limits(farm, DETECTION_LIMIT_COLUMNS)[list(DETECTION_LIMIT_COLUMNS.values())]
     result = soil.classify(
         conc.to_numpy(float),
         list(METALS),
@@ -71,24 +97,207 @@ def classify_samples(
         pd.to_numeric(farm["ph"], errors="coerce").to_numpy(float),
         standard="gb15618",
         on=on,
+        detection_limit=limits.to_numpy(dtype=float),
     )
     names = [c or None for c in result.class_names().tolist()]
+    open_metals, codes, messages = _open_results(result)
     frame = pd.DataFrame(
         {
             "sample_id": farm["sample_id"].to_numpy(dtype=object),
             "mine_id": farm["mine_id"].to_numpy(dtype=object),
             "site_id": farm["site_id"].to_numpy(dtype=object) if "site_id" in farm else None,
             "pollution_class": pd.Series(names, dtype=object),
+            "pollution_class_min": _class_names(result.sample_class_min),
+            "pollution_class_max": _class_names(result.sample_class_max),
+            "open_metals": open_metals,
+            "rule_codes": codes,
+            "messages": messages,
         }
     )
     return frame, "register samples (GB 15618-2018)", result.tables_used()
 
 
+def _class_names(codes: np.ndarray) -> pd.Series:
+    names = [CLASSES[k] if 0 <= k < len(CLASSES) else None for k in codes.tolist()]
+    return pd.Series(names, dtype=object)
+
+
+def _open_results(
+    result: soil.SoilAssessment,
+) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Per sample: the metals whose ``<DL`` leaves the class open, their rule codes, messages."""
+    n = len(result.sample_class)
+    metals: list[list[str]] = [[] for _ in range(n)]
+    codes: list[list[str]] = [[] for _ in range(n)]
+    messages: list[list[str]] = [[] for _ in range(n)]
+    open_rows = result.sample_class == soil.INDETERMINATE_CODE
+    for r, j in zip(*np.nonzero(result.indeterminate & open_rows[:, None]), strict=True):
+        p = result.pollutants[j]
+        metals[r].append(p)
+        code = (
+            soil.RULE_DL_ABOVE_IV if result.factor_class_max[r, j] == 2 else soil.RULE_DL_ABOVE_SV
+        )
+        if code not in codes[r]:
+            codes[r].append(code)
+        messages[r].append(
+            soil.censored_message(
+                p,
+                float(result.detection_limit[r, j]),
+                float(result.screening[r, j]),
+                float(result.intervention[r, j]),
+            )
+        )
+    return metals, codes, messages
+
+
+def _range_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest class code (0-2; -1 unknown) of each row of ``frame``.
+
+    From ``pollution_class_min`` / ``pollution_class_max`` where given; otherwise from the
+    class: a decided class is its own range, ``indeterminate`` without a range may be any class
+    (0-2), anything else (None, empty) is unknown.
+    """
+    code = {c: k for k, c in enumerate(CLASSES)}
+    labels = frame["pollution_class"].to_numpy(dtype=object)
+    low = np.array([code.get(c, 0 if c == INDETERMINATE else -1) for c in labels], dtype=int)
+    high = np.array(
+        [code.get(c, len(CLASSES) - 1 if c == INDETERMINATE else -1) for c in labels], dtype=int
+    )
+    if set(RANGE_COLUMNS) <= set(frame.columns):
+        lo_given = np.array([code.get(c, -1) for c in frame[RANGE_COLUMNS[0]]], dtype=int)
+        hi_given = np.array([code.get(c, -1) for c in frame[RANGE_COLUMNS[1]]], dtype=int)
+        has = (lo_given >= 0) & (hi_given >= 0)
+        low, high = np.where(has, lo_given, low), np.where(has, hi_given, high)
+    return low, high
+
+
+def _label(low: int, high: int) -> str | None:
+    if high < 0:
+        return None
+    return CLASSES[low] if low == high else INDETERMINATE
+
+
+def worst_of(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The worst class of the rows of each ``by`` group, on the class ranges.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``by``, ``pollution_class`` and optionally ``pollution_class_min`` /
+        ``pollution_class_max`` (e.g. :func:`classify_samples`).
+    by : str
+        The grouping column (``mine_id`` or ``site_id``); rows without one are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by, pollution_class, pollution_class_min, pollution_class_max``, one row per group.
+
+    Notes
+    -----
+    The group's class lies in [max_i low_i, max_i high_i] over its rows i with a known class
+    (the worst of several is as bad as the worst lower bound, and may be as bad as the worst
+    upper bound); it is that class when the two agree, else ``indeterminate``. So:
+    strict_control with anything is strict_control; an indeterminate [priority_protection,
+    safe_utilization] sample beside a safe_utilization one gives safe_utilization; an
+    indeterminate sample beside clean ones gives indeterminate, never priority_protection.
+    A bare ``indeterminate`` (no range given) may be any class.
+    """
+    rows = frame.dropna(subset=[by])
+    low, high = _range_codes(rows)
+    known = high >= 0
+    codes = pd.DataFrame(
+        {by: rows[by].to_numpy(dtype=object)[known], "low": low[known], "high": high[known]}
+    )
+    groups = codes.groupby(by, sort=True)[["low", "high"]].max()
+    keys = pd.unique(rows[by].to_numpy(dtype=object))
+    out: list[tuple[Any, str | None, str | None, str | None]] = []
+    for key in sorted(keys, key=str):
+        if key in groups.index:
+            lo, hi = int(groups.at[key, "low"]), int(groups.at[key, "high"])
+            out.append((key, _label(lo, hi), CLASSES[lo], CLASSES[hi]))
+        else:
+            out.append((key, None, None, None))
+    return pd.DataFrame(out, columns=[by, "pollution_class", *RANGE_COLUMNS], dtype=object)
+
+
 def worst_class(classes: pd.Series) -> str | None:
-    """The worst pollution class in ``classes`` (strict_control > safe_utilization > ...)."""
-    order = suitability.POLLUTION_CLASSES
-    levels = [order.index(c) for c in classes.dropna() if c in order]
-    return order[max(levels)] if levels else None
+    """The worst pollution class in ``classes`` (labels only; see :func:`worst_of`).
+
+    ``strict_control`` > ``safe_utilization`` > ``priority_protection`` for decided classes;
+    an ``indeterminate`` may be any class, so it is the result unless a ``strict_control`` is
+    present (then strict control) — never dropped, never read as clean.
+    """
+    frame = pd.DataFrame({"g": 0, "pollution_class": classes.to_numpy(dtype=object)})
+    worst = worst_of(frame, "g")
+    return None if worst.empty else worst["pollution_class"].iloc[0]
+
+
+def sample_plausibility(
+    samples: pd.DataFrame,
+    origins: pd.DataFrame | None = None,
+    *,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> list[dict[str, Any]]:
+    """Plausibility warnings on a register's sample values (``soil/plausible-ranges``).
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        Register samples: ``sample_id``, the metals [mg/kg], ``qualifiers`` and the
+        detection-limit columns (results below detection are not checked: their number is a
+        substitute).
+    origins : pandas.DataFrame, optional
+        Where each sample was read: ``sample_id, file, row, columns`` ({metal: header}), as
+        :attr:`restora.inventory.io.ImportReport.sample_origins`; default: no file, the
+        samples' positions as rows.
+    on, region : optional
+        Date and 6-digit region code of the table.
+
+    Returns
+    -------
+    list of dict
+        The warnings of :func:`restora.diagnosis.soil_plausibility.check` (rule
+        ``SOIL-PLAUSIBILITY-MAX``), file by file in row order. They never block anything.
+    """
+    if not len(samples):
+        return []
+    ranges = soil_plausibility.load_ranges(on=on, region=region)
+    metals = list(METALS)
+    frame = reconcile_limits(samples.reset_index(drop=True), DETECTION_LIMIT_COLUMNS)
+    conc = (
+        frame.reindex(columns=metals)
+        .apply(pd.to_numeric, errors="coerce")
+        .to_numpy(dtype=float, copy=True)
+    )
+    censored, _ = read_qualifiers(frame["qualifiers"].astype(object), metals)
+    limits = frame[list(DETECTION_LIMIT_COLUMNS.values())].to_numpy(dtype=float)
+    conc[censored.to_numpy(dtype=bool) | np.isfinite(limits)] = np.nan
+    ids = frame["sample_id"].to_numpy(dtype=object)
+    if origins is None or not len(origins):
+        return soil_plausibility.check(conc, metals, ranges, sample_ids=list(ids))
+    where = origins.drop_duplicates("sample_id").set_index("sample_id")
+    files = [where["file"].get(i) for i in ids]
+    out: list[dict[str, Any]] = []
+    for file in dict.fromkeys(files):
+        rows = np.array([i for i, f in enumerate(files) if f == file], dtype=int)
+        row_no = [int(where.at[ids[i], "row"]) if ids[i] in where.index else i + 1 for i in rows]
+        order = np.argsort(row_no, kind="stable")
+        rows, row_no = rows[order], [row_no[k] for k in order]
+        heads = (
+            next((where.at[ids[i], "columns"] for i in rows if ids[i] in where.index), None) or {}
+        )
+        out += soil_plausibility.check(
+            conc[rows],
+            metals,
+            ranges,
+            file=None if file is None or pd.isna(file) else str(file),
+            columns=[heads.get(m, m) for m in metals],
+            rows=row_no,
+            sample_ids=list(ids[rows]),
+        )
+    return out
 
 
 def pollution_by_mine(
@@ -114,41 +323,38 @@ def pollution_by_mine(
     Returns
     -------
     frame, source, tables
-        ``mine_id, pollution_class`` (or None), where it came from, the tables used.
+        ``mine_id, pollution_class, pollution_class_min, pollution_class_max`` (or None), where
+        it came from, the tables used. The class is the worst of the mine's rows on their
+        ranges (:func:`worst_of`): it may be ``indeterminate``.
     """
     pol = pollution
     if pol is not None:
         if "mine_id" not in pol.columns:
             site_mine = dict(zip(register.sites["site_id"], register.sites["mine_id"], strict=True))
             pol = pol.assign(mine_id=pol["site_id"].map(site_mine))
-        worst = (
-            pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
-        )
-        return worst.rename("pollution_class").reset_index(), source, []
+        return worst_of(pol, "mine_id"), source, []
     classes, src, provenance = classify_samples(register.samples, on)
     if classes is None:
         return None, src, []
-    worst = (
-        classes.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
-    )
-    return worst.rename("pollution_class").reset_index(), src, provenance
+    return worst_of(classes, "mine_id"), src, provenance
 
 
 def pollution_for_sites(inputs: pd.DataFrame, pol: pd.DataFrame) -> list[str | None]:
-    """Each site's class: the worst of its own rows in ``pol``, else the worst of its mine's."""
-    by_site = (
-        pol.dropna(subset=["site_id"]).groupby("site_id")["pollution_class"].agg(worst_class)
-        if "site_id" in pol.columns
+    """Each site's class: the worst of its own rows in ``pol``, else the worst of its mine's.
+
+    The worst is taken on the class ranges (:func:`worst_of`), so a site with an indeterminate
+    sample is ``indeterminate`` unless another sample decides it.
+    """
+    by_site, by_mine = (
+        worst_of(pol, key).set_index(key)["pollution_class"]
+        if key in pol.columns
         else pd.Series(dtype=object)
-    )
-    by_mine = (
-        pol.dropna(subset=["mine_id"]).groupby("mine_id")["pollution_class"].agg(worst_class)
-        if "mine_id" in pol.columns
-        else pd.Series(dtype=object)
+        for key in ("site_id", "mine_id")
     )
     out: list[str | None] = []
     for sid, mid in zip(inputs["site_id"], inputs["mine_id"], strict=True):
-        out.append(by_site.get(sid) if sid in by_site.index else by_mine.get(mid))
+        value = by_site.get(sid) if sid in by_site.index else by_mine.get(mid)
+        out.append(None if value is None or pd.isna(value) else str(value))
     return out
 
 
@@ -251,7 +457,8 @@ class Ranking:
     graded_hazards : pandas.DataFrame
         Every hazard with its scale, threat and grade.
     pollution : pandas.DataFrame or None
-        ``mine_id, pollution_class``.
+        ``mine_id, pollution_class, pollution_class_min, pollution_class_max``
+        (:func:`pollution_by_mine`).
     location : pandas.DataFrame or None
         ``mine_id`` with distances [m] and population within the radius.
     """
@@ -296,10 +503,16 @@ class Ranking:
             lead = max(contrib, key=lambda c: contrib[c])
             mid = row["mine_id"]
             codes = list(grades.loc[mid, "rule_codes"]) if mid in grades.index else []
+            soil_text = row["pollution_class"] or "unknown"
+            if soil_text == INDETERMINATE:
+                soil_text += (
+                    f" (a detection limit above the screening value; scored as "
+                    f"{row.get('pollution_class_max')}, the worst class it may be)"
+                )
             reasons = [
                 f"driven by {lead} (weight {w.get(lead, 0):g} × score {row[lead]:.2f})",
                 f"damage: {row['damaged_area_hm2']:.1f} hm² damaged",
-                f"risk: geohazard {row['hazard_grade']}, soil {row['pollution_class'] or 'unknown'}",
+                f"risk: geohazard {row['hazard_grade']}, soil {soil_text}",
             ]
             if row.get("distance_to_town_m") is not None:
                 reasons.append(
@@ -359,7 +572,10 @@ def rank_register(
     Notes
     -----
     Each component is a weighted mean of min-max normalised indicators and the score a
-    weighted mean of the components (:func:`restora.diagnosis.priority.rank`).
+    weighted mean of the components (:func:`restora.diagnosis.priority.rank`). The pollution
+    indicator of a mine whose class is indeterminate is the level of the worst class it may be
+    (``pollution_class_max``; rule ``PRIO-POLL-INDETERMINATE``): a ranking for restoration
+    errs on the side of the risk it cannot rule out.
     """
     if not len(register.mines):
         raise RestoraError("the register is empty: import mines first (`restora mines import`)")
@@ -367,21 +583,34 @@ def rank_register(
     grades = hazard.grade_mines(graded, list(register.mines["mine_id"]))
     pol, pol_source, pol_tables = pollution_by_mine(register, pollution, on, pollution_source)
     loc = mine_location(register.sites, context, tables.population_radius_m) if context else None
-    raw = priority.indicators(register.mines, register.sites, tables, grades, pol, loc)
+    # an indeterminate mine is scored at the worst class it may be (precaution), said by a rule
+    scored = pol.assign(pollution_class=pol["pollution_class_max"]) if pol is not None else None
+    raw = priority.indicators(register.mines, register.sites, tables, grades, scored, loc)
     ranked, method = priority.rank(raw, tables)
+    open_mines = (
+        sorted(pol.loc[pol["pollution_class"] == INDETERMINATE, "mine_id"].astype(str))
+        if pol is not None
+        else []
+    )
+    if open_mines:
+        method["rule_codes"] = [*method.get("rule_codes", []), RULE_RANK_INDETERMINATE]
+        method["indeterminate_pollution"] = (
+            "mines whose soil class is indeterminate (a result below a detection limit above "
+            "the screening value) score the pollution level of the worst class they may be "
+            f"(pollution_class_max): {', '.join(open_mines)}"
+        )
     ranked.insert(
         ranked.columns.get_loc("hazard_level") + 1,
         "hazard_grade",
         ranked["mine_id"].map(dict(zip(grades["mine_id"], grades["grade"], strict=True))),
     )
-    pol_map = (
-        dict(zip(pol["mine_id"], pol["pollution_class"], strict=True)) if pol is not None else {}
-    )
-    ranked.insert(
-        ranked.columns.get_loc("pollution_level") + 1,
-        "pollution_class",
-        ranked["mine_id"].map(pol_map),
-    )
+    for offset, col in enumerate(("pollution_class", "pollution_class_max"), start=1):
+        pol_map = dict(zip(pol["mine_id"], pol[col], strict=True)) if pol is not None else {}
+        ranked.insert(
+            ranked.columns.get_loc("pollution_level") + offset,
+            col,
+            ranked["mine_id"].map(pol_map),
+        )
     method["pollution_source"] = pol_source
     provenance = [*tables.provenance, *htables.provenance, *pol_tables]
     codes = sorted({*method["rule_codes"], *(c for cs in grades["rule_codes"] for c in cs)})
@@ -397,7 +626,8 @@ class CountyDiagnosis:
     ranking : Ranking
         Priority ranking with hazard grades, mine pollution classes and location.
     sample_classes : pandas.DataFrame or None
-        Each farmland sample's GB 15618-2018 class.
+        Each farmland sample's GB 15618-2018 class, with its range, open metals, rule codes and
+        messages (:func:`classify_samples`).
     site_inputs : pandas.DataFrame
         Each site's suitability inputs (register columns, context flags, distances [m],
         pollution class).
@@ -466,7 +696,10 @@ def diagnose_county(
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for t in [*ranking.provenance, *stables.provenance, *soil_tables]:
         seen.setdefault((str(t.get("name")), str(t.get("version"))), t)
-    codes = sorted({*ranking.rule_codes, *(c for cs in assessed["rule_codes"] for c in cs)})
+    sample_codes = {c for cs in classes["rule_codes"] for c in cs} if classes is not None else set()
+    codes = sorted(
+        {*ranking.rule_codes, *(c for cs in assessed["rule_codes"] for c in cs), *sample_codes}
+    )
     return CountyDiagnosis(
         ranking=ranking,
         sample_classes=classes,

@@ -9,6 +9,12 @@ where fit for those (宜耕则耕、宜林则林、宜草则草、宜水则水�
 permanent basic farmland, urban development boundary) — and the uses that pass are ranked: the
 base order of the principle (farming first), then promotions by water, planning zone and
 location (table ``suitability/rules``). Every accepted or excluded use carries its rule codes.
+
+A site whose soil class is ``indeterminate`` (a result below a detection limit above the
+screening value, :func:`restora.diagnosis.soil.classify`) may be any class up to strict control
+for all the register says, and no food use is planned on an unknown: ``cultivated`` and
+``garden`` are excluded as on ``strict_control`` soil (rule ``SUIT-POLL-INDETERMINATE``) until a
+re-analysis with a lower detection limit decides the class. Non-food uses are unaffected.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ from restora.errors import InputError
 
 USES = ("cultivated", "garden", "forest", "grass", "water", "construction", "leave_as_is")
 LAND_USES = ("cultivated", "garden", "forest", "grass", "construction")
-POLLUTION_CLASSES = ("priority_protection", "safe_utilization", "strict_control")
+POLLUTION_CLASSES = ("priority_protection", "safe_utilization", "strict_control", "indeterminate")
+"""The soil classes a site may carry (GB 15618-2018's three and ``indeterminate``); not an order:
+the worst of several is :func:`restora.diagnosis.county.worst_of`."""
+INDETERMINATE = "indeterminate"
 TABLE_NAMES = ("suitability/limits", "suitability/rules")
 _SHORT = {
     "cultivated": "CULT",
@@ -91,7 +100,8 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     sites : DataFrame
         One row per site: ``site_id``; optional ``slope_deg`` [degree], ``soil_thickness_m``
         [m], ``water`` [bool], ``water_depth_m`` [m], ``pollution_class`` (one of
-        ``priority_protection``, ``safe_utilization``, ``strict_control``; empty when unknown),
+        ``priority_protection``, ``safe_utilization``, ``strict_control``, ``indeterminate``;
+        empty when unknown),
         ``in_ecological_redline``, ``in_permanent_basic_farmland``,
         ``in_urban_development_boundary`` [bool; empty when the layer was not given],
         ``distance_to_town_m`` and ``distance_to_road_m`` [m].
@@ -109,8 +119,9 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
     A use is excluded when any hard rule fails: slope > max_slope_deg(use) (SUIT-SLOPE-*),
     soil thickness < min_soil_thickness_m(use) where the table marks the soil limit hard
     (SUIT-SOIL-*; otherwise cover soil is noted, SUIT-SOIL-COVER-*), strict_control soil for food uses
-    (SUIT-POLL-STRICT), no standing water for ``water`` (SUIT-WATER-NONE), water at least
-    deep_water_m deep for land uses (SUIT-WATER-DEEP), construction inside the ecological red
+    (SUIT-POLL-STRICT), indeterminate soil for food uses — treated as the worst class it may
+    be, strict control, until re-analysed (SUIT-POLL-INDETERMINATE), no standing water for
+    ``water`` (SUIT-WATER-NONE), water at least deep_water_m deep for land uses (SUIT-WATER-DEEP), construction inside the ecological red
     line (SUIT-REDLINE), construction, garden or forest on permanent basic farmland (SUIT-PBF),
     construction outside the urban development boundary (SUIT-UDB-OUT) or, without that layer,
     beyond the location limits (SUIT-CONS-REMOTE). The accepted uses are ordered by
@@ -183,6 +194,7 @@ def assess_sites(sites: pd.DataFrame, tables: SuitabilityTables) -> pd.DataFrame
 
     for use in food_uses:
         hit(use, np.isin(pollution, list(no_food)), "SUIT-POLL-STRICT", True)
+        hit(use, pollution == INDETERMINATE, "SUIT-POLL-INDETERMINATE", True)
         hit(use, pollution == "safe_utilization", "SUIT-POLL-SAFE", False)
         hit(use, pollution == "priority_protection", "SUIT-POLL-CLEAN", False)
         hit(use, pollution == "", "SUIT-POLL-UNKNOWN", False)

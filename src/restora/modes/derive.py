@@ -100,7 +100,9 @@ def derive_profile(
         ``mine_id``, ``grade`` (from :func:`restora.diagnosis.hazard.grade_mines`); default: grade
         the register's hazards of the mine with the hazard tables in force on ``on``.
     pollution : DataFrame, optional
-        ``mine_id``, ``pollution_class`` (worst GB 15618 class of the mine's samples).
+        ``mine_id``, ``pollution_class`` (worst GB 15618 class of the mine's samples; an
+        ``indeterminate`` class is profiled as ``pollution_class_max``, the worst class it may
+        be, or strict control when that is not given).
     location : DataFrame, optional
         ``mine_id``, ``distance_to_town_m`` [m], ``distance_to_road_m`` [m], ``population_10km``
         [person] (from :mod:`restora.diagnosis.location`).
@@ -174,12 +176,18 @@ def derive_profile(
     p = _row(pollution, mine_id, "pollution")
     if p is not None and isinstance(p.get("pollution_class"), str):
         mapping = spec["pollution_from_soil_class"]
-        if p["pollution_class"] not in mapping:
+        soil_class, source = p["pollution_class"], "diagnosis:soil"
+        if soil_class == "indeterminate":
+            # a <DL above the screening value leaves the class open: profile the worst it may be
+            worst = p.get("pollution_class_max")
+            soil_class = worst if isinstance(worst, str) else "strict_control"
+            source = "diagnosis:soil (indeterminate: worst class it may be)"
+        if soil_class not in mapping:
             raise InputError(
-                f"{p['pollution_class']!r} is not a soil class ({sorted(mapping)})",
+                f"{soil_class!r} is not a soil class ({sorted(mapping)})",
                 field="pollution_class",
             )
-        put("pollution", mapping[p["pollution_class"]], "diagnosis:soil")
+        put("pollution", mapping[soil_class], source)
 
     loc = _row(location, mine_id, "location")
     if loc is not None:

@@ -96,7 +96,13 @@ class DiagnosisResult(StageResult):
     hazard_grades : mapping
         ``{hazard_id: grade}``.
     sample_classes : mapping
-        Number of samples per GB 15618-2018 class [1].
+        Number of samples per GB 15618-2018 class [1] (``indeterminate`` included: a result
+        below a detection limit above the screening value).
+    indeterminate_samples : tuple of dict
+        The samples whose class is indeterminate: ``sample_id``, ``mine_id``, ``site_id``,
+        ``class_range`` [lowest, highest class the data allow], ``metals`` (the open
+        results), ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV``) and ``messages``
+        (what to re-analyse) (:func:`restora.diagnosis.county.classify_samples`).
     zonings : tuple of SiteZoning
         Pollution-gradient zones of each site with samples (:func:`zone_sites`).
     weights : mapping
@@ -118,6 +124,7 @@ class DiagnosisResult(StageResult):
     zonings: tuple[SiteZoning, ...]
     weights: Mapping[str, Any] = field(default_factory=dict)
     pollution_source: str | None = None
+    indeterminate_samples: tuple[dict[str, Any], ...] = ()
     zoning_skipped: tuple[Mapping[str, str], ...] = ()
 
     @property
@@ -140,6 +147,7 @@ class DiagnosisResult(StageResult):
             "sites": [s.to_json() for s in self.site_diagnoses],
             "hazards": records(self.hazards[[c for c in cols if c in self.hazards]]),
             "sample_classes": dict(self.sample_classes),
+            "indeterminate_samples": [dict(x) for x in self.indeterminate_samples],
             "zones": [{k: v for k, v in z.json.items() if k != "tables"} for z in self.zonings],
             "zoning_method": "pollution gradient zoning (restora.diagnosis.zoning.zone_site) of "
             "each site with samples: sites and samples projected to China Albers, IDW to "
@@ -223,9 +231,22 @@ def run(
     graded = county.ranking.graded_hazards
     hazards = graded[graded["mine_id"].isin(mines)].reset_index(drop=True)
     counts: dict[str, int] = {}
+    open_samples: list[dict[str, Any]] = []
     if county.sample_classes is not None:
         s = county.sample_classes[county.sample_classes["mine_id"].isin(mines)]
         counts = {str(k): int(v) for k, v in s["pollution_class"].value_counts().items()}
+        for r in s[s["pollution_class"] == "indeterminate"].to_dict("records"):
+            open_samples.append(
+                {
+                    "sample_id": str(r["sample_id"]),
+                    "mine_id": str(r["mine_id"]),
+                    "site_id": plain(r.get("site_id")),
+                    "class_range": [r["pollution_class_min"], r["pollution_class_max"]],
+                    "metals": list(r["open_metals"]),
+                    "rule_codes": list(r["rule_codes"]),
+                    "messages": list(r["messages"]),
+                }
+            )
     mine_grades = county.ranking.hazard_grades
     zonings = tuple(zone_sites(sites, register.samples, on=on, region=region))
     skipped = _unzoned(sites, register.samples, {z.site_id for z in zonings})
@@ -234,6 +255,7 @@ def run(
         *(c for cs in mine_grades[mine_grades["mine_id"].isin(mines)]["rule_codes"] for c in cs),
         *county.ranking.method.get("rule_codes", []),
         *(c for z in zonings for zz in z.json["zones"] for c in zz["rule_codes"]),
+        *(c for x in open_samples for c in x["rule_codes"]),
     }
     return DiagnosisResult(
         method="GB 15618-2018 soil classes; DZ/T 0286-2015 danger matrix; TD/T 1036-2013 "
@@ -248,6 +270,7 @@ def run(
             str(h): str(g) for h, g in zip(graded["hazard_id"], graded["grade"], strict=True)
         },
         sample_classes=counts,
+        indeterminate_samples=tuple(open_samples),
         zonings=zonings,
         weights=county.ranking.method.get("weights") or {},
         pollution_source=county.ranking.method.get("pollution_source"),
