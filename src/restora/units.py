@@ -22,6 +22,7 @@ from typing import Any
 
 import pint
 
+
 @cache
 def registry() -> pint.UnitRegistry:
     """The registry, built on first use (building it takes about a second)."""

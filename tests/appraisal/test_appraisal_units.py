@@ -110,6 +110,7 @@ def test_pledged_rights_align_to_instrument_years():
         _stream("carbon", "carbon", [2027, 2029, 2040], [10.0, 20.0, 99.0]),
         _stream("rent", "land_rights", [2026, 2027], [5.0, 6.0]),
         _stream("stone", "materials", [2027], [50.0], earmark="restoration_account"),
+        _stream("grant", "subsidy", [2027], [80.0]),  # fiscal funds for the works: not pledgeable
     ]
     rights = rights_from_streams(streams, 2027, 3)
     # year 1 = 2027: carbon [10, 0, 20] (2040 beyond the tenor); rent [6, 0, 0]; stone earmarked

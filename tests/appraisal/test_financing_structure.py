@@ -134,18 +134,19 @@ def test_the_stage_combines_the_instruments_by_hand():
     # no phases in this cost result: construction ends with the last cost year, 2027
     assert st["construction"]["last_year"] == 2027
     su = st["sources_uses"]
-    # cash-flow stage: opex 100 from the first revenue year (2027, the grant); CFADS 2027 =
-    # 200 - 100 = 100, of which the grant 200 is a source: -100 is an operating deficit.
+    # cash-flow stage: opex 100 from the first year of the after-use's own income (2028, the
+    # rent; the 2027 grant pays for works, it does not start operations); CFADS 2027 = 200 - 0,
+    # of which the grant 200 is a source: no operating deficit.
     # period 0: works 1000; loan 1000 + bond 500 -> 500 carried
-    # period 1: works 500 + IDC 100 + 20 + deficit 100 + DSRA 0.5 * 300 = 870;
-    #           500 carried + grant 200 = 700 -> equity 170
-    assert [r["sponsor_equity_cny"] for r in su["by_year"]] == [0.0, 170.0]
-    assert su["total_uses_cny"] == su["total_sources_cny"] == 1870.0
+    # period 1: works 500 + IDC 100 + 20 + DSRA 0.5 * 300 = 770;
+    #           500 carried + grant 200 = 700 -> equity 70
+    assert [r["sponsor_equity_cny"] for r in su["by_year"]] == [0.0, 70.0]
+    assert su["total_uses_cny"] == su["total_sources_cny"] == 1770.0
     assert su["balanced"]
-    # the loan is tested against the structure's CFADS, never floored: -100 in 2027
+    # the loan is tested against the structure's CFADS, never floored: 200 - 0 - 200 = 0 in 2027
     loan = doc["instruments"][0]
-    assert loan["schedule"][0]["cfads"] == -100.0
-    assert loan["schedule"][0]["dscr"] == pytest.approx(-1.0)  # -100 / 100 of interest
+    assert loan["schedule"][0]["cfads"] == 0.0
+    assert loan["schedule"][0]["dscr"] == pytest.approx(0.0)  # 0 / 100 of interest
     cov = st["covenants"][0]
     assert [r["dscr"] for r in cov["rows"]] == pytest.approx([r["dscr"] for r in loan["schedule"]])
     # the risk stage reads the loan's own schedule: 1 year of grace, then 200 a year (the stage

@@ -649,13 +649,16 @@ def test_value_esv_ramps_price_year_and_stages(res):
 REVENUE = {2027: 2_400_000.0, 2028: 650_000.0, 2031: 945 * 70.76, 2034: 1485 * 70.76}
 for _y in range(2029, 2037):
     REVENUE[_y] = REVENUE.get(_y, 0.0) + 1_300_000.0
-# CF_t = R_t − O_t − C_t; opex 100 000 from 2027 (the first revenue year)
+# CF_t = R_t − O_t − C_t; opex 100 000 from 2028, the first year of the after-use's own income
+# (the 2027 grant pays for the works; it does not start operations)
 FLOWS = [
-    REVENUE.get(y, 0.0) - (100_000.0 if y >= 2027 else 0.0) - CAPEX_NOMINAL.get(y, 0.0)
+    REVENUE.get(y, 0.0) - (100_000.0 if y >= 2028 else 0.0) - CAPEX_NOMINAL.get(y, 0.0)
     for y in range(2026, 2037)
 ]
-# = [−7 232 250.71, 629 421.11, 428 109.74, 1 105 011.65, 1 103 301.86, 1 144 962.68,
+# = [−7 232 250.71, 729 421.11, 428 109.74, 1 105 011.65, 1 103 301.86, 1 144 962.68,
 #    1 200 000, 1 200 000, 1 305 078.60, 1 200 000, 1 200 000]
+NPV_BASE = 337_384.3110602178  # Σ CF_t / 1.06^t
+PAYBACK = 7 + 321_443.6708753379 / 1_305_078.6  # [yr]
 
 
 def test_cashflow_every_period_npv_irr_payback(res):
@@ -665,34 +668,35 @@ def test_cashflow_every_period_npv_irr_payback(res):
     np.testing.assert_allclose(
         [r["revenue_cny"] for r in rows], [REVENUE.get(y, 0.0) for y in range(2026, 2037)]
     )
-    assert [r["opex_cny"] for r in rows] == [0.0] + [100_000.0] * 10
+    assert [r["opex_cny"] for r in rows] == [0.0, 0.0] + [100_000.0] * 9
     np.testing.assert_allclose(
         [r["capex_cny"] for r in rows],
         [CAPEX_NOMINAL.get(y, 0.0) for y in range(2026, 2037)],
         rtol=1e-12,
     )
     np.testing.assert_allclose([r["project_flow_cny"] for r in rows], FLOWS, rtol=1e-12)
-    assert FLOWS[1] == pytest.approx(629_421.1129015749)  # 2 400 000 − 100 000 − 1 670 578.89
-    # NPV = Σ CF_t / 1.06^t = 243 044.69
+    assert FLOWS[1] == pytest.approx(729_421.1129015749)  # 2 400 000 − 0 − 1 670 578.89
+    # NPV = Σ CF_t / 1.06^t = 337 384.31
     npv = sum(f / 1.06**t for t, f in enumerate(FLOWS))
-    assert npv == pytest.approx(243_044.6884187092, rel=1e-12)
-    assert cf.npv_cny == pytest.approx(243_044.6884187092, rel=1e-9)
-    # one sign change: a unique IRR, between 6 % (NPV > 0) and 7 % (NPV = −140 796.49 < 0)
-    assert sum(f / 1.07**t for t, f in enumerate(FLOWS)) == pytest.approx(-140_796.490255674)
+    assert npv == pytest.approx(NPV_BASE, rel=1e-12)
+    assert cf.npv_cny == pytest.approx(NPV_BASE, rel=1e-9)
+    # one sign change: a unique IRR, between 6 % (NPV > 0) and 7 % (NPV = −47 338.55 < 0)
+    assert sum(f / 1.07**t for t, f in enumerate(FLOWS)) == pytest.approx(-47_338.54633044137)
     assert cf.irr is not None and 0.06 < cf.irr < 0.07
     assert abs(sum(f / (1 + cf.irr) ** t for t, f in enumerate(FLOWS))) < 1e-3  # NPV(IRR) = 0
-    # payback: cumulative after period 7 = −421 443.67; + 1 305 078.60 in period 8
-    #   → 7 + 421 443.67 / 1 305 078.60 = 7.32293
-    assert cf.payback_years == pytest.approx(7 + 421_443.6708753379 / 1_305_078.6, rel=1e-12)
+    # payback: cumulative after period 7 = −321 443.67; + 1 305 078.60 in period 8
+    #   → 7 + 321 443.67 / 1 305 078.60 = 7.24630
+    assert cf.payback_years == pytest.approx(PAYBACK, rel=1e-9)
     assert cf.revenue_outside_horizon_cny == 0.0 and cf.capex_outside_horizon_cny == 0.0
 
 
 # ---------------------------------------------------------------------------------- financing
-# Rights pledged: the unrestricted streams of 2027 … 2034 (loan years 1 … 8)
-RIGHTS = [REVENUE.get(y, 0.0) for y in range(2027, 2035)]
-# = [2 400 000, 650 000, 1 300 000, 1 300 000, 1 366 868.2, 1 300 000, 1 300 000, 1 405 078.6]
-RIGHTS_PV = 8_647_865.539865887  # Σ R_k / 1.06^k, k = 1 … 8
-LOAN = 0.5 * RIGHTS_PV  # LTV 0.5 → 4 323 932.77
+# Rights pledged: the unrestricted income of 2027 … 2034 (loan years 1 … 8), the subsidy left
+# out (fiscal funds granted for the works cannot be pledged)
+RIGHTS = [REVENUE.get(y, 0.0) - (2_400_000.0 if y == 2027 else 0.0) for y in range(2027, 2035)]
+# = [0, 650 000, 1 300 000, 1 300 000, 1 366 868.2, 1 300 000, 1 300 000, 1 405 078.6]
+RIGHTS_PV = 6_383_714.596469661  # Σ R_k / 1.06^k, k = 1 … 8
+LOAN = 0.5 * RIGHTS_PV  # LTV 0.5 → 3 191 857.30
 
 
 def test_financing_pledge_loan(res):
@@ -702,24 +706,24 @@ def test_financing_pledge_loan(res):
     assert s["rights_value"] == pytest.approx(RIGHTS_PV, rel=1e-12)
     assert s["amount"] == pytest.approx(LOAN, rel=1e-12)
     y1 = loan.schedule[0]
-    # grace 2 years: year 1 pays interest only, 4 323 932.77 × 4.5 % = 194 576.97
-    assert (y1["principal"], y1["interest"]) == (0.0, pytest.approx(194_576.97464698245))
-    # from year 3 an annuity over the 6 remaining years: L × 0.045 / (1 − 1.045^−6) = 838 317.11
+    # grace 2 years: year 1 pays interest only, 3 191 857.30 × 4.5 % = 143 633.58
+    assert (y1["principal"], y1["interest"]) == (0.0, pytest.approx(LOAN * 0.045, rel=1e-12))
+    # from year 3 an annuity over the 6 remaining years: L × 0.045 / (1 − 1.045^−6) = 618 833.49
     y3 = loan.schedule[2]
     assert y3["debt_service"] == pytest.approx(LOAN * 0.045 / (1 - 1.045**-6), rel=1e-9)
     # DSCR = CFADS / debt service with the structure's CFADS (docs/finance-instruments.md):
     # construction ends in 2028 (last works cost: the replanting of offset 2), so
-    #   year 1 (2027): R − O − grant = 2 400 000 − 100 000 − 2 400 000 = −100 000 (the expected
-    #     subsidy is a source of the works), DSCR = −100 000 / 194 576.97 = −0.51394
+    #   year 1 (2027): R − O − grant = 2 400 000 − 0 − 2 400 000 = 0 (the expected subsidy is a
+    #     source of the works; no operations yet), DSCR = 0 / 143 633.58 = 0
     #   year 3 (2029): R − O − aftercare = 1 300 000 − 100 000 − 94 988.35 = 1 105 011.65,
-    #     DSCR = 1 105 011.65 / 838 317.11 = 1.31813
-    assert y1["cfads"] == pytest.approx(-100_000.0)
-    assert y1["dscr"] == pytest.approx(-100_000.0 / (LOAN * 0.045), rel=1e-9)
+    #     DSCR = 1 105 011.65 / 618 833.49 = 1.78564
+    assert y1["cfads"] == pytest.approx(0.0, abs=1e-6)
+    assert y1["dscr"] == pytest.approx(0.0, abs=1e-9)
     assert y3["cfads"] == pytest.approx(1_200_000.0 - CAPEX_NOMINAL[2029], rel=1e-12)
     assert y3["dscr"] == pytest.approx(
         (1_200_000.0 - CAPEX_NOMINAL[2029]) / (LOAN * 0.045 / (1 - 1.045**-6)), rel=1e-9
     )
-    assert s["dscr_breach_years"] == [1]  # −0.514 < 1.2; 2.83, 1.32 … ≥ 1.2
+    assert s["dscr_breach_years"] == [1]  # 0 < 1.2; 3.83 (550 000 / 143 633.58), 1.79 … ≥ 1.2
 
 
 # --------------------------------------------------------------------------------------- risk
@@ -764,8 +768,8 @@ def test_risk_monte_carlo_mean_npv(res):
     # subsidy (mean p·a, the base case) leave the mean unchanged
     _, e_total, sd_bound = _mc_moments()
     e_f = e_total / TOTAL
-    e_npv = 243_044.6884187092 - (e_f * 3.1 / 3 - 1) * PV_CAPEX  # = −960 707.3
-    assert e_npv == pytest.approx(-960_707.3, abs=0.1)
+    e_npv = NPV_BASE - (e_f * 3.1 / 3 - 1) * PV_CAPEX  # = −866 367.7
+    assert e_npv == pytest.approx(NPV_BASE - 1_203_752.0, abs=1.0)
     # tolerance: 4 standard errors of the sample mean, plus the bracket bias of E[T] (≤ 1 % Σσ)
     se = r.npv.std(ddof=1) / math.sqrt(r.npv.size)
     bias = 0.01 * sd_bound / TOTAL * (3.1 / 3) * PV_CAPEX
@@ -819,8 +823,6 @@ def test_modes_primary_mode_and_iad_figures(res):
     crit = {c["code"]: c for e in m.iad.values() for c in e["criteria"]}
     assert crit["IAD-SAFETY-HAZARD-RATE"]["value"] == 1.0  # 1 eliminated / 1 registered
     assert crit["IAD-INDUSTRY-IRR"]["value"] == pytest.approx(res.cashflow.irr)
-    assert crit["IAD-INDUSTRY-PAYBACK"]["value"] == pytest.approx(
-        7 + 421_443.6708753379 / 1_305_078.6
-    )
+    assert crit["IAD-INDUSTRY-PAYBACK"]["value"] == pytest.approx(PAYBACK)
     assert crit["IAD-RESOURCE-GEP-GROWTH"]["value"] is None
     assert "gep_before" in crit["IAD-RESOURCE-GEP-GROWTH"]["reason"]

@@ -115,7 +115,8 @@ def run(spec: ProjectSpec, cost: CostResult, revenue: RevenueResult) -> Cashflow
     ----------
     spec : ProjectSpec
         ``start_year``, ``horizon_years`` [yr], ``discount_rate`` and ``hurdle_rate`` [1/yr],
-        ``opex_cny_per_yr`` [CNY/yr] (from the first revenue year).
+        ``opex_cny_per_yr`` [CNY/yr] (from the first year with income of the after-use:
+        revenue of a stream other than a subsidy).
     cost : CostResult
         ``capex_nominal`` {year: CNY}.
     revenue : RevenueResult
@@ -155,9 +156,14 @@ def run(spec: ProjectSpec, cost: CostResult, revenue: RevenueResult) -> Cashflow
         else:
             outside += float(s.revenue[~inside].sum())
     rev = np.sum(list(by_stream.values()), axis=0) if by_stream else np.zeros(n)
+    kinds = {st.name: st.kind for st in revenue.streams}
     opex = np.zeros(n)
     if spec.opex_cny_per_yr > 0:
-        first = int(np.flatnonzero(rev > 0)[0]) if np.any(rev > 0) else n
+        # operating cost starts with the after-use's own income, not with a grant for the works
+        earned = sum(
+            (v for name, v in by_stream.items() if kinds.get(name) != "subsidy"), np.zeros(n)
+        )
+        first = int(np.flatnonzero(earned > 0)[0]) if np.any(earned > 0) else n
         opex[first:] = spec.opex_cny_per_yr
     flows = project_flows(rev, opex, capex)
     proj = flows.project[0]

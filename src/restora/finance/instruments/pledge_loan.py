@@ -22,6 +22,8 @@ from restora.revenue.streams import RevenueStream
 
 NAME = "pledge-loan"
 #: The right a lender takes over each kind of revenue stream (others pledge as "other").
+#: Stream kinds whose money cannot be pledged (fiscal funds granted for the works).
+NOT_PLEDGEABLE = ("subsidy",)
 RIGHT_OF_STREAM = {
     "carbon": "carbon_sink",
     "land_quota": "land_quota",
@@ -209,7 +211,9 @@ def rights_from_streams(
 ) -> list[dict[str, Any]]:
     """The pledgeable rights of a project's streams, as :class:`PledgedRight` mappings.
 
-    Only unrestricted streams can be pledged (earmarked money belongs to its account); each
+    Only unrestricted income of the project can be pledged: earmarked money belongs to its
+    account, and subsidies (:data:`NOT_PLEDGEABLE`) are fiscal funds granted for the works, not
+    income a lender can take over (财政资金不得用于质押担保); each
     stream's revenue of calendar years ``first_year … first_year + years - 1`` becomes the
     right's revenue of loan years 1 … ``years``; streams with no revenue in that window are
     left out.
@@ -239,7 +243,7 @@ def rights_from_streams(
     out: dict[str, np.ndarray] = {}
     kind: dict[str, str] = {}
     for s in streams:
-        if s.earmark is not None:
+        if s.earmark is not None or s.kind in NOT_PLEDGEABLE:
             continue
         v = out.setdefault(s.name, np.zeros(years))
         kind[s.name] = RIGHT_OF_STREAM.get(s.kind, "other")
