@@ -159,17 +159,17 @@ def test_the_stage_combines_the_instruments_by_hand():
     assert fin.debt.maturity == 6
     assert cov["construction_years_below"] == [2027]
     # 2028: 500 - loan 300 = 200; DSRA 150 -> 140 releases 10: 210; coupon 20: 190 to share.
-    # village 30, the sponsor's priority 0.1 * 170 = 17, residual 143 halved: 71.5 each
+    # village 30, the sponsor's priority 0.1 * 70 = 7, residual 153 halved: 76.5 each
     r = st["waterfall"]["rows"][0]
     assert r["year"] == 2028
     assert r["distributable_cny"] == pytest.approx(190.0)
-    assert r["village_dividend_cny"] == pytest.approx(71.5)
-    assert r["distribution_to_equity_cny"] == pytest.approx(17.0 + 71.5)
+    assert r["village_dividend_cny"] == pytest.approx(76.5)
+    assert r["distribution_to_equity_cny"] == pytest.approx(7.0 + 76.5)
     # the benefit-sharing instrument ran on that cash, with the sponsor's equity as capital
     share = doc["instruments"][2]
     assert share["instrument"] == "benefit-sharing"
     assert share["schedule"][0]["distributable_income"] == pytest.approx(190.0)
-    assert share["schedule"][0]["priority_due"] == pytest.approx(17.0)
+    assert share["schedule"][0]["priority_due"] == pytest.approx(7.0)
     assert len(share["schedule"]) == 5  # 2028 … 2032
 
 
