@@ -149,32 +149,33 @@ def read_qualifiers(qualifiers: pd.Series, columns: list[str]) -> tuple[pd.DataF
         ``censored`` (bool: ``ND``, ``<LOD`` … or ``<x`` for that metal) and ``limit`` (x of a
         ``<x`` entry [mg/kg]; NaN elsewhere), both indexed like ``qualifiers`` with ``columns``.
     """
-    censored = pd.DataFrame(False, index=qualifiers.index, columns=list(columns), dtype=bool)
-    limit = pd.DataFrame(np.nan, index=qualifiers.index, columns=list(columns), dtype=float)
-    by_name = {c.lower(): c for c in columns}
-    for idx, text in zip(qualifiers.index, qualifiers.to_numpy(dtype=object), strict=True):
-        for name, entry in qualifier_entries(text).items():
-            col = by_name.get(name)
-            if col is None:
-                continue
-            if entry.lower() in ND_TOKENS:
-                censored.loc[idx, col] = True
-                continue
-            lt = LESS_THAN.match(entry)
-            if lt and not lt.group(2).strip():
-                censored.loc[idx, col] = True
-                limit.loc[idx, col] = float(lt.group(1))
-    return censored, limit
-
-
-def _is_number(v: object) -> bool:
-    if _is_blank(v):
-        return True
-    try:
-        float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(v, bool | str)
+    n, names = len(qualifiers), list(columns)
+    censored = np.zeros((n, len(names)), dtype=bool)
+    limit = np.full((n, len(names)), np.nan)
+    by_name = {c.lower(): j for j, c in enumerate(names)}
+    texts = qualifiers.to_numpy(dtype=object)
+    present = ~pd.isna(texts)
+    if present.any():
+        # registers repeat a few texts on many rows: read each distinct text once
+        codes, uniques = pd.factorize(pd.Series(texts[present], dtype=object).astype(str))
+        rows = np.flatnonzero(present)
+        for k, text in enumerate(uniques.tolist()):
+            hits = rows[codes == k]
+            for name, entry in qualifier_entries(text).items():
+                j = by_name.get(name)
+                if j is None:
+                    continue
+                if entry.lower() in ND_TOKENS:
+                    censored[hits, j] = True
+                    continue
+                lt = LESS_THAN.match(entry)
+                if lt and not lt.group(2).strip():
+                    censored[hits, j] = True
+                    limit[hits, j] = float(lt.group(1))
+    return (
+        pd.DataFrame(censored, index=qualifiers.index, columns=names),
+        pd.DataFrame(limit, index=qualifiers.index, columns=names),
+    )
 
 
 def number_text(x: float) -> str:
@@ -243,8 +244,14 @@ def reconcile_limits(samples: pd.DataFrame, columns: dict[str, str]) -> pd.DataF
     for metal, col in columns.items():
         given_col = out[col] if col in out.columns else pd.Series(np.nan, index=out.index)
         filled = given_col.where(given_col.notna(), from_text[metal])
+        numbers = (
+            pd.to_numeric(filled, errors="coerce")
+            if not pd.api.types.is_bool_dtype(filled)
+            else pd.Series(np.nan, index=out.index)
+        )
         # a cell that is not a number is left as it is, for the caller's checks to name it
-        out[col] = filled.astype(float) if filled.map(_is_number).all() else filled
+        all_numbers = bool((numbers.notna() == filled.notna()).all())
+        out[col] = numbers.astype(float) if all_numbers else filled
         stated = pd.to_numeric(given_col, errors="coerce").astype(float)
         for i in np.flatnonzero(stated.notna().to_numpy()):
             if metal.lower() in qualifier_entries(texts[i]):
