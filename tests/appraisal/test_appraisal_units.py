@@ -328,3 +328,38 @@ def test_sites_with_samples_that_cannot_be_zoned_are_named_with_the_reason():
             "reason": "its samples give no GB 15618-2018 land use (paddy, orchard, other)",
         },
     )
+
+
+def test_revenue_reads_the_carbon_price_in_force_on_the_appraisal_date():
+    """The revenue stage used today's tables whatever the appraisal's date: an appraisal dated
+    2025-06-01 priced carbon with the CCER table published 2026-01-01."""
+    from restora.appraisal.stages import revenue
+    from restora.errors import RestoraError
+
+    spec = _spec(
+        revenue_streams=[
+            {"stream": "carbon", "name": "c", "start_year": 2027, "sequestration": [100, 100],
+             "baseline": [0], "buffer_share": 0.1, "crediting_years": 2,
+             "verification_interval_years": 1,
+             "issuance_lag_years": 0, "market": "ccer"}
+        ]
+    )  # fmt: skip
+    ok = revenue.run(spec, on="2026-06-01")
+    assert ok.streams[0].price[0] == pytest.approx(70.76)  # revenue/prices/ccer 2026-01-01
+    with pytest.raises(RestoraError, match="revenue/prices/ccer"):
+        revenue.run(spec, on="2025-06-01")
+
+
+def test_cost_and_cash_flow_draws_come_from_independent_streams():
+    """The cost report draws from default_rng(seed) and the risk engine drew its drivers from
+    default_rng(SeedSequence(seed)) — the very same numbers; the risk stage now draws from a
+    spawned child of the project's seed."""
+    from restora.appraisal.stages.risk import risk_seed
+
+    seed = 18
+    cost_u = np.random.default_rng(seed).random(1000)
+    same = np.random.default_rng(np.random.SeedSequence(seed)).random(1000)
+    assert np.array_equal(cost_u, same)  # what the two runs shared before
+    drivers_u = np.random.default_rng(np.random.SeedSequence(risk_seed(seed))).random(1000)
+    assert not np.array_equal(cost_u, drivers_u)
+    assert abs(np.corrcoef(cost_u, drivers_u)[0, 1]) < 0.1  # 1000 draws: sd of r ≈ 0.03

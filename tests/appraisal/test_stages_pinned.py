@@ -738,8 +738,10 @@ def test_risk_tornado_sources_and_contingent_payments(res):
     # the carbon driver moves only the carbon stream: swing = 2 × 0.1 × PV(carbon) = 23 179.08
     assert tor["carbon price"]["npv_swing"] == pytest.approx(2 * 0.1 * PV_CARBON, rel=1e-9)
     assert tor["carbon price"]["streams"] == ["碳汇"]
-    # the capex driver ±10 % of its mode: swing = 2 × 0.1 × PV(capex) = 1 832 838.67
-    assert tor["scope change"]["npv_swing"] == pytest.approx(2 * 0.1 * PV_CAPEX, rel=1e-9)
+    # the capex driver +10 % of its mode only: its range 1.0 – 1.1 excludes 0.9, so
+    # swing = NPV(1.0) − NPV(1.1) = 0.1 × PV(capex) = 916 419.34
+    assert tor["scope change"]["minus"] == 1.0 and tor["scope change"]["plus"] == 1.1
+    assert tor["scope change"]["npv_swing"] == pytest.approx(0.1 * PV_CAPEX, rel=1e-9)
     assert [t["driver"] for t in r.tornado] == ["scope change", "carbon price"]  # largest first
     # capex uncertainty: the costing Monte Carlo (unit costs, quantities) and the driver with
     # what it adds

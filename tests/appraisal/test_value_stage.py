@@ -80,3 +80,35 @@ def test_value_and_cost_share_one_price_year_by_the_cpi(m28):
     assert doc["esv"]["before_cny_per_yr"] == pytest.approx(
         doc["esv"]["before_source_prices_cny_per_yr"] * chain
     )
+
+
+def test_development_follows_the_operations_ramp_year_by_year():
+    """Operations from 2031 with a one-year ramp earn 50 % then 100 % of the mature income
+    (revenue.operations.ramp: share (k + 1)/(m + 1)); the stage curve credited the full income
+    one year early before (development_years = m instead of m + 1)."""
+    county = read_county(
+        [COUNTY / f for f in ("register.gpkg", "soil_samples.csv", "hazards.csv")],
+        COUNTY / "context.gpkg",
+    )
+    diag = diagnose_county(county.register, county.context, on=ON)
+    spec = parse_project(
+        {
+            "project_id": "T-M28-OPS",
+            "name": "QS-M28 with operations",
+            "mines": ["QS-M28"],
+            "start_year": 2026,
+            "revenue_streams": [
+                {"stream": "operations", "name": "ops", "after_use": "forestry",
+                 "start_year": 2031, "years": 10, "mature_income": 1_000_000, "ramp_years": 1}
+            ],
+            "risk": {"draws": 200, "seed": 1},
+        },
+        "<test>",
+    )  # fmt: skip
+    v = run_appraisal(spec, county.register, diag, on=ON).value
+    assert max(v.works_end.values()) < 2031
+    esv = dict(zip(v.years.tolist(), v.esv_by_year.tolist(), strict=True))
+    years = {r["year"]: r["value_cny_per_yr"] for r in v.stages["years"]}
+    assert years[2030] == pytest.approx(esv[2030])
+    assert years[2031] == pytest.approx(esv[2031] + 0.5 * 1_000_000)  # share 1/2
+    assert years[2032] == pytest.approx(esv[2032] + 1_000_000)  # mature

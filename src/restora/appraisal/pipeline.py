@@ -176,7 +176,7 @@ def run_appraisal(
     step("cost")
     cst = cost.run(spec, pln, on=on)
     step("revenue")
-    rev = revenue.run(spec, file=file)
+    rev = revenue.run(spec, file=file, on=on)
     step("value")
     val = value.run(spec, county, diag, pln, rev, on=on, region=region)
     step("cashflow")

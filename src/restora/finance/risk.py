@@ -959,7 +959,7 @@ def tornado(
         Discount rate [1/yr].
     swing : float
         Relative change of each driver [1] (0.10 = ±10 % of its mode; for a delay whose mode is
-        0, ± ``swing`` x its range).
+        0, ± ``swing`` x its range), clipped to the driver's range ``[low, high]``.
     revenue_streams : mapping of str to array_like, optional
         Revenue [CNY] by named stream, as given to :func:`simulate`: a revenue driver moves only
         the streams it names, exactly as in the simulation.
@@ -989,7 +989,10 @@ def tornado(
     rows: list[np.ndarray] = [modes]
     for j, d in enumerate(drivers):
         step = swing * (abs(d.mode) if d.mode != 0 else (d.high - d.low))
-        for v in (max(d.mode - step, 0.0), d.mode + step, d.low, d.high):
+        # ± swing around the mode, never outside the driver's own range (a sponsor who gives
+        # 1.0 – 1.1 has excluded 0.9)
+        minus, plus = max(d.mode - step, d.low, 0.0), min(d.mode + step, d.high)
+        for v in (minus, plus, d.low, d.high):
             r = modes.copy()
             r[j] = v
             rows.append(r)

@@ -7,6 +7,7 @@ carbon-sink credits, surplus earth and stone, land rights, operations, subsidies
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,9 @@ class RevenueResult(StageResult):
         }
 
 
-def run(spec: ProjectSpec, *, file: str | None = None) -> RevenueResult:
+def run(
+    spec: ProjectSpec, *, file: str | None = None, on: dt.date | str | None = None
+) -> RevenueResult:
     """Run the project's revenue streams.
 
     Parameters
@@ -60,6 +63,8 @@ def run(spec: ProjectSpec, *, file: str | None = None) -> RevenueResult:
         ``revenue_streams`` (mappings for :func:`restora.revenue.build`).
     file : str, optional
         The project file, for error messages.
+    on : date or str, optional
+        Date of the appraisal: the carbon price in force then (a stream's ``price_on`` wins).
 
     Returns
     -------
@@ -73,7 +78,14 @@ def run(spec: ProjectSpec, *, file: str | None = None) -> RevenueResult:
             status=NOT_ASSESSED,
             reason=not_assessed_reason("the project file gives no revenue streams"),
         )
-    streams = tuple(build_all(spec.revenue_streams, file=file))
+    # a carbon price is read as of the appraisal's date unless the stream fixes its own
+    items = [
+        {**it, "price_on": on}
+        if isinstance(it, dict) and it.get("stream") == "carbon" and "price_on" not in it and on
+        else it
+        for it in spec.revenue_streams
+    ]
+    streams = tuple(build_all(items, file=file))
     tables: dict[str, dict[str, Any]] = {}
     for s in streams:
         for t in s.tables_used:

@@ -405,7 +405,9 @@ def run(
     if dev is not None:
         developed = esv_after + dev.mature_income_cny_per_yr
         dev_start = max(dev_start, dev.first_year - spec.start_year)
-        dev_years = max(0, min(dev.years_to_mature, 100))
+        # the operations ramp reaches its mature income in its (m + 1)-th year (share
+        # (k + 1)/(m + 1), revenue.operations.ramp): the stage ramp runs over m + 1 years
+        dev_years = max(0, min(dev.years_to_mature + 1, 100))
     sres = stages.run(
         stages.StagesInput.model_validate(
             dict(
