@@ -11,6 +11,7 @@ test below failed (classes, ranking rule, suitability, appraisal JSON).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -143,12 +144,18 @@ def test_indeterminate_site_is_never_planned_as_farmland(stored: Register):
 def test_appraisal_diagnosis_stage_says_indeterminate(stored: Register):
     diag = diagnose_county(stored, {}, on=ON)
     doc = appraise(parse_project(PROJECT, "<test>"), stored, diag, on=ON)
-    stage = doc["stages"]["diagnosis"]
+    stage = json.loads(json.dumps(doc["stages"]["diagnosis"]))  # appraisal.json as written
     assert stage["sample_classes"] == {"indeterminate": 1, "priority_protection": 1}
     (open_sample,) = stage["indeterminate_samples"]
     assert open_sample["sample_id"] == "T1" and open_sample["metals"] == ["As"]
     assert open_sample["class_range"] == ["priority_protection", "safe_utilization"]
     assert open_sample["rule_codes"] == ["SOIL-CENSORED-DL-ABOVE-SV"]
+    # what a report needs to say it in Chinese or English: DL 70 > S 30, ≤ I 200 [mg/kg]
+    assert open_sample["results"] == [
+        {"metal": "As", "detection_limit_mg_kg": 70.0, "screening_mg_kg": 30.0,
+         "intervention_mg_kg": 200.0, "class_range": ["priority_protection", "safe_utilization"],
+         "rule_code": "SOIL-CENSORED-DL-ABOVE-SV"}
+    ]  # fmt: skip
     assert "SOIL-CENSORED-DL-ABOVE-SV" in stage["rule_codes"]
     (site,) = stage["sites"]
     assert site["pollution_class"] == "indeterminate"

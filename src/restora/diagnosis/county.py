@@ -69,9 +69,11 @@ def classify_samples(
         :data:`restora.diagnosis.soil.CLASS_CODES`, ``indeterminate`` included),
         ``pollution_class_min`` and ``pollution_class_max`` (the lowest and highest class the
         data allow; equal when decided), ``open_metals`` (metals whose ``<DL`` leaves the class
-        open), ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV`` of those results) and
-        ``messages`` (why, and what to do); None without farmland samples (land use paddy,
-        orchard or other).
+        open), ``open_results`` (per open result: ``metal``, ``detection_limit_mg_kg``,
+        ``screening_mg_kg``, ``intervention_mg_kg``, ``class_range``, ``rule_code``),
+        ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV`` of those results) and
+        ``messages`` (why, and what to do; English); None without farmland samples (land use
+        paddy, orchard or other).
     source : str
         Where the classes came from (for reports).
     tables : list of dict
@@ -100,7 +102,7 @@ def classify_samples(
         detection_limit=limits.to_numpy(dtype=float),
     )
     names = [c or None for c in result.class_names().tolist()]
-    open_metals, codes, messages = _open_results(result)
+    open_metals, open_results, codes, messages = _open_results(result)
     frame = pd.DataFrame(
         {
             "sample_id": farm["sample_id"].to_numpy(dtype=object),
@@ -110,6 +112,7 @@ def classify_samples(
             "pollution_class_min": _class_names(result.sample_class_min),
             "pollution_class_max": _class_names(result.sample_class_max),
             "open_metals": open_metals,
+            "open_results": open_results,
             "rule_codes": codes,
             "messages": messages,
         }
@@ -124,30 +127,38 @@ def _class_names(codes: np.ndarray) -> pd.Series:
 
 def _open_results(
     result: soil.SoilAssessment,
-) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
-    """Per sample: the metals whose ``<DL`` leaves the class open, their rule codes, messages."""
+) -> tuple[list[list[str]], list[list[dict[str, Any]]], list[list[str]], list[list[str]]]:
+    """Per sample: the metals whose ``<DL`` leaves the class open, those results (metal, limits
+    [mg/kg], rule code), their rule codes and messages."""
     n = len(result.sample_class)
     metals: list[list[str]] = [[] for _ in range(n)]
+    results: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     codes: list[list[str]] = [[] for _ in range(n)]
     messages: list[list[str]] = [[] for _ in range(n)]
     open_rows = result.sample_class == soil.INDETERMINATE_CODE
     for r, j in zip(*np.nonzero(result.indeterminate & open_rows[:, None]), strict=True):
         p = result.pollutants[j]
-        metals[r].append(p)
+        dl, sv, iv = (
+            float(x[r, j]) for x in (result.detection_limit, result.screening, result.intervention)
+        )
         code = (
             soil.RULE_DL_ABOVE_IV if result.factor_class_max[r, j] == 2 else soil.RULE_DL_ABOVE_SV
         )
+        metals[r].append(p)
+        results[r].append(
+            {
+                "metal": p,
+                "detection_limit_mg_kg": dl,
+                "screening_mg_kg": sv,
+                "intervention_mg_kg": None if np.isnan(iv) else iv,
+                "class_range": [soil.CLASSES[0], soil.CLASSES[int(result.factor_class_max[r, j])]],
+                "rule_code": code,
+            }
+        )
         if code not in codes[r]:
             codes[r].append(code)
-        messages[r].append(
-            soil.censored_message(
-                p,
-                float(result.detection_limit[r, j]),
-                float(result.screening[r, j]),
-                float(result.intervention[r, j]),
-            )
-        )
-    return metals, codes, messages
+        messages[r].append(soil.censored_message(p, dl, sv, iv))
+    return metals, results, codes, messages
 
 
 def _range_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -101,8 +101,11 @@ class DiagnosisResult(StageResult):
     indeterminate_samples : tuple of dict
         The samples whose class is indeterminate: ``sample_id``, ``mine_id``, ``site_id``,
         ``class_range`` [lowest, highest class the data allow], ``metals`` (the open
-        results), ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV``) and ``messages``
-        (what to re-analyse) (:func:`restora.diagnosis.county.classify_samples`).
+        results), ``results`` (per open result: ``metal``, ``detection_limit_mg_kg``,
+        ``screening_mg_kg``, ``intervention_mg_kg``, ``class_range``, ``rule_code``: what a
+        report needs to say "re-analyse with a limit below the screening value" in any
+        language), ``rule_codes`` (``SOIL-CENSORED-DL-ABOVE-SV`` / ``-IV``) and ``messages``
+        (the same in English) (:func:`restora.diagnosis.county.classify_samples`).
     zonings : tuple of SiteZoning
         Pollution-gradient zones of each site with samples (:func:`zone_sites`).
     weights : mapping
@@ -243,6 +246,7 @@ def run(
                     "site_id": plain(r.get("site_id")),
                     "class_range": [r["pollution_class_min"], r["pollution_class_max"]],
                     "metals": list(r["open_metals"]),
+                    "results": [dict(x) for x in r["open_results"]],
                     "rule_codes": list(r["rule_codes"]),
                     "messages": list(r["messages"]),
                 }
