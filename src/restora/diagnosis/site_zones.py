@@ -19,7 +19,6 @@ flags and stated limits back so that zoning can honour them.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,14 +32,13 @@ from numpy.typing import NDArray
 from restora.diagnosis import soil, zoning
 from restora.diagnosis.techniques import load_catalogue
 from restora.errors import InputError
-from restora.inventory.censored import LESS_THAN, ND_TOKENS
+from restora.inventory.censored import read_qualifiers
 from restora.inventory.geometry import CHINA_ALBERS, STORAGE_CRS, reproject, transformer
 
 STANDARD = "gb15618"
 #: The register column holding each sample's land, by standard.
 LAND_COLUMN = {"gb15618": "land_use", "gb36600": "land_class"}
 _LAND_WORDS = {"land_use": "land uses", "land_class": "land classes"}
-_ENTRY = re.compile(r"^\s*([^=:：]+?)\s*[=:：]\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -75,28 +73,13 @@ def detection_limits(
         The stated detection limit x of a ``<x`` result [mg/kg, the register's unit]; NaN for
         ``ND`` without a limit and for detected results.
     """
-    n, names = len(samples), list(pollutants)
-    censored = np.zeros((n, len(names)), dtype=bool)
-    limit = np.full((n, len(names)), np.nan)
-    if "qualifiers" not in samples.columns or not n:
-        return censored, limit
-    col = {p.lower(): j for j, p in enumerate(names)}
-    for r, text in enumerate(samples["qualifiers"].to_numpy(dtype=object)):
-        if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
-            continue
-        for entry in re.split(r"[;；]", str(text)):
-            m = _ENTRY.match(entry)
-            if not m or m.group(1).lower() not in col:
-                continue
-            j, value = col[m.group(1).lower()], m.group(2)
-            if value.lower() in ND_TOKENS:
-                censored[r, j] = True
-                continue
-            lt = LESS_THAN.match(value)
-            if lt and not lt.group(2).strip():
-                censored[r, j] = True
-                limit[r, j] = float(lt.group(1))
-    return censored, limit
+    names = list(pollutants)
+    if "qualifiers" not in samples.columns or not len(samples):
+        return np.zeros((len(samples), len(names)), dtype=bool), np.full(
+            (len(samples), len(names)), np.nan
+        )
+    censored, limit = read_qualifiers(samples["qualifiers"], names)
+    return censored.to_numpy(dtype=bool), limit.to_numpy(dtype=float)
 
 
 def zone_sites(
