@@ -234,3 +234,26 @@ def test_recommendation_lists_the_table_used() -> None:
     assert rec.scores["property_rights"] == pytest.approx(4 / 12, abs=1e-6)
     assert rec.sequence == ("property_rights",)
     assert rec.as_dict()["tables"][0]["name"] == RULES_TABLE
+
+
+def test_profile_errors_are_the_shared_pydantic_problems() -> None:
+    """``parse_profile`` reports bad fields through ``restora.errors.input_error``, like every
+    other spec: the same problems, field by field, as ``validation_problems`` gives. Fails on
+    the earlier hand-made conversion ("is required", "is not a profile field", no file)."""
+    from pydantic import ValidationError
+
+    from restora.errors import validation_problems
+    from restora.modes.profile import parse_profile
+
+    data = {k: None for k in profile_fields()} | {"area_hm2": -1, "mineral": "gold", "x": 1}
+    del data["pollution"]
+    with pytest.raises(InputError) as err:
+        parse_profile(data, file="profile.json")
+    try:
+        MineProfile.model_validate(data)
+    except ValidationError as exc:
+        expected = validation_problems(exc, file="profile.json")
+    got = [(p.field, p.message, p.file) for p in err.value.problems]
+    assert got == [(p.field, p.message, p.file) for p in expected]
+    assert ("pollution", "required", "profile.json") in got
+    assert ("x", "not a known field", "profile.json") in got

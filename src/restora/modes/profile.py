@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from restora.errors import InputError, Problem
+from restora.errors import InputError, input_error
 
 Mineral = Literal["coal", "metal", "non_metal", "building_stone", "oil_gas"]
 Risk = Literal["none", "low", "medium", "high"]
@@ -118,21 +118,12 @@ def parse_profile(data: Any, file: str | None = None) -> MineProfile:
     Raises
     ------
     InputError
-        One problem per bad field: missing, wrong type, not one of the allowed values, negative.
+        One problem per bad field: missing, wrong type, not one of the allowed values, negative
+        (:func:`restora.errors.input_error`, the messages every pydantic spec gives).
     """
     if not isinstance(data, dict):
         raise InputError("a profile must be a JSON object", file=file)
     try:
         return MineProfile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or None
-            if err["type"] == "missing":
-                msg = "is required"
-            elif err["type"] == "extra_forbidden":
-                msg = "is not a profile field"
-            else:
-                msg = f"{err['input']!r}: {err['msg']}"
-            problems.append(Problem(msg, file=file, field=field))
-        raise InputError(problems=problems) from exc
+        raise input_error(exc, file=file) from exc
