@@ -17,7 +17,7 @@ import json
 import sys
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,11 @@ class ImportReport:
     sample was read: ``sample_id``, ``file`` (with sheet or layer), ``row`` (1-based data row;
     the feature number in a GIS layer) and ``columns`` (``{metal: header as written}``), for
     messages about its
-    values (e.g. :func:`restora.diagnosis.county.sample_plausibility`).
+    values (e.g. :func:`restora.diagnosis.county.sample_plausibility`). ``origins`` does the
+    same for every kept record, per table (``mines``, ``sites``, ``samples``, ``hazards``):
+    ``id``, ``file``, ``row`` (first row stating a mine) and ``given`` (the register columns
+    the record's table gave, a frozenset; for a mine, those of every table stating it), so a
+    store can name the file and row of a record and leave alone the columns a file did not give.
     """
 
     files: list[SourceFile] = field(default_factory=list)
@@ -84,6 +88,7 @@ class ImportReport:
     sample_origins: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["sample_id", "file", "row", "columns"])
     )
+    origins: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def source(self, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """What to record with the import: files, hashes and options."""
@@ -289,6 +294,8 @@ def read_register(
     skip_invalid: bool = False,
     lonlat_wgs84: bool = False,
     progress: Callable[[str], None] | None = None,
+    store_mines: Collection[str] | None = None,
+    store_sites: Mapping[str, str] | None = None,
 ) -> tuple[Register, ImportReport]:
     """Read register files into one :class:`Register` and an :class:`ImportReport`.
 
@@ -310,6 +317,9 @@ def read_register(
         Take lon/lat columns of tables without a CRS as WGS 84 degrees.
     progress : callable, optional
         Called with each file name as it is read.
+    store_mines, store_sites : optional
+        Mines (ids) and sites (site id → its mine id) already in the store: samples, hazards
+        and sites may refer to them as well as to the files' own.
 
     Returns
     -------
@@ -334,11 +344,19 @@ def read_register(
                 parsed.append(p)
                 report.ignored_columns += p.ignored
                 report.repairs += p.repairs
-                kinds.append({"table": raw.name, "kind": p.kind, "rows": len(raw.frame)})
+                kinds.append(
+                    {
+                        "table": raw.name,
+                        "kind": p.kind,
+                        "rows": len(raw.frame),
+                        "columns": sorted(p.headers),
+                    }
+                )
         report.files.append(
             SourceFile(info.path, info.format, info.sha256, info.encoding, tuple(kinds))
         )
-    return _assemble(parsed, report, skip_invalid)
+    store = (set(store_mines or ()), dict(store_sites or {}))
+    return _assemble(parsed, report, skip_invalid, store if store_mines is not None else None)
 
 
 def _tag(p: Parsed, index: int) -> pd.DataFrame:
@@ -348,8 +366,11 @@ def _tag(p: Parsed, index: int) -> pd.DataFrame:
     return d
 
 
+StoreIds = tuple[set[str], dict[str, str]]  # mines, site → mine already in the store
+
+
 def _assemble(
-    parsed: list[Parsed], report: ImportReport, skip_invalid: bool
+    parsed: list[Parsed], report: ImportReport, skip_invalid: bool, store: StoreIds | None = None
 ) -> tuple[Register, ImportReport]:
     by_kind: dict[str, list[pd.DataFrame]] = {k: [] for k in ID_OF}
     for i, p in enumerate(parsed):
@@ -373,13 +394,13 @@ def _assemble(
     _mine_conflicts(mine_rows, parsed)
     for kind in ("sites", "samples", "hazards"):
         _across_files(tables[kind], kind, parsed)
-    _references(tables, mine_rows, parsed)
+    _references(tables, mine_rows, parsed, store)
 
     problems = [pr for p in parsed for pr in (*p.mine_issues.problems, *p.issues.problems)]
     report.problems = problems
     if problems and not skip_invalid:
         raise InputError(problems=problems)
-    return _keep_good(parsed, tables, mine_rows, report)
+    return _keep_good(parsed, tables, mine_rows, report, store)
 
 
 def _mine_conflicts(mine_rows: pd.DataFrame, parsed: list[Parsed]) -> None:
@@ -435,15 +456,23 @@ def _across_files(table: pd.DataFrame | None, kind: str, parsed: list[Parsed]) -
 
 
 def _references(
-    tables: dict[str, pd.DataFrame | None], mine_rows: pd.DataFrame, parsed: list[Parsed]
+    tables: dict[str, pd.DataFrame | None],
+    mine_rows: pd.DataFrame,
+    parsed: list[Parsed],
+    store: StoreIds | None = None,
 ) -> None:
-    """Samples and hazards must name a mine (and site, if any) of the imported files."""
-    mines = set(mine_rows["mine_id"].dropna())
+    """Samples and hazards must name a mine (and site, if any) of the files or the store."""
+    mines = set(mine_rows["mine_id"].dropna()) | (store[0] if store else set())
+    where = (
+        "is neither in the imported files nor in the store"
+        if store
+        else "is not in the imported files"
+    )
     sites = tables["sites"]
-    site_mine: dict[str, str] = {}
+    site_mine: dict[str, str] = dict(store[1]) if store else {}
     if sites is not None:
         s = sites[sites["site_id"].notna()]
-        site_mine = dict(zip(s["site_id"], s["mine_id"], strict=True))
+        site_mine.update(zip(s["site_id"], s["mine_id"], strict=True))
     for kind in ("samples", "hazards"):
         t = tables[kind]
         if t is None:
@@ -453,12 +482,12 @@ def _references(
             parsed[int(r["_t"])].issues.add(
                 int(r["_pos"]),
                 "mine_id",
-                f"mine {r['mine_id']!r} is not in the imported files",
+                f"mine {r['mine_id']!r} {where}",
             )
         for _, r in t[t["site_id"].notna()].iterrows():
             owner = site_mine.get(r["site_id"])
             if owner is None:
-                msg = f"site {r['site_id']!r} is not in the imported files"
+                msg = f"site {r['site_id']!r} {where}"
             elif owner != r["mine_id"]:
                 msg = f"site {r['site_id']!r} belongs to mine {owner!r}, not {r['mine_id']!r}"
             else:
@@ -482,6 +511,7 @@ def _keep_good(
     tables: dict[str, pd.DataFrame | None],
     mine_rows: pd.DataFrame,
     report: ImportReport,
+    store: StoreIds | None = None,
 ) -> tuple[Register, ImportReport]:
     rejects: list[dict[str, Any]] = []
     bad = [_bad_positions(p) for p in parsed]
@@ -538,6 +568,7 @@ def _keep_good(
     for _, r in rejected_mine_rows.iterrows():
         reject(int(r["_t"]), int(r["_pos"]), "mines", r["mine_id"], bad_mines[r["mine_id"]])
     kept_site_ids = set(kept_sites["site_id"]) if kept_sites is not None else set()
+    kept_site_ids |= set(store[1]) if store else set()
     kept: dict[str, pd.DataFrame | None] = {}
     for kind in ("samples", "hazards"):
         t_df = tables[kind]
@@ -573,6 +604,14 @@ def _keep_good(
                 reject(t, pos, p.kind, None, "; ".join(bad[t][pos]))
     register = build_register(good_mines, kept_sites, kept["samples"], kept["hazards"])
     report.sample_origins = _origins(kept["samples"], parsed)
+    report.origins = {
+        "mines": _record_origins(
+            mine_rows[mine_rows["mine_id"].isin(register.mines["mine_id"])], "mines", parsed
+        ),
+        "sites": _record_origins(kept_sites, "sites", parsed),
+        "samples": _record_origins(kept["samples"], "samples", parsed),
+        "hazards": _record_origins(kept["hazards"], "hazards", parsed),
+    }
     report.rejects = pd.DataFrame(rejects, columns=["file", "row", "table", "id", "reason"])
     report.counts = {
         "mines": len(register.mines),
@@ -595,6 +634,41 @@ def _origins(samples: pd.DataFrame | None, parsed: list[Parsed]) -> pd.DataFrame
         heads = {m: p.headers[m] for m in METALS if m in p.headers}
         rows.append({"sample_id": sid, "file": p.raw.name, "row": int(pos) + 1, "columns": heads})
     return pd.DataFrame(rows, columns=["sample_id", "file", "row", "columns"])
+
+
+def _record_origins(rows: pd.DataFrame | None, kind: str, parsed: list[Parsed]) -> pd.DataFrame:
+    """``id``, ``file``, ``row`` and ``given`` columns of each record (see ImportReport)."""
+    columns = ["id", "file", "row", "given"]
+    if rows is None or rows.empty:
+        return pd.DataFrame(columns=columns)
+    id_col = ID_OF[kind]
+    mine_cols = {c.name for c in MINE_COLUMNS}
+    given = np.empty(len(parsed), dtype=object)
+    given[:] = [
+        frozenset(p.headers) & mine_cols if kind == "mines" else frozenset(p.headers)
+        for p in parsed
+    ]
+    rows = rows[rows[id_col].notna()]
+    t = rows["_t"].to_numpy(dtype=int)
+    first = ~rows[id_col].duplicated().to_numpy()
+    out = pd.DataFrame(
+        {
+            "id": rows[id_col].to_numpy(dtype=object)[first],
+            "file": np.array([p.raw.name for p in parsed], dtype=object)[t[first]],
+            "row": [
+                parsed[int(i)].raw.label(int(pos))
+                for i, pos in zip(t[first], rows["_pos"].to_numpy()[first], strict=True)
+            ],
+            "given": given[t[first]],
+        }
+    )
+    if kind == "mines" and len(np.unique(t)) > 1:
+        # a mine stated by several tables: the columns of each of them
+        pairs = pd.DataFrame({"id": rows[id_col].to_numpy(dtype=object), "t": t})
+        tables = pairs.drop_duplicates().groupby("id", sort=False)["t"].agg(tuple)
+        union = {ts: frozenset().union(*given[list(ts)]) for ts in set(tables)}
+        out["given"] = out["id"].map(tables).map(union)
+    return out
 
 
 def _mine_only(sites: pd.DataFrame, parsed: list[Parsed]) -> np.ndarray:
