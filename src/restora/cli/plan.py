@@ -111,7 +111,7 @@ def make(
     zones: str = typer.Option(
         None,
         "--zones",
-        help="Treatment zones (JSON of `restora diagnose zones --format json`) instead of "
+        help="Treatment zones (the JSON of restora diagnose zones --format json) instead of "
         "zoning the mine's soil samples.",
     ),
     context: str = typer.Option(
@@ -127,8 +127,8 @@ def make(
     samples' GB 15618 classes, hazard grades, and pollution gradient zones of the sites with
     samples (their treatment techniques become pollution works).
 
-    Prints the works (table/csv) or the plan document (json); ``--out`` also writes the plan
-    as YAML or JSON for editing and re-costing with ``restora cost estimate PLAN``.
+    Prints the works (table/csv) or the plan document (json); --out also writes the plan
+    as YAML or JSON for editing and re-costing with restora cost estimate PLAN.
     """
     with handled():
         plan = plan_from_store(

@@ -125,7 +125,7 @@ def esv_raster_cmd(
 ) -> None:  # fmt: skip
     """Equivalent-factor ESV of a land-cover raster, block by block (bounded memory, both cores).
 
-    JSON: the `value esv` contract (total_cny_per_yr, by_service, by_type, by_type_service) plus
+    JSON: the value esv contract (total_cny_per_yr, by_service, by_type, by_type_service) plus
     scheme, pixel_area_hm2, pixels_by_code, outputs and location_adjusted_total_cny_per_yr
     (null without --location; the unadjusted total is always shown beside it).
     """
