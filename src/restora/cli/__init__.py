@@ -2,17 +2,24 @@
 
 Each group lives in its own module ``restora.cli.<module>`` exposing a Typer ``app`` (or, for
 single commands, a ``register(app)`` function), so groups are developed independently.
+
+``restora --help`` imports none of them (it lists the groups from :data:`GROUPS` and
+:data:`COMMAND_HELP`): the help comes up in a fraction of a second (benchmarks/cli_startup.py).
+Every command that takes the shared ``--format`` option also gets ``--bom/--no-bom``
+(:func:`restora.cli.output.bom_wanted`). Ctrl-C ends any command with exit code 130 and a
+one-line message, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
+import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
-
-from restora import __version__
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 # (module, group name, help).
 GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -31,6 +38,27 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("demo", ("demo",)),
     ("appraise", ("appraise",)),
 )
+# The first line of each top-level command's help, for ``restora --help`` without importing
+# the command's module (tests/test_cli_help.py checks it against the command's own help).
+COMMAND_HELP: dict[str, str] = {
+    "demo": "Import the demo county, rank it, appraise the three highest-priority mines, "
+    "write reports.",
+    "appraise": "Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, "
+    "financing, risk, modes.",
+}
+
+
+def _flag_type_rich(self: TyperOption, ctx: Any) -> str | None:
+    """No type label for a boolean flag (``--pdf/--no-pdf``, not ``--pdf <bool>``)."""
+    if self.metavar is None and getattr(self, "is_bool_flag", False):
+        return None
+    return _typed_display(self, ctx)
+
+
+# Typer labels every option with its type, boolean flags as ``<bool>``; a flag takes no value,
+# so its label only misleads. One override here applies to every command.
+_typed_display = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type_rich  # type: ignore[method-assign]
 
 
 def _load(module: str) -> Any:
@@ -44,17 +72,86 @@ class _LazyGroup(TyperGroup):
     register, raster and report stacks of the other groups; ``restora --help`` still lists all.
     """
 
+    _listing = False  # True while the root help is written: list names, import nothing
+
     def list_commands(self, ctx: Any) -> list[str]:
         lazy = [g for _, g, _ in GROUPS] + [c for _, names in COMMANDS for c in names]
         return list(dict.fromkeys([*super().list_commands(ctx), *lazy]))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands:
+            if self._listing:
+                return _listed(cmd_name)
             built = _build(cmd_name)
             if built is None:
                 return None
             self.commands[cmd_name] = built
         return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            sys.stderr.write("\ninterrupted\n")
+            raise typer.Exit(130) from None
+
+
+def _listed(cmd_name: str) -> Any:
+    """A stand-in for a command in the root help: its name and help, its module not imported."""
+    for _, group, help_text in GROUPS:
+        if group == cmd_name:
+            return TyperGroup(name=group, help=help_text)
+    if cmd_name in COMMAND_HELP:
+        return TyperCommand(name=cmd_name, help=COMMAND_HELP[cmd_name])
+    return None
+
+
+def _with_bom(fn: Any) -> Any:
+    """``fn`` with a ``--bom/--no-bom`` option when it takes the shared ``--format`` option."""
+    from restora.cli.output import BomOption, FormatOption, SendFormatOption, set_bom
+
+    sig = inspect.signature(fn, eval_str=True)
+    if "bom" in sig.parameters or not any(
+        p.default is FormatOption or p.default is SendFormatOption
+        for p in sig.parameters.values()
+    ):
+        return fn
+
+    @functools.wraps(fn)
+    def command(*args: Any, bom: bool | None = None, **kwargs: Any) -> Any:
+        set_bom(bom)
+        return fn(*args, **kwargs)
+
+    extra = inspect.Parameter(
+        "bom", inspect.Parameter.KEYWORD_ONLY, default=BomOption, annotation=bool | None
+    )
+    params = list(sig.parameters.values())
+    tail = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    command.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[*params[:tail], extra, *params[tail:]]
+    )
+    command.__annotations__ = {
+        **{p.name: p.annotation for p in params if p.annotation is not p.empty},
+        "bom": bool | None,
+    }
+    return command
+
+
+def _add_bom(app: typer.Typer) -> None:
+    """Give every command of ``app`` (and of its sub-groups) that prints CSV a ``--bom``."""
+    for info in app.registered_commands:
+        if info.callback is not None:
+            info.callback = _with_bom(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _add_bom(group.typer_instance)
 
 
 def _build(cmd_name: str) -> Any:
@@ -67,7 +164,9 @@ def _build(cmd_name: str) -> Any:
 
     for module, group, help_text in GROUPS:
         if group == cmd_name:
-            holder.add_typer(_load(module).app, name=group, help=help_text)
+            sub = _load(module).app
+            _add_bom(sub)
+            holder.add_typer(sub, name=group, help=help_text)
             break
     else:
         for module, names in COMMANDS:
@@ -76,6 +175,7 @@ def _build(cmd_name: str) -> Any:
                 break
         else:
             return None
+    _add_bom(holder)
     root = typer.main.get_command(holder)
     assert isinstance(root, TyperGroup)
     return root.commands.get(cmd_name)
@@ -93,6 +193,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from restora import __version__
+
         typer.echo(f"restora {__version__}")
         raise typer.Exit()
 

@@ -1,12 +1,31 @@
-"""``restora cost estimate|tiers``: life-cycle cost with uncertainty."""
+"""``restora cost estimate|library|template|tiers``: life-cycle cost with uncertainty.
+
+``cost estimate --format xlsx --out FILE`` writes the workbook people send on: sheets summary,
+by phase, by item, by year, indirect (one mine) and tornado, English headers with units.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cells import Sheet
+from restora.cli.output import (
+    DbOption,
+    Format,
+    FormatOption,
+    OnOption,
+    SendFormat,
+    SendFormatOption,
+    WorkbookOption,
+    emit,
+    err_console,
+    handled,
+    workbook_target,
+    write_workbook,
+)
 from restora.cli.plan import load_plan_or_mine
 
 app = typer.Typer(no_args_is_help=True)
@@ -24,13 +43,15 @@ def estimate_command(
     chart: Path = typer.Option(None, "--chart", help="Write a tornado chart (PNG) here."),
     on: str | None = OnOption,
     db: str | None = DbOption,
-    fmt: Format = FormatOption,
+    fmt: SendFormat = SendFormatOption,
+    out: Path | None = WorkbookOption,
 ) -> None:
     """Estimate the life-cycle cost of one or more mines or plans (P10/P50/P80/P90).
 
-    JSON: ``total_p50_cny``, ``total_p90_cny``, ``total``, ``pv``, ``by_phase``, ``by_item``
-    (with each unit cost's source), ``unsourced_direct_share``, ``unsourced_items``,
-    ``indirect``, ``tornado``, ``price_year``, ``draws``, ``seed``, ``tables_used``.
+    Table and CSV: cost by phase [CNY]. JSON: total_p50_cny, total_p90_cny, total, pv,
+    by_phase, by_item (with each unit cost's source), unsourced_direct_share, unsourced_items,
+    indirect, tornado, price_year, draws, seed, tables_used. xlsx (--out FILE): summary, by
+    phase, by item, by year, indirect and tornado sheets.
     """
     from restora.charts.cost import tornado_chart
     from restora.costing.report import cost_report
@@ -39,6 +60,7 @@ def estimate_command(
     with handled():
         if distribution not in (None, "triangular", "pert"):
             raise InputError("must be triangular or pert", field="--distribution")
+        book = workbook_target(fmt, out)
         loaded = [
             load_plan_or_mine(r, db=db, price_year=price_year, start_year=start_year, on=on)
             for r in refs
@@ -61,14 +83,11 @@ def estimate_command(
         if fmt == Format.json:
             emit(report, fmt)
             return
-        rows = [
-            {"phase": ph, **{k.replace("_cny", ""): v for k, v in vals.items()}}
-            for ph, vals in report["by_phase"].items()
-        ]
-        rows.append(
-            {"phase": "TOTAL", **{k.replace("_cny", ""): v for k, v in report["total"].items()}}
-        )
-        emit(rows, fmt, title=f"Life-cycle cost [CNY, price year {report['price_year']}]")
+        rows = phase_rows(report)
+        if book is not None:
+            write_workbook(book, estimate_sheets(report))
+        else:
+            emit(rows, fmt, title=f"Life-cycle cost [CNY, price year {report['price_year']}]")
         if report["unsourced_items"]:
             err_console.print(
                 f"{report['unsourced_direct_share']:.0%} of the direct cost is priced with unit "
@@ -76,6 +95,55 @@ def estimate_command(
                 f"{', '.join(report['unsourced_items'])}. Replace them with the province's "
                 "quota by a regional costing/unit-costs table (docs/costing.md)."
             )
+
+
+def phase_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cost by phase and a TOTAL row: phase, deterministic_cny, p10_cny … p90_cny [CNY]."""
+    rows = [{"phase": ph, **vals} for ph, vals in report["by_phase"].items()]
+    rows.append({"phase": "TOTAL", **report["total"]})
+    return rows
+
+
+def estimate_sheets(report: dict[str, Any]) -> list[Sheet]:
+    """The workbook of a cost estimate: summary, by phase, by item, by year, indirect, tornado.
+
+    Money in CNY of the price year (``by year``: real, nominal and present value); the
+    summary's figures are rounded to the fen, the tables keep full precision.
+    """
+    money = [
+        ("total P50", report["total_p50_cny"]),
+        ("total P90", report["total_p90_cny"]),
+        ("deterministic total", report["total"]["deterministic_cny"]),
+        ("present value, deterministic", report["pv"]["deterministic_cny"]),
+    ]
+    summary = [
+        {"item": "mines", "value": ", ".join(report["mines"]), "unit": ""},
+        {"item": "price year", "value": report["price_year"], "unit": "year"},
+        *({"item": k, "value": round(v, 2), "unit": "CNY"} for k, v in money),
+        {
+            "item": "share of the direct cost priced with judgement",
+            "value": round(report["unsourced_direct_share"], 4),
+            "unit": "1",
+        },
+        {"item": "Monte Carlo draws", "value": report["draws"], "unit": ""},
+        {"item": "seed", "value": report["seed"], "unit": ""},
+        {"item": "distribution", "value": report["distribution"], "unit": ""},
+    ]
+    items = [{"item": k, **v} for k, v in report["by_item"].items()]
+    cny = {"total_low", "total_base", "total_high", "swing", "base_amount", "amount"}
+    headers = {k: f"{k.replace('_', ' ')} [CNY]" for k in cny}
+    precision = dict.fromkeys(cny, 0)
+    sheets = [
+        Sheet("summary", summary, ["item", "value", "unit"]),
+        Sheet("by phase", phase_rows(report)),
+        Sheet("by item", items),
+        Sheet("by year", report["by_year"]),
+    ]
+    if report.get("indirect"):
+        sheets.append(Sheet("indirect", report["indirect"], headers=headers, precision=precision))
+    if report.get("tornado"):
+        sheets.append(Sheet("tornado", report["tornado"], headers=headers, precision=precision))
+    return sheets
 
 
 @app.command("library")
@@ -86,7 +154,7 @@ def library_command(
 ) -> None:
     """The unit costs in force for a region: national rows overridden by regional tables.
 
-    Shows which table each item comes from and whether its figures are published (``sourced``)
+    Shows which table each item comes from and whether its figures are published (sourced)
     or engineering judgement.
     """
     from restora.costing.unitcosts import library_frame, load_library

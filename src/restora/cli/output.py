@@ -1,8 +1,14 @@
-"""Printing results as table, JSON or CSV, and turning errors into exit codes.
+"""Printing results as table, JSON, CSV or a workbook, and turning errors into exit codes.
 
 Contract (DESIGN.md): every command that prints results takes ``--format table|json|csv``;
 JSON is stable; exit 0 on success, 2 on bad input (the message names file, row and field),
-1 on other failures.
+1 on other failures. The commands whose results people send on (``cost estimate``, ``finance
+metrics|risk``, ``fund project``, ``mines rank``) also take ``--format xlsx --out FILE``.
+
+Output conventions (docs/cli.md): tables and CSV show numbers to their column's precision
+(:func:`restora.cells.decimals`; JSON keeps full precision); CSV text cells that a spreadsheet
+would run as a formula are escaped (:func:`restora.cells.csv_text`); CSV on stdout starts with
+a UTF-8 byte-order mark under the rule of :func:`bom_wanted`.
 """
 
 from __future__ import annotations
@@ -10,10 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import locale
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +31,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from restora.cells import Sheet, csv_text, decimals, rounded, write_xlsx
 from restora.errors import InputError, RestoraError
 
 # Outside a terminal (a pipe, a file, CI logs) rich would wrap tables at 80 columns; a report
@@ -43,6 +51,110 @@ class Format(StrEnum):
 FormatOption = typer.Option(
     Format.table, "--format", "-f", help="Output format: table, json or csv."
 )
+
+
+class SendFormat(StrEnum):
+    """The formats of the commands whose results people send on: ``Format`` and ``xlsx``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+#: ``--format`` of the commands that also write a workbook (with :data:`WorkbookOption`).
+SendFormatOption = typer.Option(
+    SendFormat.table,
+    "--format",
+    "-f",
+    help="Output format: table, json, csv, or xlsx (a workbook written to --out).",
+)
+#: ``--out FILE.xlsx``: where ``--format xlsx`` writes; a missing folder is created.
+WorkbookOption = typer.Option(
+    None,
+    "--out",
+    "-o",
+    help="Workbook (.xlsx) to write; implies --format xlsx. A missing folder is created.",
+)
+#: ``--bom/--no-bom``: every command with :data:`FormatOption` gets it (restora.cli._build).
+BomOption = typer.Option(
+    None,
+    "--bom/--no-bom",
+    help="CSV: start with a UTF-8 byte-order mark so Excel reads 中文 "
+    "(default: RESTORA_CSV_BOM, else on under a Chinese GBK/GB18030 locale).",
+)
+
+#: Encodings of a Chinese "ANSI" locale (Windows code page 936 and its Unix names).
+_GBK_ENCODINGS = frozenset({"gbk", "gb18030", "gb2312", "cp936", "936", "euccn"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+# --bom/--no-bom of the command being run (None: not given), and whether the BOM is written.
+_bom_flag: bool | None = None
+_bom_done = False
+
+
+def set_bom(flag: bool | None) -> None:
+    """Record ``--bom/--no-bom`` of the command being run (called before its body)."""
+    global _bom_flag, _bom_done
+    _bom_flag, _bom_done = flag, False
+
+
+def chinese_ansi_locale(env: Mapping[str, str], platform: str = sys.platform) -> bool:
+    """True when the locale is Chinese with a GBK-family encoding ("Chinese Windows-style").
+
+    The first of ``LC_ALL``, ``LC_CTYPE``, ``LANG`` (POSIX precedence) that names a language
+    (``C``, ``POSIX`` and ``C.UTF-8``, which Python itself sets for a locale the system lacks,
+    name none) starts with ``zh`` and names GBK, GB18030, GB2312, cp936 or EUC-CN
+    (``zh_CN.GB18030``, ``zh_CN.gbk``); on Windows, an ANSI code page of 936 (what Excel
+    assumes for a CSV without a byte-order mark).
+    """
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(name, "").strip()
+        if value and value.split(".")[0].upper() not in ("C", "POSIX"):
+            lang, _, encoding = value.partition(".")
+            encoding = encoding.split("@")[0].replace("-", "").lower()
+            if lang.lower().startswith("zh") and encoding in _GBK_ENCODINGS:
+                return True
+            break
+    if platform == "win32":
+        return locale.getpreferredencoding(False).replace("-", "").lower() in _GBK_ENCODINGS
+    return False
+
+
+def bom_wanted(
+    flag: bool | None, env: Mapping[str, str] | None = None, platform: str = sys.platform
+) -> bool:
+    """Whether CSV on stdout starts with a UTF-8 byte-order mark.
+
+    In order: ``--bom`` / ``--no-bom``; else the setting ``RESTORA_CSV_BOM`` (1/true/yes/on
+    or 0/false/no/off); else on when :func:`chinese_ansi_locale` (Excel on Chinese Windows
+    reads a CSV without a BOM as GBK and garbles UTF-8 中文).
+    """
+    if flag is not None:
+        return flag
+    env = os.environ if env is None else env
+    setting = env.get("RESTORA_CSV_BOM", "").strip().lower()
+    if setting in _TRUE:
+        return True
+    if setting in _FALSE:
+        return False
+    return chinese_ansi_locale(env, platform)
+
+
+def _write_csv(text: str) -> None:
+    """CSV to stdout; with a BOM (once per command) the bytes are UTF-8 whatever the console."""
+    global _bom_done
+    if not _bom_done and bom_wanted(_bom_flag):
+        _bom_done = True
+        raw = getattr(sys.stdout, "buffer", None)
+        if raw is not None:
+            sys.stdout.flush()
+            raw.write(("\ufeff" + text).encode("utf-8"))
+            raw.flush()
+            return
+        text = "\ufeff" + text
+    _bom_done = True
+    sys.stdout.write(text)
 
 
 def _check_date(value: str | None) -> str | None:
@@ -92,13 +204,18 @@ def dumps(data: Any) -> str:
 
 def emit(
     data: Any,
-    fmt: Format,
+    fmt: Format | SendFormat,
     *,
     rows: Sequence[dict[str, Any]] | None = None,
     columns: Sequence[str] | None = None,
     title: str | None = None,
 ) -> None:
-    """Print ``data`` as JSON, or ``rows`` (default: ``data`` if it is a list) as a table or CSV."""
+    """Print ``data`` as JSON, or ``rows`` (default: ``data`` if it is a list) as a table or CSV.
+
+    JSON keeps full precision; table and CSV round each number to its column's precision
+    (:func:`restora.cells.decimals`), and CSV escapes formula-like text
+    (:func:`restora.cells.csv_text`).
+    """
     if fmt == Format.json:
         sys.stdout.write(dumps(data) + "\n")
         return
@@ -111,30 +228,106 @@ def emit(
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow(
-                {
-                    k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-                    for k, v in r.items()
-                }
-            )
-        sys.stdout.write(buf.getvalue())
+            w.writerow({k: _csv_cell(k, v) for k, v in r.items()})
+        _write_csv(buf.getvalue())
         return
     table = Table(title=title, show_lines=False)
     for c in cols:
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in cols))
+        table.add_row(*(_cell(r.get(c), c) for c in cols))
     console.print(table)
 
 
-def _cell(v: Any) -> str:
+def _csv_cell(column: str, v: Any) -> Any:
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float) and math.isfinite(v):
+        places = decimals(column)
+        return repr(rounded(column, v)) if places is None else f"{rounded(column, v):.{places}f}"
+    return csv_text(v)
+
+
+def _cell(v: Any, column: str = "") -> str:
     if v is None:
         return ""
     if isinstance(v, float):
+        places = decimals(column)
+        if places is not None and math.isfinite(v):
+            return f"{rounded(column, v):,.{places}f}"
         return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
     if isinstance(v, (dict, list)):
         return json.dumps(v, ensure_ascii=False)
     return str(v)
+
+
+def workbook_target(fmt: SendFormat, out: Path | None) -> Path | None:
+    """The workbook to write, or None: ``--format xlsx`` needs ``--out``; ``--out`` alone
+    means xlsx; ``--out`` with json or csv is refused (exit 2)."""
+    if fmt == SendFormat.xlsx and out is None:
+        raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx", field="--out")
+    if out is None:
+        return None
+    if fmt in (SendFormat.json, SendFormat.csv):
+        raise InputError(
+            f"--out writes a workbook (xlsx); {fmt.value} goes to stdout", field="--out"
+        )
+    if out.suffix.lower() != ".xlsx":
+        raise InputError(f"{out.name} is not an .xlsx file name", field="--out")
+    return out
+
+
+def write_workbook(out: Path, sheets: Sequence[Sheet]) -> Path:
+    """Write ``sheets`` to ``out`` (:func:`restora.cells.write_xlsx`) and say so on stderr."""
+    try:
+        path = write_xlsx(out, sheets)
+    except OSError as exc:
+        raise RestoraError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    names = ", ".join(s.name for s in sheets)
+    err_console.print(f"wrote {path} (sheets: {names})", highlight=False, markup=False)
+    return path
+
+
+def progress_wanted(fmt: str) -> bool:
+    """Stage-by-stage progress only for people watching: a terminal on both stdout and
+    stderr, and not ``--format json`` (whose stdout a program reads)."""
+    if fmt == Format.json:
+        return False
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextmanager
+def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable[[str], None]]:
+    """A callback ``step(name)`` that shows each stage as it starts (rich, on stderr).
+
+    Disabled, the callback does nothing. The bar is transient: it leaves the terminal as it
+    was, and a Ctrl-C stops it cleanly.
+    """
+    if not enabled:
+        yield lambda name: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("starting", total=total)
+        started = False
+
+        def step(name: str) -> None:
+            nonlocal started
+            bar.update(task, description=name, advance=1 if started else 0)
+            started = True
+
+        yield step
 
 
 @contextmanager

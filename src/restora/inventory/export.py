@@ -1,6 +1,8 @@
 """Writing the register: GeoJSON, GeoPackage, CSV and XLSX that read back to an equal register.
 
 See :func:`write_register`; :func:`restora.inventory.io.read_register` reads the files back.
+Text a spreadsheet would run as a formula (a site name ``=HYPERLINK(...)``) is never written as
+one: quoted in CSV, a text cell in XLSX (:mod:`restora.cells`, docs/register.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from restora.cells import escape_frame, protect_sheet
 from restora.errors import InputError
 from restora.inventory import headers as hd
 from restora.inventory.censored import limit_text, number_text
@@ -199,7 +202,10 @@ def write_register(register: Register, path: str | Path, fmt: str) -> list[Path]
         ``gpkg``: layers sites, samples and hazards in one file. ``xlsx``: sheets sites,
         samples and hazards. ``csv`` and ``geojson``: samples and hazards go to
         ``<stem>_samples`` and ``<stem>_hazards`` beside ``path`` (only when there are any).
-        Coordinates keep full double precision (shortest round-trip text).
+        Coordinates keep full double precision (shortest round-trip text). Text cells that
+        begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (OWASP's formula
+        triggers) are written with a leading ``'`` in CSV and as text cells with Excel's
+        quote prefix in XLSX (the text unchanged); numbers, negative ones too, stay numbers.
 
     Returns
     -------
@@ -254,11 +260,11 @@ def write_register(register: Register, path: str | Path, fmt: str) -> list[Path]
                 geometry_type="Unknown",
             )
     elif fmt == "csv":
-        _with_wkt(sites).to_csv(path, index=False, encoding="utf-8-sig")
+        escape_frame(_with_wkt(sites)).to_csv(path, index=False, encoding="utf-8-sig")
         for name, t in (("samples", samples), ("hazards", hazards)):
             if len(t):
                 target = sibling(path, name)
-                _with_crs(t).to_csv(target, index=False, encoding="utf-8-sig")
+                escape_frame(_with_crs(t)).to_csv(target, index=False, encoding="utf-8-sig")
                 written.append(target)
     else:
         wkt = _with_wkt(sites)
@@ -273,4 +279,6 @@ def write_register(register: Register, path: str | Path, fmt: str) -> list[Path]
             wkt.to_excel(xw, sheet_name="sites", index=False)
             _with_crs(samples).to_excel(xw, sheet_name="samples", index=False)
             _with_crs(hazards).to_excel(xw, sheet_name="hazards", index=False)
+            for sheet in xw.sheets.values():
+                protect_sheet(sheet)
     return written
