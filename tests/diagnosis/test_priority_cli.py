@@ -259,7 +259,7 @@ def test_diagnose_hazards_from_store_and_csv(county, tmp_path):
     url, _ = county
     data = _json(
         CliRunner().invoke(
-            _app(), ["diagnose", "hazards", "--db", url, "--on", ON, "--format", "json"]
+            _app(), ["diagnose", "hazards", "--all", "--db", url, "--on", ON, "--format", "json"]
         )
     )
     grades = {m["mine_id"]: m["grade"] for m in data["mines"]}
@@ -293,6 +293,7 @@ def test_diagnose_suitability_with_context_and_pollution(county, tmp_path):
         [
             "diagnose",
             "suitability",
+            "--all",
             "--db",
             url,
             "--context",
@@ -317,7 +318,7 @@ def test_diagnose_suitability_with_context_and_pollution(county, tmp_path):
     assert sites["C1"]["best_use"] == "water"
     assert data["context"]["ecological_redline"] and not data["context"]["permanent_basic_farmland"]
     res = CliRunner().invoke(
-        _app(), ["diagnose", "suitability", "--db", url, "--on", ON, "--format", "table"]
+        _app(), ["diagnose", "suitability", "--all", "--db", url, "--on", ON, "--format", "table"]
     )
     assert res.exit_code == 0, res.output
 
@@ -325,7 +326,7 @@ def test_diagnose_suitability_with_context_and_pollution(county, tmp_path):
 def test_suitability_classifies_register_samples(county):
     url, _ = county
     res = CliRunner().invoke(
-        _app(), ["diagnose", "suitability", "--db", url, "--on", ON, "--format", "json"]
+        _app(), ["diagnose", "suitability", "--all", "--db", url, "--on", ON, "--format", "json"]
     )
     data = _json(res)
     sites = {s["site_id"]: s for s in data["sites"]}

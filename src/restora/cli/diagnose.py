@@ -26,11 +26,28 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from restora import refdata
 from restora.cli import diagnose_site
-from restora.cli.output import Format, FormatOption, OnOption, emit, err_console, handled
-from restora.diagnosis import soil, soil_io, zoning
-from restora.diagnosis.site_zones import LAND_COLUMN, zone_sites
+from restora.cli.output import (
+    DbOption,
+    Format,
+    FormatOption,
+    OnOption,
+    emit,
+    err_console,
+    handled,
+)
+from restora.cli.source import (
+    AllOption,
+    MineOption,
+    StoreSelection,
+    choose_source,
+    load_register,
+    mine_regions,
+    region_groups,
+)
+from restora.diagnosis import soil, soil_io, soil_plausibility, zoning
+from restora.diagnosis.site_zones import zone_sites
+from restora.diagnosis.soil_register import register_rows, soil_samples
 from restora.errors import InputError
 from restora.inventory.geometry import CHINA_ALBERS, STORAGE_CRS, transformer
 
@@ -59,33 +76,52 @@ def _date(on: str | None) -> dt.date:
 @app.command("soil")
 def soil_command(
     samples: Path = typer.Argument(
-        ..., help="Samples CSV (sample_id, ph, land_use, metals); - for stdin."
+        None,
+        help="Samples CSV (sample_id, ph, land_use, metals [mg/kg]); - for stdin. Or --mine / --all.",
     ),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
+    db: str | None = DbOption,
     standard: str = StandardOption,
+    land_class: str = typer.Option(
+        None,
+        "--land-class",
+        help="GB 36600 from the store: land class (1 or 2) of the construction-land samples.",
+    ),
     on: str | None = OnOption,
     region: str = RegionOption,
     fmt: Format = FormatOption,
 ) -> None:
-    """Classify soil samples against GB 15618-2018 or GB 36600-2018, with Nemerow indices."""
+    """Classify soil samples against GB 15618-2018 or GB 36600-2018, with Nemerow indices.
+
+    Reads a samples CSV, or the samples of mines in the store (--mine ID, repeatable, or
+    --all) with their stated detection limits: GB 15618 takes the farmland samples, GB 36600
+    the construction-land ones.
+    """
     with handled():
         when = _date(on)
-        data, meta = soil_io.read_samples(samples, standard, on=when, region=region)
-        _warn(meta["warnings"])
-        a = soil.classify(
-            data.concentration,
-            data.pollutants,
-            data.land,
-            data.ph,
-            standard=data.standard,
-            on=when,
-            region=region,
-            censored=data.censored,
-            detection_limit=data.detection_limit,
-        )
-        per_row: list[list[dict[str, Any]]] = [[] for _ in range(len(data))]
-        for w in meta["plausibility"]:
-            per_row[w["row"] - 1].append(w)
-        records = soil.to_records(a, list(data.sample_id), extra={"warnings": per_row})
+        selection = choose_source(files={"SAMPLES": samples}, mine=mine, all_mines=all_mines, db=db)
+        if selection is None:
+            data, meta = soil_io.read_samples(samples, standard, on=when, region=region)
+            _warn(meta["warnings"])
+            a = soil.classify(
+                data.concentration,
+                data.pollutants,
+                data.land,
+                data.ph,
+                standard=data.standard,
+                on=when,
+                region=region,
+                censored=data.censored,
+                detection_limit=data.detection_limit,
+            )
+            per_row: list[list[dict[str, Any]]] = [[] for _ in range(len(data))]
+            for w in meta["plausibility"]:
+                per_row[w["row"] - 1].append(w)
+            records = soil.to_records(a, list(data.sample_id), extra={"warnings": per_row})
+            std = data.standard
+        else:
+            records, std = _soil_from_store(selection, standard, land_class, when, region)
         if fmt == Format.json:
             emit(records, fmt)
             return
@@ -108,16 +144,85 @@ def soil_command(
                     row[f"P_{p}"] = f["index"]
                 row["rules"] = " ".join(r["rules"])
             rows.append(row)
-        emit(records, fmt, rows=rows, title=f"Soil samples against {soil.label(data.standard)}")
+        emit(records, fmt, rows=rows, title=f"Soil samples against {soil.label(std)}")
+
+
+def _soil_from_store(
+    selection: StoreSelection,
+    standard: str,
+    land_class: str | None,
+    on: dt.date,
+    region: str | None,
+) -> tuple[list[dict[str, Any]], str]:
+    """``diagnose soil`` records of the register's samples, in the register's order.
+
+    Each sample is classified with the tables of ``region``, else of its mine's region code;
+    its stated detection limits travel with it (:func:`restora.diagnosis.soil_register.
+    soil_samples`), so a ``<DL`` above the screening value is indeterminate as from a file.
+    """
+    reg = load_register(selection)
+    data, notes = soil_samples(reg.samples, standard, land_class=land_class, on=on, region=region)
+    _warn(notes)
+    regions = mine_regions(reg)
+    records: list[dict[str, Any] | None] = [None] * len(data)
+    for place, rows in region_groups(region, [regions.get(m) for m in data.columns["mine_id"]]):
+        part = _take(data, rows)
+        a = soil.classify(
+            part.concentration,
+            part.pollutants,
+            part.land,
+            part.ph,
+            standard=part.standard,
+            on=on,
+            region=place,
+            censored=part.censored,
+            detection_limit=part.detection_limit,
+        )
+        warned = soil_plausibility.check(
+            np.where(part.censored, np.nan, part.concentration),
+            part.pollutants,
+            soil_plausibility.load_ranges(on=on, region=place),
+            rows=rows + 1,
+            sample_ids=list(part.sample_id),
+        )
+        _warn(w["message"] for w in warned)
+        per_row: list[list[dict[str, Any]]] = [[] for _ in range(len(part))]
+        by_id = {sid: k for k, sid in enumerate(part.sample_id)}
+        for w in warned:
+            per_row[by_id[w["sample_id"]]].append(w)
+        for k, rec in zip(
+            rows, soil.to_records(a, list(part.sample_id), extra={"warnings": per_row}), strict=True
+        ):
+            records[k] = rec
+    return [r for r in records if r is not None], data.standard
+
+
+def _take(data: soil_io.SoilSamples, rows: np.ndarray) -> soil_io.SoilSamples:
+    """The samples at ``rows``."""
+    return soil_io.SoilSamples(
+        standard=data.standard,
+        sample_id=data.sample_id[rows],
+        pollutants=data.pollutants,
+        concentration=data.concentration[rows],
+        censored=data.censored[rows],
+        land=data.land[rows],
+        ph=None if data.ph is None else data.ph[rows],
+        columns={k: v[rows] for k, v in data.columns.items()},
+        detection_limit=None if data.detection_limit is None else data.detection_limit[rows],
+    )
 
 
 @app.command("zones")
 def zones_command(
-    sites: Path = typer.Argument(None, help="Site polygons (GeoPackage, shapefile, GeoJSON)."),
+    sites: Path = typer.Argument(
+        None, help="Site polygons (GeoPackage, shapefile, GeoJSON); or --mine / --all."
+    ),
     samples: Path = typer.Argument(None, help="Samples CSV with x, y (site CRS) or lon, lat."),
     site_id: str = typer.Option(None, "--site-id", help="The site to zone (default: all)."),
     layer: str = typer.Option(None, "--layer", help="Layer of the site file (e.g. sites)."),
-    mine: str = typer.Option(None, "--mine", help="Zone the sites of this mine from the store."),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
+    db: str | None = DbOption,
     standard: str = StandardOption,
     land_use: str = typer.Option(None, "--land-use", help="GB 15618: paddy, orchard, other."),
     land_class: str = typer.Option(None, "--land-class", help="GB 36600: 1 or 2."),
@@ -152,21 +257,22 @@ def zones_command(
     """
     with handled():
         when = _date(on)
+        selection = choose_source(
+            files={"SITES": sites, "SAMPLES": samples}, mine=mine, all_mines=all_mines, db=db
+        )
         if method not in zoning.METHODS:
             raise InputError(
                 f"unknown method {method!r}: use idw or ordinary_kriging", field="--method"
             )
-        place: str | None = region
-        values = soil.load_standard(standard, when, place)
+        values = soil.load_standard(standard, when, region)
         given_land = land_use if values.standard == "gb15618" else land_class
-        if mine is not None:
-            site_frame, sample_frame, mine_region = _register_from_store(mine, site_id)
-            place = place or mine_region  # as plan make and appraise do
+        if selection is not None:
+            site_frame, sample_frame, site_regions = _register_from_store(selection, site_id)
         else:
             if sites is None or samples is None:
-                raise InputError("give SITES and SAMPLES files, or --mine ID")
-            site_frame, sample_frame = _register_from_files(
-                sites, samples, layer, site_id, values.standard, crs, when, place
+                raise InputError("give both files, SITES and SAMPLES (or --mine ID, or --all)")
+            site_frame, sample_frame, site_regions = _register_from_files(
+                sites, samples, layer, site_id, values.standard, crs, when, region
             )
         with_samples = set(sample_frame["site_id"].dropna().astype(str))
         _warn(
@@ -174,27 +280,31 @@ def zones_command(
             for sid in site_frame["site_id"].astype(str)
             if sid not in with_samples
         )
-        zoned = zone_sites(
-            site_frame,
-            sample_frame,
-            standard=values.standard,
-            land=given_land,
-            method=method,
-            cell_size=cell_size,
-            min_zone_area_m2=min_zone_area,
-            land_use_after=land_use_after,
-            depth_m=depth,
-            strict=True,
-            on=when,
-            region=place,
-        )
+        zoned = []
+        # each site with the tables of --region, else of its mine's region (as plan make does)
+        for place, at in region_groups(region, site_regions):
+            zoned += zone_sites(
+                site_frame.iloc[at].reset_index(drop=True),
+                sample_frame,
+                standard=values.standard,
+                land=given_land,
+                method=method,
+                cell_size=cell_size,
+                min_zone_area_m2=min_zone_area,
+                land_use_after=land_use_after,
+                depth_m=depth,
+                strict=True,
+                on=when,
+                region=place,
+            )
+        position = {sid: k for k, sid in enumerate(site_frame["site_id"].astype(str))}
+        zoned.sort(key=lambda z: position[str(z.site_id)])
         if not zoned:
             raise InputError(
-                f"no site of mine {mine!r} has samples"
-                if mine is not None
+                f"no site of {selection.describe()} has samples"
+                if selection is not None
                 else "no site could be zoned (no samples matched a site)",
-                file=None if mine is not None else str(samples),
-                field="--mine" if mine is not None else None,
+                file=None if selection is not None else str(samples),
             )
         for z in zoned:
             _warn(f"site {z.site_id}: {w}" for w in z.json["warnings"])
@@ -239,8 +349,9 @@ def _register_from_files(
     crs: str | None,
     on: dt.date,
     region: str | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sites (lon/lat) and samples in the register's form, from a site file and a samples CSV."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str | None]]:
+    """Sites (lon/lat) and samples in the register's form, from a site file and a samples CSV,
+    and each site's region code (the file's ``region_code`` column; None without one)."""
     import geopandas as gpd
 
     if not Path(sites).exists():
@@ -276,15 +387,21 @@ def _register_from_files(
             "geometry": gdf.to_crs(STORAGE_CRS).geometry.to_numpy(dtype=object),
         }
     )
+    regions: list[str | None] = (
+        [None if pd.isna(v) else str(v) for v in gdf["region_code"]]
+        if "region_code" in gdf.columns
+        else [None] * len(gdf)
+    )
     data, meta = soil_io.read_samples(samples, standard, on=on, region=region)
     _warn(meta["warnings"])
     lon, lat = _sample_lonlat(data, crs or gdf.crs.to_string(), meta["file"])
-    frame = _sample_frame(data, lon, lat, on, region)
+    # the register's form: below-detection results keep their stated limits in `qualifiers`
+    frame = register_rows(data).assign(lon=lon, lat=lat)
     if "site_id" in data.columns and id_col:
-        frame["site_id"] = data.columns["site_id"]
-        return site_frame, frame
+        return site_frame, frame, regions
     # samples without site_id (or sites without ids): every site is zoned with all samples
-    return site_frame, pd.concat([frame.assign(site_id=sid) for sid in ids], ignore_index=True)
+    every = pd.concat([frame.assign(site_id=sid) for sid in ids], ignore_index=True)
+    return site_frame, every, regions
 
 
 def _sample_lonlat(
@@ -310,56 +427,18 @@ def _sample_lonlat(
     )
 
 
-def _sample_frame(
-    data: soil_io.SoilSamples,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    on: dt.date,
-    region: str | None,
-) -> pd.DataFrame:
-    """The samples as register rows; below-detection results keep their ``qualifiers`` text.
-
-    The reader substituted ``fraction × DL`` for ``<DL`` and ``value_without_lod`` for ``ND``
-    (``soil/indices/non-detect``); the stated limit is ``value / fraction``.
-    """
-    fraction = float(
-        refdata.get(soil_io.NON_DETECT_TABLE, on=on, region=region).data["fraction_of_lod"]
-    )
-    frame = pd.DataFrame(
-        {
-            "sample_id": data.sample_id,
-            "lon": lon,
-            "lat": lat,
-            LAND_COLUMN[data.standard]: data.land,
-            "ph": data.ph if data.ph is not None else np.full(len(data), np.nan),
-        }
-    )
-    notes: list[list[str]] = [[] for _ in range(len(data))]
-    for j, p in enumerate(data.pollutants):
-        value = data.concentration[:, j]
-        frame[p] = value
-        for r in np.flatnonzero(data.censored[:, j]):
-            limit = float(value[r]) / fraction if fraction > 0 and value[r] > 0 else None
-            notes[r].append(f"{p}=<{limit!r}" if limit is not None else f"{p}=ND")
-    frame["qualifiers"] = ["; ".join(n) if n else None for n in notes]
-    return frame
-
-
 def _register_from_store(
-    mine: str, site_id: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
-    """The mine's sites and samples, and its region code."""
-    from restora.store import Store
-
-    with Store() as store:
-        reg = store.load_register([mine])
-    if reg.mines.empty:
-        raise InputError(f"no mine {mine!r} in the store", field="--mine")
+    selection: StoreSelection, site_id: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str | None]]:
+    """The selected mines' sites (or the one ``site_id``) and samples, and each site's region."""
+    reg = load_register(selection)
     sites = reg.sites if site_id is None else reg.sites[reg.sites["site_id"] == site_id]
     if sites.empty:
-        raise InputError(f"mine {mine!r} has no site {site_id or ''}".strip(), field="--site-id")
-    code = reg.mines["region_code"].iloc[0] if "region_code" in reg.mines else None
-    return sites.reset_index(drop=True), reg.samples, str(code) if pd.notna(code) else None
+        what = f"no site {site_id!r}" if site_id else "no site"
+        raise InputError(f"{selection.describe()} has {what}", field="--site-id")
+    regions = mine_regions(reg)
+    site_regions = [regions.get(str(m)) for m in sites["mine_id"]]
+    return sites.reset_index(drop=True), reg.samples, site_regions
 
 
 # hazards and suitability live in restora.cli.diagnose_site

@@ -1,8 +1,9 @@
 """``restora diagnose hazards|suitability``: geohazard danger grades and land suitability.
 
 The ``diagnose`` group (``restora.cli.diagnose``) calls :func:`add_commands` to add the commands.
-Both read the register from the store (``--db``, default :func:`restora.store.default_url`) or
-from files (``--hazards hazards.csv``; ``--sites sites.gpkg|sites.csv``), and an optional
+Both read files (``HAZARDS`` a hazards CSV; ``SITES`` a sites GeoPackage/GeoJSON/CSV, with
+``--samples`` a soil samples CSV) or mines of the store (``--mine ID``, repeatable, or ``--all``;
+``--db``), exactly one of them (:mod:`restora.cli.source`), and an optional
 context GeoPackage (layers ``towns`` with ``population``, ``roads``, ``ecological_redline``,
 ``permanent_basic_farmland``, ``urban_development_boundary``; one projected CRS).
 
@@ -22,9 +23,10 @@ JSON contracts (stable)::
      "context": {layer: bool}}
 
 Pollution classes for suitability come from ``--pollution`` (CSV of ``site_id`` or ``mine_id``
-with ``pollution_class``) or, reading from the store, from the register's farmland samples
-classified against GB 15618-2018 (a site takes the worst class of its samples; a site without
-samples is unknown).
+with ``pollution_class``) or from the farmland samples (the register's, or the ``--samples``
+file's) classified against GB 15618-2018 with their stated detection limits (a site takes the
+worst class of its samples; a site without samples is unknown). Reference tables are those of
+``--region``, else of each mine's region code (the store's, or a sites file's ``region_code``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ import pandas as pd
 import typer
 
 from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, handled
+from restora.cli.source import (
+    AllOption,
+    MineOption,
+    choose_source,
+    mine_regions,
+    region_groups,
+    unique_tables,
+)
+from restora.cli.source import load_register as load_selected
 from restora.diagnosis import hazard, suitability
 from restora.diagnosis.context_io import CONTEXT_LAYERS, read_context, read_pollution
 from restora.diagnosis.county import (
@@ -126,7 +137,8 @@ def read_hazards_csv(path: str) -> pd.DataFrame:
 
 
 def read_sites_file(path: str) -> pd.DataFrame:
-    """Sites from a GeoPackage/GeoJSON/shapefile (geometry kept, in EPSG:4326) or a CSV."""
+    """Sites from a GeoPackage/GeoJSON/shapefile (geometry kept, in EPSG:4326, with its area
+    ``area_hm2`` [hm²] as the register computes it) or a CSV."""
     if path == "-" or path.lower().endswith(".csv"):
         src: Any = sys.stdin if path == "-" else path
         try:
@@ -150,6 +162,11 @@ def read_sites_file(path: str) -> pd.DataFrame:
         gdf = gdf.to_crs("EPSG:4326")
         frame = _rename(pd.DataFrame(gdf.drop(columns="geometry")), SITE_COLUMNS)
         frame["geometry"] = gdf.geometry.to_numpy()
+        if "area_hm2" not in frame.columns:
+            # the area the register computes on import: the polygon's, in an equal-area CRS
+            from restora.inventory.geometry import equal_area_hm2
+
+            frame["area_hm2"] = equal_area_hm2(frame["geometry"].to_numpy(dtype=object))
     if "site_id" not in frame.columns:
         raise InputError("no column 'site_id'", file=path, field="site_id")
     if "mine_id" not in frame.columns:
@@ -161,42 +178,62 @@ def read_sites_file(path: str) -> pd.DataFrame:
 
 
 def hazards_command(
-    db: str | None = DbOption,
-    hazards_file: str = typer.Option(
-        None, "--hazards", help="Read hazards from this CSV instead of the store (- for stdin)."
+    hazards_file: str = typer.Argument(
+        None, help="Hazards CSV (zh or en headers; - for stdin); or --mine / --all."
     ),
-    mine: list[str] = typer.Option(None, "--mine", help="Only these mines (repeatable)."),
+    hazards_option: str = typer.Option(None, "--hazards", hidden=True),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
+    db: str | None = DbOption,
     on: str | None = OnOption,
     region: str = typer.Option(
-        None, "--region", help="6-digit GB/T 2260 code for regional tables."
+        None,
+        "--region",
+        help="6-digit GB/T 2260 code for regional tables (default: each mine's, from the store).",
     ),
     fmt: Format = FormatOption,
 ) -> None:
-    """Grade each geohazard and each mine high / medium / low (DZ/T 0286-2015 danger matrix)."""
+    """Grade each geohazard and each mine high / medium / low (DZ/T 0286-2015 danger matrix).
+
+    Reads a hazards CSV (its mines are those it names), or the hazards of mines in the store
+    (--mine ID, repeatable, or --all; a mine without hazards is graded none).
+    """
     with handled():
-        tables = hazard.load_tables(on=on, region=region)
-        if hazards_file:
-            frame = read_hazards_csv(hazards_file)
-            if mine:
-                frame = frame[frame["mine_id"].isin(mine)]
+        path = _one_file("HAZARDS", hazards_file, "--hazards", hazards_option)
+        selection = choose_source(files={"HAZARDS": path}, mine=mine, all_mines=all_mines, db=db)
+        if selection is None:
+            frame = read_hazards_csv(path).reset_index(drop=True)
             mine_ids = list(dict.fromkeys(frame["mine_id"]))
+            regions: list[str | None] = [None] * len(frame)
         else:
-            reg = load_register(db, mine)
-            frame = reg.hazards
+            reg = load_selected(selection)
+            frame = reg.hazards.reset_index(drop=True)
             mine_ids = list(reg.mines["mine_id"])
-        graded = hazard.grade_hazards(frame.reset_index(drop=True), tables)
+            of_mine = mine_regions(reg)
+            regions = [of_mine.get(str(m)) for m in frame["mine_id"]]
+        parts: list[pd.DataFrame] = []
+        provenance: list[dict[str, Any]] = []
+        for place, rows in region_groups(region, regions):
+            tables = hazard.load_tables(on=on, region=place)
+            parts.append(hazard.grade_hazards(frame.iloc[rows], tables).set_index(rows))
+            provenance += tables.provenance
+        if not parts:  # no hazards at all: the tables still say how mines are graded
+            tables = hazard.load_tables(on=on, region=region)
+            parts.append(hazard.grade_hazards(frame, tables))
+            provenance += tables.provenance
+        graded = pd.concat(parts).sort_index().reset_index(drop=True)
         mines = hazard.grade_mines(graded, mine_ids)
         codes = sorted({c for cs in mines["rule_codes"] for c in cs})
         data = {
             "hazards": graded.to_dict("records"),
             "mines": mines.to_dict("records"),
             "rule_codes": codes,
-            "reference_tables": list(tables.provenance),
+            "reference_tables": unique_tables(provenance),
         }
         if fmt == Format.json:
             emit(data, fmt)
             return
-        rows = graded.merge(
+        rows_out = graded.merge(
             mines[["mine_id", "grade"]].rename(columns={"grade": "mine_grade"}),
             on="mine_id",
             how="left",
@@ -204,13 +241,13 @@ def hazards_command(
         emit(
             data,
             fmt,
-            rows=rows.to_dict("records"),
+            rows=rows_out.to_dict("records"),
             title="Geohazard danger grades (DZ/T 0286-2015)",
         )
         if fmt == Format.table:
             emit(mines.to_dict("records"), fmt, title="Mines")
             emit(
-                list(tables.provenance),
+                data["reference_tables"],
                 fmt,
                 columns=["name", "version", "valid_from", "source"],
                 title="Reference tables",
@@ -218,11 +255,16 @@ def hazards_command(
 
 
 def suitability_command(
-    db: str | None = DbOption,
-    sites_file: str = typer.Option(
+    sites_file: str = typer.Argument(
         None,
-        "--sites",
-        help="Read sites from this GeoPackage (layer 'sites'), GeoJSON or CSV instead of the store.",
+        help="Sites: GeoPackage (layer 'sites'), GeoJSON or CSV; or --mine / --all.",
+    ),
+    sites_option: str = typer.Option(None, "--sites", hidden=True),
+    samples_file: str = typer.Option(
+        None,
+        "--samples",
+        help="With SITES: soil samples CSV (site_id, ph, land_use, metals), classified against "
+        "GB 15618-2018 as the store's samples are.",
     ),
     context: str = typer.Option(
         None,
@@ -232,39 +274,69 @@ def suitability_command(
     pollution: str = typer.Option(
         None,
         "--pollution",
-        help="CSV of site_id or mine_id with pollution_class (from `restora diagnose soil`).",
+        help="CSV of site_id or mine_id with pollution_class (instead of classifying samples).",
     ),
-    mine: list[str] = typer.Option(None, "--mine", help="Only these mines (repeatable)."),
-    all_options: bool = typer.Option(False, "--all", help="Table/CSV: list excluded uses too."),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
+    db: str | None = DbOption,
+    excluded: bool = typer.Option(False, "--excluded", help="Table/CSV: list excluded uses too."),
     on: str | None = OnOption,
     region: str = typer.Option(
-        None, "--region", help="6-digit GB/T 2260 code for regional tables."
+        None,
+        "--region",
+        help="6-digit GB/T 2260 code for regional tables (default: each mine's region code).",
     ),
     fmt: Format = FormatOption,
 ) -> None:
-    """Rank the after-uses of each site (farm, garden, forest, grass, water, build, leave)."""
+    """Rank the after-uses of each site (farm, garden, forest, grass, water, build, leave).
+
+    Reads a sites file (with --samples, its soil samples give the pollution classes), or the
+    sites and samples of mines in the store (--mine ID, repeatable, or --all).
+    """
     with handled():
-        tables = suitability.load_tables(on=on, region=region)
-        if sites_file:
-            sites = read_sites_file(sites_file)
-            if mine:
-                sites = sites[sites["mine_id"].isin(mine)]
+        path = _one_file("SITES", sites_file, "--sites", sites_option)
+        selection = choose_source(files={"SITES": path}, mine=mine, all_mines=all_mines, db=db)
+        if selection is None:
+            sites = read_sites_file(path)
+            samples = _samples_as_register(samples_file, on) if samples_file else None
         else:
-            sites = load_register(db, mine).sites
+            if samples_file:
+                raise InputError(
+                    "--samples goes with a SITES file; from the store the register's own "
+                    "samples are classified",
+                    field="--samples",
+                )
+            reg = load_selected(selection)
+            sites, samples = reg.sites, reg.samples
+            of_mine = mine_regions(reg)
+            sites = sites.assign(region_code=[of_mine.get(str(m)) for m in sites["mine_id"]])
         sites = sites.reset_index(drop=True)
         ctx = read_context(context)
         pol = read_pollution(pollution)
         pol_tables: list[dict[str, Any]] = []
         pol_source = f"file {pollution}" if pol is not None else "none"
-        if pol is None and not sites_file:
-            # classify the register's samples; a site takes the worst class of its samples
-            by_sample, pol_source, pol_tables = classify_samples(
-                load_register(db, mine).samples, on
-            )
+        if pol is None and samples is not None:
+            # classify the samples; a site takes the worst class of its samples
+            by_sample, pol_source, pol_tables = classify_samples(samples, on)
             if by_sample is not None:
                 pol = by_sample.drop(columns="mine_id").dropna(subset=["site_id"])
         inputs = suitability_inputs(sites, ctx, pol)
-        assessed = suitability.assess_sites(inputs, tables)
+        regions = (
+            [None if pd.isna(r) else str(r) for r in sites["region_code"]]
+            if "region_code" in sites.columns
+            else [None] * len(sites)
+        )
+        parts: list[pd.DataFrame] = []
+        provenance: list[dict[str, Any]] = []
+        for place, rows in region_groups(region, regions):
+            tables = suitability.load_tables(on=on, region=place)
+            parts.append(suitability.assess_sites(inputs.iloc[rows], tables))
+            provenance += tables.provenance
+        order = {sid: k for k, sid in enumerate(inputs["site_id"])}
+        assessed = pd.concat(parts, ignore_index=True)
+        assessed = assessed.iloc[
+            np.argsort([order[s] for s in assessed["site_id"]], kind="stable")
+        ].reset_index(drop=True)
         mine_of = dict(zip(inputs["site_id"], inputs["mine_id"], strict=True))
         assessed.insert(1, "mine_id", assessed["site_id"].map(mine_of))
         records = _site_records(assessed, inputs)
@@ -272,22 +344,47 @@ def suitability_command(
         data = {
             "sites": records,
             "rule_codes": codes,
-            "reference_tables": [*tables.provenance, *pol_tables],
+            "reference_tables": unique_tables([*provenance, *pol_tables]),
             "pollution_source": pol_source,
             "context": {layer: layer in ctx for layer in CONTEXT_LAYERS},
         }
         if fmt == Format.json:
             emit(data, fmt)
             return
-        rows = assessed if all_options else assessed[assessed["status"] == "suitable"]
-        emit(data, fmt, rows=rows.to_dict("records"), title="Land suitability (TD/T 1036-2013)")
+        rows_out = assessed if excluded else assessed[assessed["status"] == "suitable"]
+        emit(data, fmt, rows=rows_out.to_dict("records"), title="Land suitability (TD/T 1036-2013)")
         if fmt == Format.table:
             emit(
-                list(tables.provenance),
+                unique_tables(provenance),
                 fmt,
                 columns=["name", "version", "valid_from", "source"],
                 title="Reference tables",
             )
+
+
+def _one_file(name: str, argument: str | None, option: str, option_value: str | None) -> Any:
+    """The file of the ``name`` argument, or of its older spelling ``option`` (not both)."""
+    if argument is not None and option_value is not None:
+        raise InputError(f"give the file once: as {name} or as {option}, not both")
+    return argument if argument is not None else option_value
+
+
+def _samples_as_register(path: str, on: str | None) -> pd.DataFrame:
+    """A soil samples CSV as register sample rows (stated detection limits kept)."""
+    from restora.diagnosis.soil_io import read_samples
+    from restora.diagnosis.soil_register import register_rows
+
+    data, _ = read_samples(path, "gb15618", on=on)
+    if "site_id" not in data.columns:
+        raise InputError(
+            "the samples need a site_id column to give their sites a pollution class",
+            file=path,
+            field="site_id",
+        )
+    frame = register_rows(data)
+    if "mine_id" not in frame.columns:
+        frame["mine_id"] = None
+    return frame
 
 
 def _site_records(assessed: pd.DataFrame, inputs: pd.DataFrame) -> list[dict[str, Any]]:
