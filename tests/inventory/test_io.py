@@ -204,7 +204,11 @@ def test_collects_every_problem(tmp_path):
         'row 3, column "mineral": "gold ore" is not a known mineral (accepted: coal, metal' in text
     )
     assert 'row 4, column "region_code": "999999" is not a 6-digit GB/T 2260' in text
-    assert "declared area 2.0000 hm² differs from the geometry's area 1.0000 hm²" in text
+    # both areas in hm² and 亩 (× 15): 2 hm² = 30 亩, 1 hm² = 15 亩
+    assert (
+        "declared area 2.0000 hm² (30.00 亩) differs from the geometry's area 1.0000 hm² "
+        "(15.00 亩) by 100.0% (more than the tolerance 0.05 = 5%" in text
+    )
     assert 'row 6, column "wkt": cannot read the polygon: ring not closed' in text
     assert (
         "mine 'M1' has conflicting name: '甲矿' (bad.csv, row 1); '乙矿' (bad.csv, row 7)" in text

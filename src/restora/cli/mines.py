@@ -12,6 +12,7 @@ JSON contracts (stable)::
 
 Plausibility warnings (``soil/plausible-ranges``, :func:`restora.diagnosis.county.
 sample_plausibility`) never block an import; with ``--format table`` they go to stderr.
+Columns an import did not use are printed on stderr too (``not used: FILE: HEADER``).
     export  {"format": str, "files": [str], "counts": {"mines", "sites", "samples", "hazards"}}
     list    [{"id", "name", "region", "mineral", "status", "party", "sites", "area_hm2",
               "area_mu"}]
@@ -75,7 +76,7 @@ def _default_rejects(files: list[str]) -> Path:
 @app.command("import")
 def import_command(
     files: list[str] = typer.Argument(
-        ..., help="Register files (GeoJSON, GPKG, SHP/ZIP, CSV, XLSX; - is CSV on stdin)."
+        ..., help="Register files (GeoJSON, GPKG, SHP/ZIP, CSV/TSV, XLSX, XLS; - is CSV on stdin)."
     ),
     db: str | None = DbOption,
     repair: bool = typer.Option(False, "--repair", help="Fix invalid polygons (make_valid)."),
@@ -91,6 +92,17 @@ def import_command(
     ),
     lonlat_wgs84: bool = typer.Option(
         False, "--lonlat-wgs84", help="lon/lat (经度/纬度) columns are WGS 84 degrees."
+    ),
+    area_unit: str | None = typer.Option(
+        None,
+        "--area-unit",
+        help="Unit of an area column whose header names none (面积): mu (亩), hm2 or m2.",
+    ),
+    area_tolerance: float | None = typer.Option(
+        None,
+        "--area-tolerance",
+        help="Accepted relative difference of declared and polygon areas, e.g. 0.05 (5 %); "
+        "default: reference table inventory/declared-area-tolerance.",
     ),
     fmt: Format = FormatOption,
 ) -> None:
@@ -115,6 +127,8 @@ def import_command(
                 repair=repair,
                 skip_invalid=skip_invalid,
                 lonlat_wgs84=lonlat_wgs84,
+                area_unit=area_unit,
+                area_tolerance=area_tolerance,
                 progress=step,
             )
             progress.update(task, description="writing to the store")
@@ -124,6 +138,8 @@ def import_command(
                 "crs": crs,
                 "encoding": encoding,
                 "lonlat_wgs84": lonlat_wgs84,
+                "area_unit": area_unit,
+                "area_tolerance": area_tolerance,
             }
             store = _store(db)
             try:
@@ -139,6 +155,8 @@ def import_command(
         warnings = sample_plausibility(register.samples, report.sample_origins)
         for r in report.repairs:
             err_console.print(f"repaired: {r}", highlight=False, markup=False)
+        for col in report.ignored_columns:
+            err_console.print(f"not used: {col}", highlight=False, markup=False, soft_wrap=True)
         for w in warnings:
             err_console.print(
                 f"warning: {w['message']}", highlight=False, markup=False, soft_wrap=True

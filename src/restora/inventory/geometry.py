@@ -1,4 +1,10 @@
-"""Geometry helpers: areas in an equal-area projection, never in degrees.
+"""Geometry helpers: areas in an equal-area projection, never in degrees; sites without boundary.
+
+A site is a polygon, or — read from a point register, which gives a mine's centre point and its
+damaged area but no outline — a point with its declared area. :func:`has_boundary` tells them
+apart from the geometry's type (no store column records it); wherever a boundary matters
+(zoning, overlays, maps) a site without one is said to have "no boundary", and its area
+(``area_hm2``) is the declared one (:func:`area_basis`).
 
 Areas use the Albers equal-area conic projection customary for maps of China (standard
 parallels 25° N and 47° N, central meridian 105° E) on the GRS 80 / CGCS2000 ellipsoid. An
@@ -9,8 +15,10 @@ geodesic area to rounding (tests check it against pyproj's geodesic area).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 
@@ -69,3 +77,38 @@ def geodesic_area_hm2(geom: shapely.Geometry) -> float:
         shapely.geometry.shape(geom) if not isinstance(geom, shapely.Geometry) else geom
     )
     return abs(area) / M2_PER_HM2
+
+
+#: What is said of a site without a polygon wherever its boundary would matter.
+NO_BOUNDARY = "no boundary"
+#: :func:`area_basis` values: the area of the polygon, or the area the register declares.
+AREA_FROM_GEOMETRY = "geometry"
+AREA_DECLARED = "declared"
+
+
+def has_boundary(geoms: Any) -> np.ndarray:
+    """True for each site whose geometry is a non-empty polygon or multipolygon.
+
+    A point (a site of a point register: a centre point with a declared area), a missing or an
+    empty geometry has no boundary.
+
+    >>> has_boundary([shapely.box(0, 0, 1, 1), shapely.Point(114, 30), None]).tolist()
+    [True, False, False]
+    """
+    g = np.asarray(geoms, dtype=object)
+    if g.ndim == 0:
+        g = g.reshape(1)
+    types = shapely.get_type_id(g)  # -1 for None
+    return np.isin(types, [3, 6]) & ~shapely.is_empty(g)
+
+
+def area_basis(sites: pd.DataFrame) -> np.ndarray:
+    """Where each site's ``area_hm2`` comes from: ``"geometry"`` or ``"declared"``.
+
+    The register computes a polygon's area in the equal-area projection; a site without a
+    boundary (:func:`has_boundary`) carries the area its register declares.
+    """
+    if "geometry" not in sites.columns:
+        return np.full(len(sites), AREA_DECLARED, dtype=object)
+    bounded = has_boundary(sites["geometry"].to_numpy(dtype=object))
+    return np.where(bounded, AREA_FROM_GEOMETRY, AREA_DECLARED).astype(object)

@@ -31,6 +31,14 @@ CRS_ALIASES = ("crs", "坐标系", "坐标参考系", "srid", "epsg")
 # Declared area in other units: canonical pseudo-columns, converted to hm² by the reader.
 AREA_MU = "declared_area_mu"
 AREA_M2 = "declared_area_m2"
+# An area header naming its unit in brackets (``损毁面积（亩）``, ``面积(hm²)``) or none
+# (``面积``: the unit comes from ``--area-unit``); the reader reads the unit from the header.
+AREA_ANY = "declared_area"
+# Centre point of a site (point registers): x/lon and y/lat in the table's CRS.
+SITE_POINT_ALIASES = {
+    "lon": ("lon", "经度", "longitude", "x", "中心点经度", "中心经度", "中心点x", "x坐标"),
+    "lat": ("lat", "纬度", "latitude", "y", "中心点纬度", "中心纬度", "中心点y", "y坐标"),
+}
 GEOMETRY = "geometry"
 CRS = "crs"
 # Written by the exporters for people to read; ignored on import (recomputed from geometry).
@@ -39,6 +47,12 @@ COMPUTED_AREA = "geometry_area_hm2"
 _FOLD = re.compile(r"[\s_\-]+")
 _AROUND_BRACKETS = re.compile(r"_?([()\[\]])_?")
 _UNIT_SUFFIX = re.compile(r"[(\[](mg/kg|毫克/千克|mg_kg)[)\]]$")
+# 面积, 损毁面积, 占地面积, 图斑面积 …, area, damaged_area …, with an optional unit in brackets
+# (a mine's licensed area, 矿区面积, is not a site's area and is not matched)
+_AREA_HEADER = re.compile(
+    r"^(?:(?:损毁|破坏|压占|挖损|占用|占地|图斑|场地|治理|修复|待修复|复垦|待复垦)?(?:土地)?面积"
+    r"|(?:damaged_|site_|declared_)?area)(?:[(\[]([^()\[\]]+)[)\]])?$"
+)
 
 
 def header_key(header: object) -> str:
@@ -69,11 +83,16 @@ def _extras(kind: TableKind) -> dict[str, str]:
         out.update({header_key(a): AREA_MU for a in AREA_ALIASES_MU})
         out.update({header_key(a): AREA_M2 for a in AREA_ALIASES_M2})
         out[header_key(COMPUTED_AREA)] = COMPUTED_AREA
+        for name, aliases in SITE_POINT_ALIASES.items():
+            out.update({header_key(a): name for a in aliases})
     if kind == "samples":
         out.update({header_key(m): m for m in METALS})
         out.update({header_key(k): v for k, v in METAL_ALIASES.items()})
     return out
 
+
+#: The names a declared-area column may take in a sites table (any unit).
+AREA_NAMES = frozenset({"declared_area_hm2", AREA_MU, AREA_M2, AREA_ANY})
 
 TABLE_COLUMNS: dict[TableKind, tuple[Column, ...]] = {
     "mines": MINE_COLUMNS,
@@ -97,14 +116,40 @@ def canonical(header: object, kind: TableKind) -> str | None:
     if kind == "samples":
         bare = _UNIT_SUFFIX.sub("", key)
         return aliases.get(bare)
+    if kind == "sites" and _AREA_HEADER.match(key):
+        return AREA_ANY
     return None
+
+
+def area_header_unit(header: object) -> str | None:
+    """The unit an area header names in brackets, as written, or None.
+
+    >>> area_header_unit("损毁面积（亩）")
+    '亩'
+    >>> area_header_unit("面积(hm²)")
+    'hm2'
+    >>> area_header_unit("面积") is None
+    True
+    """
+    m = _AREA_HEADER.match(header_key(header))
+    return m.group(1) if m else None
+
+
+def is_known(header: object) -> bool:
+    """True if a header names a register column of any table (used to find the header row)."""
+    if header is None or (isinstance(header, float) and header != header):
+        return False
+    if not str(header).strip():
+        return False
+    return any(canonical(header, kind) is not None for kind in TABLE_COLUMNS)
 
 
 def detect_kind(headers: Iterable[object], has_polygons: bool = False) -> TableKind | None:
     """What a table holds, from its headers: samples, hazards, sites, mines, or None.
 
     A ``sample_id`` column makes a samples table, ``hazard_id`` a hazards table, ``site_id``
-    (or polygon geometry) a sites table, and ``mine_id`` alone a mines table.
+    (or polygon geometry) a sites table; ``mine_id`` with a centre point (lon/lat, x/y) or a
+    site area is a point register (sites); ``mine_id`` alone is a mines table.
     """
     heads = list(headers)
     for kind, id_col in _ID_OF:
@@ -112,6 +157,9 @@ def detect_kind(headers: Iterable[object], has_polygons: bool = False) -> TableK
             return kind
     names = {canonical(h, "sites") for h in heads}
     if has_polygons or GEOMETRY in names:
+        return "sites"
+    # a point register: a centre point or a site area on each mine's row
+    if "mine_id" in names and ({"lon", "lat"} & names or names & AREA_NAMES):
         return "sites"
     if "mine_id" in {canonical(h, "mines") for h in heads}:
         return "mines"

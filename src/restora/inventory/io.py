@@ -12,7 +12,6 @@ equal-area projection (:func:`restora.inventory.geometry.equal_area_hm2`).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sys
 import warnings
@@ -30,9 +29,18 @@ import shapely
 from restora.errors import InputError, Problem
 from restora.inventory.export import FORMATS, export_tables, normalize_table, write_register
 from restora.inventory.model import Register, empty_table
-from restora.inventory.parse import ID_OF, Parsed, RawTable, geos_reason, parse_table
+from restora.inventory.parse import (
+    ID_OF,
+    Parsed,
+    RawTable,
+    geos_reason,
+    parse_table,
+    units_per_hm2,
+)
 from restora.inventory.schema import METALS, MINE_COLUMNS
+from restora.inventory.sheets import Sheet, read_text_table, read_xls, read_xlsx, workbook_kind
 from restora.inventory.validate import Repair
+from restora.inventory.validate import area_tolerance as area_tolerance_in_force
 from restora.textio import decode_text
 
 __all__ = [
@@ -46,7 +54,14 @@ __all__ = [
 ]
 
 GIS_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shapefile"}
-TABLE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+}
 
 
 @dataclass(frozen=True)
@@ -110,29 +125,28 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _raw(sheet: Sheet) -> RawTable:
+    header = sheet.header
+    return RawTable(
+        sheet.name,
+        sheet.frame,
+        gis=False,
+        header_row=None if header is None else header.row + 1,
+        header_rows=1 if header is None else header.rows,
+    )
+
+
 def _read_csv(data: bytes, name: str, encoding: str | None) -> tuple[list[RawTable], str]:
+    """A CSV or tab-separated text (UTF-8, UTF-16 with BOM, GBK …; title rows allowed)."""
     text, used = decode_text(data, name, encoding)
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[], skipinitialspace=True
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", file=name) from exc
-    return [RawTable(name, frame, gis=False)], used
+    return [_raw(read_text_table(text, name))], used
 
 
-def _read_xlsx(data: bytes, name: str) -> list[RawTable]:
-    try:
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object)
-    except Exception as exc:  # openpyxl raises assorted errors on broken files
-        raise InputError(f"cannot read the workbook: {exc}", file=name) from exc
-    out = []
-    for sheet, frame in sheets.items():
-        frame = frame.dropna(how="all")
-        if frame.shape[1] == 0:
-            continue
-        out.append(RawTable(f"{name} (sheet {sheet})", frame.reset_index(drop=True), gis=False))
-    return out
+def _read_workbook(data: bytes, name: str, fmt: str) -> list[RawTable]:
+    """Every sheet with cells of an ``.xlsx`` or ``.xls`` (told by its bytes, not its name)."""
+    kind = workbook_kind(data) or fmt
+    sheets = read_xls(data, name) if kind == "xls" else read_xlsx(data, name)
+    return [_raw(sh) for sh in sheets if sh.header is not None]
 
 
 def _dbf_encoding(dbf: bytes) -> str:
@@ -252,6 +266,7 @@ def read_tables(
     if str(source) == "-":
         data = sys.stdin.buffer.read()
         tables, stdin_encoding = _read_csv(data, "<stdin>", encoding)
+        _no_records(tables, "<stdin>")
         return tables, SourceFile("<stdin>", "csv", _sha256(data), stdin_encoding)
     path = Path(source)
     name = str(source)
@@ -259,7 +274,7 @@ def read_tables(
     if fmt is None:
         raise InputError(
             f"unknown file type {path.suffix!r} (accepted: .geojson, .json, .gpkg, .shp, "
-            ".zip with a Shapefile, .csv, .xlsx)",
+            ".zip with a Shapefile, .csv, .tsv, .txt, .xlsx, .xls)",
             file=name,
         )
     try:
@@ -269,8 +284,8 @@ def read_tables(
     used: str | None = encoding
     if fmt == "csv":
         tables, used = _read_csv(data, name, encoding)
-    elif fmt == "xlsx":
-        tables = _read_xlsx(data, name)
+    elif fmt in ("xlsx", "xls"):
+        tables = _read_workbook(data, name, fmt)
     else:
         if fmt == "shapefile" and path.suffix.lower() == ".shp":
             data = b"".join(
@@ -279,7 +294,19 @@ def read_tables(
         tables = _read_gis(path, fmt, data, encoding)
         if fmt == "shapefile":
             used = encoding or _shapefile_source(path, None)[1] or "from .cpg"
+    _no_records(tables, name)
     return tables, SourceFile(name, fmt, _sha256(data), used)
+
+
+def _no_records(tables: list[RawTable], name: str) -> None:
+    """A file with a header but no data rows (or no table at all) is an error, not 0 records."""
+    if any(len(t.frame) for t in tables):
+        return
+    heads = next((t.frame.columns for t in tables if len(t.frame.columns)), None)
+    if heads is not None:
+        shown = ", ".join(str(h) for h in list(heads)[:6]) + (", …" if len(heads) > 6 else "")
+        raise InputError(f"has a header ({shown}) but no data rows: nothing to import", file=name)
+    raise InputError("is empty: no table with a header and data rows", file=name)
 
 
 # --- the register ----------------------------------------------------------------------------
@@ -293,6 +320,8 @@ def read_register(
     repair: bool = False,
     skip_invalid: bool = False,
     lonlat_wgs84: bool = False,
+    area_unit: str | None = None,
+    area_tolerance: float | None = None,
     progress: Callable[[str], None] | None = None,
     store_mines: Collection[str] | None = None,
     store_sites: Mapping[str, str] | None = None,
@@ -315,6 +344,12 @@ def read_register(
         Drop bad records (reported in ``report.rejects``) instead of raising.
     lonlat_wgs84 : bool
         Take lon/lat columns of tables without a CRS as WGS 84 degrees.
+    area_unit : str, optional
+        Unit of an area column whose header names none (``面积``): ``mu`` (亩), ``hm2``,
+        ``m2`` … (:mod:`restora.units`).
+    area_tolerance : float, optional
+        Largest relative difference accepted between a site's declared area and its polygon's
+        area [1]; default the reference table ``inventory/declared-area-tolerance``.
     progress : callable, optional
         Called with each file name as it is read.
     store_mines, store_sites : optional
@@ -333,13 +368,34 @@ def read_register(
     """
     report = ImportReport()
     parsed: list[Parsed] = []
+    if area_unit is not None:
+        try:
+            units_per_hm2(area_unit)
+        except ValueError as exc:
+            raise InputError(
+                f"unknown area unit {area_unit!r}: {exc}", field="--area-unit"
+            ) from exc
+    if area_tolerance is None:
+        area_tolerance = area_tolerance_in_force()
+    elif not area_tolerance >= 0:
+        raise InputError(
+            f"the area tolerance must be a fraction ≥ 0 (0.05 = 5 %), not {area_tolerance!r}",
+            field="--area-tolerance",
+        )
     for source in paths:
         if progress is not None:
             progress(str(source))
         tables, info = read_tables(source, encoding)
         kinds = []
         for raw in tables:
-            p = parse_table(raw, crs=crs, repair=repair, lonlat_wgs84=lonlat_wgs84)
+            p = parse_table(
+                raw,
+                crs=crs,
+                repair=repair,
+                lonlat_wgs84=lonlat_wgs84,
+                area_unit=area_unit,
+                area_tolerance=area_tolerance,
+            )
             if p is not None:
                 parsed.append(p)
                 report.ignored_columns += p.ignored
@@ -350,6 +406,7 @@ def read_register(
                         "kind": p.kind,
                         "rows": len(raw.frame),
                         "columns": sorted(p.headers),
+                        **_header_place(raw),
                     }
                 )
         report.files.append(
@@ -357,6 +414,13 @@ def read_register(
         )
     store = (set(store_mines or ()), dict(store_sites or {}))
     return _assemble(parsed, report, skip_invalid, store if store_mines is not None else None)
+
+
+def _header_place(raw: RawTable) -> dict[str, int]:
+    """Where a sheet's or text file's header was found (1-based row, rows it spans)."""
+    if raw.header_row is None:
+        return {}
+    return {"header_row": raw.header_row, "header_rows": raw.header_rows}
 
 
 def _tag(p: Parsed, index: int) -> pd.DataFrame:

@@ -23,12 +23,14 @@ from restora.errors import Problem
 from restora.inventory.geometry import equal_area_hm2
 from restora.inventory.model import valid_region_code
 from restora.inventory.schema import ABSENT, METALS, Column
+from restora.units import MU_PER_HM2
 
 # Physical and model ranges (inclusive); a value outside is a problem.
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "declared_area_hm2": (0.0, None),
     "declared_area_mu": (0.0, None),
     "declared_area_m2": (0.0, None),
+    "declared_area": (0.0, None),
     "slope_deg": (0.0, 90.0),
     "water_depth_m": (0.0, None),
     "soil_thickness_m": (0.0, None),
@@ -40,12 +42,24 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "distance_to_buildings_m": (0.0, None),
     **{m: (0.0, None) for m in METALS},
 }
-# Declared and computed site areas may differ by this fraction before it is a problem.
-AREA_TOLERANCE = 0.05
+# Reference table of the declared-area tolerance (a setting; see docs/register.md).
+AREA_TOLERANCE_TABLE = "inventory/declared-area-tolerance"
 ABSENT_SPELLINGS = frozenset({"无主", "无", "none", "absent", "n/a", "na", "-", "—", "无责任主体"})
 _TRUE = frozenset({"true", "t", "1", "yes", "y", "是", "有", "√"})
 _FALSE = frozenset({"false", "f", "0", "no", "n", "否", "无", "×"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+# Minus signs NFKC leaves alone (U+2212 minus, U+2013 en dash as typed in Word)
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
+# 2024年9月10日, 2024.9.10, 2024/9/10, 2024-09-10 (a time after the date is allowed)
+_YMD = re.compile(
+    r"^(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*[日号]?"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+# Excel's serial day numbers (1900 date system): day 1 is 1900-01-01, and Excel counts a
+# 29 February 1900 that never was (day 60), so from day 61 on, day n is 1899-12-30 + n.
+# The largest serial Excel accepts is 2958465 (9999-12-31).
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_EXCEL_MAX_SERIAL = 2_958_465
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -109,13 +123,28 @@ def _unique_map(s: pd.Series, func: Callable[[Any], Any]) -> dict[Any, Any]:
     return {v: func(v) for v in pd.unique(s.dropna().to_numpy(dtype=object))}
 
 
+def number_text(t: str) -> str:
+    """A number as typed, made readable: full-width digits and signs (``６.５``, ``－３``) as
+    ASCII (Unicode NFKC), ``，`` and ``,`` thousands separators dropped, ``−`` as ``-``.
+
+    >>> number_text("１，２３４．５")
+    '1234.5'
+    """
+    if not t.isascii():
+        t = unicodedata.normalize("NFKC", t).translate(_MINUS).strip()
+    return _THOUSANDS.sub("", t) if "," in t else t
+
+
 def as_float(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Numbers [as given] and a mask of non-empty cells that are not numbers."""
+    """Numbers [as given] and a mask of non-empty cells that are not numbers.
+
+    Text cells are read by :func:`number_text` (full-width digits, thousands separators).
+    """
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         num = s.astype(float)
         return num, ~np.isfinite(num.to_numpy()) & num.notna().to_numpy()
     text = as_text(s)
-    cleaned = text.map(lambda t: _THOUSANDS.sub("", t) if isinstance(t, str) else t)
+    cleaned = text.map(_unique_map(text, number_text))
     num = pd.to_numeric(cleaned, errors="coerce").astype(float)
     bad = text.notna().to_numpy() & ~np.isfinite(num.to_numpy())
     return num.where(~bad, np.nan), bad
@@ -140,17 +169,72 @@ def as_bool(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(yes, index=s.index, dtype=bool), bad
 
 
+def excel_serial_date(serial: float) -> dt.date | None:
+    """The date of an Excel serial day number (1900 date system), or None if out of range.
+
+    >>> excel_serial_date(45545)
+    datetime.date(2024, 9, 10)
+    """
+    if not (1 <= serial <= _EXCEL_MAX_SERIAL) or serial != int(serial):
+        return None
+    n = int(serial)
+    if n == 60:  # 1900-02-29 does not exist
+        return None
+    return _EXCEL_EPOCH + dt.timedelta(days=n if n > 60 else n + 1)
+
+
+def parse_date(v: Any) -> dt.date | None:
+    """A date from a cell, or None when the cell is not a date.
+
+    Accepts dates and datetimes; ``2024-09-10``, ``2024年9月10日``, ``2024.9.10``,
+    ``2024/9/10`` (full-width digits too); ``20240910``; Excel serial day numbers (``45545``,
+    a number or its text); other forms pandas reads (``10 Sep 2024``).
+
+    >>> parse_date("2024年9月10日")
+    datetime.date(2024, 9, 10)
+    """
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        num = float(v)
+        if not np.isfinite(num):
+            return None
+        if num == int(num) and 19000101 <= num <= 29991231:
+            return parse_date(str(int(num)))
+        return excel_serial_date(num)
+    text = unicodedata.normalize("NFKC", str(v)).strip()
+    m = _YMD.match(text)
+    try:
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if re.fullmatch(r"\d{8}", text):
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:  # 2024-02-30
+        return None
+    if re.fullmatch(r"\d+(?:\.0+)?", text):
+        return excel_serial_date(float(text))
+    ts = pd.to_datetime(text, errors="coerce")
+    return None if pd.isna(ts) else ts.date()
+
+
 def as_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Dates (``datetime.date`` or None) and a mask of cells that are not dates."""
+    """Dates (``datetime.date`` or None) and a mask of cells that are not dates.
+
+    Each distinct cell is read once by :func:`parse_date`.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
-        ts = s
-        bad = np.zeros(len(s), dtype=bool)
-    else:
-        text = as_text(s)
-        ts = pd.to_datetime(text, errors="coerce", format="mixed")
-        bad = text.notna().to_numpy() & ts.isna().to_numpy()
-    out = [None if pd.isna(t) else t.date() for t in ts]
-    return pd.Series(out, index=s.index, dtype=object), bad
+        out = [None if pd.isna(t) else t.date() for t in s]
+        return pd.Series(out, index=s.index, dtype=object), np.zeros(len(s), dtype=bool)
+    present = s.notna() & ~s.astype(object).map(lambda v: isinstance(v, str) and not v.strip())
+    values = s.where(present)
+    dates = values.map(_unique_map(values, parse_date)).astype(object)
+    dates = dates.where(dates.notna(), None)
+    bad = present.to_numpy() & dates.isna().to_numpy()
+    return pd.Series(dates.to_numpy(dtype=object), index=s.index, dtype=object), bad
 
 
 def _value_key(v: str) -> str:
@@ -353,7 +437,13 @@ def check_site_geometries(
     """
     geoms = np.asarray(geoms, dtype=object).copy()
     missing = active & shapely.is_missing(geoms)
-    issues.add_rows(missing, head, lambda p: "has no geometry (a site needs a polygon)")
+    issues.add_rows(
+        missing,
+        head,
+        lambda p: (
+            "has no geometry (a site needs a polygon, or a centre point with its declared area)"
+        ),
+    )
     present = active & ~missing
     empty = present & shapely.is_empty(geoms)
     issues.add_rows(empty, head, lambda p: "geometry is empty")
@@ -396,26 +486,48 @@ def check_site_geometries(
     return geoms, repairs
 
 
+def area_tolerance(on: dt.date | str | None = None) -> float:
+    """The declared-area tolerance in force [1] (reference table ``inventory/declared-area-tolerance``)."""
+    from restora import refdata
+
+    return float(refdata.get(AREA_TOLERANCE_TABLE, on=on).data["relative"])
+
+
 def check_declared_area(
     declared: pd.Series,
     area: np.ndarray,
     issues: Issues,
     head: str,
-    tolerance: float = AREA_TOLERANCE,
+    tolerance: float,
 ) -> None:
-    """A problem where the declared area differs from the geometry's by more than ``tolerance``."""
+    """A problem where the declared area differs from the geometry's by more than ``tolerance``.
+
+    Parameters
+    ----------
+    declared, area : array-like
+        The declared and the geometry's areas [hm²].
+    tolerance : float
+        Largest accepted relative difference |declared − area| / area [1].
+
+    The message gives both areas in hm² and in 亩 (1 hm² = 15 亩).
+    """
     d = declared.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.abs(d - area) / area
     off = (
         np.isfinite(d) & np.isfinite(area) & (d >= 0) & ((rel > tolerance) | (area == 0) & (d > 0))
     )
+
+    def both(hm2: float) -> str:
+        return f"{hm2:.4f} hm² ({hm2 * MU_PER_HM2:.2f} 亩)"
+
     issues.add_rows(
         off,
         head,
         lambda p: (
-            f"declared area {d[p]:.4f} hm² differs from the geometry's area "
-            f"{area[p]:.4f} hm² by {rel[p]:.1%} (more than {tolerance:.0%})"
+            f"declared area {both(d[p])} differs from the geometry's area {both(area[p])} "
+            f"by {rel[p]:.1%} (more than the tolerance {tolerance:g} = {tolerance:.0%}; "
+            "set it with --area-tolerance)"
         ),
     )
 
