@@ -13,8 +13,12 @@ JSON contracts (stable; see docs/valuation-esv-gep.md):
   "rule_codes", "years" [{project_year, year, value_cny_per_yr, stage, stage_code}], "tables"}``.
 - ``value location``: ``{"method", "rows" [... value_unadjusted_cny_per_yr, location_coefficient,
   value_adjusted_cny_per_yr], "tables"}``.
-- ``value sites``: ``{"sites" [...], "total_before_cny_per_yr", "total_after_cny_per_yr",
-  "method", "price_year", "tables"}``.
+- ``value sites``: ``{"sites" [{site_id, kind, water, area_hm2, area_source ("geometry": the
+  polygon's area; "declared": the source's), type_before, type_after, after_planned,
+  esv_before_cny_per_yr, esv_after_cny_per_yr, esv_change_cny_per_yr}],
+  "total_before_cny_per_yr", "total_after_cny_per_yr", "area_sources" {"geometry": n,
+  "declared": n}, "method", "price_year", "tables"}``; the same from files and from the
+  store (``--mine`` / ``--all``).
 """
 
 from __future__ import annotations
@@ -25,10 +29,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import typer
 
-from restora.cli.output import Format, FormatOption, OnOption, emit, handled
+from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cli.source import (
+    AllOption,
+    MineOption,
+    choose_source,
+    load_register,
+    mine_regions,
+    region_groups,
+    unique_tables,
+)
 from restora.errors import InputError, input_error
 
 app = typer.Typer(no_args_is_help=True)
@@ -257,44 +271,207 @@ def location_cmd(
 
 @app.command("sites")
 def sites_cmd(
-    sites: str = typer.Argument(..., help="Sites CSV/JSON: site_id, kind, water, area_hm2."),
+    sites: str = typer.Argument(None, help="Sites: a table (CSV/JSON: site_id, kind, water, an area) or register files (GeoPackage, GeoJSON, XLSX as `mines export` writes them); or --mine / --all."),
     after: str = typer.Option(..., "--after", help="JSON {site_id: ecosystem type or null}."),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
+    db: str | None = DbOption,
+    crs: str | None = typer.Option(None, "--crs", help="CRS of a register file's coordinates when it has none, e.g. EPSG:4547."),
     equivalent_value: float | None = typer.Option(None, "--equivalent-value", help="[CNY/hm²/yr] value of one standard equivalent."),
     price_year: int | None = typer.Option(None, "--price-year", help="Price year of --equivalent-value."),
     on: str | None = OnOption,
-    region: str = RegionOption,
+    region: str = typer.Option(None, "--region", help="6-digit GB/T 2260 code for regional tables (default: each mine's region code)."),
     fmt: Format = FormatOption,
 ) -> None:  # fmt: skip
-    """ESV of register sites before (damaged) and after (planned land cover)."""
+    """ESV of register sites before (damaged) and after (planned land cover).
+
+    Each site's area is its polygon's (area_source "geometry"), else the area its source
+    declared (area_source "declared": declared_area_hm2, area_hm2, 面积（公顷）, 面积（亩）, area_m2 …
+    in a table); a table's geometry_area_hm2 (written by `mines export`) is the polygon's.
+    """
+    from restora.inventory.site_area import site_area_hm2
     from restora.valuation import esv
 
     with handled():
-        frame, _ = _read_table(sites)
-        cover, cover_name = _read_json(after)
-        if not isinstance(cover, dict):
+        selection = choose_source(files={"SITES": sites}, mine=mine, all_mines=all_mines, db=db)
+        if selection is None:
+            frame, regions, name = _read_sites(sites, crs)
+        else:
+            reg = load_register(selection)
+            frame, name = reg.sites, selection.describe()
+            of_mine = mine_regions(reg)
+            regions = [of_mine.get(str(m)) for m in frame["mine_id"]]
+        frame = frame.reset_index(drop=True)
+        if frame.empty:
+            raise InputError("no site to value", file=name)
+        cover_doc, cover_name = _read_json(after)
+        if not isinstance(cover_doc, dict):
             raise InputError("expected an object {site_id: ecosystem type}", file=cover_name)
-        if "water" in frame.columns:
-            frame["water"] = frame["water"].map(_truthy)
-        out = esv.esv_before_after(
-            frame,
-            {str(k): v for k, v in cover.items()},
-            equivalent_value_cny_per_hm2=equivalent_value,
-            price_year=price_year,
-            on=on,
-            region=region,
+        cover = {str(k): v for k, v in cover_doc.items()}
+        ids = frame["site_id"].astype(str).tolist()
+        unknown = sorted(set(cover) - set(ids))
+        if unknown:
+            raise InputError(f"names site(s) not among the sites: {unknown}", file=cover_name)
+        area, source = site_area_hm2(frame)
+        bad = np.flatnonzero(~np.isfinite(area) | (area < 0))
+        if bad.size:
+            i = int(bad[0])
+            why = "no polygon and no declared area" if source[i] is None else "a negative area"
+            raise InputError(
+                f"site {ids[i]!r} has {why}",
+                file=name,
+                row=i + 1 if selection is None else None,
+                field="declared_area_hm2",
+            )
+        water = (
+            frame["water"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if "water" in frame.columns
+            else np.zeros(len(frame), dtype=bool)
         )
+        table = pd.DataFrame(
+            {
+                "site_id": ids,
+                "kind": frame["kind"].to_numpy(dtype=object),
+                "water": water,
+                "area_hm2": area,
+            }
+        )
+        parts, tables = [], []
+        for place, at in region_groups(region, regions):
+            part = esv.esv_before_after(
+                table.iloc[at].reset_index(drop=True),
+                {k: v for k, v in cover.items() if k in set(table["site_id"].iloc[at])},
+                equivalent_value_cny_per_hm2=equivalent_value,
+                price_year=price_year,
+                on=on,
+                region=place,
+            )
+            parts.append(part.set_axis(at))
+            tables += part.attrs["tables"]
+        years = {p.attrs["price_year"] for p in parts}
+        if len(years) > 1:
+            raise InputError(
+                f"the sites' regions value at different price years ({sorted(years)}): give "
+                "--region, or --equivalent-value with --price-year",
+                field="--region",
+            )
+        out = pd.concat(parts).sort_index()
+        out.insert(out.columns.get_loc("area_hm2") + 1, "area_source", source)
         data = {
-            "method": out.attrs["method"],
-            "price_year": out.attrs["price_year"],
+            "method": parts[0].attrs["method"],
+            "price_year": parts[0].attrs["price_year"],
             "total_before_cny_per_yr": float(out["esv_before_cny_per_yr"].sum()),
             "total_after_cny_per_yr": float(out["esv_after_cny_per_yr"].sum()),
+            "area_sources": {s: int((source == s).sum()) for s in ("geometry", "declared")},
             "sites": out.to_dict("records"),
-            "tables": out.attrs["tables"],
+            "tables": unique_tables(tables),
         }
         if fmt == Format.json:
             emit(data, fmt)
             return
         emit(data, fmt, rows=data["sites"], title="ESV before / after [CNY/yr]")
+        err_console.print(
+            f"areas: {data['area_sources']['geometry']} site(s) from their polygons, "
+            f"{data['area_sources']['declared']} declared (no polygon)"
+        )
+
+
+#: File types read as register files (what `mines import` reads), not as a plain table.
+_REGISTER_SUFFIXES = (".gpkg", ".geojson", ".shp", ".zip", ".xlsx")
+
+
+def _read_sites(path: str, crs: str | None) -> tuple[pd.DataFrame, list[str | None], str]:
+    """Sites in the register's form and each site's region code, from a file.
+
+    GIS and Excel files, JSON feature collections and tables with a geometry column are read
+    as register files (:func:`restora.inventory.io.read_register`, as ``mines import`` reads
+    them: the polygon's area, the declared area, the mine's region). Other CSV/JSON tables
+    are read as site tables: headers as the register names them (Chinese or English), the
+    declared area in hm², 亩 or m², ``geometry_area_hm2`` as the polygon's area.
+    """
+    from restora.inventory import headers as hd
+
+    is_register = path != "-" and Path(path).suffix.lower() in _REGISTER_SUFFIXES
+    if not is_register:
+        text, name = _read_text(path)
+        if text.lstrip().startswith("{") and '"FeatureCollection"' in text[:2000]:
+            is_register = True
+        else:
+            frame, name = _read_table(path)
+            canon = {h: hd.canonical(h, "sites") for h in frame.columns}
+            is_register = hd.GEOMETRY in canon.values()
+    if is_register:
+        from restora.inventory.io import read_register
+
+        reg, _ = read_register([path], crs=crs)
+        of_mine = {
+            str(m): str(r)
+            for m, r in zip(reg.mines["mine_id"], reg.mines["region_code"], strict=True)
+        }
+        return reg.sites, [of_mine.get(str(m)) for m in reg.sites["mine_id"]], str(path)
+    return _site_table(frame, canon, name)
+
+
+def _site_table(
+    frame: pd.DataFrame, canon: dict[str, str | None], name: str
+) -> tuple[pd.DataFrame, list[str | None], str]:
+    """A plain site table in the register's form: typed columns, areas in hm²."""
+    from restora.inventory import headers as hd
+    from restora.inventory.schema import SITE_KIND_CHOICES
+    from restora.units import M2_PER_HM2, MU_PER_HM2
+
+    renamed: dict[str, str] = {}
+    for header, col in canon.items():
+        col = "area_hm2" if col == hd.COMPUTED_AREA else col
+        if col is None:
+            continue
+        if col in renamed.values():
+            first = next(h for h, c in renamed.items() if c == col)
+            raise InputError(f"{first!r} and {header!r} both give {col}", file=name, field=header)
+        renamed[header] = col
+    out = frame.rename(columns=renamed)
+    for col in ("site_id", "kind"):
+        if col not in out.columns:
+            raise InputError(
+                f"no column {col!r} (accepted: {', '.join(hd.accepted_names(col, 'sites'))})",
+                file=name,
+                field=col,
+            )
+    per_hm2 = {
+        "area_hm2": 1.0,
+        "declared_area_hm2": 1.0,
+        hd.AREA_MU: MU_PER_HM2,
+        hd.AREA_M2: M2_PER_HM2,
+    }
+    for col, factor in per_hm2.items():
+        if col not in out.columns:
+            continue
+        cells = out[col].astype(object).where(out[col].notna(), "")
+        number = pd.to_numeric(cells.astype(str).str.strip().replace("", np.nan), errors="coerce")
+        bad = number.isna() & (cells.astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            header = next((h for h, c in renamed.items() if c == col), col)
+            raise InputError(
+                f"{cells.iloc[i]!r} is not a number", file=name, row=i + 1, field=header
+            )
+        out[col] = number.astype(float) / factor
+    for pseudo in (hd.AREA_MU, hd.AREA_M2):
+        if pseudo in out.columns:
+            if "declared_area_hm2" in out.columns:
+                raise InputError("the declared area is given twice", file=name, field=pseudo)
+            out = out.rename(columns={pseudo: "declared_area_hm2"})
+    kinds = out["kind"].astype(str).str.strip()
+    out["kind"] = kinds.str.lower().map(SITE_KIND_CHOICES).fillna(kinds)
+    out["site_id"] = out["site_id"].astype(str).str.strip()
+    if "water" in out.columns:
+        out["water"] = out["water"].map(_truthy)
+    regions = (
+        [None if pd.isna(r) or str(r).strip() == "" else str(r).strip() for r in out["region_code"]]
+        if "region_code" in out.columns
+        else [None] * len(out)
+    )
+    return out, regions, name
 
 
 def _truthy(v: Any) -> bool:
