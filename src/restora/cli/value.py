@@ -466,11 +466,10 @@ def _site_table(
     out["site_id"] = out["site_id"].astype(str).str.strip()
     if "water" in out.columns:
         out["water"] = out["water"].map(_truthy)
-    regions = (
-        [None if pd.isna(r) or str(r).strip() == "" else str(r).strip() for r in out["region_code"]]
-        if "region_code" in out.columns
-        else [None] * len(out)
-    )
+    codes = out["region_code"] if "region_code" in out.columns else pd.Series([None] * len(out))
+    regions: list[str | None] = [
+        None if pd.isna(r) or str(r).strip() == "" else str(r).strip() for r in codes
+    ]
     return out, regions, name
 
 
