@@ -19,6 +19,18 @@ class RestoraError(Exception):
     exit_code = 1
 
 
+class StoreBusyError(RestoraError):
+    """The store stayed locked by another writer for longer than the busy timeout; exit code 1.
+
+    Raised before anything of the waiting transaction was written (see docs/store.md,
+    "Locking and concurrent writers").
+    """
+
+
+class StoreReadOnlyError(RestoraError):
+    """The store cannot be written (a read-only file, folder or database); exit code 1."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where it is and what is wrong.

@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from restora.store.engine import create_engine
+from restora.store.engine import begin_write, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -56,7 +56,8 @@ def run_on(connection: sa.Connection, action: str, revision: str) -> None:
 def _run(url: str | sa.URL, action: str, revision: str) -> None:
     engine = create_engine(url, foreign_keys=False, poolclass=sa.NullPool)
     try:
-        with engine.begin() as connection:
+        # one migration at a time: a second process waits, then finds the database migrated
+        with begin_write(engine) as connection:
             run_on(connection, action, revision)
     finally:
         engine.dispose()
