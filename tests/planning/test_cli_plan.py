@@ -102,7 +102,7 @@ def test_cost_estimate_of_a_mine_id_plans_it_from_the_store(tmp_path):
     url = _store(tmp_path)
     r = runner.invoke(
         app,
-        ["cost", "estimate", "M1", "--db", url, "--price-year", "2023", "--start-year", "2026",
+        ["cost", "estimate", "--mine", "M1", "--db", url, "--price-year", "2023", "--start-year", "2026",
          "--draws", "200", "-f", "json"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output

@@ -26,14 +26,20 @@ from restora.cli.output import (
     workbook_target,
     write_workbook,
 )
-from restora.cli.plan import load_plan_or_mine
+from restora.cli.plan import plans_from_store, read_plans
+from restora.cli.source import AllOption, MineOption, choose_source
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("estimate")
 def estimate_command(
-    refs: list[str] = typer.Argument(..., help="Mine ids (planned from the store) or plan files."),
+    plans: list[str] = typer.Argument(
+        None,
+        help="Plan files (.yaml/.json from `plan make --out`; - for stdin); or --mine / --all.",
+    ),
+    mine: list[str] = MineOption,
+    all_mines: bool = AllOption,
     draws: int = typer.Option(10_000, "--draws", min=1, help="Monte Carlo draws."),
     seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same result)."),
     tiers: str = typer.Option("cn-default", "--tiers", help="Indirect-cost tier set."),
@@ -46,7 +52,10 @@ def estimate_command(
     fmt: SendFormat = SendFormatOption,
     out: Path | None = WorkbookOption,
 ) -> None:
-    """Estimate the life-cycle cost of one or more mines or plans (P10/P50/P80/P90).
+    """Estimate the life-cycle cost of one or more plans or mines (P10/P50/P80/P90).
+
+    Costs plan files, or mines of the store planned as `plan make` plans them (--mine ID,
+    repeatable, or --all); several are summed.
 
     Table and CSV: cost by phase [CNY]. JSON: total_p50_cny, total_p90_cny, total, pv,
     by_phase, by_item (with each unit cost's source), unsourced_direct_share, unsourced_items,
@@ -61,10 +70,12 @@ def estimate_command(
         if distribution not in (None, "triangular", "pert"):
             raise InputError("must be triangular or pert", field="--distribution")
         book = workbook_target(fmt, out)
-        loaded = [
-            load_plan_or_mine(r, db=db, price_year=price_year, start_year=start_year, on=on)
-            for r in refs
-        ]
+        selection = choose_source(files={"PLANS": plans}, mine=mine, all_mines=all_mines, db=db)
+        loaded = (
+            read_plans(plans)
+            if selection is None
+            else plans_from_store(selection, price_year=price_year, start_year=start_year, on=on)
+        )
         try:
             report, *_ = cost_report(
                 [p for p, _ in loaded],

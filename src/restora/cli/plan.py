@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cli.source import StoreSelection, load_register
 from restora.errors import InputError
 from restora.planning.io import dump_plan, plan_to_dict, read_plan, read_zones
 from restora.planning.model import RestorationPlan
+
+if TYPE_CHECKING:
+    from restora.inventory.model import Register
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,16 +32,72 @@ def plan_from_store(
     context_file: str | None = None,
 ) -> RestorationPlan:
     """Load one mine from the store, diagnose it and plan it (:func:`plan_mine`)."""
-    from restora.costing.unitcosts import load_library
-    from restora.diagnosis.context_io import read_context
-    from restora.planning.diagnosed import plan_mine
     from restora.store import Store
 
     with Store(db) as store:
         reg = store.load_register([mine_id])
     if reg.mines.empty:
         raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
-    region = str(reg.mines["region_code"].iloc[0])
+    return _plan(
+        reg,
+        mine_id,
+        price_year=price_year,
+        start_year=start_year,
+        post_closure_years=post_closure_years,
+        on=on,
+        zones_file=zones_file,
+        context_file=context_file,
+    )
+
+
+def plans_from_store(
+    selection: StoreSelection,
+    *,
+    price_year: int | None,
+    start_year: int | None,
+    on: str | None,
+) -> list[tuple[RestorationPlan, str]]:
+    """First plans of the selected mines (``--mine`` order, or every mine by id), as
+    ``plan make`` makes them, each with ``"mine <id>"`` for messages.
+
+    ``price_year`` defaults to the unit-cost library's newest, ``start_year`` to next year, the
+    years of care to ``costing/assumptions``.
+    """
+    reg = load_register(selection)
+    ids = list(selection.mine_ids or reg.mines["mine_id"].astype(str))
+    return [
+        (
+            _plan(
+                reg,
+                mine_id,
+                price_year=price_year or _default_price_year(on),
+                start_year=start_year or dt.date.today().year + 1,
+                post_closure_years=_default_care(on),
+                on=on,
+            ),
+            f"mine {mine_id}",
+        )
+        for mine_id in ids
+    ]
+
+
+def _plan(
+    reg: Register,
+    mine_id: str,
+    *,
+    price_year: int,
+    start_year: int,
+    post_closure_years: int,
+    on: str | None = None,
+    zones_file: str | None = None,
+    context_file: str | None = None,
+) -> RestorationPlan:
+    """Diagnose and plan one mine of ``reg`` with the unit-cost library of its region."""
+    from restora.costing.unitcosts import load_library
+    from restora.diagnosis.context_io import read_context
+    from restora.planning.diagnosed import plan_mine
+
+    region = str(reg.mine(mine_id).region_code)
     lib = load_library(on=on, region=region)
     return plan_mine(
         reg,
@@ -50,6 +110,27 @@ def plan_from_store(
         units={k: u.unit for k, u in lib.items.items()},
         on=on,
     )
+
+
+def read_plans(refs: list[str]) -> list[tuple[RestorationPlan, str]]:
+    """Plan files (``.yaml``/``.yml``/``.json``, ``-`` for stdin), each with its name.
+
+    Raises
+    ------
+    InputError
+        A name that is not a file (a mine id is read from the store with ``--mine``).
+    """
+    out = []
+    for ref in refs:
+        if ref != "-" and not Path(ref).is_file():
+            hint = (
+                f"; to plan mine {ref!r} from the store give --mine {ref}"
+                if Path(ref).suffix not in (".yaml", ".yml", ".json")
+                else ""
+            )
+            raise InputError(f"no such plan file{hint}", file=ref)
+        out.append((read_plan(ref), ref))
+    return out
 
 
 def load_plan_or_mine(
