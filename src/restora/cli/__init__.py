@@ -209,4 +209,9 @@ def _root(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # the last resort: no traceback reaches a user
+        from restora.cli.output import report_unexpected
+
+        report_unexpected(exc)

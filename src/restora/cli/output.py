@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -330,21 +330,180 @@ def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable
         yield step
 
 
+#: Options whose value is a file the command writes: their missing folders are created first.
+OUTPUT_PARAMS = ("out", "rejects", "chart")
+
+
 @contextmanager
 def handled() -> Iterator[None]:
-    """Run a command body, mapping Restora errors to messages and exit codes 2 / 1."""
+    """Run a command body: errors become a message and exit code 2 (bad input) or 1.
+
+    No traceback reaches the user; each problem is one line on stderr:
+
+    - :class:`~restora.errors.InputError` → 2, one line per problem (file, row, column);
+    - any other :class:`~restora.errors.RestoraError` → 1 (a busy or read-only store, …);
+    - a file that cannot be read or written (``OSError``: missing, a folder, no permission,
+      disk full) → 2 when it is one of the command's inputs, else 1, naming the file;
+    - text that is not in the expected encoding, a file that is not the archive it claims to
+      be → 2; a database error no layer explained → 1, with the driver's first line.
+
+    Before the body runs, the missing folders of the ``--out``, ``--rejects`` and ``--chart``
+    files are created (:data:`OUTPUT_PARAMS`); if the command then fails, those it left empty
+    are removed again. Other exceptions (bugs) propagate; :func:`report_unexpected` turns them
+    into one line at the top of the command line.
+    """
+    params = _command_params()
+    created = _make_output_folders(params)
     try:
         yield
-    except InputError as exc:
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True
+    except BaseException as exc:
+        if not (_is_exit(exc) and getattr(exc, "exit_code", 1) == 0):
+            _remove_empty(created)
+        explained = explain(exc, params)
+        if explained is None:
+            raise
+        code, message = explained
+        _print_error(message)
+        raise typer.Exit(code) from exc
+
+
+def report_unexpected(exc: BaseException) -> NoReturn:
+    """The last resort of ``restora``'s entry point: one line and exit 1 (or 2), no traceback.
+
+    Errors :func:`explain` knows keep their message and exit code; anything else is a bug, said
+    so in one line. ``RESTORA_DEBUG=1`` re-raises it with its traceback. A closed pipe
+    (``restora mines list | head``) exits 1 quietly.
+    """
+    if isinstance(exc, BrokenPipeError):
+        # stdout's reader went away: flush nothing more into it, say nothing
+        with suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1)
+    if os.environ.get("RESTORA_DEBUG", "").strip() not in ("", "0"):
+        raise exc
+    explained = explain(exc, {})
+    if explained is None:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        explained = (
+            1,
+            f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); "
+            "this is a bug in Restora: please report it with the command you ran "
+            "(RESTORA_DEBUG=1 shows where it happened)",
         )
-        raise typer.Exit(exc.exit_code) from exc
-    except RestoraError as exc:
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+    _print_error(explained[1])
+    raise SystemExit(explained[0])
+
+
+def explain(exc: BaseException, params: dict[str, Any]) -> tuple[int, str] | None:
+    """Exit code and message for an error a user can act on, or None for anything else.
+
+    ``params`` are the command's parameters (to tell an input file from an output file).
+
+    Examples
+    --------
+    >>> explain(FileNotFoundError(2, "No such file or directory", "in.csv"), {"files": ["in.csv"]})
+    (2, 'in.csv: cannot read (No such file or directory)')
+    >>> explain(PermissionError(13, "Permission denied", "out/x.csv"), {"out": "out/x.csv"})
+    (1, 'out/x.csv: cannot write (Permission denied)')
+    >>> explain(KeyError("x"), {}) is None
+    True
+    """
+    if isinstance(exc, InputError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, RestoraError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return 2, (
+            f"the input is not {exc.encoding} text (byte {exc.start}: {exc.reason}); "
+            "save it as UTF-8 or pass --encoding where the command has it"
         )
-        raise typer.Exit(exc.exit_code) from exc
+    if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+        name = exc.filename if exc.filename is not None else None
+        reason = exc.strerror or str(exc)
+        if name is None:
+            return 1, f"cannot read or write a file ({reason})"
+        if _is_input(name, params):
+            return 2, f"{name}: cannot read ({reason})"
+        return 1, f"{name}: cannot write ({reason})"
+    if type(exc).__name__ == "BadZipFile":
+        return 2, f"a file is not a valid ZIP archive ({exc})"
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded only if a command used the database
+    if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines()
+        return 1, f"the database failed: {lines[0] if lines else type(orig).__name__}"
+    return None
+
+
+def _print_error(message: str) -> None:
+    err_console.print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True
+    )
+
+
+def _is_exit(exc: BaseException) -> bool:
+    return type(exc).__name__ == "Exit" or isinstance(exc, SystemExit)
+
+
+def _command_params() -> dict[str, Any]:
+    """The parameters of the command being run (empty outside a command)."""
+    import importlib
+
+    ctx = None
+    for module in ("typer.main", "click"):  # typer ≥ 0.24 carries its own click
+        with suppress(ImportError, AttributeError):
+            ctx = importlib.import_module(module).get_current_context(silent=True)
+            break
+    return dict(ctx.params) if ctx is not None else {}
+
+
+def _paths(value: Any) -> list[str]:
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _paths(v)]
+    return []
+
+
+def _is_input(name: Any, params: dict[str, Any]) -> bool:
+    """True if ``name`` is (in) a path the command was given to read."""
+    target = os.path.abspath(os.fspath(name))
+    for key, value in params.items():
+        if key in OUTPUT_PARAMS:
+            continue
+        for path in _paths(value):
+            given = os.path.abspath(path)
+            if target == given or target.startswith(given.rstrip(os.sep) + os.sep):
+                return True
+    return False
+
+
+def _make_output_folders(params: dict[str, Any]) -> list[Path]:
+    """Create the missing folders of the output files; the folders created, deepest first."""
+    created: list[Path] = []
+    for key in OUTPUT_PARAMS:
+        for path in _paths(params.get(key)):
+            if path in ("", "-"):
+                continue
+            folder = Path(path).parent
+            missing = []
+            while not folder.exists() and folder != folder.parent:
+                missing.append(folder)
+                folder = folder.parent
+            if not missing:
+                continue
+            try:
+                missing[0].mkdir(parents=True, exist_ok=True)
+            except OSError:
+                continue  # the command's own write will fail and say why
+            created += missing
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with suppress(OSError):
+            folder.rmdir()
 
 
 def read_input_text(path: str) -> tuple[str, str]:
