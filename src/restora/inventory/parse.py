@@ -672,8 +672,10 @@ def _point_sites(
     )
     ok = both & ~off
     lonlat[ok] = shapely.points(lon[ok], lat[ok])
+    if "declared_area_hm2" not in heads:
+        return  # no area column, or one without a unit: said once for the table
     declared = data["declared_area_hm2"].to_numpy(dtype=float)
-    area_head = heads.get("declared_area_hm2", "declared_area_hm2")
+    area_head = heads["declared_area_hm2"]
     issues.add_rows(
         both & ~np.isfinite(declared) & ~np.isin(np.arange(len(x)), list(issues.bad)),
         area_head,

@@ -127,20 +127,36 @@ def find_header(rows: list[list[Any]], merges: list[Merge] | None = None) -> Hea
         _fill_merges(texts[r], r, merges, texts) if merges else texts[r]
         for r in range(min(len(texts), HEADER_SCAN_ROWS + 1))
     ]
-    scores = [_score(r) for r in filled[:HEADER_SCAN_ROWS]]
     non_empty = [i for i, r in enumerate(filled[:HEADER_SCAN_ROWS]) if any(r)]
     if not non_empty:
         return None
-    best = max(scores)
-    h = scores.index(best) if best > 0 else non_empty[0]
-    names = filled[h]
-    if best > 0 and h + 1 < len(filled) and any(filled[h + 1]) and not _looks_numeric(rows[h + 1]):
-        lower = filled[h + 1]
-        upper = names if merges is not None else _fill_left(names, lower)
-        combined = [_combine(u, lo) for u, lo in zip(upper, lower, strict=True)]
-        if _score(combined) > best:
-            return Header(h, 2, combined)
-    return Header(h, 1, names)
+    # each row alone, and with the row below it as the second row of a two-row header
+    best: tuple[int, int, list[str]] | None = None  # score, rows, names
+    h = non_empty[0]
+    for r in non_empty:
+        one = (_score(filled[r]), 1, filled[r])
+        two = _two_rows(filled, rows, r, merges)
+        cand = two if two is not None and two[0] > one[0] else one
+        if cand[0] > 0 and (best is None or cand[0] > best[0]):
+            best, h = cand, r
+    if best is None:
+        return Header(h, 1, filled[h])
+    return Header(h, best[1], best[2])
+
+
+def _two_rows(
+    filled: list[list[str]], rows: list[list[Any]], r: int, merges: list[Merge] | None
+) -> tuple[int, int, list[str]] | None:
+    """Score and names of rows ``r`` and ``r + 1`` read as one header, if the second can be one."""
+    if r + 1 >= len(filled) or not any(filled[r + 1]) or _looks_numeric(rows[r + 1]):
+        return None
+    lower = filled[r + 1]
+    upper = filled[r] if merges is not None else _fill_left(filled[r], lower)
+    combined = [_combine(u, lo) for u, lo in zip(upper, lower, strict=True)]
+    score = _score(combined)
+    if score <= _score(lower):  # the upper row adds nothing: a title above the header
+        return None
+    return score, 2, combined
 
 
 def _unique(names: list[str]) -> list[str]:
