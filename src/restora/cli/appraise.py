@@ -3,12 +3,15 @@
 The register comes from the store (``--db``) or straight from a county folder (``--county
 DIR`` holding ``register.gpkg``, ``soil_samples.csv``, ``hazards.csv`` and ``context.gpkg``);
 ``--context`` names a context GeoPackage for the store case. Writes into ``--out DIR``
-(default ``appraisal-output/<project_id>``): ``appraisal.json``, ``report-<lang>.html`` and
-``report-<lang>.pdf``.
+(default ``appraisal-output/<project_id>``): ``appraisal.json``, ``appraisal.xlsx`` (its main
+tables, :mod:`restora.appraisal.workbook`, in the report's language), ``report-<lang>.html``
+and ``report-<lang>.pdf``. On a terminal each stage is shown as it starts (not with
+``--format json``, nor when stdout or stderr is redirected); Ctrl-C stops with exit code 130.
 
 JSON contract (stable)::
 
-    {"project_id": str, "appraisal": path, "reports": {"html": path, "pdf": path|null},
+    {"project_id": str, "appraisal": path, "workbook": path,
+     "reports": {"html": path, "pdf": path|null},
      "not_assessed": {stage: reason}, "cost_p50_cny", "cost_p90_cny", "esv_before_cny_per_yr",
      "esv_after_cny_per_yr", "npv_cny", "irr", "p_npv_negative", "notes": [str]}
 
@@ -17,6 +20,7 @@ The document ``appraisal.json`` itself is described in docs/appraisal.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +35,15 @@ from restora.cli.output import (
     emit,
     err_console,
     handled,
+    progress_wanted,
+    stage_progress,
 )
 from restora.errors import InputError
 
 COUNTY_FILES = ("register.gpkg", "soil_samples.csv", "hazards.csv")
 LANGS = ("zh", "en")
+#: Steps of one project after the pipeline's stages (restora.appraisal.pipeline.STAGES).
+WRITE_STEPS = ("workbook", "report")
 
 
 def county_from_folder(folder: Path) -> Any:
@@ -76,11 +84,21 @@ def write_project(
     lang: str,
     pdf: bool,
     on: str | None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Appraise one project and write appraisal.json and the report into ``out_dir``."""
+    """Appraise one project; write appraisal.json, appraisal.xlsx and the report into ``out_dir``.
+
+    ``progress`` is called with ``"<project_id>: <step>"`` as each pipeline stage, the
+    workbook and the report start.
+    """
     from restora.appraisal.mapdata import map_data
     from restora.appraisal.pipeline import appraise
     from restora.appraisal.report import write_report
+    from restora.appraisal.workbook import write_workbook
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(f"{spec.project_id}: {name}")
 
     doc = appraise(
         spec,
@@ -91,11 +109,15 @@ def write_project(
         notes=county.notes,
         map_data=map_data(county.register.sites, county.context, spec.mines),
         on=on,
+        progress=step,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "appraisal.json"
     path.write_text(dumps(doc) + "\n", encoding="utf-8")
-    paths = {"appraisal": path, **write_report(doc, out_dir, lang, pdf=pdf)}
+    step("workbook")
+    book = write_workbook(doc, out_dir / "appraisal.xlsx", lang)
+    step("report (PDF)" if pdf else "report")
+    paths = {"appraisal": path, "workbook": book, **write_report(doc, out_dir, lang, pdf=pdf)}
     return doc, paths
 
 
@@ -107,6 +129,7 @@ def headline(doc: dict[str, Any], paths: dict[str, Path]) -> dict[str, Any]:
         "project_id": doc["project"]["project_id"],
         "mines": doc["project"]["mines"],
         "appraisal": str(paths["appraisal"]),
+        "workbook": str(paths["workbook"]),
         "reports": {
             "html": str(paths["html"]),
             "pdf": str(paths["pdf"]) if "pdf" in paths else None,
@@ -140,20 +163,30 @@ def register(app: typer.Typer) -> None:
         on: str | None = OnOption,
         fmt: Format = FormatOption,
     ) -> None:  # fmt: skip
-        """Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, financing, risk, modes."""
+        """Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, financing, risk, modes.
+
+        Writes appraisal.json, appraisal.xlsx (its main tables) and the report into --out.
+        """
         from restora.appraisal.io import read_project
+        from restora.appraisal.pipeline import STAGES
         from restora.diagnosis.county import diagnose_county
 
+        total = 2 + len(STAGES) + len(WRITE_STEPS)
         with handled():
             if lang not in LANGS:
                 raise InputError("must be zh or en", field="--lang")
-            spec, pin = read_project(project)
-            cty = county_from_folder(county) if county else county_from_store(db, context)
-            for note in cty.notes:
-                err_console.print(f"[yellow]note:[/] {note}", highlight=False)
-            diag = diagnose_county(cty.register, cty.context, on=on)
-            target = out or Path("appraisal-output") / spec.project_id
-            doc, paths = write_project(spec, pin, cty, diag, target, lang=lang, pdf=pdf, on=on)
+            with stage_progress(progress_wanted(fmt), total) as step:
+                spec, pin = read_project(project)
+                step("reading the county" if county else "reading the register from the store")
+                cty = county_from_folder(county) if county else county_from_store(db, context)
+                for note in cty.notes:
+                    err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+                step("diagnosing the county")
+                diag = diagnose_county(cty.register, cty.context, on=on)
+                target = out or Path("appraisal-output") / spec.project_id
+                doc, paths = write_project(
+                    spec, pin, cty, diag, target, lang=lang, pdf=pdf, on=on, progress=step
+                )
             data = headline(doc, paths)
             if fmt == Format.json:
                 emit(data, fmt)

@@ -10,9 +10,14 @@
 4. appraises the three (``--top N``) highest-priority mines as projects (``examples/demo-projects/<mine>.yaml``;
    a mine without a project file is appraised with the register alone, its revenue and
    financing then "not assessed"), 10 000-draw risk runs, and writes each project's
-   appraisal.json and report (HTML and PDF) under ``DIR/<project_id>/``;
+   appraisal.json, appraisal.xlsx (its main tables) and report (HTML and PDF) under
+   ``DIR/<project_id>/``;
 5. shows the sites' ESV before/after, GEP, value stages and location-adjusted values, and says
    where the reports are.
+
+On a terminal each step is shown as it starts (a transient rich progress bar on stderr; not
+with ``--format json``, nor when stdout or stderr is redirected). Ctrl-C stops the demo with
+exit code 130 and no traceback.
 
 JSON (``--format json``)::
 
@@ -30,7 +35,17 @@ from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, OnOption, console, emit, err_console, handled
+from restora.cli.output import (
+    Format,
+    FormatOption,
+    OnOption,
+    console,
+    emit,
+    err_console,
+    handled,
+    progress_wanted,
+    stage_progress,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO_COUNTY = ROOT / "examples" / "demo-county"
@@ -89,22 +104,26 @@ def register(app: typer.Typer) -> None:
     ) -> None:  # fmt: skip
         """Import the demo county, rank it, appraise the three highest-priority mines, write reports."""
         from restora.appraisal.io import County
-        from restora.cli.appraise import county_from_folder, headline, write_project
+        from restora.appraisal.pipeline import STAGES
+        from restora.cli.appraise import WRITE_STEPS, county_from_folder, headline, write_project
         from restora.diagnosis.county import diagnose_county
         from restora.errors import InputError
         from restora.store import Store
 
         t0 = time.perf_counter()
-        with handled():
+        total = 3 + top * (len(STAGES) + len(WRITE_STEPS))
+        with handled(), stage_progress(progress_wanted(fmt), total) as step:
             if lang not in ("zh", "en"):
                 raise InputError("must be zh or en", field="--lang")
             table = fmt == Format.table
+            step("reading the county files")
             read = county_from_folder(county)
             out.mkdir(parents=True, exist_ok=True)
             db = out / "restora.db"
             if db.exists():
                 db.unlink()
             url = f"sqlite:///{db.resolve()}"
+            step("writing the register to a new SQLite database")
             with Store(url) as store:
                 store.add_register(read.register, source={"files": read.inputs})
                 reg = store.load_register()
@@ -115,6 +134,7 @@ def register(app: typer.Typer) -> None:
                 for note in cty.notes:
                     err_console.print(f"[yellow]note:[/] {note}", highlight=False)
                 emit([{"item": k, "value": v} for k, v in summary.items()], fmt, title="Register")
+            step("diagnosing and ranking the county")
             diag = diagnose_county(reg, cty.context, on=on)
             top10 = diag.ranking.reasons(10)
             if table:
@@ -141,7 +161,15 @@ def register(app: typer.Typer) -> None:
             for row in top10[:top]:
                 spec, pin = project_for(row["mine_id"], start_year)
                 doc, paths = write_project(
-                    spec, pin, cty, diag, out / spec.project_id, lang=lang, pdf=pdf, on=on
+                    spec,
+                    pin,
+                    cty,
+                    diag,
+                    out / spec.project_id,
+                    lang=lang,
+                    pdf=pdf,
+                    on=on,
+                    progress=step,
                 )
                 val = doc["stages"]["value"]
                 item = headline(doc, paths)
@@ -194,7 +222,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"\n[bold]Reports ({time.perf_counter() - t0:.1f} s):[/]")
             for p in projects:
                 console.print(f"  {p['project_id']}: {p['reports']['pdf'] or p['reports']['html']}")
-                console.print(f"      {p['reports']['html']}  ·  {p['appraisal']}")
+                console.print(
+                    f"      {p['reports']['html']}  ·  {p['appraisal']}  ·  {p['workbook']}"
+                )
 
 
 def diagnosis_summary(doc: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,9 @@ the figure to use). ``irr_status`` says which: ``none`` (there is none), ``uniqu
 or ``undetermined`` (the NPV curve has an extremum within rounding of zero: a double root, two
 roots too close to separate, or none; ``irr_all`` holds the candidate rate). For dated flows NPV
 is XNPV (actual/365) and IRR is XIRR.
+
+``finance metrics`` and ``finance risk`` also write a workbook (``--format xlsx --out FILE``):
+metrics and the flows; the risk summary and the tornado.
 """
 
 from __future__ import annotations
@@ -20,11 +23,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
+from restora.cells import Sheet
+from restora.cli.output import (
+    Format,
+    SendFormat,
+    SendFormatOption,
+    WorkbookOption,
+    emit,
+    handled,
+    read_input_json,
+    workbook_target,
+    write_workbook,
+)
 from restora.errors import InputError, input_error
 
 app = typer.Typer(no_args_is_help=True)
@@ -150,10 +165,15 @@ def metrics_command(
     periods_per_year: int = typer.Option(
         1, "--periods-per-year", min=1, help="Periods per year of flows (12 = monthly)."
     ),
-    fmt: Format = FormatOption,
+    fmt: SendFormat = SendFormatOption,
+    out: Path | None = WorkbookOption,
 ) -> None:
-    """NPV, IRR (all of them), MIRR, payback and discounted payback of one cash flow."""
+    """NPV, IRR (all of them), MIRR, payback and discounted payback of one cash flow.
+
+    xlsx (--out FILE): a metrics sheet (value and unit of each) and the flows.
+    """
     with handled():
+        book = workbook_target(fmt, out)
         fr = rate if finance_rate is None else finance_rate
         rr = rate if reinvest_rate is None else reinvest_rate
         for value, option in ((rate, "--rate"), (fr, "--finance-rate"), (rr, "--reinvest-rate")):
@@ -172,7 +192,43 @@ def metrics_command(
             reinvest_rate=rr,
             periods_per_year=periods_per_year,
         )
+        if book is not None:
+            write_workbook(book, metrics_sheets(result, flows, dates, periods_per_year))
+            return
         emit(result, fmt, columns=KEYS, title="Cash-flow metrics")
+
+
+#: Units of the metrics; money is in the flows' own currency.
+METRIC_UNITS = {
+    "npv": "currency of the flows",
+    "irr": "1/yr",
+    "mirr": "1/yr",
+    "payback_years": "yr",
+    "discounted_payback_years": "yr",
+}
+
+
+def metrics_sheets(
+    result: dict[str, Any], flows: list[float], dates: list[dt.date] | None, per_year: int
+) -> list[Sheet]:
+    """The workbook of ``finance metrics``: the metrics (value, unit) and the flows."""
+    rows = [
+        {
+            "metric": k,
+            "value": ", ".join(f"{x:.6g}" for x in v) if isinstance(v, list) else v,
+            "unit": METRIC_UNITS.get(k, ""),
+        }
+        for k, v in result.items()
+    ]
+    flow_rows: list[dict[str, Any]]
+    if dates is None:
+        flow_rows = [{"period": i, "year": i / per_year, "flow": f} for i, f in enumerate(flows)]
+    else:
+        flow_rows = [{"date": d.isoformat(), "flow": f} for d, f in zip(dates, flows, strict=True)]
+    return [
+        Sheet("metrics", rows, ["metric", "value", "unit"]),
+        Sheet("flows", flow_rows, headers={"flow": "flow [currency of the flows]"}),
+    ]
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
@@ -194,27 +250,43 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
 def risk_command(
     spec_file: str = typer.Argument(..., help="JSON risk spec (see docs/finance-metrics.md); -."),
     scenarios: int = typer.Option(10_000, "--scenarios", min=1, help="Monte Carlo scenarios."),
-    seed: int = typer.Option(1, "--seed", help="Random seed."),
-    swing: float = typer.Option(0.10, "--swing", min=0.0, help="Tornado swing, e.g. 0.10."),
-    fmt: Format = FormatOption,
+    seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same result)."),
+    swing: float = typer.Option(
+        0.10,
+        "--swing",
+        min=0.0,
+        help="Tornado swing [fraction of each driver's base value], e.g. 0.10 for ±10 %.",
+    ),
+    fmt: SendFormat = SendFormatOption,
+    out: Path | None = WorkbookOption,
 ) -> None:
-    """Monte Carlo of a project: NPV/IRR percentiles, P(IRR < hurdle), losses, tornado."""
+    """Monte Carlo of a project: NPV/IRR percentiles, P(IRR < hurdle), losses, tornado.
+
+    xlsx (--out FILE): the summary (metric, value) and the tornado.
+    """
     from pydantic import ValidationError
 
     from restora.finance import risk
 
     with handled():
+        book = workbook_target(fmt, out)
         data, name = read_input_json(spec_file)
         try:
             spec = risk.RiskSpec.model_validate(data)
         except ValidationError as exc:
             raise input_error(exc, file=name) from exc
-        out = risk.run(spec, n=scenarios, seed=seed, swing=swing, progress=fmt == Format.table)
+        res = risk.run(spec, n=scenarios, seed=seed, swing=swing, progress=fmt == Format.table)
         if fmt == Format.json:
-            emit(out, fmt)
+            emit(res, fmt)
             return
-        emit(_flatten(out["summary"]), fmt, columns=("metric", "value"), title="Project risk")
-        if fmt == Format.table and out["tornado"]:
+        if book is not None:
+            sheets = [Sheet("summary", _flatten(res["summary"]), ["metric", "value"])]
+            if res["tornado"]:
+                sheets.append(Sheet("tornado", res["tornado"]))
+            write_workbook(book, sheets)
+            return
+        emit(_flatten(res["summary"]), fmt, columns=("metric", "value"), title="Project risk")
+        if fmt == Format.table and res["tornado"]:
             cols = (
                 "driver",
                 "target",
@@ -225,7 +297,7 @@ def risk_command(
                 "npv_plus",
                 "npv_swing",
             )
-            emit(out["tornado"], fmt, columns=cols, title=f"Tornado (NPV, ±{swing:.0%})")
+            emit(res["tornado"], fmt, columns=cols, title=f"Tornado (NPV, ±{swing:.0%})")
 
 
 from restora.cli import finance_structure  # noqa: E402  (its commands join this group)

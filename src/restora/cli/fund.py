@@ -1,10 +1,29 @@
-"""``restora fund project``: the mine restoration fund account, year by year."""
+"""``restora fund project``: the mine restoration fund account, year by year.
+
+``--format xlsx --out FILE`` writes the schedule and a summary sheet.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
-from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, err_console, handled
+from restora.cells import Sheet
+from restora.cli.output import (
+    DbOption,
+    Format,
+    OnOption,
+    SendFormat,
+    SendFormatOption,
+    WorkbookOption,
+    emit,
+    err_console,
+    handled,
+    workbook_target,
+    write_workbook,
+)
 from restora.cli.plan import load_plan_or_mine
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,21 +46,30 @@ def project_command(
         "--draws-from-plan",
         help="Draw the plan's yearly cost (scaled to the basis liability) in production years.",
     ),
-    liability_p50: float = typer.Option(None, "--liability-p50", help="Override [CNY]."),
-    liability_p90: float = typer.Option(None, "--liability-p90", help="Override [CNY]."),
+    liability_p50: float = typer.Option(
+        None, "--liability-p50", help="P50 liability [CNY] (default: the cost estimate's)."
+    ),
+    liability_p90: float = typer.Option(
+        None, "--liability-p90", help="P90 liability [CNY] (default: the cost estimate's)."
+    ),
     draws: int = typer.Option(10_000, "--draws", min=1, help="Monte Carlo draws for P50/P90."),
-    seed: int = typer.Option(1, "--seed"),
+    seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same result)."),
     on: str | None = OnOption,
     db: str | None = DbOption,
-    fmt: Format = FormatOption,
+    fmt: SendFormat = SendFormatOption,
+    out: Path | None = WorkbookOption,
 ) -> None:
-    """Project accruals, draws, balance and sufficiency (P50 and P90) over the production plan."""
+    """Project accruals, draws, balance and sufficiency (P50 and P90) over the production plan.
+
+    xlsx (--out FILE): the schedule year by year and a summary sheet.
+    """
     from restora.costing.fund import load_rule, plan_draws, project_fund
     from restora.costing.io import read_production
     from restora.costing.report import cost_report
     from restora.errors import InputError
 
     with handled():
+        book = workbook_target(fmt, out)
         prod = read_production(production)
         plan, where = load_plan_or_mine(ref, db=db, price_year=None, start_year=None, on=on)
         if liability_p50 is None or liability_p90 is None:
@@ -96,5 +124,20 @@ def project_command(
                 },
                 fmt,
             )
+            return
+        if book is not None:
+            summary: list[dict[str, Any]] = [
+                {"item": "mine", "value": plan.mine_id, "unit": ""},
+                {"item": "price year", "value": plan.price_year, "unit": "year"},
+                {"item": "liability P50", "value": round(l50, 2), "unit": "CNY"},
+                {"item": "liability P90", "value": round(l90, 2), "unit": "CNY"},
+                {"item": "accrual basis", "value": basis, "unit": ""},
+                {"item": "rule", "value": f"{rule.rule_code} ({rule.method})", "unit": ""},
+                {"item": "final sufficiency P50", "value": res.final_sufficiency_p50, "unit": "1"},
+                {"item": "final sufficiency P90", "value": res.final_sufficiency_p90, "unit": "1"},
+                *({"item": "warning", "value": w, "unit": ""} for w in res.warnings),
+            ]
+            sheets = [Sheet("schedule", rows), Sheet("summary", summary, ["item", "value", "unit"])]
+            write_workbook(book, sheets)
             return
         emit(rows, fmt, title=f"Restoration fund {plan.mine_id} (rule {rule.rule_code})")

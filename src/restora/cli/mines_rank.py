@@ -14,7 +14,8 @@ JSON contract (stable)::
                 "normalisation": str, "rule_codes": [str], "pollution_source": str},
      "rule_codes": [str], "reference_tables": [provenance]}
 
-Scores are in [0, 1]; rank 1 is the first mine to restore.
+Scores are in [0, 1]; rank 1 is the first mine to restore. ``--format xlsx --out FILE`` writes
+the ranking, the weights used and the reference tables as sheets.
 """
 
 from __future__ import annotations
@@ -26,8 +27,20 @@ import pandas as pd
 import typer
 import yaml
 
+from restora.cells import Sheet
 from restora.cli.diagnose_site import load_register
-from restora.cli.output import DbOption, Format, FormatOption, OnOption, emit, handled
+from restora.cli.output import (
+    DbOption,
+    Format,
+    OnOption,
+    SendFormat,
+    SendFormatOption,
+    WorkbookOption,
+    emit,
+    handled,
+    workbook_target,
+    write_workbook,
+)
 from restora.diagnosis import county, hazard, priority
 from restora.diagnosis.context_io import read_context, read_pollution
 from restora.errors import InputError
@@ -109,10 +122,16 @@ def rank_command(
     region: str = typer.Option(
         None, "--region", help="6-digit GB/T 2260 code for regional tables."
     ),
-    fmt: Format = FormatOption,
+    fmt: SendFormat = SendFormatOption,
+    out: Path | None = WorkbookOption,
 ) -> None:
-    """Rank the register by damage degree, risk level and potential development value."""
+    """Rank the register by damage degree, risk level and potential development value.
+
+    Scores are in [0, 1]; rank 1 is the first mine to restore. xlsx (--out FILE): the
+    ranking, the weights used and the reference tables.
+    """
     with handled():
+        book = workbook_target(fmt, out)
         name, override = read_weights(weights, on)
         tables = priority.load_tables(
             on=on, region=region, weights_table=name, weights_override=override
@@ -141,6 +160,9 @@ def rank_command(
             return
         if fmt == Format.csv:
             emit(data, fmt, rows=records)
+            return
+        if book is not None:
+            write_workbook(book, ranking_sheets(records, method, provenance))
             return
         cols = [
             "rank",
@@ -174,3 +196,22 @@ def rank_command(
             columns=["name", "version", "valid_from", "source"],
             title="Reference tables",
         )
+
+
+def ranking_sheets(
+    records: list[dict[str, Any]], method: dict[str, Any], provenance: list[dict[str, Any]]
+) -> list[Sheet]:
+    """The workbook of a ranking: the ranking (every column of the JSON), the weights used
+    (level, indicator, weight) and the reference tables."""
+    w = method["weights"]
+    weights = [
+        {"level": lvl, "indicator": k, "weight": v}
+        for lvl in ("components", "damage", "risk", "potential")
+        for k, v in w[lvl].items()
+    ]
+    tables = ["name", "version", "valid_from", "source"]
+    return [
+        Sheet("ranking", records),
+        Sheet("weights", weights, precision={"weight": 4}),
+        Sheet("reference tables", provenance, tables),
+    ]

@@ -324,7 +324,7 @@ def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable
 
         def step(name: str) -> None:
             nonlocal started
-            bar.update(task, description=name, advance=1 if started else 0)
+            bar.update(task, description=name, advance=1 if started else 0, refresh=True)
             started = True
 
         yield step
