@@ -40,6 +40,7 @@ from restora.modes.recommend import (
 
 FIT1_ON = "2026-12-07"  # restora-fit-1, restora-cases-1 (stays in force for that date)
 FITTED_ON = "2026-12-08"  # restora-fit-2, restora-cases-2
+FIT3_ON = "2026-12-09"  # restora-fit-3, restora-cases-3 (tests/modes/test_fit3.py)
 EXPERT_ON = "2026-06-01"  # wang2026-restora-1
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "modes.md"
 
@@ -243,9 +244,10 @@ def test_prior_weights_of_added_rules_come_from_the_fit_block_only() -> None:
         fit.fit_weights(cases, data, expert, 2.0)  # the added rules have no expert weight
 
 
-def test_fitted_weights_keep_signs_and_order() -> None:
+@pytest.mark.parametrize("on", [FITTED_ON, FIT3_ON])
+def test_fitted_weights_keep_signs_and_order(on: str) -> None:
     """Each weight keeps the sign of its expert value; each monotone chain does not rise."""
-    data = refdata.get(RULES_TABLE, on=FITTED_ON).data
+    data = refdata.get(RULES_TABLE, on=on).data
     expert = fit.prior_weights(
         rules_from_data(refdata.get(RULES_TABLE, on=EXPERT_ON).data),
         fit.fit_settings(data).prior_weights,
@@ -338,7 +340,7 @@ profiles = st.builds(
 )
 
 
-@pytest.mark.parametrize("on", [FIT1_ON, FITTED_ON])
+@pytest.mark.parametrize("on", [FIT1_ON, FITTED_ON, FIT3_ON])
 @settings(max_examples=150, deadline=None)
 @given(p=profiles)
 def test_high_hazard_puts_safety_first_under_the_fitted_weights(on: str, p: MineProfile) -> None:
@@ -361,7 +363,7 @@ def test_high_hazard_puts_safety_first_under_the_fitted_weights(on: str, p: Mine
         assert "MODE-GATE-SAFETY" not in rec.rule_codes  # unknown hazard never gates
 
 
-@pytest.mark.parametrize("on", [FIT1_ON, FITTED_ON])
+@pytest.mark.parametrize("on", [FIT1_ON, FITTED_ON, FIT3_ON])
 @settings(max_examples=150, deadline=None)
 @given(p=profiles, lower=st.sampled_from(["none", "low", "medium"]))
 def test_a_worse_geohazard_never_lowers_the_fitted_safety_score(

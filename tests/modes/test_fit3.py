@@ -9,13 +9,22 @@ declared case by case, and adds 20 cases (docs/modes.md, "Third attempt").
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from restora import refdata
+from restora import labels, refdata
 from restora.modes import fit
-from restora.modes.profile import MODES, profile_fields
+from restora.modes.profile import MODES, parse_profile, profile_fields
+from restora.modes.recommend import (
+    RULES_TABLE,
+    load_rules,
+    recommend,
+    rules_from_data,
+    softmax_scores,
+)
 
 FITTED_ON = "2026-12-08"  # restora-fit-2, restora-cases-2
 FIT3_ON = "2026-12-09"  # restora-fit-3, restora-cases-3
@@ -122,3 +131,140 @@ def test_added_case_profiles_read_as_stated(cid: str) -> None:
     else:
         # 3.15 km² of standing water = 315 hm²; over 20 km² of subsidence = 2000 hm²
         assert (p.water_area_hm2, p.area_hm2, p.funding_source) == (315, 2000, "mixed")
+
+
+# --- the fitted version restora-fit-3 ----------------------------------------------------------
+
+EXPERT_ON = "2026-06-01"  # wang2026-restora-1
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "modes.md"
+
+
+@pytest.fixture(scope="module")
+def report3() -> fit.Report:
+    return fit.run(on=FIT3_ON)
+
+
+def test_fit_3_is_in_force_from_2026_12_09_and_fit_2_stays_for_its_date() -> None:
+    assert refdata.get(RULES_TABLE, on=FIT3_ON).version == "restora-fit-3"
+    assert refdata.get(RULES_TABLE, on="2026-12-31").version == "restora-fit-3"
+    assert refdata.get(RULES_TABLE, on=FITTED_ON).version == "restora-fit-2"
+
+
+def test_fit_3_keeps_fit_2s_rules_and_adds_two_conjunctive_ones() -> None:
+    """Same codes, groups, conditions, gates and order as restora-fit-2, plus MODE-INDUSTRY-15
+    and -16, each with two conditions in a group of its own."""
+    old = refdata.get(RULES_TABLE, on=FITTED_ON).data
+    new = refdata.get(RULES_TABLE, on=FIT3_ON).data
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "weight"} for r in rs]  # noqa: E731
+    assert strip(new["rules"][: len(old["rules"])]) == strip(old["rules"])
+    added = new["rules"][len(old["rules"]) :]
+    assert [r["code"] for r in added] == ["MODE-INDUSTRY-15", "MODE-INDUSTRY-16"]
+    assert all(len(r["when"]) == 2 for r in added)
+    groups = {(r["mode"], r["group"]) for r in new["rules"]}
+    assert len(groups) == len({(r["mode"], r["group"]) for r in old["rules"]}) + 2
+    assert new["gates"] == old["gates"]
+    assert new["sequence_order"] == old["sequence_order"]
+    settings = fit.fit_settings(new)
+    assert (settings.prior_sd, settings.monotone) == (2.0, fit.fit_settings(old).monotone)
+    assert dict(settings.prior_weights) == dict(fit.fit_settings(old).prior_weights) | {
+        "MODE-INDUSTRY-15": 2,
+        "MODE-INDUSTRY-16": 1.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("update", "holds"),
+    [
+        # both conditions met exactly at the thresholds: 5 hm² of water, 30 km / 10 km
+        ({"water_area_hm2": 5, "distance_to_city_km": 30}, {"MODE-INDUSTRY-15"}),
+        ({"water_area_hm2": 4.9, "distance_to_city_km": 30}, set()),
+        ({"water_area_hm2": 5, "distance_to_city_km": 30.1}, set()),
+        ({"water_area_hm2": 5}, set()),  # distance unknown: the conjunction does not hold
+        ({"mineral": "building_stone", "distance_to_city_km": 10}, {"MODE-INDUSTRY-16"}),
+        ({"mineral": "non_metal", "distance_to_city_km": 0}, {"MODE-INDUSTRY-16"}),
+        ({"mineral": "metal", "distance_to_city_km": 0}, set()),
+        ({"mineral": "building_stone", "distance_to_city_km": 10.5}, set()),
+    ],
+)
+def test_the_conjunctive_rules_need_both_conditions(update: dict, holds: set) -> None:
+    rules = load_rules(on=FIT3_ON)
+    p = parse_profile({k: None for k in profile_fields()} | update)
+    got = {r.code for r in rules.rules if r.holds(p)} & {"MODE-INDUSTRY-15", "MODE-INDUSTRY-16"}
+    assert got == holds
+
+
+def test_a_wetland_near_a_town_scores_by_hand() -> None:
+    """Water 466.7 hm² at 18 km (Pan'an's profile without hazard): z_resource = b + w(RESOURCE-03),
+    z_industry = b + w(INDUSTRY-02) + w(INDUSTRY-15); safety and rights keep their biases."""
+    rules = load_rules(on=FIT3_ON)
+    w = {r.code: r.weight for r in rules.rules}
+    p = parse_profile(
+        {k: None for k in profile_fields()} | {"water_area_hm2": 466.7, "distance_to_city_km": 18}
+    )
+    scores, counted = softmax_scores(p, rules.rules, rules.bias)
+    assert {r.code for r in counted} == {
+        "MODE-RESOURCE-03",
+        "MODE-INDUSTRY-02",
+        "MODE-INDUSTRY-15",
+    }
+    z = dict(rules.bias)
+    z["resource_utilization"] += w["MODE-RESOURCE-03"]
+    z["industry_integration"] += w["MODE-INDUSTRY-02"] + w["MODE-INDUSTRY-15"]
+    total = sum(math.exp(v) for v in z.values())
+    for m in MODES:
+        assert scores[m] == pytest.approx(math.exp(z[m]) / total, abs=1e-12)
+    assert recommend(p, rules).primary_mode == max(MODES, key=lambda m: z[m])
+
+
+def test_the_table_weights_of_fit_3_are_what_the_fit_reproduces(report3: fit.Report) -> None:
+    data = refdata.get(RULES_TABLE, on=FIT3_ON).data
+    assert report3.fitted["bias"] == data["bias"]
+    assert [r["weight"] for r in report3.fitted["rules"]] == [r["weight"] for r in data["rules"]]
+    assert len(report3.cases) == 68
+
+
+def test_signature_ceiling_by_hand() -> None:
+    """Three cases with the same rules holding (labels a, a, b) and one alone: 2 + 1 = 3 of 4."""
+    rules = load_rules(on=FIT3_ON)
+    blank = {k: None for k in profile_fields()}
+    same = parse_profile(blank | {"geohazard_risk": "high"})
+    other = parse_profile(blank | {"quota_market": True})
+    cases = [
+        fit.Case("a", "safety_baseline", same, {}),
+        fit.Case("b", "safety_baseline", same, {}),
+        fit.Case("c", "industry_integration", same, {}),
+        fit.Case("d", "property_rights", other, {}),
+    ]
+    assert fit.signature_ceiling(cases, rules) == 3
+
+
+def test_docs_state_the_fit_3_figures_the_script_computes(report3: fit.Report) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    block = fit.markdown(report3)
+    assert block in text
+    assert report3.loo is not None and report3.previous is not None
+    assert report3.capacity is not None and report3.ceiling is not None
+    n, labels_ = len(report3.cases), report3.labels
+    hits = sum(a == b for a, b in zip(labels_, report3.loo, strict=True))
+    row = f"| fitted `restora-fit-3`, leave-one-out (σ = 2) | {hits}/{n} = {hits / n:.1%} |"
+    assert row in block and row in text
+    # the in-sample capacity with the prior removed is stated, and is what limits the fit
+    cap = sum(a == b for a, b in zip(labels_, report3.capacity, strict=True))
+    assert f"signs and order kept) | {cap}/{n} = " in text
+    assert report3.ceiling >= cap
+    # "the two added rules change no prediction against the ablation" (docs/modes.md)
+    assert report3.loo == report3.previous.refit_loo
+
+
+def test_every_rule_code_of_every_version_has_a_bilingual_label() -> None:
+    """The report prints rule codes with their names: every version's codes are catalogued
+    (tests/test_labels.py checks only the version in force today)."""
+    for on in (EXPERT_ON, "2026-12-07", FITTED_ON, FIT3_ON):
+        for r in refdata.get(RULES_TABLE, on=on).data["rules"]:
+            assert labels.lookup(r["code"], "zh", "mode_rule"), (on, r["code"])
+            assert labels.lookup(r["code"], "en", "mode_rule"), (on, r["code"])
+
+
+def test_fit_3_rules_build_and_gates_are_fit_2s() -> None:
+    rs = rules_from_data(refdata.get(RULES_TABLE, on=FIT3_ON).data)
+    assert rs.scoring == "softmax" and rs.safety.code == "MODE-GATE-SAFETY"

@@ -54,7 +54,10 @@ class FitSettings:
     ``prior_weights`` are the expert weights [point] of rules that the prior version does not
     have (rules added with the fitted version, each with its source sentence in the table);
     ``previous_on`` names the date of an earlier fitted version to compare with (its published
-    weights, and its rules refitted on these cases).
+    weights, and its rules refitted on these cases); ``capacity_sd`` [point], when set, asks the
+    report for the in-sample agreement of the same rules with a prior so wide it no longer binds
+    (what the rules could fit at best) and for the agreement any function of the rules that hold
+    could reach (:func:`signature_ceiling`).
     """
 
     prior_on: dt.date
@@ -63,6 +66,7 @@ class FitSettings:
     monotone: tuple[tuple[str, ...], ...] = ()
     prior_weights: tuple[tuple[str, float], ...] = ()
     previous_on: dt.date | None = None
+    capacity_sd: float | None = None
 
 
 def load_cases(on: dt.date | str | None = None) -> list[Case]:
@@ -110,6 +114,7 @@ def fit_settings(data: Mapping[str, Any]) -> FitSettings:
         monotone=tuple(tuple(str(c) for c in chain) for chain in f.get("monotone", [])),
         prior_weights=tuple((str(k), float(v)) for k, v in (f.get("prior_weights") or {}).items()),
         previous_on=_date(f["previous_on"]) if f.get("previous_on") else None,
+        capacity_sd=float(f["capacity_sd"]) if f.get("capacity_sd") else None,
     )
 
 
@@ -336,6 +341,25 @@ def accuracy(labels: Sequence[str], predicted: Sequence[str]) -> float:
     return sum(a == p for a, p in zip(labels, predicted, strict=True)) / len(labels)
 
 
+def signature_ceiling(cases: Sequence[Case], rules: RuleSet) -> int:
+    """The most cases any recommender reading only these rules could agree with [case].
+
+    Cases on which the same set of rules holds are indistinguishable to the rules, whatever
+    their weights or gates: the best any function of that set can do is the commonest label of
+    each such group.
+
+    Notes
+    -----
+    :math:`\\sum_S \\max_m n_{S,m}`, with :math:`n_{S,m}` the number of cases labelled
+    :math:`m` on which exactly the set :math:`S` of rules holds.
+    """
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for c in cases:
+        key = tuple(r.code for r in rules.rules if r.holds(c.profile))
+        groups.setdefault(key, []).append(c.label)
+    return sum(max(labels.count(m) for m in set(labels)) for labels in groups.values())
+
+
 @dataclass(frozen=True)
 class Previous:
     """An earlier fitted version, measured on the current cases.
@@ -365,6 +389,9 @@ class Report:
     in_sample: list[str]
     loo: list[str] | None
     previous: Previous | None = None
+    capacity: list[str] | None = None  # in sample, prior no longer binding (capacity_sd)
+    capacity_sd: float | None = None
+    ceiling: int | None = None  # signature_ceiling of the fitted rules
 
     @property
     def labels(self) -> list[str]:
@@ -416,6 +443,10 @@ def run(on: dt.date | str | None = None, *, loo: bool = True) -> Report:
     weights0 = prior_weights(prior, settings.prior_weights)
     cases = load_cases(on=settings.cases_on)
     fitted = fit_weights(cases, table.data, weights0, settings.prior_sd, settings.monotone)
+    capacity = None
+    if settings.capacity_sd is not None:
+        wide = fit_weights(cases, table.data, weights0, settings.capacity_sd, settings.monotone)
+        capacity = predict(cases, rules_from_data(wide))
     return Report(
         cases=cases,
         fitted=fitted,
@@ -433,6 +464,13 @@ def run(on: dt.date | str | None = None, *, loo: bool = True) -> Report:
         previous=(
             _previous(settings.previous_on, cases, settings.prior_sd, loo)
             if settings.previous_on is not None
+            else None
+        ),
+        capacity=capacity,
+        capacity_sd=settings.capacity_sd,
+        ceiling=(
+            signature_ceiling(cases, rules_from_data(fitted))
+            if settings.capacity_sd is not None
             else None
         ),
     )
@@ -506,8 +544,28 @@ def markdown(report: Report) -> str:
                     n,
                 )
             )
+    lines.append(
+        _row(f"fitted `{report.fitted_version}`, in sample", _hits(labels, report.in_sample), n)
+    )
+    if report.capacity is not None:
+        lines.append(
+            _row(
+                f"rules of `{report.fitted_version}`, in sample, prior removed "
+                f"(σ = {report.capacity_sd:g}; signs and order kept)",
+                _hits(labels, report.capacity),
+                n,
+            )
+        )
+    if report.ceiling is not None:
+        lines.append(
+            _row(
+                f"any recommender reading only the rules of `{report.fitted_version}` "
+                "(best label per set of rules that hold)",
+                report.ceiling,
+                n,
+            )
+        )
     lines += [
-        _row(f"fitted `{report.fitted_version}`, in sample", _hits(labels, report.in_sample), n),
         _row(
             f"fitted `{report.fitted_version}`, leave-one-out (σ = {report.prior_sd:g})",
             _hits(labels, report.loo),
