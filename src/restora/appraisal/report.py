@@ -36,6 +36,7 @@ from restora.labels import humanize, label, lookup
 #: A new section is one template file and its name here.
 SECTIONS: tuple[str, ...] = (
     "summary",
+    "price_basis",
     "map",
     "diagnosis",
     "plan_cost",
@@ -44,11 +45,18 @@ SECTIONS: tuple[str, ...] = (
     "revenue",
     "cashflow",
     "financing",
+    "structure",
     "risk",
     "modes",
 )
-#: The appendices, after the body (rule codes, notes as recorded, tables and inputs).
-APPENDICES: tuple[str, ...] = ("appendix_rules", "appendix_notes", "appendix_tables")
+#: The appendices, after the body: rule codes (A), notes as recorded (B), tables and inputs (C),
+#: the financing structure in full (D, landscape pages; it cites no note, so it may follow B).
+APPENDICES: tuple[str, ...] = (
+    "appendix_rules",
+    "appendix_notes",
+    "appendix_tables",
+    "appendix_structure",
+)
 
 
 class Fmt:
@@ -100,7 +108,7 @@ MONEY_KEYS = (
     "pv", "net", "subsid", "deduction", "residual", "due", "paid", "arrears", "minimum", "taxes",
     "benefit", "surplus", "cfads",
 )  # fmt: skip
-COUNT_KEYS = ("year", "years", "draws", "seed")
+COUNT_KEYS = ("year", "years", "draws", "seed", "period", "rank")
 
 
 def value_kind(key: str, v: Any) -> str:
@@ -263,6 +271,221 @@ def location_notes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# --- price years (issue 11, item 10) -----------------------------------------------------------
+
+#: Stages whose money is nominal (CNY of the year paid) unless their section states its own
+#: ``price_basis``: the revenue streams by year, the cash flows built on them (cost escalated
+#: from its price year), the financing instruments and structure, the risk run.
+NOMINAL_STAGES: tuple[str, ...] = ("revenue", "cashflow", "financing", "risk")
+
+
+@dataclass(frozen=True)
+class PriceBasis:
+    """The price basis of a group of money figures.
+
+    ``kind`` is ``real`` (constant prices of ``year``), ``nominal`` (CNY of the year paid) or
+    ``source`` (as the source gives it, at ``year`` when the source states one, not converted).
+    """
+
+    kind: str
+    year: int | None = None
+
+
+def _basis_of(stated: dict[str, Any]) -> PriceBasis:
+    kind = str(stated.get("basis") or "nominal")
+    year = stated.get("price_year")
+    if kind == "real" and year is None:  # a real basis without its year: the source's prices
+        return PriceBasis("source", stated.get("source_price_year"))
+    return PriceBasis(kind, None if year is None else int(year))
+
+
+def price_bases(stages: dict[str, Any]) -> dict[str, PriceBasis]:
+    """The price basis of each group of money figures, read from the appraisal document.
+
+    Parameters
+    ----------
+    stages : dict
+        ``appraisal.json["stages"]``.
+
+    Returns
+    -------
+    dict
+        ``cost`` (real, at ``cost.price_year``), ``value`` (``value.price_basis``: real at its
+        ``price_year``, or the source's prices when that is null), ``gep`` (real at
+        ``value.gep.price_year``, else as ``value``), and each of :data:`NOMINAL_STAGES`
+        (its ``price_basis`` when the section states one, else nominal).
+    """
+    cost_year = (stages.get("cost") or {}).get("price_year")
+    out = {"cost": PriceBasis("real", cost_year) if cost_year is not None else PriceBasis("source")}
+    value = stages.get("value") or {}
+    if value.get("price_basis"):
+        out["value"] = _basis_of(value["price_basis"])
+    elif value.get("price_year") is not None:  # documents written before price_basis existed
+        out["value"] = PriceBasis("real", int(value["price_year"]))
+    else:
+        out["value"] = PriceBasis("source")
+    gep_year = (value.get("gep") or {}).get("price_year")
+    out["gep"] = PriceBasis("real", int(gep_year)) if gep_year is not None else out["value"]
+    for name in NOMINAL_STAGES:
+        stated = (stages.get(name) or {}).get("price_basis")
+        out[name] = _basis_of(stated) if stated else PriceBasis("nominal")
+    return out
+
+
+@dataclass
+class MoneyUnit:
+    """The unit and price basis of money headers: ``mu('cost')`` → `` [万元, 2023 年不变价]``."""
+
+    lang: str
+    bases: dict[str, PriceBasis]
+
+    def basis(self, group: str) -> Markup:
+        """The basis of a group in words (``2023 年不变价``, ``名义值（含价格上涨）`` …)."""
+        b = self.bases[group]
+        if b.kind == "nominal":
+            return _phrase(self.lang, "price_basis_nominal")
+        if b.kind == "real" and b.year is not None:
+            return _phrase(self.lang, "price_basis_cost", year=b.year)
+        if b.year is not None:
+            return _phrase(self.lang, "price_basis_source", year=b.year)
+        return _phrase(self.lang, "price_basis_source_unstated")
+
+    def __call__(self, group: str, per_year: bool = False) -> Markup:
+        unit = _phrase(self.lang, "money_unit_yr" if per_year else "money_unit")
+        return Markup(" [{}, {}]").format(unit, self.basis(group))
+
+
+def milestone_years(years: list[int], works_end: list[int], most: int = 9) -> list[int]:
+    """Years to show of a value path that ramps up after the works: the first year, the year
+    the last works finish, then 1, 2, 3, 5, 10, 15 … years after it, and the last year.
+
+    >>> milestone_years(list(range(2026, 2046)), [2027, 2028])
+    [2026, 2028, 2029, 2030, 2031, 2033, 2038, 2043, 2045]
+    """
+    if not years:
+        return []
+    first, last = min(years), max(years)
+    end = max([y for y in works_end if first <= y <= last], default=first)
+    want = [first, end, *(end + k for k in (1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 50))]
+    picked = sorted({y for y in want if y in set(years)})[: most - 1]
+    return sorted({*picked, last})
+
+
+# --- flags through their rule codes -----------------------------------------------------------
+
+FLAG_CODE = re.compile(r"^([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+):\s")
+#: Label categories of the rule codes that flags start with, by prefix.
+RULE_CATEGORIES = {"FIN": "finance_rule", "MODE": "mode_rule"}
+
+
+def flag_groups(items: list[str] | None) -> list[dict[str, Any]]:
+    """Flags grouped by the rule code they start with, in order of first appearance.
+
+    Returns ``[{"code", "category", "texts"}]``; ``code`` and ``category`` are None for flags
+    that start with no rule code of a labelled family (those are cited one by one).
+
+    >>> [g["code"] for g in flag_groups(["FIN-PLEDGE-DSCR: y1", "FIN-PLEDGE-DSCR: y2", "x"])]
+    ['FIN-PLEDGE-DSCR', None]
+    """
+    groups: list[dict[str, Any]] = []
+    for text in items or []:
+        m = FLAG_CODE.match(text)
+        code = m.group(1) if m else None
+        category = RULE_CATEGORIES.get(code.split("-", 1)[0]) if code else None
+        if category is None:
+            code = None
+        for g in groups:
+            if g["code"] == code:
+                g["texts"].append(text)
+                break
+        else:
+            groups.append({"code": code, "category": category, "texts": [text]})
+    return groups
+
+
+# --- the combined financing structure (issue 11, item 11) --------------------------------------
+
+#: Column groups of the waterfall in the body, in the order of payment: (priority, keys, always).
+#: A group shows when ``always`` or when some year has a non-zero value in it; when more than
+#: :data:`WATERFALL_BODY_COLUMNS` would show, the groups of the lowest priority (largest number)
+#: go to appendix D only, where every column is printed.
+WATERFALL_BODY: tuple[tuple[int, tuple[str, ...], bool], ...] = (
+    (0, ("cfads_cny",), True),
+    (3, ("cash_from_construction_cny",), False),
+    (1, ("sponsor_injection_operating_cny",), False),
+    (0, ("senior_due_cny", "senior_paid_cny"), False),
+    (2, ("dsra_draw_cny",), False),
+    (4, ("dsra_topup_cny",), False),
+    (3, ("dsra_balance_cny",), False),
+    (0, ("bonds_due_cny", "bonds_paid_cny"), False),
+    (2, ("investor_payments_cny",), False),
+    (1, ("village_guaranteed_cny",), False),
+    (3, ("village_dividend_cny",), False),
+    (2, ("sponsor_village_topup_cny",), False),
+    (0, ("distribution_to_equity_cny",), True),
+    (0, ("arrears_end_cny",), False),
+    (1, ("sponsor_injection_to_cure_cny",), False),
+    (0, ("dscr_total",), True),
+)
+WATERFALL_BODY_COLUMNS = 12
+#: The whole waterfall (appendix D), in two tables: the cash in, and who is paid from it.
+WATERFALL_IN: tuple[str, ...] = (
+    "revenue_cny", "opex_cny", "lifecycle_cost_cny", "cfads_cny", "earmarked_cny",
+    "cash_from_construction_cny", "sponsor_injection_operating_cny", "dsra_draw_cny",
+    "dsra_release_cny", "investor_payments_cny", "conservation_residual_cny",
+)  # fmt: skip
+WATERFALL_OUT: tuple[str, ...] = (
+    "senior_due_cny", "senior_paid_cny", "dsra_topup_cny", "dsra_balance_cny", "bonds_due_cny",
+    "bonds_paid_cny", "distributable_cny", "village_guaranteed_cny", "village_dividend_cny",
+    "sponsor_village_topup_cny", "sponsor_priority_return_cny", "sponsor_dividend_cny",
+    "distribution_to_equity_cny", "arrears_end_cny", "sponsor_injection_to_cure_cny",
+    "dscr_total",
+)  # fmt: skip
+#: The waterfall's totals (``waterfall.totals``) under the column they add up.
+WATERFALL_TOTALS = {
+    "cfads_cny": "cfads_cny",
+    "earmarked_cny": "earmarked_cny",
+    "senior_paid_cny": "senior_debt_cny",
+    "bonds_paid_cny": "bonds_cny",
+    "distribution_to_equity_cny": "equity_cny",
+}
+
+
+def _nonzero(rows: list[dict[str, Any]], key: str) -> bool:
+    return any(isinstance(r.get(key), (int, float)) and r.get(key) for r in rows)
+
+
+def waterfall_columns(rows: list[dict[str, Any]], most: int = WATERFALL_BODY_COLUMNS) -> list[str]:
+    """The waterfall's columns for the body: the groups of :data:`WATERFALL_BODY` that carry
+    money, the most important first when there are more than ``most`` columns."""
+    shown = [g for g in WATERFALL_BODY if g[2] or any(_nonzero(rows, k) for k in g[1])]
+    while sum(len(g[1]) for g in shown) > most and any(g[0] > 0 for g in shown):
+        worst = max(g[0] for g in shown)
+        drop = [g for g in shown if g[0] == worst][-1]
+        shown.remove(drop)
+    return [k for g in shown for k in g[1]]
+
+
+def nonzero_columns(rows: list[dict[str, Any]], keys: tuple[str, ...], keep: tuple[str, ...] = ()):
+    """Of ``keys``, those some row gives a non-zero number (and those in ``keep``)."""
+    return [k for k in keys if k in keep or _nonzero(rows, k)]
+
+
+def cell_kind(key: str, v: Any) -> str:
+    """How a value of the structure prints: bool, text, count, money, rate or coverage."""
+    if isinstance(v, bool):
+        return "bool"
+    if v is None or isinstance(v, str):
+        return "text"
+    if key in ("year", "period", "rank", "instrument_year") or key.endswith(("_year", "_years")):
+        return "count"
+    if key.endswith("_cny"):
+        return "money"
+    if key in ("probability", "equity_share") or key.endswith("_rate"):
+        return "rate"
+    return "coverage"
+
+
 def render_html(
     doc: dict[str, Any],
     lang: str,
@@ -289,6 +512,7 @@ def render_html(
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be zh or en, not {lang!r}")
     lbl = labeller or Labeller(lang)
+    bases = price_bases(doc["stages"])
     charts = {name: _img(p) for name, p in draw_all(doc, lang, chart_dir).items()}
     project = doc["project"]
     context = {
@@ -309,6 +533,16 @@ def render_html(
         "font_file": font_file,
         "stage_runs": stage_runs,
         "location_notes": location_notes,
+        "bases": bases,
+        "mu": MoneyUnit(lang, bases),
+        "milestone_years": milestone_years,
+        "flag_groups": flag_groups,
+        "waterfall_columns": waterfall_columns,
+        "nonzero_columns": nonzero_columns,
+        "cell_kind": cell_kind,
+        "WATERFALL_IN": WATERFALL_IN,
+        "WATERFALL_OUT": WATERFALL_OUT,
+        "WATERFALL_TOTALS": WATERFALL_TOTALS,
     }
     return environment().get_template("report.html.j2").render(context)
 
