@@ -85,6 +85,9 @@ def map_chart(doc: dict[str, Any], lang: str, path: Path) -> Path | None:
     for ax in (ax0, ax1):
         for s in m["sites"]:
             colour = KIND_COLOURS.get(s["kind"], "#9467bd")
+            if s["geometry"].get("type") == "Point":  # no boundary: a hollow marker
+                x, y = s["geometry"]["coordinates"][:2]
+                ax.plot(x, y, "o", mfc="none", mec=colour, ms=5, mew=1.0)
             for r in _rings(s["geometry"]):
                 first = ax is ax1 and s["kind"] not in seen
                 lab = label(s["kind"], lang, "site_kind") if first else None

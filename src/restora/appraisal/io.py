@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from restora.appraisal.project import ProjectSpec
 from restora.errors import InputError, input_error
 from restora.inventory.model import Register
+from restora.textio import decode_text
 
 
 def sha256_file(path: str | Path) -> str:
@@ -36,12 +37,17 @@ def parse_project(doc: Any, name: str) -> ProjectSpec:
 
 
 def read_project(path: str | Path) -> tuple[ProjectSpec, dict[str, Any]]:
-    """A ``PROJECT.yaml`` (or JSON) file: the spec and ``{"file", "sha256"}``."""
+    """A ``PROJECT.yaml`` (or JSON) file: the spec and ``{"file", "sha256"}``.
+
+    The file may be UTF-8 (with or without BOM), UTF-16 with BOM or GBK/GB18030, as Chinese
+    editors save it (:func:`restora.textio.decode_text`); ``sha256`` is of the file's bytes.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the project file ({exc.strerror})", file=str(p)) from exc
+    text, _ = decode_text(data, str(p), hint="save it as UTF-8")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -52,7 +58,7 @@ def read_project(path: str | Path) -> tuple[ProjectSpec, dict[str, Any]]:
             row=(mark.line + 1) if mark is not None else None,
         ) from exc
     spec = parse_project(doc, str(p))
-    return spec, {"file": str(p), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return spec, {"file": str(p), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,17 @@ def map_data(
     Returns
     -------
     dict or None
-        GeoJSON-like geometries ``{"crs", "sites", "other_mines", "county_boundary",
-        "towns"}``; None without a projected context CRS.
+        GeoJSON-like geometries ``{"crs", "sites", "sites_without_boundary",
+        "other_mines", "county_boundary", "towns"}``; None without a projected context CRS.
+        A site of a point register has no boundary: its geometry is its centre point,
+        ``"boundary": false``, and its id is listed in ``sites_without_boundary``.
     """
     if "crs" not in context or "geometry" not in sites.columns:
         return None
-    from restora.inventory.geometry import STORAGE_CRS, reproject
+    from restora.inventory.geometry import STORAGE_CRS, has_boundary, reproject
 
     geoms = reproject(sites["geometry"].to_numpy(dtype=object), STORAGE_CRS, context["crs"])
+    bounded = has_boundary(geoms)
     mine = sites["mine_id"].to_numpy(dtype=object)
     mask = np.isin(mine, list(mine_ids))
     out: dict[str, Any] = {
@@ -56,10 +59,19 @@ def map_data(
                 "mine_id": mid,
                 "kind": kind,
                 "geometry": _coords(g, tolerance_m),
+                "boundary": bool(b),
             }
-            for sid, mid, kind, g in zip(
-                sites["site_id"][mask], mine[mask], sites["kind"][mask], geoms[mask], strict=True
+            for sid, mid, kind, g, b in zip(
+                sites["site_id"][mask],
+                mine[mask],
+                sites["kind"][mask],
+                geoms[mask],
+                bounded[mask],
+                strict=True,
             )
+        ],
+        "sites_without_boundary": [
+            str(sid) for sid, b in zip(sites["site_id"][mask], bounded[mask], strict=True) if not b
         ],
         "other_mines": [],
         "county_boundary": None,

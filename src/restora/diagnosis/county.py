@@ -409,20 +409,27 @@ def site_context(sites: pd.DataFrame, context: dict[str, Any]) -> pd.DataFrame:
     """Planning-zone flags, overlap shares [1] and distances [m] of each site.
 
     NaN/None where a layer is absent; sites are in lon/lat (the register's storage CRS).
+    ``has_boundary`` is False for a site known by its centre point only (a point register):
+    its zone flags and shares are None/NaN (no boundary, so no overlap), its distances are
+    measured from the point.
     """
     out = pd.DataFrame({"site_id": sites["site_id"].to_numpy(dtype=object)})
     if "crs" not in context or "geometry" not in sites.columns:
         return out
     import shapely
 
-    from restora.inventory.geometry import STORAGE_CRS, reproject
+    from restora.inventory.geometry import STORAGE_CRS, has_boundary, reproject
 
     geoms = reproject(sites["geometry"].to_numpy(dtype=object), STORAGE_CRS, context["crs"])
+    # a site without boundary (a point register's centre point): its overlap with a zone is
+    # not known, so its zone flags stay empty (as for a layer not given)
+    bounded = has_boundary(geoms)
+    out["has_boundary"] = bounded
     for layer, flag in ZONE_FLAGS.items():
         if layer in context:
             share = location.overlap_share(geoms, context[layer].geometry.to_numpy())
-            out[flag] = share > 0
-            out[flag.replace("in_", "share_")] = share
+            out[flag] = pd.Series(share > 0, dtype=object).where(bounded, None)
+            out[flag.replace("in_", "share_")] = np.where(bounded, share, np.nan)
     cent = shapely.centroid(geoms)
     if "towns" in context:
         out["distance_to_town_m"] = location.nearest_distance_m(

@@ -33,7 +33,14 @@ from restora.diagnosis import soil, zoning
 from restora.diagnosis.techniques import load_catalogue
 from restora.errors import InputError
 from restora.inventory.censored import read_qualifiers
-from restora.inventory.geometry import CHINA_ALBERS, STORAGE_CRS, reproject, transformer
+from restora.inventory.geometry import (
+    CHINA_ALBERS,
+    NO_BOUNDARY,
+    STORAGE_CRS,
+    has_boundary,
+    reproject,
+    transformer,
+)
 
 STANDARD = "gb15618"
 #: The register column holding each sample's land, by standard.
@@ -132,7 +139,9 @@ def zone_sites(
     Returns
     -------
     list of SiteZoning
-        In the order of ``sites``; sites without samples are left out.
+        In the order of ``sites``; sites without samples are left out, and so are sites
+        without boundary (a point register's centre point: ``strict`` raises, saying "no
+        boundary").
 
     Notes
     -----
@@ -183,9 +192,19 @@ def zone_sites(
     geoms = reproject(sites["geometry"].to_numpy(dtype=object), STORAGE_CRS, CHINA_ALBERS)
     mine_ids = sites["mine_id"] if "mine_id" in sites else pd.Series([None] * len(sites))
     out = []
-    for sid, mid, geom in zip(sites["site_id"], mine_ids, geoms, strict=True):
+    bounded = has_boundary(geoms)
+    for sid, mid, geom, bound in zip(sites["site_id"], mine_ids, geoms, bounded, strict=True):
         keep = site_of == str(sid)
         if not keep.any() or geom is None or shapely.is_empty(geom):
+            continue
+        if not bound:
+            if strict:
+                raise InputError(
+                    f"site {sid}: {NO_BOUNDARY} (the register gives its centre point and "
+                    "declared area only): zoning needs the site's polygon; import it "
+                    "(a GIS file or a WKT column with this site_id)",
+                    field="geometry",
+                )
             continue
         uses = Counter(str(v) for v in (lands[keep] if lands is not None else []) if pd.notna(v))
         if land is not None:

@@ -123,13 +123,33 @@ class Site(BaseModel):
     site_id: str
     mine_id: str
     kind: SiteKind
-    geometry: Any = Field(description="shapely Polygon/MultiPolygon in EPSG:4326")
-    area_hm2: float = Field(ge=0, description="[hm²] from the geometry, China Albers equal-area")
+    geometry: Any = Field(
+        description="shapely Polygon/MultiPolygon in EPSG:4326, or the Point of a site without "
+        "boundary (a point register's centre point)"
+    )
+    area_hm2: float = Field(
+        ge=0,
+        description="[hm²] from the geometry, China Albers equal-area; the declared area for a "
+        "site without boundary",
+    )
     declared_area_hm2: float | None = Field(None, ge=0)
     slope_deg: float | None = Field(None, ge=0, le=90)
     water: bool = False
     water_depth_m: float | None = Field(None, ge=0)
     soil_thickness_m: float | None = Field(None, ge=0)
+
+    @property
+    def has_boundary(self) -> bool:
+        """False for a site known only by its centre point and declared area (no polygon).
+
+        See :func:`restora.inventory.geometry.has_boundary`.
+        """
+        g = self.geometry
+        return (
+            isinstance(g, shapely.Geometry)
+            and shapely.get_type_id(g) in (3, 6)
+            and not shapely.is_empty(g)
+        )
 
 
 class SoilSample(BaseModel):

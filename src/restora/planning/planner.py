@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from restora import refdata
 from restora.inventory.model import Register, Site
 from restora.planning.model import RestorationPlan, SitePlan, Work
-from restora.units import M2_PER_HM2
+from restora.units import M2_PER_HM2, MU_PER_HM2
 
 SITE_WORKS = "planning/site-works"
 REVEGETATION = "planning/revegetation"
@@ -368,7 +368,12 @@ def make_plan(
         plans.append(sp)
         rules.extend(r)
     mine_works: list[Work] = []
-    notes: list[str] = []
+    notes: list[str] = [
+        f"site {s.site_id} has no boundary (a point register's centre point): its works are "
+        f"sized on its declared area, {s.area_hm2:.4f} hm² ({s.area_hm2 * MU_PER_HM2:.2f} 亩)"
+        for s in sites
+        if not s.has_boundary
+    ]
     loose = by_site.get(None, [])
     if loose:
         notes.append(

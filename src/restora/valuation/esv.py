@@ -507,7 +507,9 @@ def esv_before_after(
     -------
     pandas.DataFrame
         One row per site: ``site_id, kind, water, area_hm2, type_before, type_after,
-        after_planned, esv_before_cny_per_yr, esv_after_cny_per_yr, esv_change_cny_per_yr``;
+        after_planned, esv_before_cny_per_yr, esv_after_cny_per_yr, esv_change_cny_per_yr``,
+        and ``area_basis`` (``geometry``, or ``declared`` for a site without boundary, valued
+        on its declared area) when ``sites`` has a ``geometry`` or ``area_basis`` column;
         ``attrs`` holds ``method``, ``price_year``, ``equivalent_value_cny_per_hm2`` and
         ``tables`` (provenance).
 
@@ -599,6 +601,15 @@ def esv_before_after(
             "esv_change_cny_per_yr": after - before,
         }
     )
+    if "geometry" in sites.columns or "area_basis" in sites.columns:
+        # a site without boundary (point register) is valued on its declared area; say so
+        from restora.inventory.geometry import area_basis
+
+        out["area_basis"] = (
+            sites["area_basis"].to_numpy(dtype=object)
+            if "area_basis" in sites.columns
+            else area_basis(sites)
+        )
     out.attrs.update(
         method=METHOD,
         price_year=year,

@@ -345,6 +345,7 @@ def run(
                     BenefitSharingSpec,
                     {"distributable_income": [0.0], "company_capital": 0.0, **inputs},
                     file=file,
+                    prefix=f"financing.{i}.inputs",
                 )
                 sharing_index = i
                 sharing = SharingTerms(
@@ -365,7 +366,7 @@ def run(
                     "reason": "one benefit-sharing agreement is combined (the first of the file)",
                 }
             )
-        res = run_instrument(item.instrument, inputs, file=file)
+        res = run_instrument(item.instrument, inputs, file=file, prefix=f"financing.{i}.inputs")
         results[i] = res
         if item.instrument == "pledge-loan":
             obligations.append(wf.from_pledge_loan(res, inputs, n, name=label))
@@ -381,7 +382,7 @@ def run(
                 )
             )
         elif item.instrument == "special-bond":
-            sb = parse(SpecialBondSpec, inputs, file=file)
+            sb = parse(SpecialBondSpec, inputs, file=file, prefix=f"financing.{i}.inputs")
             allotted = {p.name: p.principal for p in sb.projects if p.name in mine}
             if allotted:
                 obligations.append(
@@ -428,7 +429,9 @@ def run(
             inputs["distributable_income"] = structure.cascade.distributable[
                 end + 1 : horizon + 1
             ].tolist() or [0.0]
-        results[sharing_index] = run_instrument("benefit-sharing", inputs, file=file)
+        results[sharing_index] = run_instrument(
+            "benefit-sharing", inputs, file=file, prefix=f"financing.{sharing_index}.inputs"
+        )
     ordered = tuple(results[i] for i in sorted(results))
     return FinancingResult(
         method="restora.finance.instruments (each instrument's own method; year 1 = "

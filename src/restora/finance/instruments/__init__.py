@@ -32,8 +32,13 @@ INSTRUMENTS: dict[str, tuple[type[Spec], Callable[[Any], InstrumentResult]]] = {
 __all__ = ["INSTRUMENTS", "InstrumentResult", "run_instrument"]
 
 
-def run_instrument(name: str, inputs: Any, *, file: str | None = None) -> InstrumentResult:
+def run_instrument(
+    name: str, inputs: Any, *, file: str | None = None, prefix: str = ""
+) -> InstrumentResult:
     """Validate ``inputs`` against instrument ``name``'s spec and run it.
+
+    ``prefix`` is where ``inputs`` sit in a larger document (``financing.0.inputs``): errors
+    then name the full field path.
 
     Raises
     ------
@@ -47,4 +52,4 @@ def run_instrument(name: str, inputs: Any, *, file: str | None = None) -> Instru
             field="instrument",
         )
     spec_cls, run = INSTRUMENTS[name]
-    return run(parse(spec_cls, inputs, file=file))
+    return run(parse(spec_cls, inputs, file=file, prefix=prefix))

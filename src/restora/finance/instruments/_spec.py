@@ -24,24 +24,34 @@ def quantity(description: str, unit: str, **bounds: Any) -> Any:
     return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
 
 
-def parse(spec_cls: type[Spec], data: Any, *, file: str | None = None) -> Any:
+def parse(spec_cls: type[Spec], data: Any, *, file: str | None = None, prefix: str = "") -> Any:
     """Validate ``data`` against ``spec_cls``; problems name the file and the field path.
+
+    ``prefix`` is where ``data`` sits in a larger document (``financing.0.inputs`` in a
+    project file): the fields are named by their full path, and no row is given (the path
+    says which item it is).
 
     Raises
     ------
     InputError
-        One problem per invalid field, ``field`` the dotted path (``tranches.1.target``).
+        One problem per invalid field, ``field`` the dotted path (``tranches.1.target``, or
+        ``financing.0.inputs.tranches.1.target`` with a prefix).
     """
     if isinstance(data, spec_cls):
         return data
     try:
         return spec_cls.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(exc, file=file)
+        problems = validation_problems(exc, file=file, prefix=prefix)
         # the item number of the first list in the path, as a row (``tranches.1`` → 2)
         raise InputError(
             problems=[
-                Problem(p.message, file=p.file, row=_row(tuple(e["loc"])), field=p.field)
+                Problem(
+                    p.message,
+                    file=p.file,
+                    row=None if prefix else _row(tuple(e["loc"])),
+                    field=p.field,
+                )
                 for p, e in zip(problems, exc.errors(), strict=True)
             ]
         ) from exc
