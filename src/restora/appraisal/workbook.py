@@ -1,6 +1,6 @@
 """The appraisal's tables as a workbook (``appraisal.xlsx`` beside ``appraisal.json``).
 
-One sheet per main table of ``appraisal.json`` (docs/appraisal.md, "The workbook"):
+One sheet per main table of ``appraisal.json`` (docs/cli.md, "The appraisal workbook"):
 
 =================  ==================================================================
 sheet              rows (from ``appraisal.json``)
