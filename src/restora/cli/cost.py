@@ -36,7 +36,7 @@ app = typer.Typer(no_args_is_help=True)
 def estimate_command(
     plans: list[str] = typer.Argument(
         None,
-        help="Plan files (.yaml/.json from `plan make --out`; - for stdin); or --mine / --all.",
+        help="Plan files (.yaml/.json from plan make --out; - for stdin); or --mine / --all.",
     ),
     mine: list[str] = MineOption,
     all_mines: bool = AllOption,
@@ -54,7 +54,7 @@ def estimate_command(
 ) -> None:
     """Estimate the life-cycle cost of one or more plans or mines (P10/P50/P80/P90).
 
-    Costs plan files, or mines of the store planned as `plan make` plans them (--mine ID,
+    Costs plan files, or mines of the store planned as plan make plans them (--mine ID,
     repeatable, or --all); several are summed.
 
     Table and CSV: cost by phase [CNY]. JSON: total_p50_cny, total_p90_cny, total, pv,

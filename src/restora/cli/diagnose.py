@@ -252,7 +252,7 @@ def zones_command(
 ) -> None:
     """Zone sites by pollution gradient (IDW or kriging) and list candidate techniques.
 
-    The zones are those of ``restora plan make`` and ``restora appraise`` for the same site and
+    The zones are those of restora plan make and restora appraise for the same site and
     samples: all three zone through restora.diagnosis.site_zones.zone_sites.
     """
     with handled():

@@ -271,7 +271,7 @@ def location_cmd(
 
 @app.command("sites")
 def sites_cmd(
-    sites: str = typer.Argument(None, help="Sites: a table (CSV/JSON: site_id, kind, water, an area) or register files (GeoPackage, GeoJSON, XLSX as `mines export` writes them); or --mine / --all."),
+    sites: str = typer.Argument(None, help="Sites: a table (CSV/JSON: site_id, kind, water, an area) or register files (GeoPackage, GeoJSON, XLSX as mines export writes them); or --mine / --all."),
     after: str = typer.Option(..., "--after", help="JSON {site_id: ecosystem type or null}."),
     mine: list[str] = MineOption,
     all_mines: bool = AllOption,
@@ -287,7 +287,7 @@ def sites_cmd(
 
     Each site's area is its polygon's (area_source "geometry"), else the area its source
     declared (area_source "declared": declared_area_hm2, area_hm2, 面积（公顷）, 面积（亩）, area_m2 …
-    in a table); a table's geometry_area_hm2 (written by `mines export`) is the polygon's.
+    in a table); a table's geometry_area_hm2 (written by mines export) is the polygon's.
     """
     from restora.inventory.site_area import site_area_hm2
     from restora.valuation import esv
