@@ -49,9 +49,14 @@ _AROUND_BRACKETS = re.compile(r"_?([()\[\]])_?")
 _UNIT_SUFFIX = re.compile(r"[(\[](mg/kg|毫克/千克|mg_kg)[)\]]$")
 # 面积, 损毁面积, 占地面积, 图斑面积 …, area, damaged_area …, with an optional unit in brackets
 # (a mine's licensed area, 矿区面积, is not a site's area and is not matched)
+AREA_PREFIXES = (
+    "损毁", "破坏", "压占", "挖损", "占用", "占地", "图斑", "场地", "治理", "修复", "待修复",
+    "复垦", "待复垦",
+)  # fmt: skip
+AREA_ENGLISH = ("area", "damaged_area", "site_area", "declared_area")
 _AREA_HEADER = re.compile(
-    r"^(?:(?:损毁|破坏|压占|挖损|占用|占地|图斑|场地|治理|修复|待修复|复垦|待复垦)?(?:土地)?面积"
-    r"|(?:damaged_|site_|declared_)?area)(?:[(\[]([^()\[\]]+)[)\]])?$"
+    rf"^(?:(?:{'|'.join(AREA_PREFIXES)})?(?:土地)?面积|(?:{'|'.join(AREA_ENGLISH)}))"
+    r"(?:[(\[]([^()\[\]]+)[)\]])?$"
 )
 
 
@@ -199,11 +204,20 @@ def columns_markdown() -> str:
         lines.append("")
     geo = ", ".join(f"`{a}`" for a in GEOMETRY_ALIASES)
     crs = ", ".join(f"`{a}`" for a in CRS_ALIASES)
+    lon = ", ".join(f"`{a}`" for a in SITE_POINT_ALIASES["lon"])
+    lat = ", ".join(f"`{a}`" for a in SITE_POINT_ALIASES["lat"])
     lines += [
         "#### geometry and CRS columns (tables)",
         "",
         f"- geometry (WKT or hex WKB): {geo}",
         f"- CRS of the coordinates: {crs}",
+        f"- centre point of a site without polygon (point registers): x/lon {lon}; y/lat {lat}",
+        "- a site's declared area in any unit: `面积`, "
+        + ", ".join(f"`{p}面积`" for p in AREA_PREFIXES)
+        + " (`土地` may stand before `面积`), "
+        + ", ".join(f"`{e}`" for e in AREA_ENGLISH)
+        + ", with the unit in brackets — `损毁面积（亩）`, `面积(hm²)`, `area (m2)` — or none "
+        "and `--area-unit`",
         "",
     ]
     return "\n".join(lines)
