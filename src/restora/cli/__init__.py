@@ -91,7 +91,10 @@ class _LazyGroup(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            if self.rich_markup_mode is None:
+                super().format_help(ctx, formatter)
+            else:
+                _root_help(self, ctx)
         finally:
             self._listing = False
 
@@ -101,6 +104,54 @@ class _LazyGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("\ninterrupted\n")
             raise typer.Exit(130) from None
+
+
+def _root_help(group: _LazyGroup, ctx: Any) -> None:
+    """``restora --help`` in Typer's layout (usage, help, Options and Commands panels).
+
+    Written with rich's console, table and panel only: Typer's own help renderer imports
+    rich's Markdown, traceback and pretty-printing modules (≈ 0.1 s of a 0.3 s start) for a
+    page that needs none of them (benchmarks/cli_startup.py).
+    """
+    import os
+
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    width = os.environ.get("TERMINAL_WIDTH")
+    console = Console(highlight=False, width=int(width) if width else None)
+    console.print(Padding(Text(group.get_usage(ctx), style="bold"), 1))
+    console.print(Padding(Text(group.help or ""), (0, 1, 1, 1)))
+
+    def panel(title: str, rows: list[tuple[str, ...]]) -> None:
+        table = Table(highlight=False, show_header=False, expand=True, box=None,
+                      pad_edge=False, padding=(0, 1))  # fmt: skip
+        table.add_column(style="bold cyan", no_wrap=True)
+        if len(rows[0]) == 3:
+            table.add_column(style="bold green", no_wrap=True)
+        table.add_column(ratio=10)
+        for row in rows:
+            table.add_row(*row)
+        console.print(Panel(table, border_style="dim", title=title, title_align="left"))
+
+    options: list[tuple[str, ...]] = []
+    for param in group.get_params(ctx):
+        if getattr(param, "hidden", False):
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        longs = ",".join(n for n in names if n.startswith("--"))
+        shorts = ",".join(n for n in names if not n.startswith("--"))
+        options.append((longs, shorts, getattr(param, "help", None) or ""))
+    panel("Options", options)
+    commands: list[tuple[str, ...]] = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if cmd is not None and not cmd.hidden:
+            commands.append((name, (cmd.help or "").split("\n\n")[0].replace("\n", " ")))
+    panel("Commands", commands)
 
 
 def _listed(cmd_name: str) -> Any:
@@ -119,8 +170,7 @@ def _with_bom(fn: Any) -> Any:
 
     sig = inspect.signature(fn, eval_str=True)
     if "bom" in sig.parameters or not any(
-        p.default is FormatOption or p.default is SendFormatOption
-        for p in sig.parameters.values()
+        p.default is FormatOption or p.default is SendFormatOption for p in sig.parameters.values()
     ):
         return fn
 
