@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -126,3 +127,71 @@ def test_fund_draws_from_plan(tmp_path, hand_plan):
     assert sum(row["draw_cny"] for row in doc["schedule"]) == pytest.approx(2_701_786)
     assert doc["final_sufficiency_p50"] == 1.0
     assert any(w.startswith("FUND-SHORTFALL") for w in doc["warnings"])
+
+
+# --------------------------------------------------- the store feeds cost estimate (issue 12)
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-county"
+PLAN_ARGS = ["--price-year", "2023", "--start-year", "2027", "--on", "2026-01-01"]
+TWO = ("QS-M01", "QS-M09")
+
+
+@pytest.fixture(scope="module")
+def two_mines(tmp_path_factory):
+    """Two demo-county mines with their sites, samples and hazards in a SQLite store."""
+    from restora.inventory.io import read_register
+    from restora.inventory.model import Register
+    from restora.store import Store
+
+    files = [DEMO / "register.gpkg", DEMO / "soil_samples.csv", DEMO / "hazards.csv"]
+    county, _ = read_register(files, lonlat_wgs84=True)
+    tables = (county.mines, county.sites, county.samples, county.hazards)
+    two = Register(*(t[t["mine_id"].isin(TWO)].reset_index(drop=True) for t in tables))
+    url = f"sqlite:///{tmp_path_factory.mktemp('two') / 'store.db'}"
+    with Store(url) as store:
+        store.add_register(two)
+    return url
+
+
+def test_cost_of_mines_from_the_store_equals_the_cost_of_their_plan_files(two_mines, tmp_path):
+    """`cost estimate --mine` plans as `plan make` does: the same figures as costing the plan
+    files `plan make --out` wrote (before, mines were positional ids and there was no --all)."""
+    files = []
+    for m in TWO:
+        out = tmp_path / f"{m}.yaml"
+        r = runner.invoke(app, ["plan", "make", m, "--db", two_mines, "--out", str(out),
+                                *PLAN_ARGS, "-f", "json"])  # fmt: skip
+        assert r.exit_code == 0, r.output
+        files.append(str(out))
+    cost = ["cost", "estimate", "--draws", "200", "-f", "json", *PLAN_ARGS]
+    r = runner.invoke(app, [*cost, *files])
+    assert r.exit_code == 0, r.output
+    from_files = json.loads(r.stdout)
+    by_mine = [a for m in TWO for a in ("--mine", m)]
+    r = runner.invoke(app, [*cost, *by_mine, "--db", two_mines])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == from_files
+    r = runner.invoke(app, [*cost, "--all", "--db", two_mines])
+    assert r.exit_code == 0, r.output
+    every = json.loads(r.stdout)
+    assert every == from_files and every["mines"] == list(TWO)
+    assert every["total"]["deterministic_cny"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["QS-M01"], "no such plan file; to plan mine 'QS-M01' from the store give --mine QS-M01"),
+        (["missing.yaml"], "missing.yaml: no such plan file"),
+        ([], "nothing to read: give PLANS, or --mine ID"),
+        (["PLAN", "--mine", "QS-M01"], "not PLANS and --mine"),
+        (["--mine", "QS-M01", "--all"], "not --mine and --all"),
+        (["--mine", "QS-M02"], "not in the register of the store"),
+    ],
+)
+def test_cost_estimate_sources_exit_2(two_mines, tmp_path, hand_plan, args, message):
+    plan = tmp_path / "plan.yaml"
+    write_plan(hand_plan, plan)
+    args = [str(plan) if a == "PLAN" else a for a in args]
+    r = runner.invoke(app, ["cost", "estimate", *args], env={"RESTORA_DATABASE_URL": two_mines})
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
