@@ -101,7 +101,7 @@ def import_command(
     area_tolerance: float | None = typer.Option(
         None,
         "--area-tolerance",
-        help="Accepted relative difference of declared and polygon areas, e.g. 0.05 (5 %); "
+        help="Accepted relative difference of declared and polygon areas [1], e.g. 0.05 (5 %); "
         "default: reference table inventory/declared-area-tolerance.",
     ),
     fmt: Format = FormatOption,
