@@ -322,3 +322,15 @@ def test_mines_rank_workbook(tmp_path):
     csv_out = runner.invoke(app, ["mines", "rank", "--db", url, "--on", on, "-f", "csv"]).stdout
     names = {r["name"] for r in csv.DictReader(csv_out.splitlines())}
     assert names == {"'" + t for t in ATTACKS[:3]}
+
+
+def test_bom_flag_ends_with_its_command(tmp_path, capsys, monkeypatch):
+    """--bom applies to its own command only: CSV printed afterwards in the same process (a
+    module's app run directly, as some tests do) follows the rule again."""
+    for name in ("RESTORA_CSV_BOM", "LC_ALL", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    args = ["finance", "metrics", str(_flows(tmp_path)), "--rate", "0.06", "-f", "csv", "--bom"]
+    assert runner.invoke(app, args).stdout_bytes.startswith(b"\xef\xbb\xbf")
+    emit([{"a": 1}], Format.csv)
+    assert capsys.readouterr().out == "a\n1\n"

@@ -177,7 +177,10 @@ def _with_bom(fn: Any) -> Any:
     @functools.wraps(fn)
     def command(*args: Any, bom: bool | None = None, **kwargs: Any) -> Any:
         set_bom(bom)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            set_bom(None)  # the next command in this process (tests) starts afresh
 
     extra = inspect.Parameter(
         "bom", inspect.Parameter.KEYWORD_ONLY, default=BomOption, annotation=bool | None
