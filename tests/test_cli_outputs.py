@@ -332,5 +332,8 @@ def test_bom_flag_ends_with_its_command(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LANG", "C.UTF-8")
     args = ["finance", "metrics", str(_flows(tmp_path)), "--rate", "0.06", "-f", "csv", "--bom"]
     assert runner.invoke(app, args).stdout_bytes.startswith(b"\xef\xbb\xbf")
+    monkeypatch.setenv("LANG", "zh_CN.GB18030")  # before the reset: the BOM counted as written
     emit([{"a": 1}], Format.csv)
+    assert capsys.readouterr().out == "\ufeffa\n1\n"
+    emit([{"a": 1}], Format.csv)  # once: a second table of the same output has none
     assert capsys.readouterr().out == "a\n1\n"
