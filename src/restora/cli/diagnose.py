@@ -77,7 +77,7 @@ def _date(on: str | None) -> dt.date:
 def soil_command(
     samples: Path = typer.Argument(
         None,
-        help="Samples CSV (sample_id, ph, land_use, metals [mg/kg]); - for stdin. Or --mine / --all.",
+        help="Samples CSV (sample_id, ph, land_use, metals in mg/kg); - for stdin. Or --mine / --all.",
     ),
     mine: list[str] = MineOption,
     all_mines: bool = AllOption,
