@@ -430,9 +430,27 @@ def explain(exc: BaseException, params: dict[str, Any]) -> tuple[int, str] | Non
     sa_exc = sys.modules.get("sqlalchemy.exc")  # loaded only if a command used the database
     if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
         orig = getattr(exc, "orig", None) or exc
+        store_error = _store_lock_error(orig, params)
+        if store_error is not None:
+            return store_error.exit_code, str(store_error)
         lines = str(orig).strip().splitlines()
         return 1, f"the database failed: {lines[0] if lines else type(orig).__name__}"
     return None
+
+
+def _store_lock_error(orig: BaseException, params: dict[str, Any]) -> RestoraError | None:
+    """A busy or read-only store the engine's own hook did not see (e.g. an error of COPY)."""
+    from restora.store.engine import busy_timeout_s, default_url, lock_error
+
+    try:
+        timeout = busy_timeout_s()
+    except InputError:
+        return None
+    url = params.get("db") or default_url()
+    try:
+        return lock_error(orig, str(url), timeout)
+    except Exception:  # an unparsable URL: say what the driver said instead
+        return None
 
 
 def _print_error(message: str) -> None:

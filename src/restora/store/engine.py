@@ -36,7 +36,7 @@ import platformdirs
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from restora.errors import InputError, StoreBusyError, StoreReadOnlyError
+from restora.errors import InputError, RestoraError, StoreBusyError, StoreReadOnlyError
 
 ENV_URL = "RESTORA_DATABASE_URL"
 #: Environment variable: how long a connection waits for a lock held by another writer [s].
@@ -208,25 +208,56 @@ _READ_ONLY_SQLITE = ("SQLITE_READONLY",)
 _READ_ONLY_PG = ("25006",)  # read_only_sql_transaction
 
 
+def lock_error(orig: BaseException, url: str | sa.URL, timeout: float) -> RestoraError | None:
+    """The error that says what to do about a driver's "locked" or "read-only" error, else None.
+
+    Parameters
+    ----------
+    orig : BaseException
+        The driver's exception (``sqlite3.OperationalError``, ``psycopg.Error``).
+    url : str or sqlalchemy.URL
+        The store's URL (its password is masked in the message).
+    timeout : float
+        The busy timeout that ran out [s].
+
+    Returns
+    -------
+    StoreBusyError, StoreReadOnlyError or None
+        Busy: SQLite ``SQLITE_BUSY``/``SQLITE_LOCKED``, PostgreSQL SQLSTATE 55P03 (lock_timeout).
+        Read-only: SQLite ``SQLITE_READONLY*``, PostgreSQL 25006.
+
+    Examples
+    --------
+    >>> import sqlite3
+    >>> print(lock_error(sqlite3.OperationalError("database is locked"), "sqlite:///r.db", 60))
+    the store sqlite:///r.db is locked by another writer (an import, an update or a migration) \
+and stayed locked for the 60 s this command waits (RESTORA_DB_BUSY_TIMEOUT); nothing was \
+written: try again when it has finished (database is locked)
+    """
+    where = make_url(url).render_as_string(hide_password=True)
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
+    state = str(getattr(orig, "sqlstate", "") or "")
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else type(orig).__name__
+    if name.startswith(_BUSY_SQLITE) or state in _BUSY_PG or "is locked" in text:
+        return StoreBusyError(
+            f"the store {where} is locked by another writer (an import, an update or a "
+            f"migration) and stayed locked for the {timeout:g} s this command waits "
+            f"({ENV_BUSY_TIMEOUT}); nothing was written: try again when it has finished ({text})"
+        )
+    if name.startswith(_READ_ONLY_SQLITE) or state in _READ_ONLY_PG or "readonly" in text:
+        return StoreReadOnlyError(
+            f"the store {where} is read-only for this user (the database file or its folder "
+            f"cannot be written); nothing was written ({text})"
+        )
+    return None
+
+
 def _lock_errors(engine: sa.Engine, *, timeout: float) -> None:
     """Turn "locked" and "read-only" driver errors into errors that say what to do."""
-    where = engine.url.render_as_string(hide_password=True)
 
     @sa.event.listens_for(engine, "handle_error")
     def _handle(context: Any) -> None:
-        orig = context.original_exception
-        name = str(getattr(orig, "sqlite_errorname", "") or "")
-        state = str(getattr(orig, "sqlstate", "") or "")
-        text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        if name.startswith(_BUSY_SQLITE) or state in _BUSY_PG or "is locked" in text:
-            raise StoreBusyError(
-                f"the store {where} is locked by another writer (an import, an update or a "
-                f"migration) and stayed locked for the {timeout:g} s this command waits "
-                f"({ENV_BUSY_TIMEOUT}); nothing was written: try again when it has finished "
-                f"({text})"
-            ) from context.sqlalchemy_exception
-        if name.startswith(_READ_ONLY_SQLITE) or state in _READ_ONLY_PG or "readonly" in text:
-            raise StoreReadOnlyError(
-                f"the store {where} is read-only for this user (the database file or its "
-                f"folder cannot be written); nothing was written ({text})"
-            ) from context.sqlalchemy_exception
+        error = lock_error(context.original_exception, engine.url, timeout)
+        if error is not None:
+            raise error from context.sqlalchemy_exception
