@@ -20,7 +20,13 @@ from restora.inventory.model import Register
 from restora.inventory.schema import METALS, TABLES
 from restora.store import Store, migrate
 from restora.store.engine import create_engine
-from restora.store.tables import REGISTER, frame_columns, metadata, metal_column_name
+from restora.store.tables import (
+    REGISTER,
+    SOFT_DELETE_COLUMNS,
+    frame_columns,
+    metadata,
+    metal_column_name,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
@@ -43,24 +49,25 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == ("0004",)
-    assert migrate.known_revisions() == {"0001", "0002", "0003", "0004"}
+    assert migrate.head_revisions() == ("0005",)
+    assert migrate.known_revisions() == {"0001", "0002", "0003", "0004", "0005"}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
     assert script.get_revision("0004").down_revision == "0003"
+    assert script.get_revision("0005").down_revision == "0004"
     assert script.get_revision("0001").down_revision is None
 
 
 def test_empty_to_head_matches_the_metadata(db_url: str) -> None:
     with Store(db_url) as store:
-        assert store.revision() == ("0004",)
+        assert store.revision() == ("0005",)
         assert store.at_head()
         with store.engine.connect() as conn:
             # What the migrations built is exactly what tables.py describes: no autogenerate diff.
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
-    assert _tables(db_url) == REGISTER_TABLES | {"imports", "alembic_version"}
+    assert _tables(db_url) == REGISTER_TABLES | {"imports", "changes", "audit", "alembic_version"}
 
 
 def test_metadata_covers_the_schema() -> None:
@@ -70,7 +77,7 @@ def test_metadata_covers_the_schema() -> None:
         stored = [col for col, _ in frame_columns(name)]
         assert stored[: len(in_schema)] == in_schema
         table = REGISTER[name]
-        assert {c.key for c in table.columns} == set(stored) | {"import_id"}
+        assert {c.key for c in table.columns} == set(stored) | {"import_id", *SOFT_DELETE_COLUMNS}
     assert [
         table_col.name for table_col in REGISTER["samples"].columns if table_col.key in METALS
     ] == [metal_column_name(m) for m in METALS]
@@ -103,7 +110,7 @@ def test_head_to_0001_and_back_keeps_the_register(
     ]
 
     with Store(db_url) as store:  # opening migrates back to head
-        assert store.revision() == ("0004",)
+        assert store.revision() == ("0005",)
         after = store.load_register()
         assert store.imports() == []  # the audit table was dropped with 0001
         with store.engine.connect() as conn:
@@ -170,8 +177,8 @@ def test_alembic_command_line(db_url: str) -> None:
 
     alembic("upgrade", "head")
     with Store(db_url, migrate_to_head=False) as store:
-        assert store.revision() == ("0004",)
-    assert _tables(db_url) == REGISTER_TABLES | {"imports", "alembic_version"}
+        assert store.revision() == ("0005",)
+    assert _tables(db_url) == REGISTER_TABLES | {"imports", "changes", "audit", "alembic_version"}
     alembic("downgrade", "base")
     assert _tables(db_url) == {"alembic_version"}
 
@@ -186,3 +193,62 @@ def test_in_memory_sqlite(sample_register: Register) -> None:
         assert store.counts() == {"mines": 2, "sites": 3, "samples": 3, "hazards": 2}
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+# -- revision 0005: soft delete and the audit trail ---------------------------------------
+
+
+def test_0004_to_0005_keeps_the_register_live_and_back(
+    db_url: str, sample_register: Register
+) -> None:
+    """A register written at 0004 is all live at 0005; 0005 → 0004 → 0005 keeps every row."""
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        expected = store.load_register()
+        store.downgrade("0004")
+    assert "changes" not in _tables(db_url) and "audit" not in _tables(db_url)
+    assert "deleted_at" not in _columns(db_url, "mines")
+    with Store(db_url) as store:  # opening migrates to 0005
+        assert store.revision() == ("0005",)
+        assert store.deleted_mines() == [] and store.history() == []
+        assert store.counts() == {"mines": 2, "sites": 3, "samples": 3, "hazards": 2}
+        got = store.load_register()
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    for name in REGISTER_TABLES:
+        g, e = getattr(got, name), getattr(expected, name)
+        if name == "sites":
+            assert [x.wkb for x in g["geometry"]] == [x.wkb for x in e["geometry"]]
+            g, e = g.drop(columns="geometry"), e.drop(columns="geometry")
+        pd.testing.assert_frame_equal(g, e, check_exact=True)
+
+
+def test_0005_downgrade_refuses_while_records_are_deleted(
+    db_url: str, sample_register: Register
+) -> None:
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        store.delete_mine("HN-0002", reason="test", cascade=True)
+        with pytest.raises(RuntimeError, match=r"soft-deleted \(1 mines, 1 sites, 1 samples"):
+            store.downgrade("0004")
+        assert store.revision() == ("0005",)  # the downgrade's one transaction rolled back
+        assert store.counts(include_deleted=True)["mines"] == 2
+        store.restore_mine("HN-0002")
+        store.downgrade("0004")
+        assert store.revision() == ("0004",)
+    engine = create_engine(db_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM mines").scalar_one() == 2
+    engine.dispose()
+
+
+def test_0005_triggers_survive_a_round_trip(db_url: str, sample_register: Register) -> None:
+    """head → 0004 → head: the append-only triggers are there again (and only once)."""
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        store.downgrade("0004")
+        store.upgrade()
+        store.update_mine("HN-0001", {"status": "abandoned"})
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM audit")
+        assert len(store.history("HN-0001")) == 1

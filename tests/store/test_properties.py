@@ -122,7 +122,7 @@ def test_round_trip_property(db_url: str, helpers: SimpleNamespace) -> None:
             _assert_equal(store.load_register(subset), type(register)(**chosen))
             assert store.counts() == {n: len(getattr(register, n)) for n in chosen}
         finally:
-            store.delete_mines(store.mine_ids())
+            store.purge_mines(store.mine_ids())
         assert store.counts() == {"mines": 0, "sites": 0, "samples": 0, "hazards": 0}
 
     try:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from restora.errors import InputError, RestoraError
 from restora.inventory.model import Register
 from restora.store import Store, default_url
-from restora.store import repository as repository_module
-from restora.store.tables import REGISTER, imports
+from restora.store import plan as plan_module
+from restora.store.tables import REGISTER, changes, frame_columns, imports
 
 TABLES = ("mines", "sites", "samples", "hazards")
 
@@ -125,10 +125,10 @@ def test_delete_cascades(db_url: str, sample_register: Register, helpers: Simple
     with Store(db_url) as store:
         store.add_register(sample_register)
         # HN-0001 has sites S-1, S-2, samples P-1, P-10 and hazard H-2.
-        assert store.delete_mines(["HN-0001", "not-there"]) == 1
+        assert store.purge_mines(["HN-0001", "not-there"]) == 1
         # left: 1 mine, 3 - 2 sites, 3 - 2 samples, 2 - 1 hazards
         assert store.counts() == {"mines": 1, "sites": 1, "samples": 1, "hazards": 1}
-        assert store.delete_mines(["HN-0001"]) == 0
+        assert store.purge_mines(["HN-0001"]) == 0
         got = store.load_register()
     expected = helpers.sorted_by_id(sample_register)
     only = Register(
@@ -178,7 +178,7 @@ def test_audit_row(db_url: str, sample_register: Register) -> None:
 def test_audit_row_without_source(db_url: str, sample_register: Register) -> None:
     with Store(db_url) as store:
         store.add_register(sample_register)
-        store.delete_mines(store.mine_ids())
+        store.purge_mines(store.mine_ids())
         store.add_register(sample_register, source={"path": __import__("pathlib").Path("/x/y")})
         audits = store.imports()
     assert [a["source"] for a in audits] == [{}, {"path": "/x/y"}]
@@ -379,13 +379,28 @@ def test_failed_write_rolls_back_everything(
         [_mine("NEW-1"), _mine("NEW-2")],
         [{"site_id": "S-1", "mine_id": "NEW-1", "kind": "road", "geometry": helpers.square(1, 1)}],
     )
-    # Disable the up-front checks so that the site's primary key clashes inside the
-    # transaction, after the imports row and both mines have been inserted.
-    monkeypatch.setattr(repository_module.Store, "_check_against_store", lambda *a: [])
-    err = _reject(db_url, sample_register, clash, helpers)
+    # Blind the up-front checks (the store seems to hold none of the incoming ids) so that the
+    # site's primary key clashes inside the transaction, after the imports and changes rows
+    # and both mines have been inserted.
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        audit_before = len(store.history())
+
+    def blind(conn, table, ids, chunk):
+        nothing = np.array([], dtype=object)
+        columns = {key: nothing for key, _ in frame_columns(table)}
+        return plan_module.Stored([], columns, nothing, nothing)
+
+    monkeypatch.setattr(plan_module, "fetch", blind)
+    err = _reject(db_url, None, clash, helpers)
     assert "the database refused the register" in str(err)
     with Store(db_url) as store:
         assert store.mine_ids() == ["HN-0001", "HN-0002"]
+        # no audit row, no change, no imports row of the failed import
+        assert len(store.history()) == audit_before
+        assert len(store.imports()) == 1
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(changes)).scalar_one() == 1
 
 
 # -- opening a store -------------------------------------------------------------------------

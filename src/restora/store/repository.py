@@ -1,9 +1,14 @@
-"""The register store: add, load, count and delete mines with their sites, samples and hazards.
+"""The register store: add, update, soft-delete, restore and load mines with their records.
 
-Every write is one transaction. :meth:`Store.add_register` checks the whole register against
-itself and against the store before it writes a row, so a bad register raises
-:class:`restora.errors.InputError` (naming table, id and column) and leaves the database exactly
-as it was; the ``imports`` audit row is written in the same transaction as the rows.
+Every write is one transaction that also writes the audit trail (:mod:`restora.store.audit`):
+the ``changes`` row (who, when, which command and files) and one ``audit`` row per record
+changed, with its fields before and after. :meth:`Store.import_register` checks the whole
+register against itself and against the store before it writes a row (:mod:`restora.store.plan`),
+so a bad register raises :class:`restora.errors.InputError` (naming file, row and column, or
+table, id and column) and leaves the database exactly as it was.
+
+Reads (:meth:`Store.load_register`, :meth:`Store.mine_ids`, :meth:`Store.counts`) leave out
+soft-deleted records unless asked for them (``include_deleted=True``).
 """
 
 from __future__ import annotations
@@ -11,81 +16,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from restora.errors import InputError, Problem, RestoraError
 from restora.inventory.censored import reconcile_limits
 from restora.inventory.model import DETECTION_LIMIT_COLUMNS, Register
 from restora.store import migrate
-from restora.store.engine import create_engine, default_url, sqlite_path
+from restora.store.audit import AuditRows, Change, history, json_values, write_change
+from restora.store.bulk import chunks, insert_many, update_many
+from restora.store.engine import begin_write, create_engine, default_url, sqlite_path
 from restora.store.frames import Columns, to_columns, to_frame
-from restora.store.tables import ID_COLUMNS, REGISTER, REGISTER_TABLES, frame_columns, imports
+from restora.store.plan import Origins, RegisterPlan, fetch, plan_register
+from restora.store.tables import (
+    ID_COLUMNS,
+    MINE_DEPENDENTS,
+    REGISTER,
+    REGISTER_TABLES,
+    frame_columns,
+    imports,
+)
 
-
-def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _insert_many(conn: sa.Connection, table: sa.Table, columns: Columns) -> None:
-    """INSERT the rows given column by column (lists of equal length) with one executemany.
-
-    On SQLite the statement is compiled once and the rows go to the driver as tuples, each value
-    through its type's bind processor: the same values SQLAlchemy's own executemany would send,
-    without its per-row bookkeeping (which costs more than SQLite itself for 100 000 rows).
-    PostgreSQL with psycopg gets a COPY; other databases SQLAlchemy's executemany.
-    """
-    keys = list(columns)
-    if not keys or not columns[keys[0]]:
-        return
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        _copy_rows(conn, table, columns)
-        return
-    if conn.dialect.name != "sqlite":
-        rows = [
-            dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)
-        ]
-        conn.execute(table.insert(), rows)
-        return
-    dialect = conn.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
-    assert compiled.positional and compiled.positiontup is not None
-    ordered = []
-    for key in compiled.positiontup:
-        sql_type = table.c[key].type
-        # sqlite3 takes bytes as they are; SQLAlchemy would wrap each in a memoryview.
-        process = (
-            None
-            if isinstance(sql_type, sa.LargeBinary)
-            else sql_type.dialect_impl(dialect).bind_processor(dialect)
-        )
-        values = columns[key]
-        ordered.append([process(v) for v in values] if process is not None else values)
-    conn.exec_driver_sql(compiled.string, list(zip(*ordered, strict=True)))
-
-
-def _copy_rows(conn: sa.Connection, table: sa.Table, columns: Columns) -> None:
-    """PostgreSQL with psycopg: send the rows with ``COPY ... FROM STDIN`` in the transaction.
-
-    COPY is PostgreSQL's bulk path; psycopg adapts each value as it would for a query (str,
-    int, float including ±inf, bool, date, bytes for bytea, None for NULL).
-    """
-    preparer = conn.dialect.identifier_preparer
-    names = ", ".join(preparer.quote(table.c[key].name) for key in columns)
-    sql = f"COPY {preparer.format_table(table)} ({names}) FROM STDIN"
-    driver_connection: Any = conn.connection.driver_connection
-    dbapi: Any = conn.dialect.dbapi
-    try:
-        with driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in zip(*columns.values(), strict=True):
-                copy.write_row(row)
-    except dbapi.IntegrityError as exc:  # wrapped as SQLAlchemy wraps driver errors
-        raise sa.exc.IntegrityError(sql, None, exc) from exc
-    except dbapi.Error as exc:
-        raise sa.exc.DBAPIError(sql, None, exc) from exc
+MARKS = ("deleted_at", "deleted_by", "deleted_reason")
+"""The soft-delete marks shown in the audit trail (``deleted_change_id`` is the change itself)."""
 
 
 class Store:
@@ -189,78 +146,168 @@ class Store:
             return 900
         return 10_000
 
-    def mine_ids(self) -> list[str]:
-        """Ids of the mines in the store, in code-point order."""
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A connection for reading (a shared, deferred transaction on SQLite)."""
         with self.engine.connect() as conn:
-            return sorted(conn.execute(sa.select(REGISTER["mines"].c.mine_id)).scalars())
+            conn.execution_options(restora_read_only=True)
+            yield conn
 
-    def counts(self) -> dict[str, int]:
-        """Number of rows in each register table."""
-        with self.engine.connect() as conn:
-            return {
-                name: int(
-                    conn.execute(
-                        sa.select(sa.func.count()).select_from(REGISTER[name])
-                    ).scalar_one()
-                )
-                for name in REGISTER_TABLES
-            }
+    def mine_ids(self, *, include_deleted: bool = False) -> list[str]:
+        """Ids of the mines in the store (live ones unless ``include_deleted``), code-point order."""
+        mines = REGISTER["mines"]
+        query = sa.select(mines.c.mine_id)
+        if not include_deleted:
+            query = query.where(mines.c.deleted_at.is_(None))
+        with self._read() as conn:
+            return sorted(conn.execute(query).scalars())
 
-    def load_register(self, mine_ids: Sequence[str] | None = None) -> Register:
+    def site_owners(self) -> dict[str, str]:
+        """``{site_id: mine_id}`` of the live sites (what new samples and hazards may name)."""
+        sites = REGISTER["sites"]
+        query = sa.select(sites.c.site_id, sites.c.mine_id).where(sites.c.deleted_at.is_(None))
+        with self._read() as conn:
+            return {site: mine for site, mine in conn.execute(query)}
+
+    def counts(self, *, include_deleted: bool = False) -> dict[str, int]:
+        """Number of records in each register table (live ones unless ``include_deleted``)."""
+        out = {}
+        with self._read() as conn:
+            for name in REGISTER_TABLES:
+                query = sa.select(sa.func.count()).select_from(REGISTER[name])
+                if not include_deleted:
+                    query = query.where(REGISTER[name].c.deleted_at.is_(None))
+                out[name] = int(conn.execute(query).scalar_one())
+        return out
+
+    def load_register(
+        self, mine_ids: Sequence[str] | None = None, *, include_deleted: bool = False
+    ) -> Register:
         """The register (or the given mines with their sites, samples and hazards).
 
         Columns and dtypes are described in :mod:`restora.store.frames`; rows are ordered by
-        id. Ids not in the store are ignored.
+        id. Ids not in the store are ignored. Soft-deleted records are left out unless
+        ``include_deleted`` (see :meth:`deleted_mines` for who deleted them, when and why).
         """
         frames = {}
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             for name in REGISTER_TABLES:
                 table = REGISTER[name]
                 cols = [table.c[col] for col, _ in frame_columns(name)]
+                query = sa.select(*cols)
+                if not include_deleted:
+                    query = query.where(table.c.deleted_at.is_(None))
                 if mine_ids is None:
-                    rows: list[Any] = list(conn.execute(sa.select(*cols)).all())
+                    rows: list[Any] = list(conn.execute(query).all())
                 else:
                     ids = list(dict.fromkeys(str(m) for m in mine_ids))
                     rows = []
-                    for chunk in _chunks(ids, self._chunk):
-                        rows += conn.execute(
-                            sa.select(*cols).where(table.c.mine_id.in_(chunk))
-                        ).all()
+                    for chunk in chunks(ids, self._chunk):
+                        rows += conn.execute(query.where(table.c.mine_id.in_(chunk))).all()
                 frames[name] = to_frame(name, rows)
         return Register(**frames)
 
-    def imports(self) -> list[dict[str, Any]]:
-        """The audit rows of past imports, oldest first: id, imported_at (UTC), source, counts."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(imports).order_by(imports.c.id)).mappings().all()
-        out = []
-        for row in rows:
-            rec = dict(row)
-            when = rec["imported_at"]
-            if when.tzinfo is None:  # SQLite keeps no zone; we always write UTC
-                rec["imported_at"] = when.replace(tzinfo=dt.UTC)
-            out.append(rec)
+    def deleted_mines(self) -> list[dict[str, Any]]:
+        """The soft-deleted mines: ``mine_id``, ``deleted_at`` (UTC), ``deleted_by``, ``deleted_reason``."""
+        mines = REGISTER["mines"]
+        query = (
+            sa.select(mines.c.mine_id, *(mines.c[m] for m in MARKS))
+            .where(mines.c.deleted_at.is_not(None))
+            .order_by(mines.c.mine_id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**row, "deleted_at": _utc(row["deleted_at"])} for row in rows]
+
+    def dependents(self, mine_id: str) -> dict[str, list[str]]:
+        """The live records that depend on a mine, per table of :data:`MINE_DEPENDENTS`."""
+        with self._read() as conn:
+            return self._dependents(conn, mine_id)
+
+    def _dependents(self, conn: sa.Connection, mine_id: str) -> dict[str, list[str]]:
+        out = {}
+        for name in MINE_DEPENDENTS:
+            table = REGISTER[name]
+            id_col = table.c[ID_COLUMNS[name]]
+            query = (
+                sa.select(id_col)
+                .where(table.c.mine_id == mine_id, table.c.deleted_at.is_(None))
+                .order_by(id_col)
+            )
+            out[name] = list(conn.execute(query).scalars())
         return out
+
+    def imports(self) -> list[dict[str, Any]]:
+        """The rows of past imports, oldest first: id, imported_at (UTC), source, counts."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(imports).order_by(imports.c.id)).mappings().all()
+        return [{**row, "imported_at": _utc(row["imported_at"])} for row in rows]
+
+    def history(self, mine_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail of a mine's records (or of the whole register), oldest first.
+
+        Each row: ``change_id``, ``at`` (UTC, ISO 8601), ``user``, ``command``, ``files``
+        (``[{"path", "sha256"}]``), ``table``, ``id``, ``mine_id``, ``action`` (insert,
+        update, delete, restore, purge), ``before`` and ``after`` (the changed fields).
+        """
+        with self._read() as conn:
+            return history(conn, mine_id)
 
     # -- writes ----------------------------------------------------------------------------
 
     def add_register(
-        self, register: Register, *, source: dict[str, Any] | None = None
+        self,
+        register: Register,
+        *,
+        source: dict[str, Any] | None = None,
+        change: Change | None = None,
     ) -> dict[str, int]:
-        """Add a register's mines, sites, samples and hazards in one transaction.
+        """Add a register's new mines, sites, samples and hazards in one transaction.
+
+        ``import_register(register, mode="add")``; returns the records added per table,
+        ``{"mines": n, "sites": n, "samples": n, "hazards": n}``.
+        """
+        change = change or Change("Store.add_register")
+        return self.import_register(register, mode="add", source=source, change=change).added
+
+    def import_register(
+        self,
+        register: Register,
+        *,
+        mode: str = "add",
+        source: dict[str, Any] | None = None,
+        change: Change | None = None,
+        origins: Mapping[str, pd.DataFrame] | None = None,
+        dry_run: bool = False,
+    ) -> RegisterPlan:
+        """Add (and with ``mode="upsert"``, update) records of a register, in one transaction.
 
         Parameters
         ----------
         register : Register
-            The tables to add (columns of :mod:`restora.inventory.schema`).
+            The tables to add (columns of :mod:`restora.inventory.schema`; optional columns
+            may be missing).
+        mode : {"add", "upsert"}
+            ``add``: new records only (an id already in the store is an error, except a mine
+            given with its stored values, the parent of new records). ``upsert``: new records
+            are added, the given columns of stored records updated. See :mod:`restora.store.plan`.
         source : dict, optional
             What the register was read from (file names, SHA-256 hashes, options); recorded
-            as JSON in the ``imports`` audit row.
+            as JSON in the ``imports`` row.
+        change : Change, optional
+            Who, with which command and files (recorded in ``changes``); default the OS user
+            and ``Store.import_register``.
+        origins : mapping, optional
+            :attr:`restora.inventory.io.ImportReport.origins`: messages then name the file and
+            row of a record, and an update leaves alone the columns its file did not give.
+        dry_run : bool
+            Plan only: check everything, return what would change, write nothing.
 
         Returns
         -------
-        dict
-            Rows written per table: ``{"mines": n, "sites": n, "samples": n, "hazards": n}``.
+        RegisterPlan
+            ``added`` per table, ``updated`` (each record's changed fields, old and new),
+            ``unchanged``, ``change_id`` (None for a dry run or when nothing changed).
 
         Notes
         -----
@@ -271,10 +318,274 @@ class Store:
         Raises
         ------
         InputError
-            If a cell cannot be stored, an id repeats or is already in the store, or a row
-            refers to a mine or site that is neither in the store nor in the register. Nothing
-            is written then.
+            If a cell cannot be stored, an id repeats, a record refers to a mine or site that
+            is neither in the register nor live in the store, or (mode ``add``) an id is
+            already in the store. Nothing is written then.
         """
+        tables = self._convert(register)
+        try:
+            source_json = json.loads(json.dumps(source or {}, default=str))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"source cannot be recorded as JSON: {exc}", field="source") from exc
+        change = change or Change("Store.import_register", options={"mode": mode})
+        found = Origins(dict(origins or {}))
+        if dry_run:
+            with self._read() as conn:
+                plan, problems = plan_register(
+                    conn, tables, mode=mode, origins=found, chunk=self._chunk
+                )
+            if problems:
+                raise InputError(problems=problems)
+            plan.dry_run = True
+            return plan
+        try:
+            with begin_write(self.engine) as conn:  # queues behind other writers
+                plan, problems = plan_register(
+                    conn, tables, mode=mode, origins=found, chunk=self._chunk
+                )
+                if problems:
+                    raise InputError(problems=problems)
+                if not plan.empty:
+                    self._write_plan(conn, plan, change, source_json)
+        except sa.exc.IntegrityError as exc:
+            # The checks make this rare (e.g. another program added the same id meanwhile);
+            # the transaction has been rolled back.
+            raise InputError(f"the database refused the register: {exc.orig}") from exc
+        return plan
+
+    def update_mine(
+        self, mine_id: str, values: Mapping[str, Any], *, change: Change | None = None
+    ) -> RegisterPlan:
+        """Change columns of one live mine (typed values, e.g. ``{"status": "closed"}``).
+
+        The values are checked as an import's would be (:func:`restora.store.frames.to_columns`);
+        a required column cannot be emptied. Nothing is written if nothing changes.
+
+        Raises
+        ------
+        InputError
+            The mine is not in the store or is deleted, a column is not a mine column (or is
+            ``mine_id``), or a value does not fit its column.
+        """
+        allowed = [key for key, _ in frame_columns("mines") if key != "mine_id"]
+        unknown = sorted(set(values) - set(allowed))
+        if unknown:
+            raise InputError(
+                f"not a mine column that can be changed: {', '.join(unknown)} "
+                f"(columns: {', '.join(allowed)})",
+                field=unknown[0],
+            )
+        change = change or Change("Store.update_mine", options={"values": dict(values)})
+        with begin_write(self.engine) as conn:
+            stored = fetch(conn, "mines", [mine_id], self._chunk)
+            if not stored.ids:
+                raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
+            if stored.deleted_at[0] is not None:
+                raise InputError(
+                    f"mine {mine_id!r} is deleted ({stored.deleted_reason[0]}); restore it "
+                    f"first: restora mines restore {mine_id}",
+                    field="mine_id",
+                )
+            row = {k: [v[0]] for k, v in stored.columns.items()}
+            row.update({k: [v] for k, v in values.items()})
+            columns, problems = to_columns("mines", pd.DataFrame(row))
+            if problems:
+                raise InputError(problems=problems)
+            incoming = {name: _empty_columns(name) for name in REGISTER_TABLES}
+            incoming["mines"] = columns
+            plan, problems = plan_register(conn, incoming, mode="upsert", chunk=self._chunk)
+            if problems:
+                raise InputError(problems=problems)
+            if not plan.empty:
+                self._write_plan(conn, plan, change, None)
+        return plan
+
+    def delete_mine(
+        self,
+        mine_id: str,
+        *,
+        reason: str,
+        cascade: bool = False,
+        change: Change | None = None,
+    ) -> dict[str, Any]:
+        """Soft-delete a mine (and, with ``cascade``, the live records that depend on it).
+
+        The rows stay, marked ``deleted_at`` (UTC), ``deleted_by``, ``deleted_reason`` and the
+        change; reads leave them out. Without ``cascade`` a mine with live dependents (sites,
+        samples, hazards: :data:`restora.store.tables.MINE_DEPENDENTS`) is refused, naming them.
+
+        Returns
+        -------
+        dict
+            ``{"mine_id", "deleted": {table: [ids]}, "reason", "at", "by", "change_id"}``.
+
+        Raises
+        ------
+        InputError
+            No reason given; the mine is not in the store or already deleted; it has live
+            dependents and ``cascade`` is false.
+        """
+        reason = (reason or "").strip()
+        if not reason:
+            raise InputError("a reason is required to delete a mine", field="reason")
+        change = change or Change("Store.delete_mine", options={"cascade": cascade})
+        with begin_write(self.engine) as conn:
+            mine = self._mine_marks(conn, mine_id)
+            if mine["deleted_at"] is not None:
+                raise InputError(
+                    f"mine {mine_id!r} is already deleted (on {_utc(mine['deleted_at'])} by "
+                    f"{mine['deleted_by']}: {mine['deleted_reason']})",
+                    field="mine_id",
+                )
+            dependents = self._dependents(conn, mine_id)
+            if any(dependents.values()) and not cascade:
+                raise InputError(
+                    f"mine {mine_id!r} has {_named(dependents)}; delete them with it "
+                    "(--cascade) or move them to another mine first",
+                    field="mine_id",
+                )
+            when = dt.datetime.now(dt.UTC)
+            change_id = write_change(conn, change, when)
+            marks = {"deleted_at": when, "deleted_by": change.user, "deleted_reason": reason}
+            records = {**dependents, "mines": [mine_id]}
+            rows = AuditRows()
+            shown = dict(
+                zip(MARKS, [*json_values("datetime", [when]), change.user, reason], strict=True)
+            )
+            for name in (*MINE_DEPENDENTS, "mines"):
+                table = REGISTER[name]
+                conn.execute(
+                    table.update()
+                    .where(table.c.mine_id == mine_id, table.c.deleted_at.is_(None))
+                    .values(**marks, deleted_change_id=change_id)
+                )
+                ids = records[name]
+                rows.add(
+                    name,
+                    ids,
+                    [mine_id] * len(ids),
+                    "delete",
+                    [dict.fromkeys(MARKS)] * len(ids),
+                    [shown] * len(ids),
+                )
+            rows.write(conn, change_id)
+        return {
+            "mine_id": mine_id,
+            "deleted": {name: records[name] for name in REGISTER_TABLES},
+            "reason": reason,
+            "at": shown["deleted_at"],
+            "by": change.user,
+            "change_id": change_id,
+        }
+
+    def restore_mine(self, mine_id: str, *, change: Change | None = None) -> dict[str, Any]:
+        """Bring back a soft-deleted mine and the records deleted with it (the same change).
+
+        Returns
+        -------
+        dict
+            ``{"mine_id", "restored": {table: [ids]}, "change_id"}``.
+
+        Raises
+        ------
+        InputError
+            The mine is not in the store, or not deleted.
+        """
+        change = change or Change("Store.restore_mine")
+        with begin_write(self.engine) as conn:
+            mine = self._mine_marks(conn, mine_id)
+            if mine["deleted_at"] is None:
+                raise InputError(f"mine {mine_id!r} is not deleted", field="mine_id")
+            deleted_in = mine["deleted_change_id"]
+            records: dict[str, list[str]] = {}
+            befores: dict[str, list[dict[str, Any]]] = {}
+            for name in REGISTER_TABLES:
+                table = REGISTER[name]
+                query = (
+                    sa.select(table.c[ID_COLUMNS[name]], *(table.c[m] for m in MARKS))
+                    .where(table.c.mine_id == mine_id, table.c.deleted_change_id == deleted_in)
+                    .order_by(table.c[ID_COLUMNS[name]])
+                )
+                found = conn.execute(query).all()
+                records[name] = [r[0] for r in found]
+                befores[name] = [
+                    dict(zip(MARKS, [*json_values("datetime", [r[1]]), r[2], r[3]], strict=True))
+                    for r in found
+                ]
+            when = dt.datetime.now(dt.UTC)
+            change_id = write_change(conn, change, when)
+            rows = AuditRows()
+            for name in REGISTER_TABLES:  # parents first
+                table = REGISTER[name]
+                conn.execute(
+                    table.update()
+                    .where(table.c.mine_id == mine_id, table.c.deleted_change_id == deleted_in)
+                    .values(
+                        deleted_at=None,
+                        deleted_by=None,
+                        deleted_reason=None,
+                        deleted_change_id=None,
+                    )
+                )
+                ids = records[name]
+                rows.add(
+                    name,
+                    ids,
+                    [mine_id] * len(ids),
+                    "restore",
+                    befores[name],
+                    [dict.fromkeys(MARKS)] * len(ids),
+                )
+            rows.write(conn, change_id)
+        return {"mine_id": mine_id, "restored": records, "change_id": change_id}
+
+    def purge_mines(self, mine_ids: Iterable[str], *, change: Change | None = None) -> int:
+        """Remove mines with all their records for good (live or soft-deleted), in one transaction.
+
+        Not a command: for an administrator, e.g. before a downgrade below revision 0005. Each
+        record removed is written to the audit trail (action ``purge``, ``before`` = the whole
+        record), so even a purge can be traced. Returns the number of mines removed (ids not
+        in the store are ignored).
+        """
+        ids = list(dict.fromkeys(str(m) for m in mine_ids))
+        change = change or Change("Store.purge_mines")
+        purged = 0
+        with begin_write(self.engine) as conn:
+            rows = AuditRows()
+            removed: dict[str, Columns] = {}
+            for name in (*MINE_DEPENDENTS, "mines"):  # children first
+                table = REGISTER[name]
+                keys = [k for k, _ in frame_columns(name)]
+                found: list[Any] = []
+                for chunk in chunks(ids, self._chunk):
+                    query = sa.select(*(table.c[k] for k in keys)).where(table.c.mine_id.in_(chunk))
+                    found += conn.execute(query).all()
+                transposed = list(zip(*found, strict=True)) if found else [()] * len(keys)
+                removed[name] = {k: list(transposed[j]) for j, k in enumerate(keys)}
+            if not removed["mines"]["mine_id"]:
+                return 0
+            change_id = write_change(conn, change, dt.datetime.now(dt.UTC))
+            for name in (*MINE_DEPENDENTS, "mines"):
+                table = REGISTER[name]
+                for chunk in chunks(ids, self._chunk):
+                    result = conn.execute(sa.delete(table).where(table.c.mine_id.in_(chunk)))
+                    if name == "mines":
+                        purged += result.rowcount
+                cols = removed[name]
+                rows.add(
+                    name,
+                    cols[ID_COLUMNS[name]],
+                    cols["mine_id"],
+                    "purge",
+                    record_json(name, cols),
+                    None,
+                )
+            rows.write(conn, change_id)
+        return purged
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _convert(self, register: Register) -> dict[str, Columns]:
         tables: dict[str, Columns] = {}
         problems: list[Problem] = []
         for name in REGISTER_TABLES:
@@ -287,123 +598,101 @@ class Store:
             problems += found
         if problems:
             raise InputError(problems=problems)
-        counts = {name: len(tables[name][ID_COLUMNS[name]]) for name in REGISTER_TABLES}
-        try:
-            source_json = json.loads(json.dumps(source or {}, default=str))
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"source cannot be recorded as JSON: {exc}", field="source") from exc
+        return tables
 
-        try:
-            self._write(tables, counts, source_json)
-        except sa.exc.IntegrityError as exc:
-            # The checks above make this rare (e.g. another writer added the same id meanwhile);
-            # the transaction has been rolled back.
-            raise InputError(f"the database refused the register: {exc.orig}") from exc
-        return counts
+    def _mine_marks(self, conn: sa.Connection, mine_id: str) -> dict[str, Any]:
+        mines = REGISTER["mines"]
+        row = (
+            conn.execute(
+                sa.select(*(mines.c[m] for m in MARKS), mines.c.deleted_change_id).where(
+                    mines.c.mine_id == mine_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
+        return dict(row)
 
-    def _write(self, tables: dict[str, Columns], counts: dict[str, int], source_json: Any) -> None:
-        with self.engine.begin() as conn:
-            problems = self._check_against_store(conn, tables)
-            if problems:
-                raise InputError(problems=problems)
+    def _write_plan(
+        self,
+        conn: sa.Connection,
+        plan: RegisterPlan,
+        change: Change,
+        source_json: Any | None,
+    ) -> None:
+        """Write a checked plan: the imports row (an import), the changes row, rows, audit."""
+        when = dt.datetime.now(dt.UTC)
+        import_id = None
+        if source_json is not None:
             import_id = conn.execute(
                 imports.insert()
-                .values(imported_at=dt.datetime.now(dt.UTC), source=source_json, counts=counts)
+                .values(imported_at=when, source=source_json, counts=plan.added)
                 .returning(imports.c.id)
             ).scalar_one()
-            for name in REGISTER_TABLES:
-                n = counts[name]
-                columns = {**tables[name], "import_id": [import_id] * n}
-                for start in range(0, n, 50_000):
-                    chunk = {k: v[start : start + 50_000] for k, v in columns.items()}
-                    _insert_many(conn, REGISTER[name], chunk)
+        change_id = write_change(conn, change, when, import_id)
+        stamp = {} if import_id is None else {"import_id": import_id}
+        rows = AuditRows()
+        for name in REGISTER_TABLES:  # parents first
+            part = plan.tables[name]
+            n = part.added
+            if not n:
+                continue
+            columns = {**part.insert, **{k: [v] * n for k, v in stamp.items()}}
+            for start in range(0, n, 50_000):
+                chunk = {k: v[start : start + 50_000] for k, v in columns.items()}
+                insert_many(conn, REGISTER[name], chunk)
+            ids = part.insert[ID_COLUMNS[name]]
+            rows.add(
+                name, ids, part.insert["mine_id"], "insert", None, record_json(name, part.insert)
+            )
+        for name in REGISTER_TABLES:  # after every insert: a record may move to a new parent
+            part = plan.tables[name]
+            n = len(part.updated_ids)
+            if not n:
+                continue
+            columns = {**part.update, **{k: [v] * n for k, v in stamp.items()}}
+            for start in range(0, n, 50_000):
+                chunk = {k: v[start : start + 50_000] for k, v in columns.items()}
+                update_many(conn, REGISTER[name], chunk, ID_COLUMNS[name])
+            rows.add(
+                name, part.updated_ids, part.update["mine_id"], "update", part.before, part.after
+            )
+        rows.write(conn, change_id)
+        plan.change_id = change_id
 
-    def delete_mines(self, mine_ids: Iterable[str]) -> int:
-        """Delete mines with their sites, samples and hazards, in one transaction.
 
-        Returns the number of mines deleted (ids not in the store are ignored).
-        """
-        ids = list(dict.fromkeys(str(m) for m in mine_ids))
-        deleted = 0
-        with self.engine.begin() as conn:
-            for chunk in _chunks(ids, self._chunk):
-                # Children first: the same result whether or not the database cascades.
-                for name in ("samples", "hazards", "sites"):
-                    table = REGISTER[name]
-                    conn.execute(sa.delete(table).where(table.c.mine_id.in_(chunk)))
-                mines = REGISTER["mines"]
-                result = conn.execute(sa.delete(mines).where(mines.c.mine_id.in_(chunk)))
-                deleted += result.rowcount
-        return deleted
+def _empty_columns(name: str) -> Columns:
+    return {key: [] for key, _ in frame_columns(name)}
 
-    # -- checks ----------------------------------------------------------------------------
 
-    def _existing(
-        self, conn: sa.Connection, name: str, column: str, values: Iterable[str]
-    ) -> dict[str, str]:
-        """Of ``values``, those in ``name.column``, mapped to their row's mine_id."""
-        table = REGISTER[name]
-        wanted = sorted(set(values))
-        found: dict[str, str] = {}
-        if not wanted:
-            return found
-        stored = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-        if stored <= 4 * len(wanted):
-            # Cheaper to read the whole (small) column than to send the ids in many IN lists.
-            wanted_set = set(wanted)
-            query = sa.select(table.c[column], table.c.mine_id)
-            return {key: mine for key, mine in conn.execute(query) if key in wanted_set}
-        for chunk in _chunks(wanted, self._chunk):
-            query = sa.select(table.c[column], table.c.mine_id).where(table.c[column].in_(chunk))
-            found.update({key: mine for key, mine in conn.execute(query)})
-        return found
+def _utc(when: dt.datetime | None) -> dt.datetime | None:
+    if when is None:
+        return None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
-    def _check_against_store(
-        self, conn: sa.Connection, tables: dict[str, Columns]
-    ) -> list[Problem]:
-        problems: list[Problem] = []
-        children = ("sites", "samples", "hazards")
-        # 1. ids already in the store
-        for name in REGISTER_TABLES:
-            id_col = ID_COLUMNS[name]
-            taken = self._existing(conn, name, id_col, tables[name][id_col])
-            problems += [
-                Problem("already in the store", name, f"id {key!r}", id_col)
-                for key in tables[name][id_col]
-                if key in taken
-            ]
-        # 2. mines referred to: in the register or in the store
-        new_mines = set(tables["mines"]["mine_id"])
-        wanted = {m for name in children for m in tables[name]["mine_id"]} - new_mines
-        known_mines = new_mines | set(self._existing(conn, "mines", "mine_id", wanted))
-        for name in children:
-            ids, mines = tables[name][ID_COLUMNS[name]], tables[name]["mine_id"]
-            problems += [
-                Problem(
-                    f"mine {mine!r} is neither in the register nor in the store",
-                    name,
-                    f"id {key!r}",
-                    "mine_id",
-                )
-                for key, mine in zip(ids, mines, strict=True)
-                if mine not in known_mines
-            ]
-        # 3. sites referred to: in the register or in the store, and of the same mine
-        site_mine = dict(zip(tables["sites"]["site_id"], tables["sites"]["mine_id"], strict=True))
-        wanted_sites = {
-            s for name in ("samples", "hazards") for s in tables[name]["site_id"] if s is not None
-        }
-        site_mine.update(self._existing(conn, "sites", "site_id", wanted_sites - set(site_mine)))
-        for name in ("samples", "hazards"):
-            ids, mines = tables[name][ID_COLUMNS[name]], tables[name]["mine_id"]
-            for key, mine, site in zip(ids, mines, tables[name]["site_id"], strict=True):
-                if site is None:
-                    continue
-                if site not in site_mine:
-                    message = f"site {site!r} is neither in the register nor in the store"
-                elif site_mine[site] != mine:
-                    message = f"site {site!r} belongs to mine {site_mine[site]!r}, not {mine!r}"
-                else:
-                    continue
-                problems.append(Problem(message, name, f"id {key!r}", "site_id"))
-        return problems
+
+def _named(dependents: Mapping[str, list[str]], shown: int = 5) -> str:
+    """``2 sites (S1, S2) and 1 hazard (H1)``."""
+    parts = []
+    for name, ids in dependents.items():
+        if not ids:
+            continue
+        noun = name if len(ids) > 1 else name[:-1]
+        listed = ", ".join(ids[:shown]) + (
+            f", … {len(ids) - shown} more" if len(ids) > shown else ""
+        )
+        parts.append(f"{len(ids)} {noun} ({listed})")
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def record_json(name: str, columns: Columns) -> list[dict[str, Any]]:
+    """Each record of ``columns`` (database values) as a JSON object of its non-empty fields."""
+    kinds = dict(frame_columns(name))
+    keys = [k for k in kinds if k in columns]
+    values = [json_values(str(kinds[k]), columns[k]) for k in keys]
+    return [
+        {k: v for k, v in zip(keys, row, strict=True) if v is not None}
+        for row in zip(*values, strict=True)
+    ]

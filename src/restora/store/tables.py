@@ -4,8 +4,13 @@ The register's four tables mirror :data:`restora.inventory.schema.TABLES`: one d
 schema column, plus ``area_hm2`` and ``geometry`` (WKB, EPSG:4326) for sites, one column per
 metal of :data:`restora.inventory.schema.METALS` [mg/kg] and one per metal for the stated
 detection limit of a ``<x`` result [mg/kg] (:data:`restora.inventory.model.DETECTION_LIMIT_COLUMNS`)
-for samples, and ``import_id`` (the ``imports`` audit row that wrote the record). Migrations under ``migrations/versions`` create
-exactly these tables; a test compares this metadata with a migrated database.
+for samples, ``import_id`` (the ``imports`` row of the import that last wrote the record), and
+the soft-delete marks :data:`SOFT_DELETE_COLUMNS` (``deleted_at`` NULL for a live record).
+The audit trail is two append-only tables: ``changes`` (one row per transaction: who, when, which
+command, which files with their SHA-256) and ``audit`` (one row per record inserted, updated,
+deleted or restored, with the fields before and after). Migrations under
+``migrations/versions`` create exactly these tables; a test compares this metadata with a
+migrated database.
 
 Metal columns are named ``<metal>_mg_per_kg`` in the database (lower case, so PostgreSQL needs
 no quoting) and keyed by the metal symbol (``"Cd"``) in Python, so rows are dicts keyed like the
@@ -75,8 +80,63 @@ imports = sa.Table(
 )
 
 
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_name", sa.String, nullable=False),
+    sa.Column("command", sa.String, nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("import_id", sa.ForeignKey("imports.id"), nullable=True),
+)
+"""One row per change of the register (one transaction): who (``user_name``), when
+(``changed_at``, UTC), ``command`` (e.g. ``mines import``), ``files`` (``[{"path",
+"sha256"}]``), ``options`` and, for an import, its ``imports`` row."""
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.ForeignKey("changes.id"), nullable=False, index=True),
+    sa.Column("table_name", sa.String, nullable=False),
+    sa.Column("record_id", sa.String, nullable=False),
+    sa.Column("mine_id", sa.String, nullable=False, index=True),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("before", sa.JSON, nullable=True),
+    sa.Column("after", sa.JSON, nullable=True),
+    sa.Index("ix_audit_table_name_record_id", "table_name", "record_id"),
+)
+"""One row per record changed: ``table_name``, ``record_id``, the record's ``mine_id``,
+``action`` (:data:`AUDIT_ACTIONS`) and the changed fields ``before`` and ``after`` (JSON
+objects; ``before`` NULL for an insert, ``after`` NULL for a purge)."""
+
+AUDIT_ACTIONS = ("insert", "update", "delete", "restore", "purge")
+APPEND_ONLY = ("imports", "changes", "audit")
+"""Tables whose rows are never updated or deleted (database triggers refuse it, revision 0005)."""
+
+MINE_DEPENDENTS = ("sites", "samples", "hazards")
+"""Tables whose rows depend on a mine (they name it in ``mine_id``), children last. Deleting a
+mine names its live rows in each and, without ``cascade``, is refused while there are any. A
+table added later that refers to a mine (plans, appraisals) joins this tuple and carries
+:data:`SOFT_DELETE_COLUMNS`, so that a deleted mine's rows are deleted (and restored) with it."""
+
+SOFT_DELETE_COLUMNS = ("deleted_at", "deleted_by", "deleted_reason", "deleted_change_id")
+"""Soft-delete marks of every register row: when (UTC), by whom, why, and the change."""
+
+
 def _import_id() -> sa.Column:
     return sa.Column("import_id", sa.ForeignKey("imports.id"), nullable=True, index=True)
+
+
+def _soft_delete() -> list[sa.Column]:
+    return [
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted_by", sa.String, nullable=True),
+        sa.Column("deleted_reason", sa.String, nullable=True),
+        sa.Column("deleted_change_id", sa.ForeignKey("changes.id"), nullable=True, index=True),
+    ]
 
 
 def _fk(target: str) -> sa.ForeignKey:
@@ -95,6 +155,7 @@ mines = sa.Table(
     sa.Column("closure_year", sa.Integer),
     sa.Column("landscape_value", sa.String),
     _import_id(),
+    *_soft_delete(),
 )
 
 sites = sa.Table(
@@ -111,6 +172,7 @@ sites = sa.Table(
     sa.Column("area_hm2", sa.Double),
     sa.Column("geometry", sa.LargeBinary),
     _import_id(),
+    *_soft_delete(),
 )
 
 samples = sa.Table(
@@ -133,6 +195,7 @@ samples = sa.Table(
         sa.Column(detection_limit_column_name(m), sa.Double, key=DETECTION_LIMIT_COLUMNS[m])
         for m in METALS
     ),
+    *_soft_delete(),
 )
 
 hazards = sa.Table(
@@ -149,6 +212,7 @@ hazards = sa.Table(
     sa.Column("lon", sa.Double),
     sa.Column("lat", sa.Double),
     _import_id(),
+    *_soft_delete(),
 )
 
 REGISTER: dict[str, sa.Table] = {
