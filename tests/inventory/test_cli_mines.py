@@ -507,3 +507,24 @@ def test_a_deleted_mine_leaves_the_ranking_and_the_export(seeded, tmp_path):
     )
     assert json.loads(res.stdout)["counts"]["sites"] == 1
     assert pd.read_csv(tmp_path / "x.csv", encoding="utf-8-sig")["site_id"].tolist() == ["S0"]
+
+
+def test_upsert_of_a_gis_layer_moves_the_samples_points(fixture_files, tmp_path):
+    """A GeoPackage's samples have their points in the geometry, not in lon/lat columns."""
+    import geopandas as gpd
+
+    url, _ = _db(tmp_path)
+    files = [str(fixture_files["gpkg"]), str(fixture_files["xlsx"])]
+    assert _invoke("mines", "import", *files, "--db", url, "--lonlat-wgs84").exit_code == 0
+    out = tmp_path / "register.gpkg"
+    assert _invoke("mines", "export", "-f", "gpkg", "--out", str(out), "--db", url).exit_code == 0
+    samples = gpd.read_file(out, layer="samples")
+    assert "lon" not in samples.columns  # the points are the layer's geometry
+    p1 = samples["sample_id"] == "P1"
+    samples.loc[p1, "geometry"] = shapely.Point(114.002, 29.998)
+    samples.to_file(out, layer="samples", driver="GPKG")
+    res = _invoke("mines", "import", str(out), "--db", url, "--mode", "upsert", "--format", "json")
+    assert res.exit_code == 0, res.output
+    (update,) = json.loads(res.stdout)["updated"]
+    assert update["table"] == "samples" and update["id"] == "P1"
+    assert update["changes"]["lon"][1] == 114.002 and update["changes"]["lat"][1] == 29.998

@@ -709,7 +709,10 @@ def _record_origins(rows: pd.DataFrame | None, kind: str, parsed: list[Parsed]) 
     mine_cols = {c.name for c in MINE_COLUMNS}
     given = np.empty(len(parsed), dtype=object)
     given[:] = [
-        frozenset(p.headers) & mine_cols if kind == "mines" else frozenset(p.headers)
+        frozenset(p.headers) & mine_cols
+        if kind == "mines"
+        # a GIS layer's geometry gives the points (lon/lat) of samples and hazards
+        else frozenset(p.headers) | ({"geometry"} if p.raw.geometry is not None else set())
         for p in parsed
     ]
     rows = rows[rows[id_col].notna()]
