@@ -106,3 +106,12 @@ def test_plan_sizes_works_on_the_declared_area_and_says_so(register):
     survey = next(w for w in plan.mine_works if w.item == "topographic_survey")
     assert survey.quantity == 2.0  # hm², the declared area
     assert not make_plan(register, "M1", price_year=2024, start_year=2026).notes
+
+
+def test_site_area_of_a_point_site_is_declared(register):
+    """site_area_hm2 took a finite area_hm2 for the polygon's; a point site's is declared."""
+    from restora.inventory.site_area import site_area_hm2
+
+    area, source = site_area_hm2(register.sites.set_index("site_id").loc[["S1", "M2-1"]])
+    assert source.tolist() == ["geometry", "declared"]
+    assert area[1] == 2.0 and area[0] == pytest.approx(1.0, rel=1e-3)

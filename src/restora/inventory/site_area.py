@@ -53,6 +53,13 @@ def site_area_hm2(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     geometry, declared = column("area_hm2"), column("declared_area_hm2")
     has_geometry, has_declared = np.isfinite(geometry), np.isfinite(declared)
     area = np.where(has_geometry, geometry, declared)
+    if "geometry" in sites.columns:
+        # a site without boundary (a point register's centre point) carries its declared area
+        # in area_hm2 too: it is the declared one (restora.inventory.geometry.area_basis)
+        from restora.inventory.geometry import has_boundary
+
+        has_geometry &= has_boundary(sites["geometry"].to_numpy(dtype=object))
+        area = np.where(has_geometry, geometry, np.where(has_declared, declared, geometry))
     source = np.full(n, None, dtype=object)
     source[has_declared] = DECLARED
     source[has_geometry] = FROM_GEOMETRY
