@@ -18,13 +18,16 @@ What it does (all figures printed, and a Markdown section written with ``--resul
 4. Optionally (``--big 40000``) generates a 40 000 × 40 000 land cover block by block and runs
    restora's totals on it to show bounded memory; the file is deleted afterwards.
 
-InVEST is a peer for this benchmark only, never a dependency of restora. Install it as
-described in ``../shared/peers/invest/README.md`` (Debian's GDAL, ``/work/invest-venv``).
+InVEST is a peer for this benchmark only, never a dependency of restora. Install it in a
+virtual environment of its own (``natcap-invest==3.20.2`` from PyPI, built against Debian's
+``libgdal-dev`` with ``GDAL==$(gdal-config --version)`` pinned as a constraint and build
+constraint, ``cython<3.3``) and give its Python with ``--invest-python`` or
+``RESTORA_INVEST_PYTHON`` (default ``invest-venv/bin/python``); without it the peer is skipped.
 
 Usage::
 
     .venv/bin/python benchmarks/carbon_invest.py --size 6000 --repeats 3 \\
-        --invest-python /work/invest-venv/bin/python --big 40000 \\
+        --invest-python invest-venv/bin/python --big 40000 \\
         --results benchmarks/results/carbon_invest.md
 """
 
@@ -67,7 +70,7 @@ POOLS = [
 ]
 PRICE, DISCOUNT, RATE_CHANGE, BASE_YEAR, ALT_YEAR = 300.0, 7.0, 2.0, 2020, 2035
 # InVEST 3.20.2 execute() on an idle machine here, 6000² LZW-tiled input, median of 3, n_workers=-1
-# (../shared/peers/invest/README.md, measured 2026-11-23): storage, with valuation [s]; peak [GiB].
+# (natcap-invest 3.20.2, measured 2026-11-23): storage, with valuation [s]; peak [GiB].
 INVEST_IDLE = {"storage": 7.35, "valuation": 16.55, "peak_gib": 1.15}
 
 
@@ -346,7 +349,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=6000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--invest-python", default="/work/invest-venv/bin/python")
+    ap.add_argument(
+        "--invest-python",
+        default=os.environ.get("RESTORA_INVEST_PYTHON") or "invest-venv/bin/python",
+        help="Python of InVEST's virtual environment (default: RESTORA_INVEST_PYTHON)",
+    )
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     ap.add_argument("--big", type=int, default=0, help="also run restora on a BIG × BIG raster")
     ap.add_argument("--results", type=Path, default=None, help="write a Markdown section here")

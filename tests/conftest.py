@@ -1,10 +1,19 @@
-"""Shared fixtures: temporary SQLite and PostgreSQL stores, paths to shared reference material."""
+"""Shared fixtures: temporary SQLite and PostgreSQL stores, the test data of ``tests/data``.
+
+Nothing outside the repository is read: published facts and test vectors the tests compare
+against live in ``tests/data`` with their sources and licences (``tests/data/README.md``).
+
+PostgreSQL tests (marked ``postgres``, or using ``pg_schema_url``) run when
+``RESTORA_TEST_PG_URL`` is set or ``CI`` is true, and then fail if the server cannot be reached;
+elsewhere they are skipped with the reason shown in pytest's summary (``-ra``).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +23,71 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
 EXAMPLES = ROOT / "examples"
-PG_URL = os.environ.get("RESTORA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("RESTORA_TEST_PG_URL", "").strip() or DEFAULT_PG_URL
+PG_SKIP_REASON = (
+    "PostgreSQL tests run when RESTORA_TEST_PG_URL is set or CI is true "
+    f"(e.g. RESTORA_TEST_PG_URL={DEFAULT_PG_URL})"
+)
+
+
+def _no_reads_beside_the_repository(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: opening a file of the ``shared`` folder beside the repository fails the test.
+
+    The project stands on its own: what it needs from there is copied into ``tests/data`` or the
+    reference tables, with its source. (``.ci/run`` also runs the suite from a copy with nothing
+    beside it.)
+    """
+    if event != "open" or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.path.abspath(os.fsdecode(args[0]))
+    if path == SHARED or path.startswith(SHARED + os.sep):
+        raise RuntimeError(f"{path} is outside the repository; copy what is needed to tests/data")
+
+
+SHARED = str(ROOT.parent / "shared")
+sys.addaudithook(_no_reads_beside_the_repository)
+
+
+def postgres_wanted(environ: Mapping[str, str] | None = None) -> bool:
+    """True if the PostgreSQL tests must run: ``RESTORA_TEST_PG_URL`` set, or ``CI`` true."""
+    environ = os.environ if environ is None else environ
+    if environ.get("RESTORA_TEST_PG_URL", "").strip():
+        return True
+    return environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    return item.get_closest_marker("postgres") is not None or "pg_schema_url" in getattr(
+        item, "fixturenames", ()
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_wanted():
+        url = make_url(PG_URL).render_as_string(hide_password=True)
+        return f"PostgreSQL tests: run against {url} (they fail if it cannot be reached)"
+    return f"PostgreSQL tests: skipped ({PG_SKIP_REASON})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every PostgreSQL test ``postgres``; skip them, with the reason, unless wanted."""
+    wanted = postgres_wanted()
+    for item in items:
+        if not _uses_postgres(item):
+            continue
+        if item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+        if not wanted:
+            item.add_marker(pytest.mark.skip(reason=PG_SKIP_REASON))
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared is missing (expected at {SHARED}); CI clones it beside the project")
-    return SHARED
+def data_dir() -> Path:
+    """``tests/data``: published tables and test vectors, with their sources and licences."""
+    return DATA
 
 
 @pytest.fixture

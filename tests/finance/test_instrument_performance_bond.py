@@ -1,5 +1,6 @@
 """Outcome-based performance bond: the DC Water and Atlanta EIBs reproduced from their published
-terms (reference table finance/instruments/*-eib, /work/shared/reference/finance-instruments.md),
+terms (reference tables finance/instruments/*-eib: US EPA's DC Water EIB fact sheet, 2017; Atlanta
+Department of Watershed Management, 2019),
 and the general rules: partial payment, deferral, step-up/down, forfeiture."""
 
 from __future__ import annotations

@@ -1,38 +1,38 @@
-"""The shared soil-standards reference (Markdown) and its table parser, for the reference tests."""
+"""The published tables of ``tests/data/reference`` (YAML with their citations), for the
+reference tests: each shipped reference table is compared with an independent transcription."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 
-def _md_table(text: str, anchor: str) -> list[list[str]]:
-    """Cells of the first Markdown table from the line containing ``anchor`` (header first)."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if anchor in line)
-    rows: list[list[str]] = []
-    for line in lines[start:]:
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if not all(set(c) <= set("-: ") for c in cells):
-                rows.append(cells)
-        elif rows:
-            break
-    return rows
+def _load(data_dir: Path, name: str) -> Any:
+    return yaml.safe_load((data_dir / "reference" / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture
-def md(shared_dir: Path) -> str:
-    """Text of ../shared/reference/soil-standards.md."""
-    return (shared_dir / "reference" / "soil-standards.md").read_text(encoding="utf-8")
+def gb15618(data_dir: Path) -> dict[str, Any]:
+    """GB 15618-2018, Tables 1 and 3, and its pH bands (tests/data/reference/gb15618-2018.yaml)."""
+    return _load(data_dir, "gb15618-2018.yaml")
 
 
 @pytest.fixture
-def md_table() -> Callable[[str, str], list[list[str]]]:
-    """The Markdown table parser: ``md_table(text, anchor)`` -> rows of cells, header first.
+def gb36600(data_dir: Path) -> dict[str, Any]:
+    """GB 36600-2018, Table 1, inorganic items (tests/data/reference/gb36600-2018.yaml)."""
+    return _load(data_dir, "gb36600-2018.yaml")
 
-    ``anchor`` is a line before the table (a caption) or the table's header line itself.
-    """
-    return _md_table
+
+@pytest.fixture
+def index_grades(data_dir: Path) -> dict[str, Any]:
+    """HJ/T 166-2004 grades of the pollution indices (soil-pollution-indices.yaml)."""
+    return _load(data_dir, "soil-pollution-indices.yaml")
+
+
+@pytest.fixture
+def xie2015(data_dir: Path) -> dict[str, Any]:
+    """Xie et al. (2015) equivalent factors (xie2015-equivalent-factors.yaml)."""
+    return _load(data_dir, "xie2015-equivalent-factors.yaml")

@@ -1,43 +1,21 @@
-"""Index grade tables reproduce the grades of ../shared/reference/soil-standards.md."""
+"""Index grade tables reproduce the grades of HJ/T 166-2004, 11.2 (土壤污染分级).
+
+The independent source is tests/data/reference/soil-pollution-indices.yaml.
+"""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 
 from restora.diagnosis import soil
 
 
-def md_grades(md: str, start: str) -> list[tuple[str, float | None]]:
-    """(grade name, inclusive upper bound or None) from a bullet such as
-    "- Nemerow ...: ≤ 0.7 clean (清洁); 0.7–1 warning (警戒线); 1–2 light; 2–3 moderate; > 3 heavy."
-    (the bullet may continue on indented lines)."""
-    lines = md.splitlines()
-    i = next(k for k, line in enumerate(lines) if line.startswith(start))
-    text = lines[i]
-    for cont in lines[i + 1 :]:
-        if not cont.startswith("  "):
-            break
-        text += " " + cont.strip()
-    grades = text.rsplit(":", 1)[1].strip().rstrip(".")
-    out: list[tuple[str, float | None]] = []
-    for seg in grades.split(";"):
-        seg = seg.strip()
-        name = re.search(r"[a-z]+", seg).group(0)
-        if m := re.match(r"≤\s*([\d.]+)", seg):
-            out.append((name, float(m.group(1))))
-        elif m := re.match(r"([\d.]+)\s*–\s*([\d.]+)", seg):
-            out.append((name, float(m.group(2))))
-        elif re.match(r">\s*[\d.]+", seg):
-            out.append((name, None))
-        else:
-            raise AssertionError(f"cannot read grade {seg!r}")
-    return out
+def _grades(rows: list[dict]) -> list[tuple[str, float | None]]:
+    return [(r["grade"], r["upper_inclusive"]) for r in rows]
 
 
-def test_nemerow_grades_match_reference(md):
-    expected = md_grades(md, "- Nemerow integrated index")
+def test_nemerow_grades_match_reference(index_grades):
+    expected = _grades(index_grades["nemerow"])
     assert expected == [
         ("clean", 0.7),
         ("warning", 1.0),
@@ -53,8 +31,8 @@ def test_nemerow_grades_match_reference(md):
     assert scale.grade(p).tolist() == [0, 0, 1, 1, 2, 2, 3, 4, 4, -1]
 
 
-def test_single_factor_grades_match_reference(md):
-    expected = md_grades(md, "- Single-factor index")
+def test_single_factor_grades_match_reference(index_grades):
+    expected = _grades(index_grades["single_factor"])
     assert expected == [("unpolluted", 1.0), ("light", 2.0), ("moderate", 3.0), ("heavy", None)]
     scale = soil.load_grades(soil.SINGLE_GRADES_TABLE, on="2024-01-01")
     assert list(scale.names) == [g for g, _ in expected]

@@ -1,12 +1,11 @@
-"""Xie et al. (2015) equivalent factors: the shipped table against the shared reference.
+"""Xie et al. (2015) equivalent factors: the shipped table against the published table.
 
-The independent source is the Markdown table in ../shared/reference/ecosystem-service-values.md
-(parsed here); every one of the 14 × 11 cells must equal the reference data table.
+The independent source is tests/data/reference/xie2015-equivalent-factors.yaml (Table 3 of the
+paper, transcribed apart from the shipped reference table); every one of the 14 × 11 cells must
+equal the reference data table.
 """
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
@@ -14,29 +13,14 @@ from restora import refdata
 from restora.valuation import esv
 
 
-def _parse_markdown_factors(text: str) -> tuple[list[str], dict[str, dict[str, float]]]:
-    lines = text.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith("| type | food_production"))
-    header = [c.strip() for c in lines[start].strip("|").split("|")]
-    services = header[1:]
-    table: dict[str, dict[str, float]] = {}
-    for ln in lines[start + 2 :]:
-        if not ln.startswith("|"):
-            break
-        cells = [c.strip() for c in ln.strip("|").split("|")]
-        key = re.search(r"\[(\w+)\]", cells[0])
-        assert key, ln
-        # the reference writes minus as U+2212
-        table[key.group(1)] = {
-            s: float(v.replace("\u2212", "-")) for s, v in zip(services, cells[1:], strict=True)
-        }
-    return services, table
-
-
 @pytest.fixture
-def reference(shared_dir):
-    text = (shared_dir / "reference" / "ecosystem-service-values.md").read_text(encoding="utf-8")
-    return _parse_markdown_factors(text)
+def reference(xie2015):
+    services = list(xie2015["services"])
+    table = {
+        row["type"]: dict(zip(services, (float(v) for v in row["factors"]), strict=True))
+        for row in xie2015["types"]
+    }
+    return services, table
 
 
 def test_every_cell_equals_the_published_table(reference):

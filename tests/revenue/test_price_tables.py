@@ -1,5 +1,6 @@
 """The market-price tables hold the figures of the reference files exactly, with their sources,
-and indicative figures are flagged (/work/shared/reference/ecosystem-service-values.md)."""
+and indicative figures are flagged (ICAP, MEE and market summaries for carbon; press reports and
+local rules for land quotas; each table names its source)."""
 
 from __future__ import annotations
 
