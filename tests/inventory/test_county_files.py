@@ -431,3 +431,51 @@ def test_county_files_import_and_rank(tmp_path):
     assert area == pytest.approx({"GY-001": 20.0, "GY-002": 3.0, "GY-003": 80.0})
     weighted = {r["mine_id"]: r["damaged_area_weighted_hm2"] for r in ranking}
     assert weighted == pytest.approx({"GY-001": 24.0, "GY-002": 3.0, "GY-003": 96.0})
+
+
+def test_gbk_samples_for_mines_already_in_the_store(tmp_path):
+    """The Done-when order: the .xls point register first, then a GBK CSV of new samples for
+    those mines with ``--mode add``; the ranking keeps the declared areas (20, 3, 80 hm²)."""
+    url = f"sqlite:///{tmp_path / 'county.db'}"
+    Store(url).close()
+    res = runner.invoke(app, ["mines", "import", str(XLS), "--db", url, "--lonlat-wgs84"])
+    assert res.exit_code == 0, res.output
+    samples = _write(
+        tmp_path,
+        "新增样品.csv",
+        "样品编号,矿山编号,经度,纬度,pH,土地利用,采样日期,镉,铅\n"
+        "GY-001-S1,GY-001,113.5013,28.1235,６.５,旱地,2024年9月12日,0.1,20\n"
+        "GY-003-S1,GY-003,113.7034,28.3057,7.0,旱地,45548,0.2,25\n",
+        encoding="gbk",
+    )
+    res = runner.invoke(
+        app,
+        [
+            "mines",
+            "import",
+            str(samples),
+            "--db",
+            url,
+            "--lonlat-wgs84",
+            "--mode",
+            "add",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["added"]["samples"] == 2
+    store = Store(url)
+    try:
+        reg = store.load_register()
+    finally:
+        store.close()
+    dates = dict(zip(reg.samples["sample_id"], reg.samples["sampled_on"], strict=True))
+    # 45548 = 45545 (2024-09-10) + 3 days
+    assert dates == {"GY-001-S1": dt.date(2024, 9, 12), "GY-003-S1": dt.date(2024, 9, 13)}
+    res = runner.invoke(app, ["mines", "rank", "--db", url, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    ranking = json.loads(res.stdout)["ranking"]
+    assert {r["mine_id"]: r["damaged_area_hm2"] for r in ranking} == pytest.approx(
+        {"GY-001": 20.0, "GY-002": 3.0, "GY-003": 80.0}
+    )
