@@ -877,3 +877,19 @@ def test_no_structure_says_so(demo_docs, tmp_path, lang):
     sec = html.split('id="structure"')[1].split("</section>")[0]
     assert labels.label("structure_none", lang, "report") in sec
     assert 'id="appendix-structure"' not in html and not lab.missing
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_price_years_of_stages_not_assessed(demo_docs, tmp_path, lang):
+    """A stage not assessed has no price basis to state: the price-years section says so and the
+    report still renders (the old summary failed on a value or cash-flow stage not assessed)."""
+    doc = copy.deepcopy(demo_docs[0])
+    for k in ("value", "revenue", "cashflow", "financing", "risk"):
+        doc["stages"][k] = {"status": "not assessed", "reason": f"not assessed: no {k} inputs"}
+    html, lab = _render(doc, lang, tmp_path)
+    assert not lab.missing
+    rows = [r["cells"] for r in tables(html.split('id="price_basis"')[1])[0]["rows"]]
+    na = labels.label("status_na", lang, "report")
+    assert [c[1]["text"] for c in rows[1:]] == [na] * 5
+    assert "年不变价" in rows[0][1]["text"] or "constant" in rows[0][1]["text"]
+    assert money_without_basis(html, lang) == []
