@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -129,7 +130,9 @@ def test_add_samples_sites_hazards_to_stored_mines(
         "land_use": "paddy",
     }
     assert rows[0]["before"] is None
-    assert shapely.from_wkt(rows[0]["after"]["geometry"]).equals_exact(helpers.square(5, 5), 0)
+    # the inserted polygon by the SHA-256 of its WKB as stored (little-endian)
+    wkb = shapely.to_wkb(helpers.square(5, 5), byte_order=1)
+    assert rows[0]["after"]["geometry"] == "sha256:" + hashlib.sha256(wkb).hexdigest()
 
 
 def test_add_refuses_stored_ids_naming_file_row_and_id(
@@ -221,6 +224,24 @@ def test_upsert_updates_changed_fields_with_a_diff(
         ("mines", "HN-0002", "update", {"status": "abandoned"}, {"status": "closed"}),
         ("samples", "P-2", "update", {"Pb": 0.1 + 0.2}, {"Pb": 0.3}),
     ]
+
+
+def test_an_update_records_both_polygons_whole(
+    db_url: str, sample_register: Register, helpers: SimpleNamespace
+) -> None:
+    with Store(db_url) as store:
+        store.add_register(sample_register)
+        edited = _copy(store.load_register())
+        edited.sites.loc[1, "geometry"] = helpers.square(111.3, 31.3)  # S-2, was (111.2, 31.2)
+        edited.sites.loc[1, "area_hm2"] = 0.75
+        plan = store.import_register(edited, mode="upsert")
+        (row,) = [r for r in store.history("HN-0001") if r["action"] == "update"]
+    (update,) = plan.updated
+    assert sorted(update["changes"]) == ["area_hm2", "geometry"]
+    assert row["before"]["area_hm2"] == 0.5 and row["after"]["area_hm2"] == 0.75
+    # WKT at full precision: reading it back gives the very polygons
+    assert shapely.from_wkt(row["before"]["geometry"]).equals_exact(helpers.square(111.2, 31.2), 0)
+    assert shapely.from_wkt(row["after"]["geometry"]).equals_exact(helpers.square(111.3, 31.3), 0)
 
 
 def test_upsert_of_the_same_register_writes_nothing(

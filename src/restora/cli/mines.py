@@ -471,19 +471,22 @@ def show_command(
 
 def _option_help(name: str) -> str:
     """Help of an update option, from the register schema (description, unit, values)."""
+    from rich.markup import escape
+
     from restora.inventory.validate import accepted_values
 
     col = next(c for c in MINE_COLUMNS if c.name == name)
-    text = col.description[:1].upper() + col.description[1:] if col.description else name
+    if col.choices:
+        text = f"{name.replace('_', ' ').capitalize()}: one of {accepted_values(col)}"
+    else:
+        text = col.description[:1].upper() + col.description[1:]
     if col.unit:
         text += f" [{col.unit}]"
-    if col.choices:
-        text += f"; one of {accepted_values(col)}"
-    if not col.required:
-        text += '; "" clears it' + (
-            " (no responsible party: absent)" if name == "responsible_party" else ""
-        )
-    return text + "."
+    if name == "responsible_party":
+        text += '; "" or 无主: none (absent)'
+    elif not col.required:
+        text += '; "" clears it'
+    return escape(text + ".")
 
 
 def _update_option(name: str) -> Any:

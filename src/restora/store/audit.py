@@ -8,13 +8,18 @@ and database triggers (revision 0005) refuse it from any other program.
 
 Values are written to JSON by their kind: text, numbers and yes/no as themselves, dates as ISO
 text (``2024-04-30``), geometries as WKT in EPSG:4326 (full precision), ±inf as the text
-``"inf"`` / ``"-inf"`` (JSON has no infinity), missing values as null.
+``"inf"`` / ``"-inf"`` (JSON has no infinity), missing values as null. An inserted record's
+polygon is recorded as ``"sha256:<hex>"``, the SHA-256 of its WKB (as stored, little-endian):
+the polygon itself is in the row, every later update records the old and the new polygon
+whole and a purge the whole record, so the trail loses nothing, and an import of 100 000
+sites does not write 100 000 polygons twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import json
 import math
 import os
@@ -72,6 +77,8 @@ def json_values(kind: str, values: Sequence[Any]) -> list[Any]:
         if present.any():
             out[present] = shapely.to_wkt(shapely.from_wkb(wkb[present]), rounding_precision=-1)
         return list(out.tolist())
+    if kind == "geometry_digest":
+        return [None if v is None else "sha256:" + hashlib.sha256(v).hexdigest() for v in values]
     if kind == "float":
         return [
             None if v is None else (float(v) if math.isfinite(v) else str(float(v))) for v in values
@@ -88,11 +95,14 @@ def as_utc(when: dt.datetime) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str | None:
     """JSON text of an audit value (None stays SQL NULL)."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def write_change(

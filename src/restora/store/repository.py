@@ -645,7 +645,14 @@ class Store:
                 insert_many(conn, REGISTER[name], chunk)
             ids = part.insert[ID_COLUMNS[name]]
             rows.add(
-                name, ids, part.insert["mine_id"], "insert", None, record_json(name, part.insert)
+                name,
+                ids,
+                part.insert["mine_id"],
+                "insert",
+                None,
+                # the polygon itself is in the row; its digest here (an update records both
+                # polygons whole, a purge the whole record)
+                record_json(name, part.insert, geometry="geometry_digest"),
             )
         for name in REGISTER_TABLES:  # after every insert: a record may move to a new parent
             part = plan.tables[name]
@@ -687,11 +694,17 @@ def _named(dependents: Mapping[str, list[str]], shown: int = 5) -> str:
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
-def record_json(name: str, columns: Columns) -> list[dict[str, Any]]:
-    """Each record of ``columns`` (database values) as a JSON object of its non-empty fields."""
+def record_json(name: str, columns: Columns, *, geometry: str = "geometry") -> list[dict[str, Any]]:
+    """Each record of ``columns`` (database values) as a JSON object of its non-empty fields.
+
+    ``geometry="geometry_digest"`` writes a polygon as the SHA-256 of its WKB rather than its
+    WKT (see :func:`restora.store.audit.json_values`).
+    """
     kinds = dict(frame_columns(name))
     keys = [k for k in kinds if k in columns]
-    values = [json_values(str(kinds[k]), columns[k]) for k in keys]
+    values = [
+        json_values(geometry if kinds[k] == "geometry" else str(kinds[k]), columns[k]) for k in keys
+    ]
     return [
         {k: v for k, v in zip(keys, row, strict=True) if v is not None}
         for row in zip(*values, strict=True)
