@@ -46,6 +46,7 @@ def m28() -> Any:
 
 def test_sites_left_as_is_keep_their_cover_and_value(m28):
     ps = m28.value.per_site.set_index("site_id")
+    assert (ps["area_basis"] == "geometry").all()  # polygons: measured, not declared areas
     left = ps[ps["after_use"] == "leave_as_is"]
     assert len(left) >= 1  # the waste-rock dump and the open pit of QS-M28
     assert (left["type_after"] == left["type_before"]).all()

@@ -332,7 +332,8 @@ def run(
     sites = diagnosis.sites
     after_use = {s.site_id: s.after_use for p in plan.plans for s in p.sites}
     cover, cover_tables = esv.cover_after(after_use, on=on, region=region)
-    frame = sites[["site_id", "kind", "water", "area_hm2"]].copy()
+    # with the geometry, each site says whether its area is measured or declared (no boundary)
+    frame = sites[[c for c in ("site_id", "kind", "water", "area_hm2", "geometry") if c in sites]]
     per_site = esv.esv_before_after(frame, cover, on=on, region=region)
     tables = [*per_site.attrs["tables"], *cover_tables]
     # ESV at the cost estimate's price year (CPI chain), never mixed with other price years
