@@ -16,6 +16,7 @@ ORDER = (
     "import_gpkg",
     "register_import",
     "store_insert",
+    "register_upsert",
     "soil-diagnosis",
     "diagnosis_priority",
     "valuation_esv_gep",

@@ -442,6 +442,8 @@ def test_update_delete_restore_history(seeded, tmp_path):
     }
     res = _invoke("mines", "history", "M0", "--db", url)
     assert res.exit_code == 0 and "status: abandoned → closed" in " ".join(res.stdout.split())
+    res = _invoke("mines", "history", "NOPE", "--db", url)
+    assert res.exit_code == 2 and "'NOPE' has no history" in res.output
 
 
 def test_a_failed_import_leaves_no_audit_row(seeded, tmp_path):

@@ -638,6 +638,8 @@ def history_command(
             rows = store.history(mine_id)
         finally:
             store.close()
+        if mine_id is not None and not rows:
+            raise InputError(f"mine {mine_id!r} has no history: it was never in the store")
         if fmt == Format.json:
             emit(rows, fmt)
             return

@@ -97,7 +97,7 @@ class Store:
 
     def revision(self) -> tuple[str, ...]:
         """The migration revision(s) the database is at (empty if never migrated)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:  # a reader: no write lock taken
             return migrate.current_revisions(conn)
 
     def at_head(self) -> bool:
