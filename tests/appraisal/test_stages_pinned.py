@@ -629,15 +629,19 @@ def test_value_esv_ramps_price_year_and_stages(res):
     assert st["damaged_cny_per_yr"] == pytest.approx(2_699.2991897 - 500_000.0)
     # zero band = 0.5 × 3.0 hm² × 3406.50 × 1.3206611 = 6 748.25
     assert st["zero_band_cny_per_yr"] == pytest.approx(0.5 * 3.0 * E_STD * CPI_2010_2023)
-    # developed = ESV after + mature operations income 1 300 000
-    assert st["developed_cny_per_yr"] == pytest.approx(139_958.6629868 + 1_300_000.0)
+    # developed = ESV after + mature operations income, nominal 1 300 000 in 2029 (the first
+    # year of the full share) brought to 2023 prices at the costing escalation rate 1.8 %/yr
+    # (costing/assumptions): 1 300 000 / 1.018⁶ = 1 168 037.23
+    ops_real = 1_300_000.0 / 1.018**6
+    assert st["developed_cny_per_yr"] == pytest.approx(139_958.6629868 + ops_real)
+    assert st["development_income"]["mature_year"] == 2029
     assert st["multiplication_threshold_cny_per_yr"] == pytest.approx(2 * 139_958.6629868)
     years = {r["year"]: r for r in st["years"]}
     # 2028: ESV 9 239.00 − 500 000 (costs until the last works year) = −490 761.00: net loss
     assert years[2028]["value_cny_per_yr"] == pytest.approx(_esv(2028) - 500_000.0)
     assert years[2028]["stage"] == "net_loss"
-    # 2031: ESV 30 484.12 + operations at maturity 1 300 000 ≥ 2 × 139 958.66: multiplication
-    assert years[2031]["value_cny_per_yr"] == pytest.approx(_esv(2031) + 1_300_000.0)
+    # 2031: ESV 30 484.12 + operations at maturity 1 168 037.23 ≥ 2 × 139 958.66: multiplication
+    assert years[2031]["value_cny_per_yr"] == pytest.approx(_esv(2031) + ops_real)
     assert years[2031]["stage"] == "multiplication"
     # location: no context layers → coefficient falls back to 1.0
     (row,) = v.location_rows

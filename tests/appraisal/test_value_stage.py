@@ -111,5 +111,26 @@ def test_development_follows_the_operations_ramp_year_by_year():
     esv = dict(zip(v.years.tolist(), v.esv_by_year.tolist(), strict=True))
     years = {r["year"]: r["value_cny_per_yr"] for r in v.stages["years"]}
     assert years[2030] == pytest.approx(esv[2030])
-    assert years[2031] == pytest.approx(esv[2031] + 0.5 * 1_000_000)  # share 1/2
-    assert years[2032] == pytest.approx(esv[2032] + 1_000_000)  # mature
+    # mature in 2032: 1 000 000 of 2032 at 2023 prices (costing escalation 1.8 %/yr)
+    real = 1_000_000 / 1.018 ** (2032 - 2023)
+    assert v.stages["development_income"]["real_cny_per_yr"] == pytest.approx(real)
+    assert years[2031] == pytest.approx(esv[2031] + 0.5 * real)  # share 1/2
+    assert years[2032] == pytest.approx(esv[2032] + real)  # mature
+
+
+def test_gep_states_the_price_year_of_each_indicator_and_its_cpi_factor():
+    """GEP unit prices of 2010 (valuation/gep/unit_prices) brought to 2023 prices: the section
+    names each indicator's source year and the CPI factor, as ESV's price_basis does."""
+    from restora.appraisal.io import read_project
+    from restora.appraisal.stages.value import _gep
+
+    spec, _ = read_project(ROOT / "examples" / "demo-projects" / "QS-M28.yaml")
+    g, _ = _gep(spec, 2023, ON, None)
+    basis = g.to_json()["price_basis"]
+    assert basis["price_year"] == 2023 and basis["basis"] == "real"
+    assert basis["source_price_years"]["carbon_fixation"] == 2010
+    chain = np.prod(
+        np.array([105.4, 102.6, 102.6, 102.0, 101.4, 102.0, 101.6, 102.1, 102.9, 102.5,
+                  100.9, 102.0, 100.2]) / 100
+    )  # fmt: skip
+    assert basis["cpi_factors"]["2010"] == pytest.approx(chain)

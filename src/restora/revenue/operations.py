@@ -115,14 +115,18 @@ class Development:
     first_year : int
         Calendar year the first operations stream starts [yr].
     years_to_mature : int
-        Years from ``first_year`` until the slowest stream reaches its highest income [yr].
+        Years from its start until the slowest stream reaches its full share [yr].
     mature_income_cny_per_yr : float
-        Sum of the streams' highest annual income [CNY/yr].
+        Sum of the streams' income in the year each first reaches its full share [CNY/yr,
+        nominal: CNY of that year].
+    mature_year : int
+        Calendar year the slowest stream reaches its full share [yr].
     """
 
     first_year: int
     years_to_mature: int
     mature_income_cny_per_yr: float
+    mature_year: int = 0
 
 
 def development(streams: Sequence[RevenueStream]) -> Development | None:
@@ -139,22 +143,27 @@ def development(streams: Sequence[RevenueStream]) -> Development | None:
 
     Notes
     -----
-    Mature income :math:`I = \\sum_k \\max_y R_{k,y}`; the first year is the earliest start;
-    years to maturity :math:`\\max_k \\arg\\max_y R_{k,y}` (years counted from each stream's
-    start), the ramp of the slowest stream.
+    Each stream :math:`k` reaches its full share in year :math:`m_k = \\arg\\max_y s_{k,y}`
+    (counted from its start); mature income :math:`I = \\sum_k R_{k, m_k}` (nominal, before any
+    later escalation); the first year is the earliest start; years to maturity
+    :math:`\\max_k m_k`, the ramp of the slowest stream.
 
     Examples
     --------
     >>> s = operations_stream(OperationsSpec(after_use="tourism", start_year=2030, years=6,
     ...     mature_income=100.0, ramp_years=2))
     >>> development([s])
-    Development(first_year=2030, years_to_mature=2, mature_income_cny_per_yr=100.0)
+    Development(first_year=2030, years_to_mature=2, mature_income_cny_per_yr=100.0, mature_year=2032)
     """
     ops = [s for s in streams if s.kind == "operations" and s.years.size]
     if not ops:
         return None
+    full = [int(np.argmax(s.quantity)) for s in ops]  # first year of the full share
     return Development(
         first_year=min(int(s.years.min()) for s in ops),
-        years_to_mature=max(int(np.argmax(s.revenue)) for s in ops),
-        mature_income_cny_per_yr=float(sum(float(np.max(s.revenue)) for s in ops)),
+        years_to_mature=max(full),
+        mature_income_cny_per_yr=float(
+            sum(float(s.revenue[k]) for s, k in zip(ops, full, strict=True))
+        ),
+        mature_year=max(int(s.years[k]) for s, k in zip(ops, full, strict=True)),
     )

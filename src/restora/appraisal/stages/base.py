@@ -21,6 +21,13 @@ import pandas as pd
 ASSESSED = "assessed"
 NOT_ASSESSED = "not assessed"
 
+#: The price basis of a stage whose money is CNY of the year it is paid.
+NOMINAL: Mapping[str, Any] = {
+    "basis": "nominal",
+    "price_year": None,
+    "note": "CNY of the year paid",
+}
+
 Table = Mapping[str, Any]
 """The provenance of a reference table: ``{name, version, source, ...}`` (refdata)."""
 

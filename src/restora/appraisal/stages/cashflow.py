@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from restora.appraisal.project import ProjectSpec
-from restora.appraisal.stages.base import StageResult
+from restora.appraisal.stages.base import NOMINAL, StageResult
 from restora.appraisal.stages.cost import CostResult
 from restora.appraisal.stages.revenue import RevenueResult
 from restora.finance.cashflow import ProjectFlows
@@ -101,6 +101,7 @@ class CashflowResult(StageResult):
             "revenue_outside_horizon_cny": self.revenue_outside_horizon_cny,
             "capex_outside_horizon_cny": self.capex_outside_horizon_cny,
             "rows": rows,
+            "price_basis": dict(NOMINAL),
         }
 
 

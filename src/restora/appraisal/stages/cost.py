@@ -72,6 +72,12 @@ class CostResult(StageResult):
         counts, edges = np.histogram(total, bins=30)
         out["histogram"] = {"edges_cny": edges.tolist(), "counts": counts.tolist()}
         out["uncertainty_modelled"] = list(COSTING_UNCERTAINTY)
+        out["price_basis"] = {
+            "basis": "real",
+            "price_year": self.price_year,
+            "note": "constant prices of the price year; by_year also gives nominal (escalated) "
+            "and present values",
+        }
         return out
 
 

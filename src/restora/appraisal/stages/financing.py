@@ -33,6 +33,7 @@ import numpy as np
 
 from restora.appraisal.project import ProjectSpec
 from restora.appraisal.stages.base import (
+    NOMINAL,
     NOT_ASSESSED,
     StageResult,
     not_assessed_reason,
@@ -107,7 +108,10 @@ class FinancingResult(StageResult):
         return [f for r in self.instruments for f in r.flags] + self.structure_flags
 
     def section(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"instruments": [r.to_dict() for r in self.instruments]}
+        out: dict[str, Any] = {
+            "instruments": [r.to_dict() for r in self.instruments],
+            "price_basis": dict(NOMINAL),
+        }
         if self.structure is not None:
             s = self.structure
             out["structure"] = {

@@ -14,7 +14,13 @@ from typing import Any
 import pandas as pd
 
 from restora.appraisal.project import ProjectSpec
-from restora.appraisal.stages.base import NOT_ASSESSED, StageResult, not_assessed_reason, records
+from restora.appraisal.stages.base import (
+    NOMINAL,
+    NOT_ASSESSED,
+    StageResult,
+    not_assessed_reason,
+    records,
+)
 from restora.revenue.streams import RevenueStream
 
 
@@ -49,6 +55,7 @@ class RevenueResult(StageResult):
             "total_unrestricted_high_cny": float(t["revenue_high"].sum()),
             "total_earmarked_cny": float(t["earmarked"].sum()),
             "flags": list(self.flags),
+            "price_basis": dict(NOMINAL),
         }
 
 

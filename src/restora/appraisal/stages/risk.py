@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from restora.appraisal.project import ProjectSpec
-from restora.appraisal.stages.base import StageResult
+from restora.appraisal.stages.base import NOMINAL, StageResult
 from restora.appraisal.stages.cashflow import CashflowResult
 from restora.appraisal.stages.cost import CostResult
 from restora.appraisal.stages.financing import FinancingResult
@@ -66,6 +66,7 @@ class RiskResult(StageResult):
             "tornado": [dict(t) for t in self.tornado],
             "uncertainty_sources": [dict(u) for u in self.uncertainty_sources],
             "contingent": [dict(c) for c in self.contingent],
+            "price_basis": dict(NOMINAL),
         }
 
 

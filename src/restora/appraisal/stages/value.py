@@ -52,6 +52,7 @@ class GepResult:
     by_indicator_before: Mapping[str, float] = field(default_factory=dict)
     by_indicator_after: Mapping[str, float] = field(default_factory=dict)
     price_year: int | None = None
+    price_basis: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         if self.status != ASSESSED:
@@ -65,6 +66,7 @@ class GepResult:
             "by_indicator_before": dict(self.by_indicator_before),
             "by_indicator_after": dict(self.by_indicator_after),
             "price_year": self.price_year,
+            "price_basis": dict(self.price_basis),
         }
 
 
@@ -201,6 +203,7 @@ def _gep(
 ) -> tuple[GepResult, list[Any]]:
     """GEP only from the project's zones (biophysical inputs); never guessed."""
     from restora.valuation import gep
+    from restora.valuation.prices import PriceIndex
 
     if spec.gep is None:
         return GepResult(
@@ -220,6 +223,17 @@ def _gep(
         for when, zones in (("before", spec.gep.before), ("after", spec.gep.after))
     }
     b, a = res["before"], res["after"]
+    years = {
+        str(r["indicator"]): int(r["price_year"])
+        for r in [*b.get("rows", []), *a.get("rows", [])]
+        if r.get("price_year") is not None and not pd.isna(r["price_year"])
+    }
+    basis: dict[str, Any] = {"basis": "real", "price_year": price_year, "source_price_years": years}
+    if price_year is not None and years:
+        index = PriceIndex.load(on=on, region=region)
+        basis["cpi_factors"] = {
+            str(y): index.factor(y, price_year) for y in sorted(set(years.values()))
+        }
     return GepResult(
         status=ASSESSED,
         method=a.get("method"),
@@ -229,6 +243,7 @@ def _gep(
         by_indicator_before=b.get("by_indicator") or {},
         by_indicator_after=a.get("by_indicator") or {},
         price_year=a.get("price_year"),
+        price_basis=basis,
     ), list(a.get("tables", []))
 
 
@@ -325,6 +340,7 @@ def run(
     Xie G.D. et al. (2015) J. Natural Resources 30(8): 1243-1254. Wang J. et al. (2026) Acta
     Ecologica Sinica 46(1): 184-200, DOI 10.20103/j.stxb.202507131830.
     """
+    from restora.costing.lifecycle import load_assumptions
     from restora.revenue.operations import development
     from restora.valuation import establishment, esv, stages
     from restora.valuation.prices import PriceIndex
@@ -403,8 +419,14 @@ def run(
     developed = esv_after
     dev_start = works_offset + 1
     dev_years = 0
+    dev_real = None
     if dev is not None:
-        developed = esv_after + dev.mature_income_cny_per_yr
+        # the operations income is nominal; the stage curve is in the cost price year's constant
+        # prices: deflate at the costing assumptions' escalation rate (the plan's inflation)
+        esc = load_assumptions(on=on, region=region).escalation_rate
+        base_year = price_year if price_year is not None else dev.mature_year
+        dev_real = dev.mature_income_cny_per_yr / (1.0 + esc) ** (dev.mature_year - base_year)
+        developed = esv_after + dev_real
         dev_start = max(dev_start, dev.first_year - spec.start_year)
         # the operations ramp reaches its mature income in its (m + 1)-th year (share
         # (k + 1)/(m + 1), revenue.operations.ramp): the stage ramp runs over m + 1 years
@@ -439,6 +461,14 @@ def run(
         if dev is not None
         else "ESV after (no operations stream in the project)",
     }
+    if dev is not None:
+        stage_json["development_income"] = {
+            "mature_year": dev.mature_year,
+            "nominal_cny_per_yr": dev.mature_income_cny_per_yr,
+            "real_cny_per_yr": dev_real,
+            "price_year": price_year,
+            "deflator": "costing/assumptions escalation_rate",
+        }
     tables += list(sres.tables)
     loc_rows, loc_tables = _location_rows(county, diagnosis.mines, per_site, on, region)
     tables += loc_tables
