@@ -893,3 +893,43 @@ def test_price_years_of_stages_not_assessed(demo_docs, tmp_path, lang):
     assert [c[1]["text"] for c in rows[1:]] == [na] * 5
     assert "年不变价" in rows[0][1]["text"] or "constant" in rows[0][1]["text"]
     assert money_without_basis(html, lang) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_indeterminate_samples_say_what_to_re_analyse(demo_docs, tmp_path, lang):
+    """stages.diagnosis.indeterminate_samples: each open result with its re-analysis advice in
+    the report's language (As <70 on paddy at pH 5: screening 30, intervention 200)."""
+    doc = copy.deepcopy(demo_docs[0])
+    doc["stages"]["diagnosis"]["indeterminate_samples"] = [
+        {
+            "sample_id": "S-AS-70",
+            "mine_id": doc["project"]["mines"][0],
+            "site_id": None,
+            "class_range": ["priority_protection", "safe_utilization"],
+            "metals": ["As"],
+            "results": [
+                {"metal": "As", "detection_limit_mg_kg": 70.0, "screening_mg_kg": 30.0,
+                 "intervention_mg_kg": 200.0, "class_range": ["priority_protection",
+                 "safe_utilization"], "rule_code": "SOIL-CENSORED-DL-ABOVE-SV"}
+            ],
+            "rule_codes": ["SOIL-CENSORED-DL-ABOVE-SV"],
+            "messages": ["As: the detection limit 70 mg/kg exceeds the screening value 30 mg/kg"],
+        }
+    ]  # fmt: skip
+    html, lab = _render(doc, lang, tmp_path)
+    text = visible(html)
+    assert "S-AS-70" in text
+    want = "需以检出限低于" if lang == "zh" else "re-analyse with a method whose limit is below"
+    assert want in text and ">70" in html and ">30" in html
+    assert not lab.missing
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sites_without_boundary_are_named_under_the_map(demo_docs, tmp_path, lang):
+    doc = copy.deepcopy(demo_docs[0])
+    if not doc.get("map"):
+        pytest.fail("the demo document has a map")
+    doc["map"]["sites_without_boundary"] = ["X-1"]
+    html, lab = _render(doc, lang, tmp_path)
+    want = "无边界" if lang == "zh" else "without a boundary"
+    assert want in visible(html) and "X-1" in visible(html) and not lab.missing
