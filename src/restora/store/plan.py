@@ -215,7 +215,7 @@ def _raw_select(
 ) -> list[tuple[Any, ...]]:
     """Columns ``cols`` (where ``key`` is among ``ids``, if ``key``), typed as SQLAlchemy would.
 
-    Read with the driver's own cursor, in the connection's transaction, and on SQLite each
+    Rows read from the driver's cursor, in the connection's transaction, and on SQLite each
     column converted at once by its type's result processor (bool, date, datetime); psycopg
     returns PostgreSQL's values as these Python types itself. The values SQLAlchemy would
     return, without its per-row work, which costs more than the database's for 100 000 rows.
@@ -226,8 +226,8 @@ def _raw_select(
         query = sa.select(*cols)
         if key is not None:
             query = query.where(table.c[key].in_(list(ids)))
-        rows = [tuple(row) for row in conn.execute(query)]
-        return list(zip(*rows, strict=True)) if rows else [()] * len(cols)
+        found = [tuple(row) for row in conn.execute(query)]
+        return list(zip(*found, strict=True)) if found else [()] * len(cols)
     preparer = conn.dialect.identifier_preparer
     names = ", ".join(preparer.quote(c.name) for c in cols)
     sql = f"SELECT {names} FROM {preparer.format_table(table)}"
@@ -236,13 +236,13 @@ def _raw_select(
         marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql += f" WHERE {preparer.quote(table.c[key].name)} IN ({', '.join([marker] * len(ids))})"
         params = list(ids)
-    conn.exec_driver_sql("SELECT 1")  # the transaction has begun (SQLite: our BEGIN)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # executed by SQLAlchemy (its transaction, its error handling: a locked store is a
+    # StoreBusyError), the rows taken from the driver's cursor as the driver gives them
+    result = conn.exec_driver_sql(sql, tuple(params))
     try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows: list[tuple[Any, ...]] = list(result.cursor.fetchall())  # type: ignore[union-attr]
     finally:
-        cursor.close()
+        result.close()
     columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
     if sqlite:
         for j, c in enumerate(cols):
