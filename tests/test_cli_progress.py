@@ -191,3 +191,26 @@ def test_ctrl_c_on_a_running_demo(tmp_path):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err.decode()[-2000:]
     assert b"Traceback" not in err and b"interrupted" in err
+
+
+def test_a_ctrl_c_a_library_swallows_still_stops_at_the_next_step():
+    """Python ignores an exception raised in a garbage-collection callback (SQLAlchemy has
+    some): the run went on to exit 0. The handler keeps the interrupt and the next step, or
+    the end of the command, raises it again."""
+    import signal as sig
+
+    from restora.cli import output
+
+    old = sig.getsignal(sig.SIGINT)
+    try:
+        output.watch_interrupts()
+        try:
+            sig.raise_signal(sig.SIGINT)  # the handler raises KeyboardInterrupt …
+        except KeyboardInterrupt:
+            pass  # … and a library swallows it
+        assert output.interrupted()
+        with output.stage_progress(False) as step, pytest.raises(KeyboardInterrupt):
+            step("next stage")
+    finally:
+        sig.signal(sig.SIGINT, old)
+        output._interrupted = False

@@ -99,11 +99,18 @@ class _LazyGroup(TyperGroup):
             self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
+        from restora.cli.output import interrupted, watch_interrupts
+
+        watch_interrupts()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except KeyboardInterrupt:
             sys.stderr.write("\ninterrupted\n")
             raise typer.Exit(130) from None
+        if interrupted():  # a Ctrl-C that a library swallowed after the last step
+            sys.stderr.write("\ninterrupted\n")
+            raise typer.Exit(130)
+        return result
 
 
 def _root_help(group: _LazyGroup, ctx: Any) -> None:

@@ -296,6 +296,42 @@ def progress_wanted(fmt: str) -> bool:
     return sys.stdout.isatty() and sys.stderr.isatty()
 
 
+_interrupted = False
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def watch_interrupts() -> None:
+    """Remember a Ctrl-C even where a library swallows the KeyboardInterrupt it raises.
+
+    Python ignores an exception raised inside a garbage-collection callback (SQLAlchemy has
+    some), so a Ctrl-C landing there would be lost; the flag keeps it, and
+    :func:`check_interrupt` (called at every step of long work) raises it again.
+    """
+    import signal
+    import threading
+
+    global _interrupted
+    _interrupted = False
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C came and was swallowed on its way."""
+    if _interrupted:
+        raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C came during the command."""
+    return _interrupted
+
+
 @contextmanager
 def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable[[str], None]]:
     """A callback ``step(name)`` that shows each stage as it starts (rich, on stderr).
@@ -304,7 +340,7 @@ def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable
     was, and a Ctrl-C stops it cleanly.
     """
     if not enabled:
-        yield lambda name: None
+        yield lambda name: check_interrupt()
         return
     from rich.progress import (
         BarColumn,
@@ -324,6 +360,7 @@ def stage_progress(enabled: bool, total: int | None = None) -> Iterator[Callable
 
         def step(name: str) -> None:
             nonlocal started
+            check_interrupt()
             bar.update(task, description=name, advance=1 if started else 0, refresh=True)
             started = True
 
