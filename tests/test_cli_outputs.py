@@ -85,6 +85,11 @@ def test_register_export_writes_no_formula(tmp_path):
     assert sorted(r["name"] for r in rows) == sorted("'" + t for t in ATTACKS[:3])
     assert {r["slope_deg"] for r in rows} == {"-2.5"}
     assert all(r["wkt"].startswith("POLYGON") for r in rows)
+    # and the register reads its own CSV back as it was: the quote is taken off again
+    plain_csv = tmp_path / "plain.csv"
+    write_register(_register(tmp_path), plain_csv, "csv")
+    back, _ = read_register([plain_csv])
+    assert sorted(back.mines["name"]) == sorted(ATTACKS[:3])
 
 
 def test_format_csv_escapes_text_and_rounds_numbers(capsys):

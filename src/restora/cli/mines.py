@@ -52,6 +52,7 @@ import shapely
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from restora.cells import escape_frame
 from restora.cli.output import (
     DbOption,
     Format,
@@ -272,7 +273,7 @@ def import_command(
         rejects_file = None
         if skip_invalid and len(report.rejects) and not dry_run:
             rejects_file = rejects or _default_rejects(files)
-            report.rejects.to_csv(rejects_file, index=False, encoding="utf-8-sig")
+            escape_frame(report.rejects).to_csv(rejects_file, index=False, encoding="utf-8-sig")
         from restora.diagnosis.county import sample_plausibility
 
         warnings = sample_plausibility(register.samples, report.sample_origins)

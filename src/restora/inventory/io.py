@@ -11,6 +11,7 @@ equal-area projection (:func:`restora.inventory.geometry.equal_area_hm2`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -26,6 +27,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from restora.cells import csv_untext
 from restora.errors import InputError, Problem
 from restora.inventory.export import FORMATS, export_tables, normalize_table, write_register
 from restora.inventory.model import Register, empty_table
@@ -139,7 +141,10 @@ def _raw(sheet: Sheet) -> RawTable:
 def _read_csv(data: bytes, name: str, encoding: str | None) -> tuple[list[RawTable], str]:
     """A CSV or tab-separated text (UTF-8, UTF-16 with BOM, GBK …; title rows allowed)."""
     text, used = decode_text(data, name, encoding)
-    return [_raw(read_text_table(text, name))], used
+    table = _raw(read_text_table(text, name))
+    # exports escape formula-like text with a leading quote (OWASP): read it back as written
+    frame = table.frame.apply(lambda c: c.map(csv_untext) if c.dtype == object else c)
+    return [dataclasses.replace(table, frame=frame)], used
 
 
 def _read_workbook(data: bytes, name: str, fmt: str) -> list[RawTable]:
