@@ -65,10 +65,9 @@ def test_binary_garbage_is_one_line_and_exit_2(tmp_path, db, suffix):
     bad = tmp_path / f"register{suffix}"
     bad.write_bytes(bytes(range(256)) * 12)  # no text, no workbook, no GIS file, no archive
     line = _one_error(_run("mines", "import", str(bad), "--db", db), 2)
+    assert bad.name in line  # the zip too names the file (was: "not a valid ZIP archive")
     if suffix == ".zip":
-        assert "ZIP" in line
-    else:
-        assert bad.name in line
+        assert "zip" in line.lower()
 
 
 def test_a_folder_given_as_a_file_is_one_line_and_exit_2(tmp_path, db):

@@ -167,7 +167,11 @@ def _dbf_encoding(dbf: bytes) -> str:
 def _shapefile_source(path: Path, encoding: str | None) -> tuple[str, str | None]:
     """GDAL path of a (zipped) Shapefile and the encoding to read its DBF with."""
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
+        try:
+            zf = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"not a readable zip file ({exc})", file=str(path)) from exc
+        with zf:
             names = zf.namelist()
             shps = [n for n in names if n.lower().endswith(".shp")]
             if not shps:
