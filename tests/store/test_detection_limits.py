@@ -105,7 +105,7 @@ def test_upgrade_from_0003_reads_the_limits_out_of_qualifiers(db_url: str) -> No
     migrate.upgrade(db_url, "0003")
     _insert_0003_rows(db_url)
     with Store(db_url) as store:  # opening migrates to head
-        assert store.revision() == ("0005",)
+        assert store.revision() == migrate.head_revisions()
         s = store.load_register().samples.set_index("sample_id")
     assert s.loc["T1", "As_detection_limit"] == 70.0
     assert np.isnan(s.loc["T1", "Hg_detection_limit"])  # ND states no limit

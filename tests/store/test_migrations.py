@@ -31,6 +31,13 @@ from restora.store.tables import (
 ROOT = Path(__file__).resolve().parents[2]
 REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
 
+HEAD = ("0008",)
+PLATFORM_TABLES = {
+    "organisations", "users", "sessions", "api_tokens",  # 0006
+    "projects", "appraisals", "jobs",  # 0007
+    "disclosures", "complaints", "complaint_photos", "complaint_events",  # 0008
+}  # fmt: skip
+
 
 def _tables(url: str) -> set[str]:
     engine = create_engine(url, poolclass=sa.NullPool)
@@ -49,25 +56,33 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == ("0005",)
-    assert migrate.known_revisions() == {"0001", "0002", "0003", "0004", "0005"}
+    assert migrate.head_revisions() == HEAD == ("0008",)
+    assert migrate.known_revisions() == {f"000{i}" for i in range(1, 9)}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
     assert script.get_revision("0004").down_revision == "0003"
     assert script.get_revision("0005").down_revision == "0004"
+    assert script.get_revision("0006").down_revision == "0005"  # accounts
+    assert script.get_revision("0007").down_revision == "0006"  # projects, appraisals, jobs
+    assert script.get_revision("0008").down_revision == "0007"  # disclosure, complaints
     assert script.get_revision("0001").down_revision is None
 
 
 def test_empty_to_head_matches_the_metadata(db_url: str) -> None:
     with Store(db_url) as store:
-        assert store.revision() == ("0005",)
+        assert store.revision() == HEAD
         assert store.at_head()
         with store.engine.connect() as conn:
             # What the migrations built is exactly what tables.py describes: no autogenerate diff.
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
-    assert _tables(db_url) == REGISTER_TABLES | {"imports", "changes", "audit", "alembic_version"}
+    assert _tables(db_url) == REGISTER_TABLES | PLATFORM_TABLES | {
+        "imports",
+        "changes",
+        "audit",
+        "alembic_version",
+    }
 
 
 def test_metadata_covers_the_schema() -> None:
@@ -110,7 +125,7 @@ def test_head_to_0001_and_back_keeps_the_register(
     ]
 
     with Store(db_url) as store:  # opening migrates back to head
-        assert store.revision() == ("0005",)
+        assert store.revision() == HEAD
         after = store.load_register()
         assert store.imports() == []  # the audit table was dropped with 0001
         with store.engine.connect() as conn:
@@ -177,8 +192,13 @@ def test_alembic_command_line(db_url: str) -> None:
 
     alembic("upgrade", "head")
     with Store(db_url, migrate_to_head=False) as store:
-        assert store.revision() == ("0005",)
-    assert _tables(db_url) == REGISTER_TABLES | {"imports", "changes", "audit", "alembic_version"}
+        assert store.revision() == HEAD
+    assert _tables(db_url) == REGISTER_TABLES | PLATFORM_TABLES | {
+        "imports",
+        "changes",
+        "audit",
+        "alembic_version",
+    }
     alembic("downgrade", "base")
     assert _tables(db_url) == {"alembic_version"}
 
@@ -209,7 +229,7 @@ def test_0004_to_0005_keeps_the_register_live_and_back(
     assert "changes" not in _tables(db_url) and "audit" not in _tables(db_url)
     assert "deleted_at" not in _columns(db_url, "mines")
     with Store(db_url) as store:  # opening migrates to 0005
-        assert store.revision() == ("0005",)
+        assert store.revision() == HEAD
         assert store.deleted_mines() == [] and store.history() == []
         assert store.counts() == {"mines": 2, "sites": 3, "samples": 3, "hazards": 2}
         got = store.load_register()
@@ -231,7 +251,7 @@ def test_0005_downgrade_refuses_while_records_are_deleted(
         store.delete_mine("HN-0002", reason="test", cascade=True)
         with pytest.raises(RuntimeError, match=r"soft-deleted \(1 mines, 1 sites, 1 samples"):
             store.downgrade("0004")
-        assert store.revision() == ("0005",)  # the downgrade's one transaction rolled back
+        assert store.revision() == HEAD  # the downgrade's one transaction rolled back
         assert store.counts(include_deleted=True)["mines"] == 2
         store.restore_mine("HN-0002")
         store.downgrade("0004")

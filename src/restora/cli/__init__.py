@@ -37,6 +37,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("demo", ("demo",)),
     ("appraise", ("appraise",)),
+    ("serve", ("serve",)),
 )
 # The first line of each top-level command's help, for ``restora --help`` without importing
 # the command's module (tests/test_cli_help.py checks it against the command's own help).
@@ -45,6 +46,7 @@ COMMAND_HELP: dict[str, str] = {
     "write reports.",
     "appraise": "Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, "
     "financing, risk, modes.",
+    "serve": "Serve the REST API (/api/v1) and the web pages.",
 }
 
 

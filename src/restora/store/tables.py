@@ -90,10 +90,13 @@ changes = sa.Table(
     sa.Column("files", sa.JSON, nullable=False),
     sa.Column("options", sa.JSON, nullable=False),
     sa.Column("import_id", sa.ForeignKey("imports.id"), nullable=True),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("request_id", sa.String, nullable=True),
 )
 """One row per change of the register (one transaction): who (``user_name``), when
 (``changed_at``, UTC), ``command`` (e.g. ``mines import``), ``files`` (``[{"path",
-"sha256"}]``), ``options`` and, for an import, its ``imports`` row."""
+"sha256"}]``), ``options`` and, for an import, its ``imports`` row; through the platform also the
+account (``user_id``) and the request (``request_id``, revision 0006)."""
 
 audit = sa.Table(
     "audit",
@@ -221,3 +224,6 @@ REGISTER: dict[str, sa.Table] = {
     "samples": samples,
     "hazards": hazards,
 }
+
+# the platform's tables share this metadata (revisions 0006-0008)
+from restora.store import platform_tables as _platform_tables  # noqa: E402, F401

@@ -1,0 +1,48 @@
+"""``restora serve``: the platform (REST API and web pages) under uvicorn.
+
+One process on the embedded SQLite store by default; ``--db`` or ``RESTORA_DATABASE_URL`` for
+PostgreSQL, ``--workers N`` for several worker processes (docs/deploy.md). The app reads its
+settings from the environment (``RESTORA_*``, restora.service.settings).
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from restora.cli.output import DbOption, handled
+
+
+def register(app: typer.Typer) -> None:
+    """Add the top-level ``serve`` command."""
+
+    @app.command("serve")
+    def serve_command(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+        workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+        db: str | None = DbOption,
+        log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
+    ) -> None:
+        """Serve the REST API (/api/v1) and the web pages."""
+        import uvicorn
+
+        with handled():
+            if db:
+                os.environ["RESTORA_DATABASE_URL"] = db
+            from restora.service.settings import Settings
+            from restora.store import Store
+
+            settings = Settings.from_env()
+            Store(settings.database_url).close()  # migrate once, before the workers start
+            uvicorn.run(
+                "restora.service.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                proxy_headers=True,
+                access_log=False,  # the app writes one JSON line per request
+            )

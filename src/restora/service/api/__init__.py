@@ -1,0 +1,25 @@
+"""The REST API under ``/api/v1``: one module per resource, each with its ``router`` and its
+``XCreate / XUpdate / XPublic`` schemas (the full-stack FastAPI template's convention).
+
+To add a resource: write ``api/<resource>.py`` with ``router = APIRouter(prefix=…, tags=[…])``,
+declare each route's action with a dependency ``Annotated[Principal,
+Depends(authorize("<resource>.<verb>"))]`` (named once per module; the action must be in
+:data:`restora.service.permissions.ACTIONS`), and list the module in :data:`ROUTERS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import APIRouter
+
+ROUTERS = ("mines",)
+
+
+def api_router() -> APIRouter:
+    """All resource routers under one router (mounted at ``/api/v1``)."""
+    root = APIRouter()
+    for name in ROUTERS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        root.include_router(module.router)
+    return root

@@ -1,0 +1,22 @@
+"""The store behind the app: one :class:`restora.store.Store` (migrated at start) per process."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+
+
+def get_store(request: Request) -> Any:
+    """The app's :class:`restora.store.Store`."""
+    return request.app.state.store
+
+
+def get_engine(request: Request) -> sa.Engine:
+    """The store's SQLAlchemy engine (reads go straight through Core, never pandas)."""
+    return request.app.state.store.engine  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[Any, Depends(get_store)]
+EngineDep = Annotated[sa.Engine, Depends(get_engine)]
