@@ -1,16 +1,51 @@
-"""The one permission matrix: which role may do which action, and in which regions.
+"""The one permission matrix: which role may do which action, on which records, in which regions.
 
-Roles are the departments and parties of a restoration (DESIGN.md, "Who uses it"). An action is
-``<resource>.<verb>``. A role's ``region`` scope (a 6-digit GB/T 2260 code) limits what it may
-*write* — and for non-public roles, what it may read — to that county, city or province: a
-county bureau (``430121``) writes only its county, a provincial one (``430000``) its province;
-no scope means the whole country. Everything every route checks comes from here; a test walks
-every route × role against this table.
+Roles are the parties of a restoration (issue 13, DESIGN.md "The platform"):
+
+=======================  ===================================================================
+role                     may
+=======================  ===================================================================
+``natural_resources``    own the register (mines, sites, hazards) and the plans of its region;
+                         run appraisals, publish projects and disclosures, answer complaints
+``ecology_environment``  own pollution (soil samples, diagnosis) and monitoring; answer
+                         complaints
+``finance``              banks, investors, guarantors, insurers: read the appraisals of
+                         *published* projects (and the register they rest on)
+``enterprise``           a restoration company: its own projects (its organisation owns them)
+                         and its fund accounts
+``evaluator``            third-party verification: read all the evidence and the audit trail,
+                         record verifications
+``village``              a village collective: the benefit-sharing terms of its projects
+``public``               disclosed information only; file and track a complaint
+``admin``                everything, accounts included
+=======================  ===================================================================
+
+An action is ``<resource>.<verb>``; :data:`PERMISSIONS` lists, one line per action, the roles that
+may do it (``admin`` may do every action and is not listed). Adding an action is a one-line edit
+here; a route declares its action with :func:`restora.service.security.authorize`.
+
+Three rules come on top of the table, for the records themselves:
+
+- **Region scope.** An account's ``region`` (a 6-digit GB/T 2260 code) limits what it reads and
+  writes to that county (``430121``), city (``430100``) or province (``430000``); no scope
+  means the whole country. Out of scope is 404 on reads (the record is not theirs to see) and
+  403 on writes (:func:`restora.service.security.check_region`).
+- **Projects** (:func:`project_visible`, :func:`project_writable`, :func:`check_project`):
+  ``finance`` sees published projects only; ``enterprise`` sees and writes only the projects its
+  organisation owns; ``village`` sees the projects of its region (their benefit-sharing terms);
+  bureaus and evaluators see the projects of their region, ``natural_resources`` writes them.
+- **The public** sees only disclosed fields: :data:`PUBLIC_FIELDS` names, per subject, every
+  field a public response may carry, and :data:`NEVER_PUBLIC` the fields no public response
+  ever carries (tests/service/test_no_leak.py walks every public route against them).
+
+docs/platform-security.md shows the table (generated from :data:`PERMISSIONS`; a test checks the
+document equals it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 ROLES = (
     "admin",
@@ -23,86 +58,93 @@ ROLES = (
     "public",
 )
 
-_READ_REGISTER = {"register.read", "diagnosis.read", "valuation.read"}
-_PUBLIC = {
-    "disclosure.read",  # public pages of disclosed mines and projects
-    "complaint.file",
-    "complaint.track",
+NR, ECO, FIN, ENT, EVAL, VIL, PUB = (
+    "natural_resources",
+    "ecology_environment",
+    "finance",
+    "enterprise",
+    "evaluator",
+    "village",
+    "public",
+)
+#: Every role that signs in (all but the public; admin is implicit everywhere).
+SIGNED_IN = (NR, ECO, FIN, ENT, EVAL, VIL)
+#: Everyone, the public included.
+EVERYONE = (*SIGNED_IN, PUB)
+#: The roles that read the register and its evidence.
+STAFF = (NR, ECO, FIN, ENT, EVAL)
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # -- the register (mines, sites, hazards) ------------------------------------------------
+    "register.read": STAFF,
+    "register.write": (NR,),
+    "register.import": (NR,),
+    # -- pollution: soil samples, diagnosis ---------------------------------------------------
+    "pollution.read": (NR, ECO, ENT, EVAL),
+    "pollution.write": (ECO, NR),
+    "diagnosis.read": (NR, ECO, ENT, EVAL),
+    "diagnosis.run": (NR, ECO),
+    # -- monitoring ----------------------------------------------------------------------------
+    "monitoring.read": (NR, ECO, EVAL),
+    "monitoring.write": (ECO,),
+    # -- plans, costs, values -----------------------------------------------------------------
+    "plan.read": (NR, ECO, ENT, EVAL),
+    "plan.write": (NR,),
+    "cost.read": (NR, ENT, EVAL),
+    "cost.write": (NR, ENT),
+    "valuation.read": (NR, ECO, FIN, ENT, EVAL),
+    "valuation.run": (NR, ECO),
+    # -- projects and appraisals (record rules: project_visible / project_writable) ------------
+    "project.read": (NR, ECO, FIN, ENT, EVAL, VIL),
+    "project.write": (NR, ENT),
+    "project.publish": (NR,),
+    "appraisal.read": (NR, ECO, FIN, ENT, EVAL),
+    "appraisal.run": (NR, ENT),
+    "benefit.read": (NR, ENT, EVAL, VIL),
+    "fund.read": (NR, ENT, EVAL),
+    "fund.write": (ENT,),
+    "verification.write": (EVAL,),
+    # -- background jobs ----------------------------------------------------------------------
+    "job.read": (NR, ECO, ENT, EVAL),
+    "job.cancel": (NR, ENT),
+    # -- disclosure and public supervision ----------------------------------------------------
+    "disclosure.read": EVERYONE,
+    "disclosure.publish": (NR, ECO),
+    "complaint.file": EVERYONE,
+    "complaint.track": EVERYONE,
+    "complaint.read": (NR, ECO, EVAL),
+    "complaint.handle": (NR, ECO),
+    # -- the audit trail -------------------------------------------------------------------------
+    "audit.read": (EVAL,),
+    # -- accounts ------------------------------------------------------------------------------
+    "session.manage": EVERYONE,  # sign in, sign out, read one's own session
+    "token.manage": SIGNED_IN,  # one's own API tokens and password
+    "users.read": (),
+    "users.manage": (),
 }
+
+ACTIONS: frozenset[str] = frozenset(PERMISSIONS)
 MATRIX: dict[str, frozenset[str]] = {
-    "admin": frozenset(),  # every action (see allowed)
-    "natural_resources": frozenset(
-        _READ_REGISTER
-        | _PUBLIC
-        | {
-            "register.write",
-            "register.import",
-            "plan.read",
-            "plan.write",
-            "cost.read",
-            "project.read",
-            "project.write",
-            "appraisal.run",
-            "appraisal.read",
-            "job.read",
-            "job.cancel",
-            "complaint.read",
-            "complaint.handle",
-            "disclosure.publish",
-        }
-    ),
-    "ecology_environment": frozenset(
-        _READ_REGISTER
-        | _PUBLIC
-        | {"plan.read", "project.read", "appraisal.read", "job.read"}
-        | {"pollution.read", "complaint.read", "complaint.handle"}
-    ),
-    "finance": frozenset(
-        _PUBLIC | {"register.read", "valuation.read", "project.read", "appraisal.read", "job.read"}
-    ),
-    "enterprise": frozenset(
-        _READ_REGISTER
-        | _PUBLIC
-        | {
-            "plan.read",
-            "cost.read",
-            "project.read",
-            "project.write",
-            "appraisal.run",
-            "appraisal.read",
-            "job.read",
-            "job.cancel",
-        }
-    ),
-    "evaluator": frozenset(
-        _READ_REGISTER
-        | _PUBLIC
-        | {"plan.read", "cost.read", "project.read", "appraisal.read", "job.read", "audit.read"}
-    ),
-    "village": frozenset(_PUBLIC | {"project.read", "benefit.read"}),
-    "public": frozenset(_PUBLIC),
+    role: frozenset(ACTIONS)
+    if role == "admin"
+    else frozenset(a for a, roles in PERMISSIONS.items() if role in roles)
+    for role in ROLES
 }
-ACTIONS: frozenset[str] = frozenset().union(*MATRIX.values()) | {
-    "audit.read",
-    "users.manage",
-    "users.read",
-}
+"""Role → the actions it may do (derived from :data:`PERMISSIONS`)."""
 
 
 def allowed(role: str, action: str) -> bool:
-    """Whether ``role`` may do ``action`` at all (region scope aside).
+    """Whether ``role`` may do ``action`` at all (record rules and region scope aside).
 
     Examples
     --------
     >>> allowed("finance", "appraisal.read"), allowed("finance", "register.write")
     (True, False)
-    >>> allowed("admin", "users.manage")
-    True
+    >>> allowed("admin", "users.manage"), allowed("public", "disclosure.read")
+    (True, True)
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if role == "admin":
-        return True
     return action in MATRIX.get(role, frozenset())
 
 
@@ -125,7 +167,13 @@ def region_prefix(scope: str | None) -> str:
 
 
 def in_scope(scope: str | None, region_code: str | None) -> bool:
-    """Whether a record of ``region_code`` lies in the ``scope`` (None: everywhere)."""
+    """Whether a record of ``region_code`` lies in the ``scope`` (None: everywhere).
+
+    Examples
+    --------
+    >>> in_scope("430500", "430599"), in_scope("430599", "430521"), in_scope(None, None)
+    (True, False, True)
+    """
     prefix = region_prefix(scope)
     return not prefix or (region_code is not None and str(region_code).startswith(prefix))
 
@@ -138,3 +186,135 @@ def roles_with(action: str) -> list[str]:
 def check_matrix(actions: Iterable[str]) -> list[str]:
     """Actions used by routes that the matrix does not know (a test keeps this empty)."""
     return sorted(a for a in actions if a not in ACTIONS)
+
+
+# ------------------------------------------------------------------------------ record rules
+def project_visible(
+    principal: Any, *, region_code: str | None, owner_org_id: int | None, published: bool
+) -> bool:
+    """Whether ``principal`` (a :class:`~restora.service.security.Principal`) may see a project.
+
+    ``admin`` sees every project; ``finance`` the published ones of its scope; ``enterprise``
+    those its organisation owns; the bureaus, evaluators and villages those of their region
+    scope; the public none (it reads disclosures, not projects).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> bank = P(role="finance", org_id=7, region=None)
+    >>> project_visible(bank, region_code="430599", owner_org_id=3, published=False)
+    False
+    >>> firm = P(role="enterprise", org_id=3, region=None)
+    >>> project_visible(firm, region_code="430599", owner_org_id=3, published=False)
+    True
+    """
+    role = principal.role
+    if role == "admin":
+        return True
+    if role == ENT:
+        return principal.org_id is not None and owner_org_id == principal.org_id
+    if role == FIN:
+        return bool(published) and in_scope(principal.region, region_code)
+    if role in (NR, ECO, EVAL, VIL):
+        return in_scope(principal.region, region_code)
+    return False
+
+
+def project_writable(principal: Any, *, region_code: str | None, owner_org_id: int | None) -> bool:
+    """Whether ``principal`` may change a project: ``admin``; ``natural_resources`` in its region
+    scope; ``enterprise`` when its organisation owns the project."""
+    role = principal.role
+    if role == "admin":
+        return True
+    if role == NR:
+        return in_scope(principal.region, region_code)
+    if role == ENT:
+        return principal.org_id is not None and owner_org_id == principal.org_id
+    return False
+
+
+def check_project(principal: Any, project: Mapping[str, Any], *, write: bool) -> None:
+    """Refuse a project ``principal`` may not see (404) or, with ``write``, change (403).
+
+    ``project`` is its ``projects`` row as a mapping (``region_code``, ``owner_org_id``,
+    ``published``). A project one may not see answers 404 on writes too: its existence is not
+    theirs to learn.
+    """
+    from restora.service.problems import Problem
+
+    region = project.get("region_code")
+    owner = project.get("owner_org_id")
+    if not project_visible(
+        principal, region_code=region, owner_org_id=owner, published=bool(project.get("published"))
+    ):
+        raise Problem(404, "no such project", kind="not-found")
+    if write and not project_writable(principal, region_code=region, owner_org_id=owner):
+        raise Problem(
+            403, f"the role {principal.role} may not change this project", kind="forbidden"
+        )
+
+
+# ------------------------------------------------------------------------- public disclosure
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+PUBLIC_FIELDS: dict[str, frozenset[str]] = {
+    # a disclosed mine: where, what, who answers for it (the responsible party is a legal
+    # person, disclosed under the mine-restoration disclosure rules), how far restoration got
+    "mine": _names(
+        "mine_id name region_code mineral status responsible_party closure_year lon lat bbox "
+        "sites area_hm2 area_mu plan_summary progress money_raised_cny money_spent_cny "
+        "monitoring disclosed_at updated_at fields"
+    ),
+    # a disclosed project: its plan in summary, money raised and spent, progress; never the
+    # appraisal, costs or cash flows of a project (those go to finance once it is published)
+    "project": _names(
+        "project_id name name_en region_code mines status start_year plan_summary progress "
+        "money_raised_cny money_spent_cny monitoring responsible_party disclosed_at "
+        "updated_at fields"
+    ),
+    # the latest monitoring summary of a disclosed mine or project
+    "monitoring": frozenset(
+        {"indicator", "value", "unit", "measured_on", "status", "summary", "count", "latest"}
+    ),
+    # a complaint followed by its receipt number: its state and the answer, never who filed
+    # it nor who handles it by name
+    "complaint": _names(
+        "receipt status created_at due_at answered_at answer overdue mine_id project_id "
+        "region_code photos events at action"
+    ),
+    # one's own session (the public: not signed in)
+    "session": frozenset({"signed_in", "role", "csrf_token", "expires_at"}),
+    # envelopes: pages, GeoJSON, problem details (RFC 9457)
+    "envelope": _names(
+        "items total limit offset type features geometry properties coordinates id subject "
+        "subject_id title status detail instance request_id errors field in message file row"
+    ),
+}
+"""Per subject, every field a response to the public may carry (the no-leak test's allowed set)."""
+
+NEVER_PUBLIC: frozenset[str] = _names(
+    # accounts and their secrets, people's names and contacts
+    "username display_name password password_hash user_id user org_id token "
+    "token_sha256 csrf_secret created_by disclosed_by assigned_user_id "
+    "assigned_org_id client_sha256 email phone contact contact_name filed_by text "
+    # appraisals, costs and finance of projects (finance reads them once published)
+    "spec document files inputs_sha256 npv_cny irr capex_cny opex_cny_per_yr cost "
+    "costs cash_flows financing appraisal appraisals"
+)
+"""Fields no response to the public ever carries, whatever a disclosure says."""
+
+
+def public_fields(subject: str) -> frozenset[str]:
+    """The fields of ``subject`` (``mine``, ``project``, …) a disclosure may make public.
+
+    Examples
+    --------
+    >>> "responsible_party" in public_fields("mine"), "npv_cny" in public_fields("project")
+    (True, False)
+    """
+    try:
+        return PUBLIC_FIELDS[subject] - NEVER_PUBLIC
+    except KeyError:
+        raise ValueError(f"no public fields for {subject!r}") from None
