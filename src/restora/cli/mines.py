@@ -63,9 +63,10 @@ from restora.cli.output import (
     handled,
 )
 from restora.errors import InputError, Problem, RestoraError
-from restora.inventory.io import read_register, write_register
+from restora.inventory.io import write_register
 from restora.inventory.model import Register
 from restora.inventory.schema import MINE_COLUMNS
+from restora.store.importing import ImportOptions, import_files
 from restora.units import MU_PER_HM2
 
 app = typer.Typer(no_args_is_help=True)
@@ -227,61 +228,35 @@ def import_command(
 
             store = _dry_run_store(db) if dry_run else _store(db)
             try:
-                register, report = read_register(
+                outcome = import_files(
+                    store,
                     files,
-                    crs=crs,
-                    encoding=encoding,
-                    repair=repair,
-                    skip_invalid=skip_invalid,
-                    lonlat_wgs84=lonlat_wgs84,
-                    area_unit=area_unit,
-                    area_tolerance=area_tolerance,
+                    ImportOptions(
+                        mode=mode.value,
+                        dry_run=dry_run,
+                        repair=repair,
+                        skip_invalid=skip_invalid,
+                        crs=crs,
+                        encoding=encoding,
+                        lonlat_wgs84=lonlat_wgs84,
+                        area_unit=area_unit,
+                        area_tolerance=area_tolerance,
+                    ),
+                    _change("mines import", user, [], {}),
                     progress=step,
-                    store_mines=store.mine_ids(),
-                    store_sites=store.site_owners(),
-                )
-                progress.update(
-                    task, description="comparing with the store" if dry_run else "writing"
-                )
-                options = {
-                    "repair": repair,
-                    "skip_invalid": skip_invalid,
-                    "crs": crs,
-                    "encoding": encoding,
-                    "lonlat_wgs84": lonlat_wgs84,
-                    "area_unit": area_unit,
-                    "area_tolerance": area_tolerance,
-                    "mode": mode.value,
-                }
-                change = _change(
-                    "mines import",
-                    user,
-                    [{"path": f.path, "sha256": f.sha256} for f in report.files],
-                    options,
-                )
-                plan = store.import_register(
-                    register,
-                    mode=mode.value,
-                    source=report.source(options),
-                    change=change,
-                    origins=report.origins,
-                    dry_run=dry_run,
                 )
             finally:
                 store.close()
-        counts = plan.added
+        report, plan = outcome.report, outcome.plan
         rejects_file = None
         if skip_invalid and len(report.rejects) and not dry_run:
             rejects_file = rejects or _default_rejects(files)
             escape_frame(report.rejects).to_csv(rejects_file, index=False, encoding="utf-8-sig")
-        from restora.diagnosis.county import sample_plausibility
-
-        warnings = sample_plausibility(register.samples, report.sample_origins)
         for r in report.repairs:
             err_console.print(f"repaired: {r}", highlight=False, markup=False)
         for col in report.ignored_columns:
             err_console.print(f"not used: {col}", highlight=False, markup=False, soft_wrap=True)
-        for w in warnings:
+        for w in outcome.warnings:
             err_console.print(
                 f"warning: {w['message']}", highlight=False, markup=False, soft_wrap=True
             )
@@ -292,19 +267,7 @@ def import_command(
                 highlight=False,
                 markup=False,
             )
-        result = {
-            "counts": counts,
-            "rejected": len(report.rejects),
-            "rejects_file": str(rejects_file) if rejects_file else None,
-            "repairs": [str(r) for r in report.repairs],
-            "files": [
-                {"path": f.path, "format": f.format, "sha256": f.sha256, "encoding": f.encoding}
-                for f in report.files
-            ],
-            "ignored_columns": report.ignored_columns,
-            "warnings": warnings,
-            **plan.to_json(),
-        }
+        result = outcome.to_json(str(rejects_file) if rejects_file else None)
         summary = [
             {
                 "table": name,

@@ -52,6 +52,7 @@ __all__ = [
     "export_tables",
     "read_register",
     "read_tables",
+    "register_from_tables",
     "write_register",
 ]
 
@@ -164,22 +165,26 @@ def _dbf_encoding(dbf: bytes) -> str:
     return "UTF-8"
 
 
-def _shapefile_source(path: Path, encoding: str | None) -> tuple[str, str | None]:
-    """GDAL path of a (zipped) Shapefile and the encoding to read its DBF with."""
+def _shapefile_source(
+    path: Path, encoding: str | None, name: str | None = None
+) -> tuple[str, str | None]:
+    """GDAL path of a (zipped) Shapefile and the encoding to read its DBF with (``name``: the
+    file as messages show it, default its path)."""
+    shown = name or str(path)
     if path.suffix.lower() == ".zip":
         try:
             zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
-            raise InputError(f"not a readable zip file ({exc})", file=str(path)) from exc
+            raise InputError(f"not a readable zip file ({exc})", file=shown) from exc
         with zf:
             names = zf.namelist()
             shps = [n for n in names if n.lower().endswith(".shp")]
             if not shps:
-                raise InputError("the zip file holds no .shp", file=str(path))
+                raise InputError("the zip file holds no .shp", file=shown)
             if len(shps) > 1:
                 raise InputError(
                     f"the zip file holds several shapefiles ({', '.join(shps)}); zip one",
-                    file=str(path),
+                    file=shown,
                 )
             stem = shps[0][:-4]
             lower = {n.lower(): n for n in names}
@@ -213,10 +218,12 @@ def _geojson_reasons(data: bytes, failed: list[int]) -> dict[int, str]:
     return out
 
 
-def _read_gis(path: Path, fmt: str, data: bytes, encoding: str | None) -> list[RawTable]:
-    name = str(path)
+def _read_gis(
+    path: Path, fmt: str, data: bytes, encoding: str | None, name: str | None = None
+) -> list[RawTable]:
+    name = name or str(path)
     if fmt == "shapefile":
-        source, encoding = _shapefile_source(path, encoding)
+        source, encoding = _shapefile_source(path, encoding, name)
     else:
         source = str(path)
     try:
@@ -269,16 +276,20 @@ def _file_format(path: Path) -> str | None:
 
 
 def read_tables(
-    source: str | Path, encoding: str | None = None
+    source: str | Path, encoding: str | None = None, *, name: str | None = None
 ) -> tuple[list[RawTable], SourceFile]:
-    """Raw tables of one file (``-`` reads CSV from standard input) and its description."""
+    """Raw tables of one file (``-`` reads CSV from standard input) and its description.
+
+    ``name`` is the file as messages and the report name it (default its path as given), e.g.
+    the name of an uploaded file saved under a temporary folder.
+    """
     if str(source) == "-":
         data = sys.stdin.buffer.read()
         tables, stdin_encoding = _read_csv(data, "<stdin>", encoding)
         _no_records(tables, "<stdin>")
         return tables, SourceFile("<stdin>", "csv", _sha256(data), stdin_encoding)
     path = Path(source)
-    name = str(source)
+    name = name or str(source)
     fmt = _file_format(path)
     if fmt is None:
         raise InputError(
@@ -300,9 +311,9 @@ def read_tables(
             data = b"".join(
                 p.read_bytes() for p in sorted(path.parent.glob(path.stem + ".*")) if p.is_file()
             )
-        tables = _read_gis(path, fmt, data, encoding)
+        tables = _read_gis(path, fmt, data, encoding, name)
         if fmt == "shapefile":
-            used = encoding or _shapefile_source(path, None)[1] or "from .cpg"
+            used = encoding or _shapefile_source(path, None, name)[1] or "from .cpg"
     _no_records(tables, name)
     return tables, SourceFile(name, fmt, _sha256(data), used)
 
@@ -334,6 +345,7 @@ def read_register(
     progress: Callable[[str], None] | None = None,
     store_mines: Collection[str] | None = None,
     store_sites: Mapping[str, str] | None = None,
+    names: Sequence[str] | None = None,
 ) -> tuple[Register, ImportReport]:
     """Read register files into one :class:`Register` and an :class:`ImportReport`.
 
@@ -364,6 +376,9 @@ def read_register(
     store_mines, store_sites : optional
         Mines (ids) and sites (site id → its mine id) already in the store: samples, hazards
         and sites may refer to them as well as to the files' own.
+    names : sequence of str, optional
+        Each file as messages and the report name it (default its path), e.g. an uploaded
+        file's own name when it was saved under a temporary folder.
 
     Returns
     -------
@@ -375,8 +390,30 @@ def read_register(
     InputError
         With every problem found (file, row or feature, column), unless ``skip_invalid``.
     """
-    report = ImportReport()
-    parsed: list[Parsed] = []
+    if names is not None and len(names) != len(paths):
+        raise ValueError("names must name every path")
+    area_tolerance = _checked_area_options(area_unit, area_tolerance)
+    sources = []
+    for i, source in enumerate(paths):
+        shown = names[i] if names is not None else None
+        if progress is not None:
+            progress(shown or str(source))
+        sources.append(read_tables(source, encoding, name=shown))
+    return register_from_tables(
+        sources,
+        crs=crs,
+        repair=repair,
+        skip_invalid=skip_invalid,
+        lonlat_wgs84=lonlat_wgs84,
+        area_unit=area_unit,
+        area_tolerance=area_tolerance,
+        store_mines=store_mines,
+        store_sites=store_sites,
+    )
+
+
+def _checked_area_options(area_unit: str | None, area_tolerance: float | None) -> float:
+    """The area tolerance to use [1] (the reference table's by default); bad options raise."""
     if area_unit is not None:
         try:
             units_per_hm2(area_unit)
@@ -385,16 +422,39 @@ def read_register(
                 f"unknown area unit {area_unit!r}: {exc}", field="--area-unit"
             ) from exc
     if area_tolerance is None:
-        area_tolerance = area_tolerance_in_force()
-    elif not area_tolerance >= 0:
+        return area_tolerance_in_force()
+    if not area_tolerance >= 0:
         raise InputError(
             f"the area tolerance must be a fraction ≥ 0 (0.05 = 5 %), not {area_tolerance!r}",
             field="--area-tolerance",
         )
-    for source in paths:
-        if progress is not None:
-            progress(str(source))
-        tables, info = read_tables(source, encoding)
+    return area_tolerance
+
+
+def register_from_tables(
+    sources: Sequence[tuple[Sequence[RawTable], SourceFile]],
+    *,
+    crs: str | None = None,
+    repair: bool = False,
+    skip_invalid: bool = False,
+    lonlat_wgs84: bool = False,
+    area_unit: str | None = None,
+    area_tolerance: float | None = None,
+    store_mines: Collection[str] | None = None,
+    store_sites: Mapping[str, str] | None = None,
+) -> tuple[Register, ImportReport]:
+    """A :class:`Register` and its :class:`ImportReport` from tables already read.
+
+    The checks and typing of :func:`read_register` (which reads files and calls this), for
+    tables that come from elsewhere, e.g. the records of an API request as a
+    :class:`~restora.inventory.parse.RawTable` of canonical column names. ``sources`` pairs
+    each file's raw tables with its :class:`SourceFile`; the other parameters are those of
+    :func:`read_register`.
+    """
+    area_tolerance = _checked_area_options(area_unit, area_tolerance)
+    report = ImportReport()
+    parsed: list[Parsed] = []
+    for tables, info in sources:
         kinds = []
         for raw in tables:
             p = parse_table(
