@@ -33,7 +33,7 @@ REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
 
 HEAD = ("0008",)
 PLATFORM_TABLES = {
-    "organisations", "users", "sessions", "api_tokens",  # 0006
+    "organisations", "users", "sessions", "api_tokens", "sign_in_failures",  # 0006
     "projects", "appraisals", "jobs",  # 0007
     "disclosures", "complaints", "complaint_photos", "complaint_events",  # 0008
 }  # fmt: skip

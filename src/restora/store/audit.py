@@ -32,7 +32,7 @@ import shapely
 import sqlalchemy as sa
 
 from restora.store.bulk import insert_many
-from restora.store.tables import audit, changes
+from restora.store.tables import AUDIT_ACTIONS, audit, changes
 
 
 def current_user() -> str:
@@ -59,12 +59,24 @@ class Change:
         The files read, each ``{"path": str, "sha256": str}``.
     options : dict
         The command's options (JSON-safe), e.g. ``{"mode": "upsert", "crs": "EPSG:4547"}``.
+    user_id : int, optional
+        The platform account making the change (``users.id``); None on the command line.
+    request_id : str, optional
+        The API request that made it (its ``X-Request-ID``); None on the command line.
+
+    Notes
+    -----
+    The API builds it from the signed-in account and the request
+    (:func:`restora.service.changes.api_change`): ``user`` is the account's username,
+    ``command`` the route (``"PATCH /api/v1/mines/{mine_id}"``).
     """
 
     command: str
     user: str = field(default_factory=current_user)
     files: Sequence[dict[str, Any]] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
+    request_id: str | None = None
 
 
 def json_values(kind: str, values: Sequence[Any]) -> list[Any]:
@@ -124,6 +136,8 @@ def write_change(
                 files=files,
                 options=options,
                 import_id=import_id,
+                user_id=change.user_id,
+                request_id=change.request_id,
             )
             .returning(changes.c.id)
         ).scalar_one()
@@ -136,7 +150,7 @@ class AuditRows:
 
     table_name: list[str] = field(default_factory=list)
     record_id: list[str] = field(default_factory=list)
-    mine_id: list[str] = field(default_factory=list)
+    mine_id: list[str | None] = field(default_factory=list)
     action: list[str] = field(default_factory=list)
     before: list[str | None] = field(default_factory=list)
     after: list[str | None] = field(default_factory=list)
@@ -145,12 +159,13 @@ class AuditRows:
         self,
         table: str,
         ids: Sequence[str],
-        mines: Sequence[str],
+        mines: Sequence[str | None],
         action: str,
         before: Sequence[Any] | None,
         after: Sequence[Any] | None,
     ) -> None:
-        """Rows for records ``ids`` of ``table``; ``before``/``after`` one JSON object each."""
+        """Rows for records ``ids`` of ``table`` (of mines ``mines``, None for a record of no
+        mine); ``before``/``after`` one JSON object each."""
         n = len(ids)
         self.table_name += [table] * n
         self.record_id += list(ids)
@@ -175,6 +190,59 @@ class AuditRows:
         }
         for start in range(0, len(self), 50_000):
             insert_many(conn, audit, {k: v[start : start + 50_000] for k, v in columns.items()})
+
+
+def log_change(
+    conn: sa.Connection,
+    change: Change,
+    *,
+    table: str,
+    record_id: str | int,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    mine_id: str | None = None,
+    when: dt.datetime | None = None,
+) -> int:
+    """Record a change of one record, in the caller's transaction; the ``changes`` row's id.
+
+    For the platform's writes of one record (an account, a project, a complaint): call it in
+    the transaction that changes the record, with the record's fields ``before`` (None for an
+    insert) and ``after`` (None for a purge), so that the record and its trail are written
+    together or not at all. ``action`` is one of :data:`restora.store.tables.AUDIT_ACTIONS`.
+    Secrets (password hashes, token digests) are never passed: the trail is readable by
+    evaluators.
+    """
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r} (one of {', '.join(AUDIT_ACTIONS)})")
+    when = when or dt.datetime.now(dt.UTC)
+    change_id = write_change(conn, change, when)
+    rows = AuditRows()
+    rows.add(
+        table,
+        [str(record_id)],
+        [mine_id],
+        action,
+        None if before is None else [_json_safe(before)],
+        None if after is None else [_json_safe(after)],
+    )
+    rows.write(conn, change_id)
+    return change_id
+
+
+def _json_safe(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's values as JSON values (timestamps as UTC ISO text, dates as ISO text)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dt.datetime):
+            out[key] = as_utc(value).isoformat()
+        elif isinstance(value, dt.date):
+            out[key] = value.isoformat()
+        elif isinstance(value, float) and not math.isfinite(value):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return json.loads(json.dumps(out, default=str))
 
 
 def history(conn: sa.Connection, mine_id: str | None = None) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """The platform's tables (revisions 0006–0008), beside the register's (:mod:`restora.store.tables`).
 
 - accounts (0006): ``organisations``, ``users`` (argon2 password hashes), ``sessions`` (web
-  sign-ins, hashed tokens, CSRF secret), ``api_tokens`` (hashed bearer tokens for scripts); and
-  ``changes.request_id`` / ``changes.user_id`` so the audit trail names the request and account;
+  sign-ins, hashed tokens, CSRF secret), ``api_tokens`` (hashed bearer tokens for scripts),
+  ``sign_in_failures`` (recent failed sign-ins, keyed hashes); and ``changes.request_id`` /
+  ``changes.user_id`` so the audit trail names the request and account (``audit.mine_id`` is
+  null for records of no mine);
 - projects and jobs (0007): ``projects`` (a project file's spec, owner, publication), ``appraisals``
   (every run, versioned per project, with its inputs' hash and its documents), ``jobs`` (the
   background work queue's state: status, progress, attempts, result or error);
@@ -71,6 +73,16 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_sha256", sa.String, nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Failed sign-ins of the last minutes: ``key_sha256`` a keyed hash (HMAC-SHA256 with the
+secret key) of the username and the client address, never either of them."""
 
 # ------------------------------------------------------------------------ 0007 projects, jobs
 projects = sa.Table(

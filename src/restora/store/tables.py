@@ -90,8 +90,9 @@ changes = sa.Table(
     sa.Column("files", sa.JSON, nullable=False),
     sa.Column("options", sa.JSON, nullable=False),
     sa.Column("import_id", sa.ForeignKey("imports.id"), nullable=True),
-    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("user_id", sa.Integer, nullable=True, index=True),
     sa.Column("request_id", sa.String, nullable=True),
+    sa.Index("ix_changes_changed_at", "changed_at"),
 )
 """One row per change of the register (one transaction): who (``user_name``), when
 (``changed_at``, UTC), ``command`` (e.g. ``mines import``), ``files`` (``[{"path",
@@ -105,15 +106,16 @@ audit = sa.Table(
     sa.Column("change_id", sa.ForeignKey("changes.id"), nullable=False, index=True),
     sa.Column("table_name", sa.String, nullable=False),
     sa.Column("record_id", sa.String, nullable=False),
-    sa.Column("mine_id", sa.String, nullable=False, index=True),
+    sa.Column("mine_id", sa.String, nullable=True, index=True),
     sa.Column("action", sa.String, nullable=False),
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
     sa.Index("ix_audit_table_name_record_id", "table_name", "record_id"),
 )
-"""One row per record changed: ``table_name``, ``record_id``, the record's ``mine_id``,
-``action`` (:data:`AUDIT_ACTIONS`) and the changed fields ``before`` and ``after`` (JSON
-objects; ``before`` NULL for an insert, ``after`` NULL for a purge)."""
+"""One row per record changed: ``table_name``, ``record_id``, the record's ``mine_id`` (null
+for a record of no mine: an account, a project, a complaint; revision 0006), ``action``
+(:data:`AUDIT_ACTIONS`) and the changed fields ``before`` and ``after`` (JSON objects;
+``before`` NULL for an insert, ``after`` NULL for a purge)."""
 
 AUDIT_ACTIONS = ("insert", "update", "delete", "restore", "purge")
 APPEND_ONLY = ("imports", "changes", "audit")
