@@ -10,6 +10,7 @@ RESTORA_DATA_DIR            stored files: appraisal outputs, photos of complaint
 RESTORA_BEHIND_TLS          served over HTTPS (secure cookies, HSTS)                     false
 RESTORA_PUBLIC_RATE         complaints a client address may file per hour               5
 RESTORA_LOG_LEVEL           log level of the JSON logs                                  INFO
+RESTORA_CONTEXT             the county's context GeoPackage (boundary, towns, roads)    none
 ==========================  ==========================================================  ========
 """
 
@@ -46,6 +47,7 @@ class Settings:
     behind_tls: bool = False
     public_rate_per_hour: int = 5
     log_level: str = "INFO"
+    context_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,4 +63,7 @@ class Settings:
             behind_tls=_flag("RESTORA_BEHIND_TLS"),
             public_rate_per_hour=int(os.environ.get("RESTORA_PUBLIC_RATE", "5")),
             log_level=os.environ.get("RESTORA_LOG_LEVEL", "INFO").upper(),
+            context_file=Path(os.environ["RESTORA_CONTEXT"])
+            if os.environ.get("RESTORA_CONTEXT")
+            else None,
         )

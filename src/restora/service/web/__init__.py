@@ -1,0 +1,26 @@
+"""The web UI, served by the app itself and working with no internet (docs/web.md).
+
+Server-rendered Jinja2 pages (``service/templates``) with htmx for partial updates, MapLibre GL
+JS for the register map and Apache ECharts for charts, all vendored under ``static/vendor`` by
+``scripts/vendor-web.sh``; 中文 / English through Babel catalogues (:mod:`.i18n`).
+
+- :mod:`.pages` — sign-in, the register map, a mine, projects, jobs, complaints, audit, about;
+- :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
+- :mod:`.geo` — the map's GeoJSON (sites, county boundary);
+- :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
+- :mod:`.render` — one Jinja2 environment per language, the context of every page.
+
+:func:`install` is the app's extension (``restora.service.app.EXTENSIONS``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Add the web pages, the map's GeoJSON and the API docs page to ``app``."""
+    from restora.service.web import docs, geo, pages, public
+
+    for module in (docs, geo, pages, public):
+        app.include_router(module.router)
