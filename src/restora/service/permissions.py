@@ -118,7 +118,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.read": (EVAL,),
     # -- accounts ------------------------------------------------------------------------------
     "session.manage": EVERYONE,  # sign in, sign out, read one's own session
-    "token.manage": SIGNED_IN,  # one's own API tokens and password
+    "account.self": SIGNED_IN,  # one's own account: its API tokens and password
     "users.read": (),
     "users.manage": (),
 }

@@ -14,6 +14,7 @@ import importlib
 from fastapi import APIRouter
 
 ROUTERS = ("mines",)
+ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (P2)
 
 
 def api_router() -> APIRouter:
