@@ -32,13 +32,13 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("fund", "fund", "The mine restoration fund."),
     ("finance", "finance", "Cash-flow metrics and financing instruments."),
     ("modes", "modes", "Value-realization modes and IAD evaluation."),
-    ("users", "users", "Platform accounts: create, token, list, deactivate."),
 )
 # Modules that add top-level commands (``register(app)``): (module, command names).
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("demo", ("demo",)),
     ("appraise", ("appraise",)),
     ("serve", ("serve",)),
+    ("worker", ("worker",)),
 )
 # The first line of each top-level command's help, for ``restora --help`` without importing
 # the command's module (tests/test_cli_help.py checks it against the command's own help).
@@ -48,6 +48,7 @@ COMMAND_HELP: dict[str, str] = {
     "appraise": "Appraise a project: diagnosis, plan, cost, value, revenue, cash flows, "
     "financing, risk, modes.",
     "serve": "Serve the REST API (/api/v1) and the web pages.",
+    "worker": "Run background jobs (appraisals) from the queue at RESTORA_BROKER_URL.",
 }
 
 

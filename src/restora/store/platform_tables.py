@@ -111,17 +111,19 @@ appraisals = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("inputs_sha256", sa.String, nullable=False, index=True),
     sa.Column("on_date", sa.String, nullable=False),
-    sa.Column("lang", sa.String, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
     sa.Column("job_id", sa.String, nullable=True),
     sa.Column("document", sa.JSON, nullable=False),
     sa.Column("files", sa.JSON, nullable=False),
     sa.UniqueConstraint("project_id", "version"),
+    sa.UniqueConstraint("project_id", "inputs_sha256"),
 )
 """One appraisal run: ``version`` counts per project, ``inputs_sha256`` hashes what it was made
-from (spec, register records, reference tables, date), ``document`` is appraisal.json,
-``files`` names the stored HTML/PDF/XLSX (``{"html": relpath, …}``, under the data folder)."""
+from (spec, register records, reference tables, date, Restora version: one version per hash),
+``document`` is appraisal.json, ``files`` names the stored files under the data folder
+(``{"json": relpath, "zh": {"xlsx", "html", "pdf"}, "en": {…}}``, a language's reports added
+when first asked for; restora.store.projects)."""
 
 jobs = sa.Table(
     "jobs",
@@ -130,6 +132,7 @@ jobs = sa.Table(
     sa.Column("kind", sa.String, nullable=False),
     sa.Column("params", sa.JSON, nullable=False),
     sa.Column("idempotency_key", sa.String, nullable=True, unique=True),
+    sa.Column("backend", sa.String, nullable=False),
     sa.Column("status", sa.String, nullable=False, index=True),
     sa.Column("progress", sa.Float, nullable=False),
     sa.Column("stage", sa.String, nullable=True),
@@ -137,13 +140,18 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("result", sa.JSON, nullable=True),
-    sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("worker", sa.String, nullable=True),
+    sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
 )
 """Background work: ``status`` queued → running → succeeded | failed | cancelled, ``progress``
-0…1 and the current ``stage``, ``message`` the failure's, ``result`` what it made."""
+0…1 and the current ``stage``, ``message`` the failure's, ``result`` what it made; ``backend``
+which queue carries it (``thread`` or ``dramatiq``), ``worker`` the process running its latest
+attempt (``host:pid``) and ``heartbeat_at`` when that process last said it was alive
+(restora.service.jobs)."""
 
 # --------------------------------------------------------------------------- 0008 disclosure
 disclosures = sa.Table(

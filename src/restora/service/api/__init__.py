@@ -13,8 +13,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTERS = ("mines",)
-ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (P2)
+ROUTERS = ("mines", "jobs")
 
 
 def api_router() -> APIRouter:

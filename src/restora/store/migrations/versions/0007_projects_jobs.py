@@ -1,5 +1,9 @@
 """Projects, their appraisals (versioned, with the inputs' hash) and the background jobs.
 
+An appraisal's ``(project_id, inputs_sha256)`` is unique: the same inputs never make a second
+version. A job records which queue carries it (``backend``), the process running its latest
+attempt (``worker``) and that process's last sign of life (``heartbeat_at``).
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07
@@ -65,13 +69,15 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("inputs_sha256", sa.String, nullable=False),
         sa.Column("on_date", sa.String, nullable=False),
-        sa.Column("lang", sa.String, nullable=False),
         _ts("created_at"),
         _user("created_by", "appraisals"),
         sa.Column("job_id", sa.String, nullable=True),
         sa.Column("document", sa.JSON, nullable=False),
         sa.Column("files", sa.JSON, nullable=False),
         sa.UniqueConstraint("project_id", "version", name="uq_appraisals_project_id_version"),
+        sa.UniqueConstraint(
+            "project_id", "inputs_sha256", name="uq_appraisals_project_id_inputs_sha256"
+        ),
     )
     op.create_index("ix_appraisals_project_id", "appraisals", ["project_id"])
     op.create_index("ix_appraisals_inputs_sha256", "appraisals", ["inputs_sha256"])
@@ -81,6 +87,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String, nullable=False),
         sa.Column("params", sa.JSON, nullable=False),
         sa.Column("idempotency_key", sa.String, nullable=True),
+        sa.Column("backend", sa.String, nullable=False),
         sa.Column("status", sa.String, nullable=False),
         sa.Column("progress", sa.Float, nullable=False),
         sa.Column("stage", sa.String, nullable=True),
@@ -88,16 +95,20 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("cancel_requested", sa.Boolean, nullable=False),
         sa.Column("result", sa.JSON, nullable=True),
+        sa.Column("worker", sa.String, nullable=True),
         _user("created_by", "jobs"),
         _ts("created_at"),
         _ts("started_at", True),
+        _ts("heartbeat_at", True),
         _ts("finished_at", True),
         sa.UniqueConstraint("idempotency_key", name="uq_jobs_idempotency_key"),
     )
     op.create_index("ix_jobs_status", "jobs", ["status"])
+    op.create_index("ix_jobs_created_by", "jobs", ["created_by"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_created_by", table_name="jobs")
     op.drop_index("ix_jobs_status", table_name="jobs")
     op.drop_table("jobs")
     op.drop_index("ix_appraisals_inputs_sha256", table_name="appraisals")
