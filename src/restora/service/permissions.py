@@ -44,7 +44,7 @@ document equals it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 ROLES = (
@@ -146,6 +146,26 @@ def allowed(role: str, action: str) -> bool:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     return action in MATRIX.get(role, frozenset())
+
+
+def page_action(action: str) -> Callable[[], None]:
+    """A route dependency that declares a web page's action without checking it.
+
+    A web page checks its action itself (it answers with the sign-in page or a 403 page, not a
+    problem document), but declares it like an API route, so that the route × role test
+    (tests/service/test_permissions_matrix.py) finds it::
+
+        @router.get("/map", dependencies=[Depends(page_action("register.read"))])
+    """
+    allowed("public", action)  # an unknown action fails at import time
+
+    def declared() -> None:
+        return None
+
+    declared.__name__ = f"page_{action.replace('.', '_')}"
+    declared.restora_action = action  # type: ignore[attr-defined]
+    declared.restora_page = True  # type: ignore[attr-defined]
+    return declared
 
 
 def region_prefix(scope: str | None) -> str:
