@@ -285,13 +285,14 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "mine": _names(
         "mine_id name region_code mineral status responsible_party closure_year lon lat bbox "
         "sites area_hm2 area_mu plan_summary progress money_raised_cny money_spent_cny "
+        "money_basis "
         "monitoring disclosed_at updated_at fields"
     ),
     # a disclosed project: its plan in summary, money raised and spent, progress; never the
     # appraisal, costs or cash flows of a project (those go to finance once it is published)
     "project": _names(
         "project_id name name_en region_code mines status start_year plan_summary progress "
-        "money_raised_cny money_spent_cny monitoring responsible_party disclosed_at "
+        "money_raised_cny money_spent_cny money_basis monitoring responsible_party disclosed_at "
         "updated_at fields"
     ),
     # the latest monitoring summary of a disclosed mine or project
@@ -302,8 +303,10 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     # it nor who handles it by name
     "complaint": _names(
         "receipt status created_at due_at answered_at answer overdue mine_id project_id "
-        "region_code photos events at action"
+        "region_code photos events at action deadline_basis extension_reason"
     ),
+    # a proof-of-work challenge for filing a complaint through the API (antispam)
+    "challenge": _names("challenge kind bits algorithm expires_at honeypot"),
     # one's own session (the public: not signed in)
     "session": frozenset({"signed_in", "role", "csrf_token", "expires_at"}),
     # envelopes: pages, GeoJSON, problem details (RFC 9457)

@@ -9,6 +9,7 @@ RESTORA_SECRET_KEY          signs session cookies and CSRF tokens (keep it secre
 RESTORA_DATA_DIR            stored files: appraisal outputs, photos of complaints       user data dir
 RESTORA_BEHIND_TLS          served over HTTPS (secure cookies, HSTS)                     false
 RESTORA_PUBLIC_RATE         complaints a client address may file per hour               5
+RESTORA_PUBLIC_POW_BITS     proof of work of an API complaint [leading zero bits]       18
 RESTORA_LOG_LEVEL           log level of the JSON logs                                  INFO
 RESTORA_CONTEXT             the county's context GeoPackage (boundary, towns, roads)    none
 ==========================  ==========================================================  ========
@@ -46,6 +47,7 @@ class Settings:
     data_dir: Path = field(default_factory=_data_dir)
     behind_tls: bool = False
     public_rate_per_hour: int = 5
+    public_pow_bits: int = 18
     log_level: str = "INFO"
     context_file: Path | None = None
 
@@ -62,6 +64,7 @@ class Settings:
             data_dir=_data_dir(),
             behind_tls=_flag("RESTORA_BEHIND_TLS"),
             public_rate_per_hour=int(os.environ.get("RESTORA_PUBLIC_RATE", "5")),
+            public_pow_bits=int(os.environ.get("RESTORA_PUBLIC_POW_BITS", "18")),
             log_level=os.environ.get("RESTORA_LOG_LEVEL", "INFO").upper(),
             context_file=Path(os.environ["RESTORA_CONTEXT"])
             if os.environ.get("RESTORA_CONTEXT")

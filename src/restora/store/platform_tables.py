@@ -164,9 +164,11 @@ disclosures = sa.Table(
     sa.Column("disclosed_by", sa.ForeignKey("users.id"), nullable=True),
     sa.Column("disclosed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("withdrawn_by", sa.ForeignKey("users.id"), nullable=True),
     sa.Index("ix_disclosures_subject", "subject", "subject_id"),
 )
-"""What is public: ``subject`` (``mine`` or ``project``) and which of its ``fields``."""
+"""What is public: ``subject`` (``mine`` or ``project``) and which of its field groups
+(``fields``, restora.store.disclosure); live while ``withdrawn_at`` is NULL."""
 
 complaints = sa.Table(
     "complaints",
@@ -182,15 +184,20 @@ complaints = sa.Table(
     sa.Column("status", sa.String, nullable=False, index=True),
     sa.Column("assigned_org_id", sa.ForeignKey("organisations.id"), nullable=True),
     sa.Column("assigned_user_id", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("answer", sa.Text, nullable=True),
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_by", sa.ForeignKey("users.id"), nullable=True),
     sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("extension_reason", sa.Text, nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("client_sha256", sa.String, nullable=False, index=True),
+    sa.Column("token_sha256", sa.String, nullable=True, unique=True),
 )
 """A public report or complaint, followed by its ``receipt`` number: received → assigned →
 answered (within ``due_at``) → closed; ``client_sha256`` a keyed hash of the address (rate
-limits), never the address."""
+limits), never the address; ``token_sha256`` the anti-spam token it used (each serves once)."""
 
 complaint_photos = sa.Table(
     "complaint_photos",
@@ -199,9 +206,12 @@ complaint_photos = sa.Table(
     sa.Column("complaint_id", sa.ForeignKey("complaints.id"), nullable=False, index=True),
     sa.Column("content_type", sa.String, nullable=False),
     sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
     sa.Column("sha256", sa.String, nullable=False),
     sa.Column("path", sa.String, nullable=False),
 )
+"""A complaint's photo as stored: re-encoded without metadata, ``path`` under the data folder."""
 
 complaint_events = sa.Table(
     "complaint_events",
@@ -212,4 +222,6 @@ complaint_events = sa.Table(
     sa.Column("action", sa.String, nullable=False),
     sa.Column("user_id", sa.ForeignKey("users.id"), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
 )
+"""A complaint's history, append-only (triggers of revision 0008 refuse UPDATE and DELETE)."""

@@ -13,7 +13,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTERS = ("mines", "jobs")
+ROUTERS = ("mines", "jobs", "public", "complaints", "disclosures")
 
 
 def api_router() -> APIRouter:
