@@ -1,7 +1,10 @@
 """``restora serve``: the platform (REST API and web pages) under uvicorn.
 
 One process on the embedded SQLite store by default; ``--db`` or ``RESTORA_DATABASE_URL`` for
-PostgreSQL, ``--workers N`` for several worker processes (docs/deploy.md). The app reads its
+PostgreSQL, ``--workers N`` for several worker processes (docs/deploy.md). The store is migrated
+once, here, before the workers start; several workers need ``RESTORA_SECRET_KEY`` (each would
+otherwise sign sessions and form challenges with its own random key), and the command refuses to
+start without it. The app reads its
 settings from the environment (``RESTORA_*``, restora.service.settings).
 """
 
@@ -12,6 +15,7 @@ import os
 import typer
 
 from restora.cli.output import DbOption, handled
+from restora.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +28,12 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
         db: str | None = DbOption,
         log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
+        forwarded_allow_ips: str | None = typer.Option(
+            None,
+            "--forwarded-allow-ips",
+            help="Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-"
+            "separated addresses; default FORWARDED_ALLOW_IPS, else 127.0.0.1).",
+        ),
     ) -> None:
         """Serve the REST API (/api/v1) and the web pages."""
         import uvicorn
@@ -35,6 +45,15 @@ def register(app: typer.Typer) -> None:
             from restora.store import Store
 
             settings = Settings.from_env()
+            if workers > 1 and not settings.secret_key_from_env:
+                # each worker would draw its own random key: a session, CSRF token or complaint
+                # challenge signed by one worker would be refused by the others
+                raise InputError(
+                    f"--workers {workers} needs one secret key shared by the workers: set "
+                    'RESTORA_SECRET_KEY (e.g. to the output of python -c "import secrets; '
+                    'print(secrets.token_urlsafe(32))"), kept out of the repository',
+                    field="RESTORA_SECRET_KEY",
+                )
             Store(settings.database_url).close()  # migrate once, before the workers start
             uvicorn.run(
                 "restora.service.app:create_app",
@@ -44,5 +63,6 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 log_level=log_level,
                 proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips,
                 access_log=False,  # the app writes one JSON line per request
             )

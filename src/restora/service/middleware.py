@@ -22,6 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("restora.service.access")
+log_errors = logging.getLogger("restora.service")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 CSP = "; ".join(
@@ -105,10 +106,13 @@ class RequestContext:
         t0 = time.perf_counter()
         status = 500
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 have = {k.lower() for k, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
@@ -118,6 +122,16 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # handled here, inside the request's context, so that the traceback is logged with
+            # the request id and the 500 carries the request id and the security headers
+            log_errors.exception(
+                "unexpected error",
+                extra={"request_id": rid, "method": scope.get("method"), "path": scope.get("path")},
+            )
+            if started:
+                raise  # the response was under way: nothing else can be sent
+            await _internal_error(scope, rid, send_with_headers)
         finally:
             principal = state.get("principal")
             client = scope.get("client")
@@ -133,3 +147,28 @@ class RequestContext:
                     "role": getattr(principal, "role", None),
                 },
             )
+
+
+async def _internal_error(scope: Scope, rid: str, send: Send) -> None:
+    """The RFC 9457 problem of an unexpected error (as restora.service.problems writes it)."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "an internal error; it has been logged with the request id",
+            "instance": scope.get("path"),
+            "request_id": rid,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
