@@ -282,3 +282,63 @@ def rank(raw: pd.DataFrame, tables: PriorityTables) -> tuple[pd.DataFrame, dict[
         "rule_codes": ["PRIO-MINMAX", "PRIO-WEIGHTED-SUM"],
     }
     return frame[cols].reset_index(drop=True), method
+
+
+CLASSES_TABLE = "priority/classes"
+#: Rule code of a mine's priority class, cut from its rank (``priority/classes``).
+RULE_PRIORITY_CLASS = "PRIO-CLASS-SHARE"
+
+
+def priority_classes(
+    ranks: np.ndarray | pd.Series,
+    *,
+    on: dt.date | str | None = None,
+    region: str | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Each ranked mine's priority class, by its share of the ranking (``priority/classes``).
+
+    Parameters
+    ----------
+    ranks : array of int
+        Ranks 1 … n of the mines ranked together (:func:`rank`) [1].
+    on : date or str, optional
+        Date whose table applies.
+    region : str, optional
+        6-digit GB/T 2260 code for a regional table.
+
+    Returns
+    -------
+    classes : ndarray of str
+        The first class of the table whose ``up_to_share`` is ≥ r / n, per mine.
+    provenance : dict
+        The table used.
+
+    Notes
+    -----
+    A mine of rank :math:`r` among :math:`n` takes class :math:`k` for the smallest
+    :math:`k` with :math:`r / n \\le s_k` (cumulative shares :math:`s_k`, the last one 1);
+    rule ``PRIO-CLASS-SHARE``.
+
+    Examples
+    --------
+    >>> classes, _ = priority_classes(np.arange(1, 7), on="2024-01-01")
+    >>> classes.tolist()
+    ['high', 'high', 'medium', 'medium', 'low', 'low']
+    """
+    table = refdata.get(CLASSES_TABLE, on=on, region=region)
+    rows = list(table.data["classes"])
+    names = np.array([str(c["name"]) for c in rows], dtype=object)
+    bounds = np.array([float(c["up_to_share"]) for c in rows])
+    if not (np.all(np.diff(bounds) > 0) and bounds[-1] == 1.0):
+        raise InputError(
+            "the shares must grow to 1 (the last class takes every remaining mine)",
+            file=CLASSES_TABLE,
+            field="up_to_share",
+        )
+    r = np.asarray(ranks, dtype=float)
+    if not len(r):
+        return np.array([], dtype=object), table.provenance()
+    share = r / len(r)
+    # a rounding margin: r / n exactly on a bound (e.g. 2/6 = 0.333…) is in the lower class
+    k = np.searchsorted(bounds, share - 1e-12, side="left")
+    return names[np.minimum(k, len(names) - 1)], table.provenance()

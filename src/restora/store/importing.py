@@ -106,6 +106,7 @@ def import_files(
     *,
     names: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    before_write: Callable[[Register], None] | None = None,
 ) -> ImportOutcome:
     """Read register files and import them into ``store`` in one transaction (all or nothing).
 
@@ -125,6 +126,9 @@ def import_files(
         Each file as messages, the report and the audit trail name it (default its path).
     progress : callable, optional
         Called with each file name as it is read.
+    before_write : callable, optional
+        Called with the register read, before anything is written (e.g. the API's check that
+        every mine lies in the caller's region); what it raises stops the import.
 
     Returns
     -------
@@ -153,11 +157,13 @@ def import_files(
         store_sites=store.site_owners(),
         names=names,
     )
+    if before_write is not None:
+        before_write(register)
     recorded = options.recorded()
     change = dataclasses.replace(
         change,
         files=[{"path": f.path, "sha256": f.sha256} for f in report.files],
-        options=recorded,
+        options={**change.options, **recorded},
     )
     plan = store.import_register(
         register,

@@ -539,6 +539,198 @@ class Store:
             rows.write(conn, change_id)
         return {"mine_id": mine_id, "restored": records, "change_id": change_id}
 
+    def delete_record(
+        self,
+        table: str,
+        record_id: str,
+        *,
+        reason: str,
+        cascade: bool = False,
+        change: Change | None = None,
+    ) -> dict[str, Any]:
+        """Soft-delete one site, sample or hazard (a site with, given ``cascade``, its samples
+        and hazards), as :meth:`delete_mine` deletes a mine.
+
+        Returns
+        -------
+        dict
+            ``{"table", "id", "mine_id", "deleted": {table: [ids]}, "reason", "at", "by",
+            "change_id"}``.
+
+        Raises
+        ------
+        InputError
+            No reason; ``table`` is not sites, samples or hazards; the record is not in the
+            store or already deleted; a site has live samples or hazards and ``cascade`` is
+            false.
+        """
+        if table not in MINE_DEPENDENTS:
+            raise InputError(f"not a table of records: {table!r}", field="table")
+        reason = (reason or "").strip()
+        if not reason:
+            raise InputError(f"a reason is required to delete a {table[:-1]}", field="reason")
+        id_field = ID_COLUMNS[table]
+        change = change or Change("Store.delete_record", options={"table": table})
+        with begin_write(self.engine) as conn:
+            rec = self._record_marks(conn, table, record_id)
+            if rec["deleted_at"] is not None:
+                raise InputError(
+                    f"{table[:-1]} {record_id!r} is already deleted (on {_utc(rec['deleted_at'])} "
+                    f"by {rec['deleted_by']}: {rec['deleted_reason']})",
+                    field=id_field,
+                )
+            records: dict[str, list[str]] = {name: [] for name in REGISTER_TABLES}
+            records[table] = [record_id]
+            if table == "sites":
+                for name in ("samples", "hazards"):
+                    t = REGISTER[name]
+                    records[name] = list(
+                        conn.execute(
+                            sa.select(t.c[ID_COLUMNS[name]])
+                            .where(t.c.site_id == record_id, t.c.deleted_at.is_(None))
+                            .order_by(t.c[ID_COLUMNS[name]])
+                        ).scalars()
+                    )
+                below = {k: v for k, v in records.items() if k != "sites" and v}
+                if below and not cascade:
+                    raise InputError(
+                        f"site {record_id!r} has {_named(below)}; delete them with it "
+                        "(cascade) or move them to another site first",
+                        field=id_field,
+                    )
+            when = dt.datetime.now(dt.UTC)
+            change_id = write_change(conn, change, when)
+            marks = {"deleted_at": when, "deleted_by": change.user, "deleted_reason": reason}
+            shown = dict(
+                zip(MARKS, [*json_values("datetime", [when]), change.user, reason], strict=True)
+            )
+            rows = AuditRows()
+            for name in MINE_DEPENDENTS:
+                ids = records[name]
+                if not ids:
+                    continue
+                t = REGISTER[name]
+                for chunk in chunks(ids, self._chunk):
+                    conn.execute(
+                        t.update()
+                        .where(t.c[ID_COLUMNS[name]].in_(chunk), t.c.deleted_at.is_(None))
+                        .values(**marks, deleted_change_id=change_id)
+                    )
+                n = len(ids)
+                rows.add(
+                    name,
+                    ids,
+                    [rec["mine_id"]] * n,
+                    "delete",
+                    [dict.fromkeys(MARKS)] * n,
+                    [shown] * n,
+                )
+            rows.write(conn, change_id)
+        return {
+            "table": table,
+            "id": record_id,
+            "mine_id": rec["mine_id"],
+            "deleted": records,
+            "reason": reason,
+            "at": shown["deleted_at"],
+            "by": change.user,
+            "change_id": change_id,
+        }
+
+    def restore_record(
+        self, table: str, record_id: str, *, change: Change | None = None
+    ) -> dict[str, Any]:
+        """Bring back a soft-deleted site, sample or hazard and the records deleted with it.
+
+        Returns
+        -------
+        dict
+            ``{"table", "id", "mine_id", "restored": {table: [ids]}, "change_id"}``.
+
+        Raises
+        ------
+        InputError
+            The record is not in the store or not deleted; its mine (or, for a sample or
+            hazard, its site) is deleted: restore that first.
+        """
+        if table not in MINE_DEPENDENTS:
+            raise InputError(f"not a table of records: {table!r}", field="table")
+        id_field = ID_COLUMNS[table]
+        change = change or Change("Store.restore_record", options={"table": table})
+        with begin_write(self.engine) as conn:
+            rec = self._record_marks(conn, table, record_id)
+            if rec["deleted_at"] is None:
+                raise InputError(f"{table[:-1]} {record_id!r} is not deleted", field=id_field)
+            parents = [("mines", "mine_id", rec["mine_id"])]
+            if rec.get("site_id"):
+                parents.append(("sites", "site_id", rec["site_id"]))
+            for name, key, pid in parents:
+                t = REGISTER[name]
+                gone = conn.execute(
+                    sa.select(t.c.deleted_at).where(t.c[ID_COLUMNS[name]] == pid)
+                ).scalar_one_or_none()
+                if gone is not None:
+                    raise InputError(
+                        f"{name[:-1]} {pid!r} of {table[:-1]} {record_id!r} is deleted; "
+                        f"restore it first",
+                        field=key,
+                    )
+            deleted_in = rec["deleted_change_id"]
+            records: dict[str, list[str]] = {name: [] for name in REGISTER_TABLES}
+            befores: dict[str, list[dict[str, Any]]] = {}
+            for name in MINE_DEPENDENTS:
+                t = REGISTER[name]
+                query = sa.select(t.c[ID_COLUMNS[name]], *(t.c[m] for m in MARKS)).where(
+                    t.c.deleted_change_id == deleted_in
+                )
+                if name == table:
+                    query = query.where(t.c[id_field] == record_id)
+                elif table == "sites":
+                    query = query.where(t.c.site_id == record_id)
+                else:
+                    continue
+                found = conn.execute(query.order_by(t.c[ID_COLUMNS[name]])).all()
+                records[name] = [r[0] for r in found]
+                befores[name] = [
+                    dict(zip(MARKS, [*json_values("datetime", [r[1]]), r[2], r[3]], strict=True))
+                    for r in found
+                ]
+            change_id = write_change(conn, change, dt.datetime.now(dt.UTC))
+            rows = AuditRows()
+            for name in MINE_DEPENDENTS:  # the site before its samples and hazards
+                ids = records[name]
+                if not ids:
+                    continue
+                t = REGISTER[name]
+                for chunk in chunks(ids, self._chunk):
+                    conn.execute(
+                        t.update()
+                        .where(t.c[ID_COLUMNS[name]].in_(chunk))
+                        .values(
+                            deleted_at=None,
+                            deleted_by=None,
+                            deleted_reason=None,
+                            deleted_change_id=None,
+                        )
+                    )
+                n = len(ids)
+                rows.add(
+                    name,
+                    ids,
+                    [rec["mine_id"]] * n,
+                    "restore",
+                    befores[name],
+                    [dict.fromkeys(MARKS)] * n,
+                )
+            rows.write(conn, change_id)
+        return {
+            "table": table,
+            "id": record_id,
+            "mine_id": rec["mine_id"],
+            "restored": records,
+            "change_id": change_id,
+        }
+
     def purge_mines(self, mine_ids: Iterable[str], *, change: Change | None = None) -> int:
         """Remove mines with all their records for good (live or soft-deleted), in one transaction.
 
@@ -613,6 +805,23 @@ class Store:
         )
         if row is None:
             raise InputError(f"mine {mine_id!r} is not in the register", field="mine_id")
+        return dict(row)
+
+    def _record_marks(self, conn: sa.Connection, table: str, record_id: str) -> dict[str, Any]:
+        """A site's, sample's or hazard's mine (and site), soft-delete marks and change."""
+        t = REGISTER[table]
+        cols = [t.c.mine_id, *(t.c[m] for m in MARKS), t.c.deleted_change_id]
+        if "site_id" in t.c and table != "sites":
+            cols.append(t.c.site_id)
+        row = (
+            conn.execute(sa.select(*cols).where(t.c[ID_COLUMNS[table]] == record_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise InputError(
+                f"{table[:-1]} {record_id!r} is not in the register", field=ID_COLUMNS[table]
+            )
         return dict(row)
 
     def _write_plan(
