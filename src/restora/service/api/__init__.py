@@ -13,7 +13,21 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTERS = ("mines", "jobs", "public", "complaints", "disclosures")
+ROUTERS = (
+    "mines",
+    "sites",
+    "samples",
+    "hazards",
+    "imports",
+    "diagnosis",
+    "plans",
+    "costs",
+    "valuations",
+    "jobs",
+    "public",
+    "complaints",
+    "disclosures",
+)
 
 
 def api_router() -> APIRouter:
