@@ -66,10 +66,14 @@ def _cli(*args: str, cwd: Path, monkeypatch) -> dict:
 
 def test_a_dry_run_answers_what_the_command_answers_and_writes_nothing(empty, monkeypatch):
     client, url = empty
-    r = client.post("/api/v1/imports", params={"dry_run": True, "lonlat_wgs84": True}, files=_upload())
+    r = client.post(
+        "/api/v1/imports", params={"dry_run": True, "lonlat_wgs84": True}, files=_upload()
+    )
     assert r.status_code == 200, r.text
     api = r.json()
-    cli_json = _cli(*FILES, "--db", url, "--dry-run", "--lonlat-wgs84", cwd=DEMO, monkeypatch=monkeypatch)
+    cli_json = _cli(
+        *FILES, "--db", url, "--dry-run", "--lonlat-wgs84", cwd=DEMO, monkeypatch=monkeypatch
+    )
     assert api == cli_json
     # examples/demo-county/README.md: 40 mines, 133 sites, 454 samples, 66 hazards
     assert api["added"] == {"mines": 40, "sites": 133, "samples": 454, "hazards": 66}
@@ -131,7 +135,11 @@ def test_a_zipped_shapefile_and_bad_files(empty, tmp_path):
     frame = pyogrio.read_dataframe(DEMO / "register.gpkg")
     # a DBF names a field in 10 bytes: the register's shorter aliases (adcode, area_ha, 责任人)
     frame = frame.rename(
-        columns={"region_code": "adcode", "declared_area_hm2": "area_ha", "responsible_party": "责任人"}
+        columns={
+            "region_code": "adcode",
+            "declared_area_hm2": "area_ha",
+            "responsible_party": "责任人",
+        }
     ).drop(columns=["closure_year", "landscape_value", "water_depth_m", "soil_thickness_m"])
     shp = tmp_path / "shp" / "sites.shp"
     shp.parent.mkdir()
@@ -168,7 +176,7 @@ def test_a_zipped_shapefile_and_bad_files(empty, tmp_path):
 
 
 def test_a_county_bureau_imports_only_its_county(empty):
-    client, url = empty
+    client, _ = empty
     client.app.state.authenticate = _as(
         Principal(role="natural_resources", user_id=3, username="bureau", region="430100")
     )

@@ -22,7 +22,9 @@ from restora.store import Store
 ADMIN = Principal(role="admin", user_id=1, username="admin")
 SQUARE = {  # 0.01° × 0.01° at 27° N, lon/lat
     "type": "Polygon",
-    "coordinates": [[[112.0, 27.0], [112.01, 27.0], [112.01, 27.01], [112.0, 27.01], [112.0, 27.0]]],
+    "coordinates": [
+        [[112.0, 27.0], [112.01, 27.0], [112.01, 27.01], [112.0, 27.01], [112.0, 27.0]]
+    ],
 }
 
 
@@ -169,7 +171,9 @@ def test_priority_classes_cut_the_ranking_in_thirds_and_follow_writes(admin, tmp
     last = ranked[-1]["mine_id"]
     big = {
         "type": "Polygon",
-        "coordinates": [[[113.0, 27.0], [113.3, 27.0], [113.3, 27.3], [113.0, 27.3], [113.0, 27.0]]],
+        "coordinates": [
+            [[113.0, 27.0], [113.3, 27.0], [113.3, 27.3], [113.0, 27.3], [113.0, 27.0]]
+        ],
     }
     r = admin.post(
         "/api/v1/sites",
@@ -212,7 +216,9 @@ def test_a_sites_area_is_its_polygons_on_the_ellipsoid(admin):
     # 0.01° of latitude ≈ 1.1087 km: ≈ 1.0996 km² = 109.96 hm² (spherical, 0.1 %)
     assert s["area_hm2"] == pytest.approx(109.96, rel=1e-3)
     # the China Albers equal-area area equals the geodesic one (pyproj.Geod, GRS 80)
-    assert s["area_hm2"] == pytest.approx(geodesic_area_hm2(shapely.geometry.shape(SQUARE)), rel=1e-6)
+    assert s["area_hm2"] == pytest.approx(
+        geodesic_area_hm2(shapely.geometry.shape(SQUARE)), rel=1e-6
+    )
     assert s["area_mu"] == pytest.approx(15 * s["area_hm2"])
     assert s["geometry"]["type"] == "Polygon"
 

@@ -47,18 +47,24 @@ def read_project(path: str | Path) -> tuple[ProjectSpec, dict[str, Any]]:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the project file ({exc.strerror})", file=str(p)) from exc
-    text, _ = decode_text(data, str(p), hint="save it as UTF-8")
+    return parse_project_bytes(data, str(p))
+
+
+def parse_project_bytes(data: bytes, name: str) -> tuple[ProjectSpec, dict[str, Any]]:
+    """A project file's bytes (YAML or JSON; UTF-8, UTF-16 with BOM or GBK/GB18030), named
+    ``name`` in messages: the spec and ``{"file", "sha256"}`` (e.g. an uploaded file)."""
+    text, _ = decode_text(data, name, hint="save it as UTF-8")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(
             f"not valid YAML: {exc}",
-            file=str(p),
+            file=name,
             row=(mark.line + 1) if mark is not None else None,
         ) from exc
-    spec = parse_project(doc, str(p))
-    return spec, {"file": str(p), "sha256": hashlib.sha256(data).hexdigest()}
+    spec = parse_project(doc, name)
+    return spec, {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
 @dataclass(frozen=True)
