@@ -23,6 +23,7 @@ ROUTERS = (
     "plans",
     "costs",
     "valuations",
+    "projects",
     "jobs",
     "public",
     "complaints",
