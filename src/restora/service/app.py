@@ -26,7 +26,11 @@ API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "static"
 #: Modules that add to the app (auth, jobs, web pages …): ``"module:function"``, called with the
 #: app after the core is set up; a module not present yet is skipped by name only here.
-EXTENSIONS: tuple[str, ...] = ("restora.service.jobs:install",)
+EXTENSIONS: tuple[str, ...] = (
+    "restora.service.auth:install",
+    "restora.service.web:install",
+    "restora.service.jobs:install",
+)
 
 
 def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAPI:

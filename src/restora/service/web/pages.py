@@ -11,28 +11,28 @@ audited by the API).
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from restora.service.permissions import allowed, in_scope, region_prefix
+from restora.service.permissions import allowed, page_action, region_prefix
 from restora.service.problems import Problem
 from restora.service.security import Principal, current_principal
 from restora.service.web import i18n
 from restora.service.web.i18n import N_
+from restora.service.web.internal import api_get, api_json
+from restora.service.web.public import EVENT_WORDS
 from restora.service.web.render import render, signin_redirect, vendored
-from restora.store import platform_tables as PT
-from restora.store.tables import audit as AUDIT
-from restora.store.tables import changes as CHANGES
 from restora.store.tables import mines as MINES
 
 router = APIRouter(include_in_schema=False)
 #: where the bureau records its answer to a complaint (the complaints API, POST JSON {"answer"})
-ANSWER_URL = "/api/v1/complaints/{receipt}/answer"
+ANSWER_URL = "/api/v1/complaints/{id}/answer"
 Id = Annotated[str, Path(max_length=64)]
 
 
@@ -44,6 +44,19 @@ async def guard(request: Request, action: str) -> Principal | Response:
     if not allowed(who.role, action):
         return await error_page(request, 403, N_("Your role may not see this page."), who)
     return who
+
+
+def html_errors(page: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """A page whose :class:`Problem` (e.g. from the API it reads) is shown as an error page."""
+
+    @functools.wraps(page)
+    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return await page(request, *args, **kwargs)
+        except Problem as exc:
+            return await error_page(request, exc.status, exc.detail)
+
+    return wrapper
 
 
 async def error_page(
@@ -137,7 +150,8 @@ async def about(request: Request) -> Response:
 
 
 # ------------------------------------------------------------------------------ the register
-@router.get("/map")
+@router.get("/map", dependencies=[Depends(page_action("register.read"))])
+@html_errors
 async def register_map(request: Request) -> Response:
     who = await guard(request, "register.read")
     if isinstance(who, Response):
@@ -164,7 +178,8 @@ async def register_map(request: Request) -> Response:
     )
 
 
-@router.get("/mines/{mine_id}")
+@router.get("/mines/{mine_id}", dependencies=[Depends(page_action("register.read"))])
+@html_errors
 async def mine_page(request: Request, mine_id: Id) -> Response:
     who = await guard(request, "register.read")
     if isinstance(who, Response):
@@ -179,7 +194,8 @@ async def mine_page(request: Request, mine_id: Id) -> Response:
 
 
 # -------------------------------------------------------------------------------- projects
-@router.get("/projects")
+@router.get("/projects", dependencies=[Depends(page_action("project.read"))])
+@html_errors
 async def projects_page(request: Request) -> Response:
     who = await guard(request, "project.read")
     if isinstance(who, Response):
@@ -191,7 +207,8 @@ async def projects_page(request: Request) -> Response:
     )
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", dependencies=[Depends(page_action("project.read"))])
+@html_errors
 async def project_page(
     request: Request,
     project_id: Id,
@@ -210,168 +227,143 @@ async def project_page(
 
 
 # ------------------------------------------------------------------------------------ jobs
-def _job_rows(request: Request, who: Principal, job_id: str | None = None) -> list[Any]:
-    J = PT.jobs
-    q = sa.select(J).order_by(J.c.created_at.desc(), J.c.id).limit(100)
-    if job_id is not None:
-        q = sa.select(J).where(J.c.id == job_id)
-    if who.role != "admin":
-        # the jobs a role sees: its own, and those of its organisation's people
-        org_users = sa.select(PT.users.c.id).where(PT.users.c.org_id == who.org_id)
-        q = q.where(
-            sa.or_(J.c.created_by == who.user_id, J.c.created_by.in_(org_users))
-            if who.org_id is not None
-            else J.c.created_by == who.user_id
-        )
-    with _read(request) as conn:
-        return list(conn.execute(q).all())
-
-
-def _job(row: Any) -> dict[str, Any]:
-    d = dict(row._mapping)
+def _job(d: dict[str, Any]) -> dict[str, Any]:
+    """A job of the jobs API with what its box shows."""
+    d = dict(d)
     d["percent"] = round(100.0 * float(d.get("progress") or 0.0))
     d["done"] = d.get("status") in ("succeeded", "failed", "cancelled")
     params = d.get("params") or {}
-    d["project_id"] = params.get("project_id") if isinstance(params, dict) else None
     result = d.get("result") or {}
-    d["version"] = result.get("version") if isinstance(result, dict) else None
+    d["project_id"] = result.get("project_id") or params.get("project_id")
+    d["version"] = result.get("version")
+    d["files"] = (d.get("links") or {}).get("files") or {}
     return d
 
 
-@router.get("/jobs")
+@router.get("/jobs", dependencies=[Depends(page_action("job.read"))])
+@html_errors
 async def jobs_page(request: Request) -> Response:
     who = await guard(request, "job.read")
     if isinstance(who, Response):
         return who
-    jobs = [_job(r) for r in _job_rows(request, who)]
+    body = await api_json(request, "/api/v1/jobs", {"limit": 100})
+    jobs = [_job(j) for j in body.get("items", [])]
     return await render(request, "jobs.html", {"jobs": jobs}, principal=who)
 
 
-@router.get("/jobs/{job_id}/progress")
+@router.get("/jobs/{job_id}/progress", dependencies=[Depends(page_action("job.read"))])
 async def job_progress(request: Request, job_id: Id) -> Response:
-    """One job's progress bar (an htmx fragment, polled every second until the job is done)."""
+    """One job's box (an htmx fragment: it polls itself every second until the job is done)."""
     who = await guard(request, "job.read")
     if isinstance(who, Response):
         return who
-    rows = _job_rows(request, who, job_id)
-    if not rows:
+    status, body = await api_get(request, f"/api/v1/jobs/{job_id}")
+    if status != 200:
         return await error_page(request, 404, N_("No such job."), who)
-    return await render(request, "_job.html", {"job": _job(rows[0])}, principal=who)
+    return await render(request, "_job.html", {"job": _job(body)}, principal=who)
 
 
 # ------------------------------------------------------------------------------ complaints
-@router.get("/complaints")
+@router.get("/complaints", dependencies=[Depends(page_action("complaint.read"))])
+@html_errors
 async def complaints_page(
     request: Request, status: Annotated[str | None, Query(max_length=20)] = None
 ) -> Response:
     who = await guard(request, "complaint.read")
     if isinstance(who, Response):
         return who
-    C = PT.complaints
-    q = (
-        sa.select(C)
-        .where(_scoped(who, sa.func.coalesce(C.c.region_code, "")))
-        .order_by(C.c.created_at.desc())
-        .limit(200)
+    body = await api_json(
+        request, "/api/v1/complaints", {"limit": 200, "status": status, "sort": "-created_at"}
     )
-    if status:
-        q = q.where(C.c.status == status)
-    with _read(request) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q).all()]
-    now = dt.datetime.now(dt.UTC)
-    for r in rows:
-        due = r["due_at"]
-        if due is not None and due.tzinfo is None:
-            due = due.replace(tzinfo=dt.UTC)
-        r["overdue"] = bool(due and due < now and r["status"] not in ("answered", "closed"))
     return await render(
-        request, "complaints.html", {"complaints": rows, "status": status or ""}, principal=who
+        request,
+        "complaints.html",
+        {"complaints": body.get("items", []), "status": status or ""},
+        principal=who,
     )
 
 
-@router.get("/complaints/{receipt}")
-async def complaint_page(request: Request, receipt: Id) -> Response:
+@router.get("/complaints/{complaint_id}", dependencies=[Depends(page_action("complaint.read"))])
+async def complaint_page(
+    request: Request, complaint_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
     who = await guard(request, "complaint.read")
     if isinstance(who, Response):
         return who
-    C, E, P = PT.complaints, PT.complaint_events, PT.complaint_photos
-    with _read(request) as conn:
-        row = conn.execute(sa.select(C).where(C.c.receipt == receipt)).first()
-        if row is None or (who.role != "admin" and not in_scope(who.region, row.region_code or "")):
-            return await error_page(request, 404, N_("No such complaint."), who)
-        events = conn.execute(
-            sa.select(E).where(E.c.complaint_id == row.id).order_by(E.c.at, E.c.id)
-        ).all()
-        photos = conn.execute(sa.select(P).where(P.c.complaint_id == row.id)).all()
+    status, c = await api_get(request, f"/api/v1/complaints/{complaint_id}")
+    if status != 200:
+        return await error_page(request, 404, N_("No such complaint."), who)
     return await render(
         request,
         "complaint.html",
         {
-            "c": dict(row._mapping),
-            "events": [dict(e._mapping) for e in events],
-            "photos": [dict(p._mapping) for p in photos],
+            "c": c,
             "may_answer": allowed(who.role, "complaint.handle"),
-            "answer_url": ANSWER_URL.format(receipt=row.receipt),
+            "answer_url": ANSWER_URL.format(id=c["id"]),
+            "event_words": EVENT_WORDS,
         },
         principal=who,
     )
 
 
 # ----------------------------------------------------------------------------------- audit
-@router.get("/audit")
+AUDIT_PAGE = 50
+
+
+@router.get("/audit", dependencies=[Depends(page_action("audit.read"))])
+@html_errors
 async def audit_page(
     request: Request,
     table: Annotated[str | None, Query(max_length=40)] = None,
     record: Annotated[str | None, Query(max_length=64)] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     who = await guard(request, "audit.read")
     if isinstance(who, Response):
         return who
-    page = 50
-    q = (
-        sa.select(
-            AUDIT.c.id,
-            AUDIT.c.table_name,
-            AUDIT.c.record_id,
-            AUDIT.c.action,
-            AUDIT.c.before,
-            AUDIT.c.after,
-            AUDIT.c.mine_id,
-            CHANGES.c.changed_at,
-            CHANGES.c.user_name,
-            CHANGES.c.command,
-            CHANGES.c.request_id,
-        )
-        .select_from(AUDIT.join(CHANGES, CHANGES.c.id == AUDIT.c.change_id))
-        .order_by(AUDIT.c.id.desc())
-        .limit(page + 1)
+    body = await api_json(
+        request,
+        "/api/v1/audit",
+        {
+            "table": table or None,
+            "record_id": record or None,
+            "limit": AUDIT_PAGE,
+            "offset": offset,
+            "sort": "-at",
+        },
     )
-    if table:
-        q = q.where(AUDIT.c.table_name == table)
-    if record:
-        q = q.where(AUDIT.c.record_id == record)
-    if before:
-        q = q.where(AUDIT.c.id < before)
-    with _read(request) as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q).all()]
-        tables = sorted(t for (t,) in conn.execute(sa.select(AUDIT.c.table_name).distinct()).all())
-    more = len(rows) > page
-    rows = rows[:page]
+    rows = body.get("items", [])
     for r in rows:
         r["fields"] = _diff(r.get("before"), r.get("after"))
+    total = int(body.get("total", 0))
     return await render(
         request,
         "audit.html",
         {
             "rows": rows,
-            "tables": tables,
+            "total": total,
+            "tables": AUDITED_TABLES,
             "table": table or "",
             "record": record or "",
-            "next_before": rows[-1]["id"] if more and rows else None,
+            "next_offset": offset + AUDIT_PAGE if offset + AUDIT_PAGE < total else None,
         },
         principal=who,
     )
+
+
+#: the tables the audit page offers to filter on
+AUDITED_TABLES = (
+    "mines",
+    "sites",
+    "samples",
+    "hazards",
+    "projects",
+    "appraisals",
+    "users",
+    "organisations",
+    "disclosures",
+    "complaints",
+)
 
 
 def _diff(before: Any, after: Any) -> list[tuple[str, Any, Any]]:

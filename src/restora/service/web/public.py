@@ -1,215 +1,155 @@
 """The public's pages (no account needed): what is disclosed of mines and projects, filing a
 report or complaint with photos, and following it by its receipt number.
 
-A mine or project is public while it has a live ``disclosures`` row; its page shows the fields
-that row lists and nothing else. Filing goes to the complaints API (``static/js/forms.js``
-posts the form, photos included, and comes back to the receipt's page).
+Every figure comes from the public API (``/api/v1/public/…``, :mod:`restora.service.api.public`)
+read in process (:func:`restora.service.web.internal.api_get`): only what a bureau disclosed,
+in the fields the no-leak test checks. The complaint form posts to
+``POST /api/v1/public/complaints`` (``static/js/forms.js``) with a signed ``form`` challenge and
+the honeypot field of :mod:`restora.service.antispam`, and comes back to the receipt's page.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from restora.service.web.i18n import N_
-from restora.service.web.render import render
-from restora.store import platform_tables as PT
-from restora.store.tables import mines as MINES
+from restora.service.permissions import page_action
+from restora.service.web.i18n import LABEL_LANG, N_
+from restora.service.web.internal import api_get
+from restora.service.web.render import locale_of, render
 
 router = APIRouter(prefix="/public", include_in_schema=False)
 Id = Annotated[str, Path(max_length=64)]
-D, C, E = PT.disclosures, PT.complaints, PT.complaint_events
+API = "/api/v1/public"
+FILE_URL = f"{API}/complaints"
 
-#: where the form files a complaint (POST, multipart) and where its receipt is followed (GET)
-FILE_URL = "/api/v1/public/complaints"
-
-#: the history of a complaint as the public reads it (action code → words)
-EVENT_WORDS = {
-    "received": N_("Received"),
-    "assigned": N_("Assigned to a bureau"),
-    "answered": N_("Answered"),
-    "closed": N_("Closed"),
-    "reopened": N_("Reopened"),
-    "note": N_("Note"),
-}
-#: the names of a record's fields on its public page
-FIELD_WORDS = {
-    "mine_id": N_("Mine number"),
-    "project_id": N_("Project number"),
-    "name_en": N_("English name"),
-    "region_code": N_("Region code"),
-    "mineral": N_("Mineral"),
-    "status": N_("Status"),
-    "responsible_party": N_("Responsible party"),
-    "closure_year": N_("Closure year"),
-    "landscape_value": N_("Landscape value"),
-    "mines": N_("Mines"),
-    "start_year": N_("Start year"),
-    "horizon_years": N_("Horizon [years]"),
-    "note": N_("Note"),
-}
+#: the fields of a disclosed record, in the order the page shows them, with their names
+FIELDS = (
+    ("region_code", N_("Region code")),
+    ("mineral", N_("Mineral")),
+    ("status", N_("Status")),
+    ("closure_year", N_("Closure year")),
+    ("start_year", N_("Start year")),
+    ("responsible_party", N_("Responsible party")),
+    ("mines", N_("Mines")),
+    ("sites", N_("Sites")),
+    ("area_hm2", N_("Damaged area [hm²]")),
+    ("area_mu", N_("Damaged area [mu]")),
+    ("lon", N_("Longitude [°E]")),
+    ("lat", N_("Latitude [°N]")),
+    ("plan_summary", N_("Restoration plan")),
+    ("progress", N_("Progress")),
+    ("money_raised_cny", N_("Money raised [CNY]")),
+    ("money_spent_cny", N_("Money spent [CNY]")),
+    ("money_basis", N_("Basis of the money figures")),
+    ("monitoring", N_("Latest monitoring")),
+    ("disclosed_at", N_("Disclosed since")),
+    ("updated_at", N_("Last updated")),
+)
+#: a complaint's states and history as the public reads them
 STATUS_WORDS = {
     "received": N_("Received"),
     "assigned": N_("Being handled"),
     "answered": N_("Answered"),
     "closed": N_("Closed"),
 }
+EVENT_WORDS = {
+    "received": N_("Received"),
+    "filed": N_("Received"),
+    "assigned": N_("Assigned to a bureau"),
+    "answered": N_("Answered"),
+    "extended": N_("Deadline extended"),
+    "closed": N_("Closed"),
+    "reopened": N_("Reopened"),
+    "note": N_("Note"),
+}
 
 
-def _conn(request: Request) -> sa.Connection:
-    conn = request.app.state.store.engine.connect()
-    conn.execution_options(restora_read_only=True)
-    return conn  # type: ignore[no-any-return]
+def _lang(request: Request) -> str:
+    return LABEL_LANG[locale_of(request)]
 
 
-def _disclosed(conn: sa.Connection, subject: str) -> dict[str, list[str]]:
-    rows = conn.execute(
-        sa.select(D.c.subject_id, D.c.fields)
-        .where(D.c.subject == subject, D.c.withdrawn_at.is_(None))
-        .order_by(D.c.disclosed_at)
-    ).all()
-    return {r.subject_id: list(r.fields or []) for r in rows}
+def _shown(record: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """``(field, name, value)`` of the record's disclosed (non-null) fields."""
+    return [(k, name, record[k]) for k, name in FIELDS if record.get(k) not in (None, [], "")]
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(page_action("disclosure.read"))])
 async def public_home(request: Request) -> Response:
-    with _conn(request) as conn:
-        mines_public = _disclosed(conn, "mine")
-        projects_public = _disclosed(conn, "project")
-        mines = conn.execute(
-            sa.select(MINES.c.mine_id, MINES.c.name, MINES.c.status).where(
-                MINES.c.mine_id.in_(list(mines_public)), MINES.c.deleted_at.is_(None)
-            )
-        ).all()
-        projects = conn.execute(
-            sa.select(PT.projects.c.project_id, PT.projects.c.name).where(
-                PT.projects.c.project_id.in_(list(projects_public)),
-                PT.projects.c.deleted_at.is_(None),
-            )
-        ).all()
+    lang = _lang(request)
+    _s, mines = await api_get(request, f"{API}/mines", {"limit": 500, "lang": lang})
+    _s, projects = await api_get(request, f"{API}/projects", {"limit": 500, "lang": lang})
     return await render(
         request,
         "public/index.html",
         {
-            "mines": [dict(m._mapping) for m in mines],
-            "projects": [dict(p._mapping) for p in projects],
+            "mines": (mines or {}).get("items", []),
+            "projects": (projects or {}).get("items", []),
         },
     )
 
 
-@router.get("/mines/{mine_id}")
+@router.get("/mines/{mine_id}", dependencies=[Depends(page_action("disclosure.read"))])
 async def public_mine(request: Request, mine_id: Id) -> Response:
-    with _conn(request) as conn:
-        fields = _disclosed(conn, "mine").get(mine_id)
-        row = (
-            conn.execute(
-                sa.select(MINES).where(MINES.c.mine_id == mine_id, MINES.c.deleted_at.is_(None))
-            ).first()
-            if fields is not None
-            else None
-        )
-    if row is None or fields is None:
+    status, mine = await api_get(request, f"{API}/mines/{mine_id}", {"lang": _lang(request)})
+    if status != 200:
         return await _not_public(request)
-    record = dict(row._mapping)
-    shown = {k: record.get(k) for k in ("mine_id", "name", *fields) if k in record}
     return await render(
-        request,
-        "public/mine.html",
-        {"mine": shown, "fields": fields, "file_url": FILE_URL, "field_words": FIELD_WORDS},
+        request, "public/record.html", {"record": mine, "kind": "mine", "rows": _shown(mine)}
     )
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", dependencies=[Depends(page_action("disclosure.read"))])
 async def public_project(request: Request, project_id: Id) -> Response:
-    P = PT.projects
-    with _conn(request) as conn:
-        fields = _disclosed(conn, "project").get(project_id)
-        row = (
-            conn.execute(
-                sa.select(P.c.project_id, P.c.name, P.c.name_en, P.c.region_code, P.c.spec).where(
-                    P.c.project_id == project_id, P.c.deleted_at.is_(None)
-                )
-            ).first()
-            if fields is not None
-            else None
-        )
-    if row is None or fields is None:
+    status, project = await api_get(
+        request, f"{API}/projects/{project_id}", {"lang": _lang(request)}
+    )
+    if status != 200:
         return await _not_public(request)
-    spec = row.spec or {}
-    shown: dict[str, Any] = {"project_id": row.project_id, "name": row.name}
-    for k in fields:
-        if k in spec:
-            shown[k] = spec[k]
     return await render(
         request,
-        "public/project.html",
-        {"project": shown, "fields": fields, "field_words": FIELD_WORDS},
+        "public/record.html",
+        {"record": project, "kind": "project", "rows": _shown(project)},
     )
 
 
-@router.get("/report")
+@router.get("/report", dependencies=[Depends(page_action("complaint.file"))])
 async def report_form(
     request: Request,
     mine: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    with _conn(request) as conn:
-        ids = list(_disclosed(conn, "mine"))
-        mines = conn.execute(
-            sa.select(MINES.c.mine_id, MINES.c.name)
-            .where(MINES.c.mine_id.in_(ids), MINES.c.deleted_at.is_(None))
-            .order_by(MINES.c.mine_id)
-        ).all()
+    from restora.service import antispam
+
+    _s, mines = await api_get(request, f"{API}/mines", {"limit": 500, "lang": _lang(request)})
     return await render(
         request,
         "public/report.html",
         {
-            "mines": [dict(m._mapping) for m in mines],
+            "mines": (mines or {}).get("items", []),
             "selected": mine or "",
             "file_url": FILE_URL,
+            "challenge": antispam.issue_form_challenge(request.app.state.settings.secret_key),
+            "honeypot": antispam.HONEYPOT,
         },
     )
 
 
-@router.get("/track")
+@router.get("/track", dependencies=[Depends(page_action("complaint.track"))])
 async def track(
     request: Request, receipt: Annotated[str | None, Query(max_length=64)] = None
 ) -> Response:
     complaint = None
-    events: list[dict[str, Any]] = []
-    if receipt:
-        with _conn(request) as conn:
-            row = conn.execute(
-                sa.select(
-                    C.c.id,
-                    C.c.receipt,
-                    C.c.status,
-                    C.c.text,
-                    C.c.answer,
-                    C.c.answered_at,
-                    C.c.due_at,
-                    C.c.created_at,
-                ).where(C.c.receipt == receipt.strip())
-            ).first()
-            if row is not None:
-                complaint = dict(row._mapping)
-                events = [
-                    {"action": e.action, "at": e.at}
-                    for e in conn.execute(
-                        sa.select(E.c.action, E.c.at)
-                        .where(E.c.complaint_id == row.id)
-                        .order_by(E.c.at, E.c.id)
-                    ).all()
-                ]
+    if receipt and receipt.strip():
+        status, body = await api_get(request, f"{API}/complaints/{receipt.strip()}")
+        complaint = body if status == 200 else None
     return await render(
         request,
         "public/track.html",
         {
-            "receipt": receipt or "",
+            "receipt": (receipt or "").strip(),
             "complaint": complaint,
-            "events": events,
             "event_words": EVENT_WORDS,
             "status_words": STATUS_WORDS,
         },

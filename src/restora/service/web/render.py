@@ -9,6 +9,7 @@ script travels in ``data-*`` attributes or a ``<script type="application/json">`
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from typing import Any
@@ -83,6 +84,20 @@ def _fmt_number(value: Any, digits: int = 0) -> str:
     return f"{x:,.{digits}f}".replace(",", "\u2009")
 
 
+def _when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time (datetime or ISO 8601 text, as the API gives it) as ``fmt``; ``—`` for none."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return str(value.strftime(fmt))
+
+
 @functools.cache
 def environment(locale: str) -> jinja2.Environment:
     """The Jinja2 environment of one language (translations installed, autoescaping on)."""
@@ -105,6 +120,7 @@ def environment(locale: str) -> jinja2.Environment:
         tojson_attr=lambda obj: json.dumps(obj, ensure_ascii=False, default=str),
     )
     env.filters["num"] = _fmt_number
+    env.filters["when"] = _when
     env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{float(v) * 100:.{d}f}\u2009%"
     return env
 
@@ -115,12 +131,10 @@ def locale_of(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str | None:
-    """The CSRF token of the request's session, for forms and htmx (``app.state.csrf_token``,
-    set by :mod:`restora.service.auth`); None without a session."""
-    fn = getattr(request.app.state, "csrf_token", None)
-    if fn is None:
-        return None
-    return fn(request)  # type: ignore[no-any-return]
+    """The CSRF token of the request's session, for forms and htmx (``request.state.session``,
+    set by :func:`restora.service.auth.authenticate`); None without a session."""
+    session = getattr(request.state, "session", None)
+    return getattr(session, "csrf_token", None)
 
 
 def gettext(request: Request, message: str) -> str:

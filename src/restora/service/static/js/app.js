@@ -1,4 +1,4 @@
-// Every page: the CSRF token on htmx requests, the sign-out button. (No inline scripts: the
+// Every page: the CSRF token on htmx requests. (No inline scripts: the
 // app's CSP allows script files of this server only.)
 (function () {
   'use strict';
@@ -10,15 +10,5 @@
   document.addEventListener('htmx:configRequest', function (e) {
     const token = csrf();
     if (token) e.detail.headers['X-CSRF-Token'] = token;
-  });
-  document.addEventListener('click', function (e) {
-    const b = e.target.closest('[data-signout]');
-    if (!b) return;
-    e.preventDefault();
-    const headers = {};
-    const token = csrf();
-    if (token) headers['X-CSRF-Token'] = token;
-    fetch(b.dataset.signout, {method: 'DELETE', credentials: 'same-origin', headers: headers})
-      .finally(function () { window.location.assign('/signin'); });
   });
 })();

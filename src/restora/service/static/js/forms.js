@@ -10,7 +10,7 @@
       return encodeURIComponent(body && body[k] != null ? body[k] : '');
     });
   }
-  function showErrors(form, problem) {
+  function showErrors(form, problem, status) {
     form.querySelectorAll('.field-error').forEach(function (n) { n.remove(); });
     const box = form.querySelector('.form-error');
     const errors = (problem && problem.errors) || [];
@@ -27,7 +27,9 @@
       }
     });
     if (box) {
-      box.textContent = (problem && (problem.detail || problem.title)) || form.dataset.textFailed || 'Error';
+      // the page's own words for a status (in the page's language), else the API's detail
+      const own = status && form.dataset['text' + status];
+      box.textContent = own || (problem && (problem.detail || problem.title)) || form.dataset.textFailed || 'Error';
       box.hidden = false;
     }
   }
@@ -62,7 +64,7 @@
       const text = await r.text();
       let answer = null;
       try { answer = text ? JSON.parse(text) : null; } catch (e) { answer = null; }
-      if (!r.ok) { showErrors(form, answer || {detail: r.status + ' ' + r.statusText}); return; }
+      if (!r.ok) { showErrors(form, answer || {detail: r.status + ' ' + r.statusText}, r.status); return; }
       form.dispatchEvent(new CustomEvent('restora:done', {detail: answer, bubbles: true}));
       if (form.dataset.success) window.location.assign(fill(form.dataset.success, answer));
     } catch (e) {

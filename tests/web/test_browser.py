@@ -1,0 +1,245 @@
+"""The web UI in a real browser (Debian's Chromium through Playwright) against the app served by
+uvicorn over the demo county: sign in as each role, the county on the map, a mine, the language
+switch, a public complaint answered by the bureau. Every page is checked for script errors and
+CSP violations (an inline script or style would show here), and photographed into
+``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.slow
+
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+class Tab:
+    """One browser context (its own cookies) and page, language fixed by Accept-Language;
+    console errors and failed requests kept to be checked."""
+
+    def __init__(
+        self, browser: Any, base: str, artifacts: Path, password: str, locale: str = "zh-CN"
+    ) -> None:
+        self.base = base
+        self.password = password
+        self.artifacts = artifacts
+        self.context = browser.new_context(viewport=VIEWPORT, locale=locale, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> Path:
+        path = self.artifacts / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def sign_in(self, username: str, password: str | None = None) -> None:
+        password = password or self.password
+        self.goto("/signin")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("#signin-form button[type=submit]")
+        self.page.wait_for_function("() => !location.pathname.startsWith('/signin')")
+        self.page.wait_for_load_state("networkidle")
+
+    def csrf(self) -> str:
+        r = self.context.request.get(self.base + "/auth/session")
+        assert r.ok, r.text()
+        return str(r.json()["csrf_token"])
+
+    def check_clean(self) -> None:
+        bad = [e for e in self.errors if "GL Driver Message" not in e]
+        assert not bad, "\n".join(bad)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, served: Any, artifacts: Path) -> Iterator[Tab]:
+    t = Tab(browser, served.url, artifacts, served.password)
+    yield t
+    t.close()
+
+
+def _home_of(role: str) -> str:
+    from restora.service.security import Principal
+    from restora.service.web.pages import home_of
+
+    return home_of(Principal(role=role, user_id=1))
+
+
+ROLE_USERS = {
+    "admin": "admin1",
+    "natural_resources": "nr1",
+    "ecology_environment": "ee1",
+    "finance": "bank1",
+    "enterprise": "ent1",
+    "evaluator": "eval1",
+    "village": "village1",
+}
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS))
+def test_sign_in_as_each_role(tab: Tab, role: str) -> None:
+    username = ROLE_USERS[role]
+    tab.sign_in(username)
+    assert tab.page.url == tab.base + _home_of(role)
+    assert username in tab.page.inner_text("header .who")
+    tab.shot(f"signin-{role}")
+    tab.page.click("form.signout button")
+    tab.page.wait_for_url(re.compile(r"/signin"))
+    # signed out: a staff page sends to the sign-in page again
+    tab.goto("/jobs")
+    assert "/signin" in tab.page.url
+    tab.check_clean()
+
+
+def test_wrong_password_is_said_on_the_page(tab: Tab) -> None:
+    tab.goto("/signin")
+    tab.page.fill("input[name=username]", "nr1")
+    tab.page.fill("input[name=password]", "not the password of nr1 at all")
+    tab.page.click("#signin-form button[type=submit]")
+    tab.page.wait_for_selector("#signin-form .form-error:not([hidden])")
+    assert "/signin" in tab.page.url
+    tab.shot("signin-wrong-password")
+
+
+def _live_sites_with_geometry(served: Any) -> int:
+    from restora.store.tables import mines, sites
+
+    with served.app.state.store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(sites.join(mines, mines.c.mine_id == sites.c.mine_id))
+                .where(
+                    sites.c.deleted_at.is_(None),
+                    mines.c.deleted_at.is_(None),
+                    sites.c.geometry.is_not(None),
+                )
+            ).scalar_one()
+        )
+
+
+def test_the_demo_county_on_the_map(tab: Tab, served: Any) -> None:
+    expected = _live_sites_with_geometry(served)
+    assert expected > 100  # the demo county: 40 mines, 133 sites
+    tab.sign_in("nr1")
+    tab.goto("/map")
+    tab.page.wait_for_selector("#map[data-sites-rendered]", timeout=60_000)
+    # every site of the register is a feature of the map's source, drawn in the first view
+    assert int(tab.page.get_attribute("#map", "data-sites-served")) == expected
+    assert int(tab.page.get_attribute("#map", "data-sites-rendered")) == expected
+    n_rows = tab.page.locator(".minelist tbody tr").count()
+    assert n_rows == 40
+    assert tab.page.get_attribute("#map-status", "data-state") == "ready"
+    tab.shot("map-priority")
+    tab.page.check("input[name=colour][value=soil]")
+    assert tab.page.get_attribute("#map", "data-colour") == "soil"
+    assert tab.page.is_visible("#legend-soil")
+    tab.page.wait_for_timeout(500)
+    tab.shot("map-soil")
+    tab.check_clean()
+
+
+def test_open_a_mine(tab: Tab) -> None:
+    tab.sign_in("nr1")
+    tab.goto("/map")
+    tab.page.click(".minelist tbody tr:first-child a")  # rank 1
+    tab.page.wait_for_url(re.compile(r"/mines/QS-M"))
+    tab.page.wait_for_selector(".chart[data-drawn]", timeout=60_000)
+    tab.page.wait_for_selector("#minimap[data-ready]", timeout=60_000)
+    h1 = tab.page.inner_text("h1")
+    assert re.search(r"QS-M\d\d", h1)
+    for section in ("诊断", "污染梯度分区", "地质灾害", "修复前后的生态系统服务价值"):
+        assert tab.page.locator(f"h2:has-text('{section}')").count() == 1, section
+    tab.shot("mine-zh")
+    tab.check_clean()
+
+
+def test_switch_language(tab: Tab) -> None:
+    tab.sign_in("ee1")
+    tab.goto("/mines/QS-M28")
+    tab.page.wait_for_selector(".chart[data-drawn]", timeout=60_000)
+    assert tab.page.get_attribute("html", "lang") == "zh-CN"
+    tab.page.click(".langswitch a[hreflang=en]")
+    tab.page.wait_for_selector(".chart[data-drawn]", timeout=60_000)
+    assert tab.page.get_attribute("html", "lang") == "en"
+    assert tab.page.url.endswith("/mines/QS-M28")
+    assert tab.page.locator("h2:has-text('Diagnosis')").count() == 1
+    assert tab.page.locator("nav.mainnav >> text=Register map").count() == 1
+    tab.shot("mine-en")
+    tab.goto("/map")  # the choice is kept from page to page
+    assert tab.page.get_attribute("html", "lang") == "en"
+    tab.page.click(".langswitch a[hreflang=zh-CN]")
+    assert tab.page.get_attribute("html", "lang") == "zh-CN"
+    assert tab.page.locator("nav.mainnav >> text=矿山名录地图").count() == 1
+    tab.check_clean()
+
+
+def test_a_public_complaint_answered_by_the_bureau(
+    browser: Any, served: Any, artifacts: Path
+) -> None:
+    bureau = Tab(browser, served.url, artifacts, served.password)
+    public = Tab(browser, served.url, artifacts, served.password)
+    try:
+        bureau.sign_in("nr1")
+        r = bureau.context.request.post(
+            served.url + "/api/v1/disclosures",
+            data={"subject": "mine", "subject_id": "QS-M09"},
+            headers={"X-CSRF-Token": bureau.csrf()},
+        )
+        assert r.status in (200, 201), r.text()
+
+        public.goto("/public")
+        public.page.click("#public-mines a[href='/public/mines/QS-M09']")
+        public.page.wait_for_url(re.compile(r"/public/mines/QS-M09"))
+        public.shot("public-mine")
+        public.page.click("a[href='/public/report?mine=QS-M09']")
+        public.page.fill("textarea[name=text]", "塌陷区边坡有裂缝，雨后有滑坡迹象，请尽快查看。")
+        assert public.page.input_value("select[name=mine_id]") == "QS-M09"
+        public.page.wait_for_timeout(3500)  # a person takes seconds to fill the form in
+        public.shot("public-report-form")
+        public.page.click("#report-form button[type=submit]")
+        public.page.wait_for_url(re.compile(r"/public/track\?receipt="), timeout=30_000)
+        receipt = public.page.inner_text("#receipt-number").strip()
+        assert receipt
+        assert public.page.get_attribute("#complaint-status", "data-status") == "received"
+        public.shot("public-receipt")
+
+        bureau.goto("/complaints")
+        bureau.page.click(f"text={receipt}")
+        bureau.page.wait_for_selector("#answer-form")
+        answer = "已派员现场核查，已设置警示标志并安排边坡治理。"
+        bureau.page.fill("#answer-form textarea[name=answer]", answer)
+        bureau.page.click("#answer-form button[type=submit]")
+        bureau.page.wait_for_selector("#answer-text")
+        assert answer in bureau.page.inner_text("#answer-text")
+        bureau.shot("bureau-answered")
+
+        public.goto(f"/public/track?receipt={receipt}")
+        assert public.page.get_attribute("#complaint-status", "data-status") == "answered"
+        assert answer in public.page.inner_text("#public-answer")
+        public.shot("public-answer")
+        bureau.check_clean()
+        public.check_clean()
+    finally:
+        bureau.close()
+        public.close()
