@@ -243,3 +243,61 @@ def test_a_public_complaint_answered_by_the_bureau(
     finally:
         bureau.close()
         public.close()
+
+
+def test_start_an_appraisal_watch_it_and_download_its_pdf(
+    browser: Any, served: Any, artifacts: Path
+) -> None:
+    from pathlib import Path as P
+
+    t = Tab(browser, served.url, artifacts, served.password)
+    try:
+        t.sign_in("nr1")
+        spec = (
+            P(__file__).resolve().parents[2] / "examples/demo-projects/QS-M28.yaml"
+        ).read_bytes()
+        r = t.context.request.post(
+            served.url + "/api/v1/projects",
+            data=spec,
+            headers={"Content-Type": "application/yaml", "X-CSRF-Token": t.csrf()},
+        )
+        assert r.status == 201, r.text()
+        project = r.json()["project_id"]
+        t.goto("/projects")
+        t.page.click(f"a[href='/projects/{project}']")
+        t.page.wait_for_url(re.compile(f"/projects/{project}$"))
+        t.shot("project-before")
+        t.page.click("#appraise-form button[type=submit]")
+        t.page.wait_for_selector("#job-slot .jobbox", timeout=30_000)
+        seen: list[tuple[str, int]] = []
+        for _ in range(600):  # at most 5 minutes
+            box = t.page.locator("#job-slot .jobbox")
+            status = box.get_attribute("data-status") or ""
+            percent = int(t.page.locator("#job-slot progress").get_attribute("value") or 0)
+            if not seen or seen[-1] != (status, percent):
+                seen.append((status, percent))
+                if status == "running" and 0 < percent < 100 and len(seen) < 4:
+                    t.shot("project-job-running")
+            if status in ("succeeded", "failed", "cancelled"):
+                break
+            t.page.wait_for_timeout(500)
+        assert seen[-1] == ("succeeded", 100), seen
+        # the page showed the job on its way, its progress never going back
+        assert any(s == "running" for s, _ in seen), seen
+        percents = [p for _, p in seen]
+        assert percents == sorted(percents), seen
+        t.shot("project-job-done")
+        t.page.click("#job-slot a.button")
+        t.page.wait_for_url(re.compile(r"\?version=1$"))
+        t.page.wait_for_function(
+            "() => document.querySelectorAll('.chart[data-drawn]').length === 3", timeout=60_000
+        )
+        t.shot("project-appraisal")
+        with t.page.expect_download() as download:
+            t.page.click("#versions a[data-kind=pdf][data-lang=zh]")
+        pdf = P(download.value.path()).read_bytes()
+        assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
+        (artifacts / "appraisal-report-zh.pdf").write_bytes(pdf)
+        t.check_clean()
+    finally:
+        t.close()

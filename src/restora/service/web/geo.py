@@ -1,16 +1,16 @@
 """The register map's data, served as GeoJSON from the app itself (no external tiles):
 
 - ``/web/geo/sites.geojson`` — every live site of the register in the caller's region scope,
-  its polygon (or its mine's point when it has no boundary) with its mine, restoration priority
-  (rank and score of :func:`restora.diagnosis.county.rank_register`, as ``restora mines rank``)
-  and the mine's worst soil class (GB 15618-2018, :func:`restora.diagnosis.county.pollution_by_mine`);
+  its polygon with its mine, the mine's restoration priority (rank, score and class of the
+  platform's ranking, :mod:`restora.service.ranking`, as the mines API gives them) and its worst
+  soil class (GB 15618-2018, :func:`restora.diagnosis.county.pollution_by_mine`);
 - ``/web/geo/county.geojson`` — the county boundary: the ``county_boundary`` layer of the
   context GeoPackage named by ``RESTORA_CONTEXT`` (WGS 84), else the hull of the register's
   sites buffered by a tenth of its extent, so the map always has a frame.
 
 The basemap beneath is Natural Earth's countries (world-atlas, vendored); both layers are drawn by
-MapLibre GL JS in ``static/js/map.js``. The ranking is computed once per state of the register
-(the last ``changes`` row) and kept in memory.
+MapLibre GL JS in ``static/js/map.js``. The soil classes are computed once per state of the
+register (the last ``changes`` row) and kept in memory, as the ranking is.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ def register_view(request: Request) -> RegisterView:
 
 
 def _rank(store: Any, ctx_file: Any) -> RegisterView:
-    from restora.diagnosis import county, hazard, priority
-    from restora.diagnosis.context_io import read_context
+    """The mines with their worst soil class; rank, score and priority class from the
+    platform's one ranking (:func:`restora.service.ranking.priorities`, merged per request)."""
+    from restora.diagnosis import county
     from restora.errors import RestoraError
 
     register = store.load_register()
@@ -88,33 +89,38 @@ def _rank(store: Any, ctx_file: Any) -> RegisterView:
         str(r["mine_id"]): {k: _plain(v) for k, v in r.items()}
         for r in register.mines.to_dict("records")
     }
+    if not len(register.mines):
+        return RegisterView(mines=base, method={}, error="the register is empty")
     try:
-        ranking = county.rank_register(
-            register,
-            priority.load_tables(),
-            hazard.load_tables(),
-            read_context(str(ctx_file)) if ctx_file else {},
-        )
+        pol, _source, _tables = county.pollution_by_mine(register, None, None, "register")
     except RestoraError as exc:
         return RegisterView(mines=base, method={}, error=str(exc))
-    for r in ranking.records():
-        mine = base.setdefault(str(r["mine_id"]), {})
-        mine.update(
-            {
-                k: _plain(r.get(k))
-                for k in (
-                    "rank",
-                    "score",
-                    "damage",
-                    "risk",
-                    "potential",
-                    "pollution_class",
-                    "hazard_grade",
-                    "damaged_area_hm2",
-                )
-            }
-        )
-    return RegisterView(mines=base, method=dict(ranking.method))
+    if pol is not None:
+        for r in pol.to_dict("records"):
+            base.setdefault(str(r["mine_id"]), {})["pollution_class"] = _plain(
+                r.get("pollution_class")
+            )
+    return RegisterView(mines=base, method={})
+
+
+def ranked_mines(request: Request) -> dict[str, dict[str, Any]]:
+    """Every live mine with its soil class and its place in the platform's ranking: ``rank``
+    (1 = restore first), ``score`` [0-1], ``priority_class`` (refdata ``priority/classes``),
+    as the mines API gives them."""
+    from restora.service.ranking import priorities
+
+    view = register_view(request)
+    ranks = priorities(request)
+    out: dict[str, dict[str, Any]] = {}
+    for mine_id, mine in view.mines.items():
+        p = ranks.get(mine_id)
+        out[mine_id] = {
+            **mine,
+            "rank": p.rank if p else None,
+            "score": p.score if p else None,
+            "priority_class": p.priority_class if p else None,
+        }
+    return out
 
 
 def _plain(v: Any) -> Any:
@@ -137,7 +143,7 @@ def sites_features(request: Request, principal: Principal) -> list[dict[str, Any
     """GeoJSON features of the live sites in the principal's scope (polygons in WGS 84)."""
     import shapely
 
-    view = register_view(request)
+    mines = ranked_mines(request)
     q = (
         sa.select(
             SITES.c.site_id,
@@ -158,15 +164,12 @@ def sites_features(request: Request, principal: Principal) -> list[dict[str, Any
     with request.app.state.store.engine.connect() as conn:
         conn.execution_options(restora_read_only=True)
         rows = conn.execute(q).all()
-    ranks = [m["rank"] for m in view.mines.values() if m.get("rank") is not None]
-    n = max(ranks) if ranks else 1
     out = []
     for row in rows:
         if row.geometry is None:
             continue
         geom = shapely.from_wkb(row.geometry)
-        mine = view.mines.get(row.mine_id, {})
-        rank = mine.get("rank")
+        mine = mines.get(row.mine_id, {})
         out.append(
             {
                 "type": "Feature",
@@ -178,10 +181,9 @@ def sites_features(request: Request, principal: Principal) -> list[dict[str, Any
                     "mine_name": mine.get("name"),
                     "kind": row.kind,
                     "area_hm2": _plain(row.area_hm2),
-                    "rank": rank,
+                    "rank": mine.get("rank"),
                     "score": mine.get("score"),
-                    # 1 for the first mine to restore, 0 for the last (the map's colour ramp)
-                    "priority": None if rank is None else 1.0 - (rank - 1) / max(n - 1, 1),
+                    "priority_class": mine.get("priority_class") or "none",
                     "pollution_class": mine.get("pollution_class") or "none",
                     "hazard_grade": mine.get("hazard_grade"),
                 },
@@ -203,7 +205,7 @@ def mine_points(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
         geom = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in fs])
         props = {
             k: fs[0]["properties"][k]
-            for k in ("mine_id", "mine_name", "rank", "score", "priority", "pollution_class")
+            for k in ("mine_id", "mine_name", "rank", "score", "priority_class", "pollution_class")
         }
         props["area_hm2"] = sum(f["properties"]["area_hm2"] or 0.0 for f in fs)
         props["sites"] = len(fs)

@@ -34,18 +34,17 @@ _mines: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 def _county_diagnosis(request: Request) -> tuple[tuple[Any, ...], Any, Any]:
     """``(key, register, CountyDiagnosis)`` of the app's store (cached per register state)."""
-    from restora.diagnosis.context_io import read_context
     from restora.diagnosis.county import diagnose_county
 
     store = request.app.state.store
-    ctx_file = getattr(request.app.state.settings, "context_file", None)
-    key = (str(store.engine.url), _state(store.engine), str(ctx_file or ""))
+    key = (str(store.engine.url), _state(store.engine))
     with _lock:
         hit = _county.get(key)
         if hit is None:
             register = store.load_register()
-            context = read_context(str(ctx_file)) if ctx_file else {}
-            hit = (register, diagnose_county(register, context))
+            # no context layers, as the platform's ranking (service.ranking) and the appraisal
+            # job (service.tasks.appraisal): the mine's rank here is the one the API gives
+            hit = (register, diagnose_county(register, {}))
             _county.clear()
             _mines.clear()
             _county[key] = hit
@@ -144,7 +143,10 @@ def mine_context(request: Request, who: Principal, mine_id: str) -> dict[str, An
             ).all()
             if mine_id in ((r.spec or {}).get("mines") or [])
         ]
+    from restora.service.ranking import priorities
+
     mine = dict(row._mapping)
+    priority = priorities(request).get(mine_id)
     stages = mine_stages(request, mine_id, mine["name"], str(mine["region_code"]))
     esv = stages["esv"]
     before = esv.get("by_service_before") or {}
@@ -162,6 +164,7 @@ def mine_context(request: Request, who: Principal, mine_id: str) -> dict[str, An
     return {
         "mine": mine,
         "rank": stages["mine"],
+        "priority_class": priority.priority_class if priority else None,
         "site_rows": [dict(s._mapping) for s in sites],
         "diag_sites": {s["site_id"]: s for s in stages["sites"]},
         "zones": zones,

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from restora.service.permissions import allowed, page_action, region_prefix
 from restora.service.problems import Problem
@@ -33,6 +34,12 @@ from restora.store.tables import mines as MINES
 router = APIRouter(include_in_schema=False)
 #: where the bureau records its answer to a complaint (the complaints API, POST JSON {"answer"})
 ANSWER_URL = "/api/v1/complaints/{id}/answer"
+#: the classes of the platform's ranking (refdata priority/classes) as the map's legend says them
+PRIORITY_CLASSES = (
+    ("high", N_("High: restore first (near term)")),
+    ("medium", N_("Medium (medium term)")),
+    ("low", N_("Low (long term)")),
+)
 Id = Annotated[str, Path(max_length=64)]
 
 
@@ -156,9 +163,10 @@ async def register_map(request: Request) -> Response:
     who = await guard(request, "register.read")
     if isinstance(who, Response):
         return who
-    from restora.service.web.geo import register_view
+    from restora.service.web.geo import ranked_mines, register_view
 
-    view = register_view(request)
+    view = await run_in_threadpool(register_view, request)
+    ranked = await run_in_threadpool(ranked_mines, request)
     with _read(request) as conn:
         rows = conn.execute(
             sa.select(MINES.c.mine_id, MINES.c.region_code).where(
@@ -167,13 +175,13 @@ async def register_map(request: Request) -> Response:
         ).all()
     ids = {r.mine_id for r in rows}
     mines = sorted(
-        (m for k, m in view.mines.items() if k in ids),
+        (m for k, m in ranked.items() if k in ids),
         key=lambda m: (m.get("rank") or 10**9, m.get("mine_id")),
     )
     return await render(
         request,
         "map.html",
-        {"mines": mines, "ranking_error": view.error, "method": view.method},
+        {"mines": mines, "ranking_error": view.error, "classes": PRIORITY_CLASSES},
         principal=who,
     )
 
@@ -187,9 +195,10 @@ async def mine_page(request: Request, mine_id: Id) -> Response:
     from restora.service.web.minepage import mine_context
 
     try:
-        context = mine_context(request, who, mine_id)
+        context = await run_in_threadpool(mine_context, request, who, mine_id)
     except Problem as exc:
         return await error_page(request, exc.status, exc.detail, who)
+    context["class_words"] = dict(PRIORITY_CLASSES)
     return await render(request, "mine.html", context, principal=who)
 
 
@@ -203,7 +212,7 @@ async def projects_page(request: Request) -> Response:
     from restora.service.web.projectpage import project_list
 
     return await render(
-        request, "projects.html", {"projects": project_list(request, who)}, principal=who
+        request, "projects.html", {"projects": await project_list(request, who)}, principal=who
     )
 
 
@@ -220,7 +229,7 @@ async def project_page(
     from restora.service.web.projectpage import project_context
 
     try:
-        context = project_context(request, who, project_id, version)
+        context = await project_context(request, who, project_id, version)
     except Problem as exc:
         return await error_page(request, exc.status, exc.detail, who)
     return await render(request, "project.html", context, principal=who)

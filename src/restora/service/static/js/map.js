@@ -1,6 +1,6 @@
 // The register map (MapLibre GL JS, vendored): an offline basemap (Natural Earth countries from
 // world-atlas, the county boundary served by the app), the register's sites as polygons and its
-// mines as circles, coloured by restoration priority or by soil class. No external tiles, no
+// mines as circles, coloured by restoration priority class or by soil class. No external tiles, no
 // glyphs: labels are HTML (popups and the list beside the map).
 const script = document.currentScript || document.querySelector('script[data-maplibre]');
 const maplibregl = await import(script.dataset.maplibre);
@@ -8,6 +8,7 @@ const maplibregl = await import(script.dataset.maplibre);
 const el = document.getElementById('map');
 const status = document.getElementById('map-status');
 const soilLabels = JSON.parse(el.dataset.soilLabels);
+const classLabels = JSON.parse(el.dataset.classLabels);
 
 const SOIL = ['match', ['get', 'pollution_class'],
   'priority_protection', '#2e7d32',
@@ -15,9 +16,11 @@ const SOIL = ['match', ['get', 'pollution_class'],
   'strict_control', '#c62828',
   'indeterminate', '#7b1fa2',
   '#9e9e9e'];
-const PRIORITY = ['case', ['==', ['get', 'priority'], null], '#9e9e9e',
-  ['interpolate', ['linear'], ['get', 'priority'],
-    0, '#fde9a9', 0.5, '#f08a24', 1, '#99000d']];
+const PRIORITY = ['match', ['get', 'priority_class'],
+  'high', '#b2182b',
+  'medium', '#f4a259',
+  'low', '#f7e3a1',
+  '#9e9e9e'];
 
 async function json(url) {
   const r = await fetch(url, {credentials: 'same-origin', headers: {Accept: 'application/json'}});
@@ -95,6 +98,7 @@ function popup(lngLat, p) {
   h.textContent = `${p.mine_name || p.mine_id} (${p.mine_id})`;
   box.append(h);
   const rows = [
+    [el.dataset.textClass, classLabels[p.priority_class] || '—'],
     [el.dataset.textRank, p.rank ?? '—'],
     [el.dataset.textSoil, soilLabels[p.pollution_class] || p.pollution_class],
     [el.dataset.textArea, p.area_hm2 != null ? Number(p.area_hm2).toFixed(1) : '—'],
