@@ -245,3 +245,30 @@ def test_an_appraisal_job_runs_on_the_store(store, tmp_path):
     assert [r["version"] for r in rows] == [1] and rows[0]["created_by"] == owner.user_id
     doc = repo.get_appraisal(store, "QS-P-M09")["document"]
     assert doc["on"] == H.ON and doc["stages"]["risk"]["status"] == "assessed"
+
+
+def test_two_workers_never_both_claim_a_queued_job(store):
+    """Two workers claim the same queued job at the same moment: one gets it (attempt 1), the
+    other nothing. On PostgreSQL the second conditional update waits for the first and then
+    matches no row; without the row-count check it would claim the job too."""
+    import threading
+
+    for i in range(8):
+        repo.insert_job(store, job_id=f"r{i}", kind="appraisal", params={}, backend="dramatiq")
+    for i in range(8):
+        barrier = threading.Barrier(2)
+        got = {}
+
+        def claim(worker, job_id=f"r{i}", barrier=barrier, got=got):
+            barrier.wait()
+            got[worker] = repo.claim_job(store, job_id, worker)
+
+        threads = [threading.Thread(target=claim, args=(w,)) for w in ("w1", "w2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        winners = [w for w, row in got.items() if row is not None]
+        assert len(got) == 2 and len(winners) == 1
+        job = repo.get_job(store, f"r{i}")
+        assert job["attempts"] == 1 and job["worker"] == winners[0]

@@ -1,11 +1,13 @@
 """Projects, their versioned appraisals and the state of background jobs (revision 0007).
 
 Functions take the :class:`~restora.store.Store` (or anything with its ``engine``) and return
-plain dicts (JSON-ready, timestamps as UTC ``datetime``). Writes are one transaction each
-(:func:`restora.store.engine.begin_write`: writers queue behind one another on SQLite and on
-one PostgreSQL schema); the project writes and every new appraisal are audited
-(:mod:`restora.store.audit`: a ``changes`` row and one ``audit`` row, whose ``mine_id`` is the
-project's first mine).
+plain dicts (JSON-ready, timestamps as UTC ``datetime``). Writes are one transaction each. The
+project writes and every new appraisal queue behind the store's other writers
+(:func:`restora.store.engine.begin_write`) and are audited (:mod:`restora.store.audit`: a
+``changes`` row and one ``audit`` row, whose ``mine_id`` is the project's first mine). A job's
+state changes are single-row updates that do not wait for the register's writers on
+PostgreSQL (no advisory lock); a claim is a conditional update, so two workers never both
+claim a queued job.
 
 - **projects** (:func:`create_project`, :func:`get_project`, :func:`list_projects`,
   :func:`update_project`, :func:`delete_project`): the validated project file
@@ -492,14 +494,23 @@ def insert_job(
         "created_by": created_by,
         "created_at": _now(),
     }
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         if idempotency_key is not None:
             found = conn.execute(
                 sa.select(JOBS).where(JOBS.c.idempotency_key == idempotency_key)
             ).first()
             if found is not None:
                 return _row(found), False
-        conn.execute(JOBS.insert().values(**row))
+        try:
+            with conn.begin_nested():
+                conn.execute(JOBS.insert().values(**row))
+        except sa.exc.IntegrityError:
+            if idempotency_key is None:
+                raise
+            found = conn.execute(
+                sa.select(JOBS).where(JOBS.c.idempotency_key == idempotency_key)
+            ).one()  # another submission with this key won the race
+            return _row(found), False
     return get_job(store, job_id), True  # type: ignore[return-value]
 
 
@@ -545,7 +556,7 @@ def claim_job(
     asked for becomes cancelled instead; a finished one is left as it is (None).
     """
     now = _now()
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         row = conn.execute(sa.select(JOBS).where(JOBS.c.id == job_id)).first()
         if row is None or row.status not in statuses:
             return None
@@ -556,7 +567,7 @@ def claim_job(
                 .values(status="cancelled", finished_at=now, message="cancelled before it ran")
             )
             return None
-        conn.execute(
+        claimed = conn.execute(
             JOBS.update()
             .where(JOBS.c.id == job_id, JOBS.c.status == row.status)
             .values(
@@ -570,6 +581,8 @@ def claim_job(
                 message=None,
             )
         )
+        if claimed.rowcount != 1:  # another worker claimed it first
+            return None
         out = conn.execute(sa.select(JOBS).where(JOBS.c.id == job_id)).one()
     return _row(out)
 
@@ -579,7 +592,7 @@ def report_progress(store: Any, job_id: str, stage: str, progress: float) -> boo
 
     The job is to stop when its cancellation was asked for (or it is no longer running).
     """
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         conn.execute(
             JOBS.update()
             .where(JOBS.c.id == job_id, JOBS.c.status == "running")
@@ -593,7 +606,7 @@ def report_progress(store: Any, job_id: str, stage: str, progress: float) -> boo
 
 def heartbeat(store: Any, job_id: str, worker: str) -> None:
     """The worker running a job says it is alive (``heartbeat_at``)."""
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         conn.execute(
             JOBS.update()
             .where(JOBS.c.id == job_id, JOBS.c.status == "running", JOBS.c.worker == worker)
@@ -621,7 +634,7 @@ def finish_job(
         values["result"] = dict(result)
     if status == "succeeded":
         values["progress"] = 1.0
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         conn.execute(
             JOBS.update()
             .where(JOBS.c.id == job_id, JOBS.c.status.in_(list(statuses)))
@@ -636,7 +649,7 @@ def request_cancel(store: Any, job_id: str) -> dict[str, Any] | None:
     A finished job is left as it is. Returns the row after the change (None: no such job).
     """
     now = _now()
-    with begin_write(_engine(store)) as conn:
+    with _engine(store).begin() as conn:
         row = conn.execute(sa.select(JOBS.c.status).where(JOBS.c.id == job_id)).first()
         if row is None:
             return None
@@ -676,20 +689,18 @@ def requeue_stale_jobs(store: Any, backend: str, older_than: dt.timedelta) -> li
     next claim counts the new attempt. Returns their ids.
     """
     limit = _now() - older_than
-    with begin_write(_engine(store)) as conn:
-        ids = list(
-            conn.execute(
-                sa.select(JOBS.c.id).where(
-                    JOBS.c.status == "running",
-                    JOBS.c.backend == backend,
-                    sa.or_(JOBS.c.heartbeat_at.is_(None), JOBS.c.heartbeat_at < limit),
-                )
-            ).scalars()
-        )
+    stale = sa.and_(
+        JOBS.c.status == "running",
+        JOBS.c.backend == backend,
+        sa.or_(JOBS.c.heartbeat_at.is_(None), JOBS.c.heartbeat_at < limit),
+    )
+    with _read(store) as conn:  # most of the time there are none: no write transaction
+        if conn.execute(sa.select(JOBS.c.id).where(stale).limit(1)).first() is None:
+            return []
+    with _engine(store).begin() as conn:
+        ids = list(conn.execute(sa.select(JOBS.c.id).where(stale)).scalars())
         if ids:
             conn.execute(
-                JOBS.update()
-                .where(JOBS.c.id.in_(ids), JOBS.c.status == "running")
-                .values(status="queued", worker=None)
+                JOBS.update().where(JOBS.c.id.in_(ids), stale).values(status="queued", worker=None)
             )
     return ids

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restora.errors import InputError, RestoraError
+from restora.errors import InputError, RestoraError, StoreBusyError
 from restora.store import projects as repo
 
 log = logging.getLogger("restora.service.jobs")
@@ -76,7 +76,12 @@ class JobContext:
         index = self.steps.index(name) if name in self.steps else len(self.reached)
         progress = min(index / max(len(self.steps), 1), 0.99)
         self.reached.append(name)
-        if repo.report_progress(self.store, self.job_id, name, progress):
+        try:
+            stop = repo.report_progress(self.store, self.job_id, name, progress)
+        except StoreBusyError:  # progress is best effort: a long import holds the lock
+            log.warning("job %s: stage %s not recorded (store busy)", self.job_id, name)
+            return
+        if stop:
             raise JobCancelled(name)
 
     def check(self) -> None:
