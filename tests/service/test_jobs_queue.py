@@ -152,6 +152,7 @@ def _wait_for(predicate, what: str, timeout: float, log: Path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broker", ["redis", "amqp"], indirect=True)
 def test_a_worker_killed_mid_job_the_job_re_runs_once_and_completes(broker, store_url, tmp_path):
     from restora.service.settings import Settings

@@ -84,14 +84,18 @@ class ThreadQueue:
     def _loop(self) -> None:
         worker = f"{worker_name()}/{threading.current_thread().name}"
         stale = dt.timedelta(seconds=STALE_AFTER_S)
+        failures = 0
         while not self._stop.is_set():
             self._wake.clear()  # a job sent from now on wakes the wait below
             try:
                 repo.requeue_stale_jobs(self.store, BACKEND, stale)
                 job_id = repo.next_queued_job(self.store, BACKEND)
+                failures = 0
                 if job_id is not None:
                     execute(self.store, self.data_dir, job_id, worker=worker)
                     continue
             except Exception:
-                log.exception("the in-process job queue failed; retrying in %s s", POLL_S)
-            self._wake.wait(POLL_S)
+                failures += 1
+                log.exception("the in-process job queue failed (%d in a row)", failures)
+            # an unreachable store is tried again less and less often (up to once a minute)
+            self._wake.wait(min(POLL_S * 2 ** min(failures, 5), 60.0))
