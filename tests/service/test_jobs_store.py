@@ -272,3 +272,27 @@ def test_two_workers_never_both_claim_a_queued_job(store):
         assert len(got) == 2 and len(winners) == 1
         job = repo.get_job(store, f"r{i}")
         assert job["attempts"] == 1 and job["worker"] == winners[0]
+
+
+def test_the_register_hash_is_that_of_the_register_read(store, monkeypatch):
+    """An import that lands while the appraisal reads the register (here: right after the
+    first load) makes the read start again, so the register used and its hash agree. Read and
+    hashed one after the other, the register was the old one and the hash the new one's."""
+    from restora.service.tasks import appraisal as task
+
+    load = store.load_register
+    calls = []
+
+    def load_then_import(ids):
+        register = load(ids)
+        if not calls:
+            store.update_mine("QS-M02", {"status": "abandoned"})  # was closed
+        calls.append(len(ids))
+        return register
+
+    monkeypatch.setattr(store, "load_register", load_then_import)
+    ids, register, sha = task.read_register(store, ["QS-M09"])
+    assert calls == [40, 40]  # read twice: the county's 40 mines
+    status = dict(zip(register.mines["mine_id"], register.mines["status"], strict=True))
+    assert status["QS-M02"] == "abandoned"
+    assert sha == task.register_sha256(store, ids)

@@ -171,6 +171,34 @@ def register_sha256(store: Any, mine_ids: list[str]) -> str:
     return h.hexdigest()
 
 
+def read_register(
+    store: Any, project_mines: list[str], tries: int = 3
+) -> tuple[list[str], Any, str]:
+    """The county's register and the hash of its rows, read as one state of the store.
+
+    The rows are hashed before and after they are loaded; an import that changed them in
+    between makes the read start again (up to ``tries`` times), so the hash is always that of
+    the register the appraisal used.
+
+    Returns
+    -------
+    ids : list of str
+        The mines read (:func:`county_mines`).
+    register : restora.inventory.model.Register
+    sha256 : str
+        :func:`register_sha256` of those rows.
+    """
+    for _ in range(tries):
+        ids = county_mines(store, project_mines)
+        before = register_sha256(store, ids)
+        register = store.load_register(ids)
+        if register_sha256(store, ids) == before and county_mines(store, project_mines) == ids:
+            return ids, register, before
+    raise RestoraError(
+        f"the register kept changing while it was read ({tries} tries); run the appraisal again"
+    )
+
+
 def reference_tables(on: str, region: str | None) -> list[dict[str, Any]]:
     """Name, version, region and data SHA-256 of every reference table in force on ``on``."""
     from restora import refdata
@@ -351,12 +379,10 @@ def run(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if project is None:
         raise InputError(f"no project {pid!r} (deleted?)", field="project_id")
     spec = parse_project(project["spec"], f"project {pid}")
-    ids = county_mines(ctx.store, list(spec.mines))
-    register = ctx.store.load_register(ids)
+    ids, register, register_hash = read_register(ctx.store, list(spec.mines))
     region = str(register.mines["region_code"].iloc[0]) if len(register.mines) else None
 
     ctx.stage("inputs")
-    register_hash = register_sha256(ctx.store, ids)
     inputs = appraisal_inputs(project["spec"], ids, register_hash, on=on, region=region)
     inputs_hash = sha256_json(inputs)
     folder = Path(ctx.data_dir) / "appraisals" / project_folder(pid)
