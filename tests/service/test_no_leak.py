@@ -1,0 +1,233 @@
+"""No response to the public carries a non-public field (issue 13, "Done when").
+
+What the public may see is declared once: :data:`restora.service.permissions.PUBLIC_FIELDS` (per
+subject: a disclosed mine, a disclosed project, a complaint followed by its receipt, one's own
+session, and the envelopes: pages, GeoJSON, problem details) and
+:data:`~restora.service.permissions.NEVER_PUBLIC` (accounts and their secrets, people's names
+and contacts, appraisals, costs and finance of projects).
+
+The test walks every route the public may call (its action allowed to the role ``public``;
+routers added later are walked too) on the demo county after a bureau disclosed two mines and a
+published project, while an unpublished project and a complaint with a phone number exist, and
+checks:
+
+- every key of every JSON response (at any depth) is in the union of PUBLIC_FIELDS and none is
+  in NEVER_PUBLIC; the response schemas of the OpenAPI document declare no other field either
+  (so a field that is empty in the demo data cannot hide);
+- no response, JSON or HTML, contains the bureau clerk's name, the complainant's text or phone
+  number, a password hash or token digest, the unpublished project's name or its costs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from restora.service import credentials
+from restora.service.changes import declared_action
+from restora.service.permissions import NEVER_PUBLIC, PUBLIC_FIELDS, allowed
+from restora.store import accounts
+from restora.store.audit import Change
+from restora.store.platform_tables import users
+from restora.store.tables import mines as MINES
+
+ROOT = Path(__file__).resolve().parents[2]
+COUNTY = "430599"  # examples/demo-county/README.md: 青山县, code 430599
+PASSWORD = "correct horse battery staple"
+CLERK = "张三丰（青山县自然资源局生态修复科）"
+PHONE = "13912345678"
+COMPLAINT = f"尾矿库渗水流进稻田，请尽快处理。联系人李四，电话 {PHONE}"
+SECRET_PROJECT = "未公开的修复项目-内部测算"
+ALLOWED = frozenset().union(*PUBLIC_FIELDS.values())
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def public_routes(app: Any) -> list[tuple[str, str, Any]]:
+    """``(path, method, route)`` of every route whose action the public may do."""
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        action = declared_action(ctx)
+        if action is None or not allowed("public", action):
+            continue
+        for method in sorted(set(ctx.methods or ()) - {"HEAD"}):
+            out.append((ctx.path, method, ctx))
+    return out
+
+
+def keys(value: Any) -> set[str]:
+    """Every key of a JSON value, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*(keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(keys(v) for v in value))
+    return set()
+
+
+def schema_fields(openapi: dict[str, Any], schema: dict[str, Any], seen: set[str]) -> set[str]:
+    """The property names a response schema declares, following references."""
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if name in seen:
+            return set()
+        seen.add(name)
+        return schema_fields(openapi, openapi["components"]["schemas"][name], seen)
+    out = set(schema.get("properties", {}))
+    for sub in schema.get("properties", {}).values():
+        out |= schema_fields(openapi, sub, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            out |= schema_fields(openapi, schema[key], seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            out |= schema_fields(openapi, sub, seen)
+    return out
+
+
+def _bearer(engine: Any, username: str, role: str, **kw: Any) -> dict[str, str]:
+    account = credentials.new_account(
+        engine, username=username, role=role, password=PASSWORD, change=Change("t"), **kw
+    )
+    token, sha = credentials.new_token(credentials.TOKEN_PREFIX)
+    accounts.create_token(
+        engine, account.id, name="t", token_sha256=sha, expires_at=None, change=Change("t")
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def world(app: Any) -> dict[str, Any]:
+    """The demo county with two disclosed mines, a disclosed published project, an unpublished
+    one, and a complaint."""
+    engine = app.state.store.engine
+    nr = _bearer(engine, "leak-nr", "natural_resources", region_code=COUNTY, display_name=CLERK)
+    client = TestClient(app, raise_server_exceptions=False)
+    with engine.connect() as conn:
+        ids = list(
+            conn.execute(
+                sa.select(MINES.c.mine_id).where(MINES.c.region_code == COUNTY).order_by("mine_id")
+            ).scalars()
+        )
+    disclosed = ids[:2]
+    for mine_id in disclosed:
+        r = client.post(
+            "/api/v1/disclosures", json={"subject": "mine", "subject_id": mine_id}, headers=nr
+        )
+        assert r.status_code in (200, 201), r.text
+    values: dict[str, str] = {"mine_id": disclosed[0], "locale": "en"}
+    from restora.store import projects
+
+    spec = yaml.safe_load((ROOT / "examples/demo-projects/QS-M09.yaml").read_text("utf-8"))
+    published = projects.create_project(app.state.store, spec, published=True, change=Change("t"))
+    r = client.post(
+        "/api/v1/disclosures",
+        json={"subject": "project", "subject_id": published["project_id"]},
+        headers=nr,
+    )
+    assert r.status_code in (200, 201), r.text
+    values["project_id"] = published["project_id"]
+    secret = yaml.safe_load((ROOT / "examples/demo-projects/QS-M10.yaml").read_text("utf-8"))
+    secret |= {"project_id": "QS-P-SECRET", "name": SECRET_PROJECT, "opex_cny_per_yr": 7654321.0}
+    projects.create_project(app.state.store, secret, published=False, change=Change("t"))
+    from restora.store import disclosure
+
+    filed = disclosure.file_complaint(
+        engine,
+        text=COMPLAINT,
+        lon=None,
+        lat=None,
+        mine_id=disclosed[0],
+        region_code=COUNTY,
+        client_sha256="0" * 64,
+        token_sha256=None,
+        photos=[],
+        limit_per_hour=100,
+        change=Change("complaint", user="public"),
+    )
+    values["receipt"] = filed["receipt"]
+    with engine.connect() as conn:
+        hashes = [h for h in conn.execute(sa.select(users.c.password_hash)).scalars() if h]
+    secrets = [CLERK, COMPLAINT, PHONE, "李四", SECRET_PROJECT, "QS-P-SECRET", "7654321", *hashes]
+    return {"values": values, "secrets": secrets, "client": client}
+
+
+def _url(path: str, values: dict[str, str]) -> str:
+    return _PARAM.sub(lambda m: values.get(m.group(1), "1"), path)
+
+
+def test_the_public_routes_are_walked(app, world):
+    paths = {p for p, _, _ in public_routes(app)}
+    assert {"/auth/session", "/api/v1/public/mines", "/api/v1/public/mines/{mine_id}"} <= paths
+    client = world["client"]
+    mines = client.get("/api/v1/public/mines").json()
+    assert mines["total"] == 2  # the two disclosed mines, nothing else
+    one = client.get(f"/api/v1/public/mines/{world['values']['mine_id']}")
+    assert one.status_code == 200 and one.json()["responsible_party"] is not None
+
+
+def test_no_public_response_carries_a_non_public_field_or_value(app, world):
+    client, values = world["client"], world["values"]
+    leaks = []
+    for path, method, _ in public_routes(app):
+        url = _url(path, values)
+        kwargs: dict[str, Any] = {"follow_redirects": False}
+        if method in ("POST", "PUT", "PATCH"):
+            kwargs["json"] = {}
+        r = client.request(method, url, **kwargs)
+        if r.status_code >= 500:
+            leaks.append(f"{method} {url}: {r.status_code} (an error is no answer to check)")
+        for secret in world["secrets"]:
+            if secret in r.text:
+                leaks.append(f"{method} {url}: carries {secret[:20]!r}")
+        if r.headers.get("content-type", "").split(";")[0].endswith("json"):
+            found = keys(r.json())
+            for key in sorted(found - ALLOWED):
+                leaks.append(f"{method} {url}: field {key!r} is not declared public")
+            for key in sorted(found & NEVER_PUBLIC):
+                leaks.append(f"{method} {url}: field {key!r} is never public")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_public_response_schemas_declare_only_public_fields(app):
+    """What the API document says the public routes answer. One's own session
+    (``session.manage``) is left out: it names the signed-in account to that account, and the
+    public's answer (``signed_in``, ``role``) is checked by the walk above."""
+    openapi = app.openapi()
+    wrong = []
+    for path, method, ctx in public_routes(app):
+        if declared_action(ctx) == "session.manage":
+            continue
+        op = openapi.get("paths", {}).get(path, {}).get(method.lower())
+        if op is None:  # a page outside the API description
+            continue
+        for status, response in op.get("responses", {}).items():
+            if not str(status).startswith("2"):
+                continue
+            for content in response.get("content", {}).values():
+                fields = schema_fields(openapi, content.get("schema", {}), set())
+                wrong += [f"{method} {path}: {f}" for f in sorted(fields - ALLOWED)]
+                wrong += [
+                    f"{method} {path}: {f} (never public)" for f in sorted(fields & NEVER_PUBLIC)
+                ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_secrets_are_there_for_those_who_may_see_them(app, world):
+    """The values the public must not see are in the store and shown to the roles that may
+    (else the leak test above would prove nothing)."""
+    engine = app.state.store.engine
+    admin = _bearer(engine, "leak-admin", "admin")
+    client = world["client"]
+    clerk = client.get("/api/v1/users", params={"limit": 500}, headers=admin).text
+    assert CLERK in clerk
+    r = client.get("/api/v1/projects/QS-P-SECRET", headers=admin)
+    assert r.status_code == 200 and SECRET_PROJECT in r.text
+    complaints = client.get("/api/v1/complaints", params={"limit": 500}, headers=admin)
+    assert complaints.status_code == 200 and PHONE in complaints.text
