@@ -34,6 +34,8 @@ from restora.store.tables import mines as MINES
 router = APIRouter(include_in_schema=False)
 #: where the bureau records its answer to a complaint (the complaints API, POST JSON {"answer"})
 ANSWER_URL = "/api/v1/complaints/{id}/answer"
+#: the action of the pages every role and the public may open (start, sign-in, language, about)
+EVERYONE = "disclosure.read"
 #: the classes of the platform's ranking (refdata priority/classes) as the map's legend says them
 PRIORITY_CLASSES = (
     ("high", N_("High: restore first (near term)")),
@@ -114,12 +116,12 @@ def _local(next_url: str | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------- frame pages
-@router.get("/")
+@router.get("/", dependencies=[Depends(page_action(EVERYONE))])
 async def home(request: Request) -> Response:
     return RedirectResponse(home_of(await current_principal(request)), status_code=303)
 
 
-@router.get("/signin")
+@router.get("/signin", dependencies=[Depends(page_action(EVERYONE))])
 async def signin(request: Request, next: Annotated[str | None, Query()] = None) -> Response:
     who = await current_principal(request)
     target = _local(next)
@@ -128,7 +130,7 @@ async def signin(request: Request, next: Annotated[str | None, Query()] = None) 
     return await render(request, "signin.html", {"next": target or ""}, principal=who)
 
 
-@router.get("/lang/{locale}")
+@router.get("/lang/{locale}", dependencies=[Depends(page_action(EVERYONE))])
 async def switch_language(
     request: Request,
     locale: Annotated[str, Path(max_length=8)],
@@ -149,7 +151,7 @@ async def switch_language(
     return response
 
 
-@router.get("/about")
+@router.get("/about", dependencies=[Depends(page_action(EVERYONE))])
 async def about(request: Request) -> Response:
     from restora import __version__
 
