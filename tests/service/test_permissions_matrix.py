@@ -479,3 +479,14 @@ def test_the_matrix_holds_the_roles_of_issue_13():
     assert all(allowed("admin", a) for a in ACTIONS)
     assert {r for r in ROLES if allowed(r, "audit.read")} == {"admin", ev}
     assert {r for r in ROLES if allowed(r, "users.manage")} == {"admin"}
+
+
+def test_the_security_document_shows_the_matrix():
+    """docs/platform-security.md holds the table of permissions.py (regenerate it with
+    restora.service.permissions.matrix_markdown())."""
+    from restora.service.permissions import matrix_markdown
+
+    text = (ROOT / "docs" / "platform-security.md").read_text("utf-8")
+    start, end = "<!-- matrix:start -->\n", "<!-- matrix:end -->"
+    shown = text[text.index(start) + len(start) : text.index(end)]
+    assert shown == matrix_markdown()

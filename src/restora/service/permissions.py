@@ -208,6 +208,18 @@ def check_matrix(actions: Iterable[str]) -> list[str]:
     return sorted(a for a in actions if a not in ACTIONS)
 
 
+def matrix_markdown() -> str:
+    """The matrix as a Markdown table (docs/platform-security.md holds it; a test checks the
+    document against this)."""
+    head = "| action | " + " | ".join(ROLES) + " |"
+    rule = "|---|" + "|".join(":-:" for _ in ROLES) + "|"
+    rows = [
+        f"| `{action}` | " + " | ".join("✓" if allowed(r, action) else "" for r in ROLES) + " |"
+        for action in PERMISSIONS
+    ]
+    return "\n".join([head, rule, *rows]) + "\n"
+
+
 # ------------------------------------------------------------------------------ record rules
 def project_visible(
     principal: Any, *, region_code: str | None, owner_org_id: int | None, published: bool
