@@ -185,6 +185,7 @@ def test_switch_language(tab: Tab) -> None:
     assert tab.page.url.endswith("/mines/QS-M28")
     assert tab.page.locator("h2:has-text('Diagnosis')").count() == 1
     assert tab.page.locator("nav.mainnav >> text=Register map").count() == 1
+    tab.page.wait_for_selector("#minimap[data-ready]", timeout=60_000)
     tab.shot("mine-en")
     tab.goto("/map")  # the choice is kept from page to page
     assert tab.page.get_attribute("html", "lang") == "en"
@@ -301,3 +302,25 @@ def test_start_an_appraisal_watch_it_and_download_its_pdf(
         t.check_clean()
     finally:
         t.close()
+
+
+@pytest.mark.parametrize(
+    ("role", "paths"),
+    [
+        ("admin", ["/jobs", "/audit", "/complaints", "/about", "/api/v1/docs"]),
+        ("evaluator", ["/audit", "/projects"]),
+        ("finance", ["/projects", "/public"]),
+    ],
+)
+def test_staff_pages_render_cleanly(tab: Tab, role: str, paths: list[str]) -> None:
+    """Each page a role opens from its navigation renders without a script error or a CSP
+    violation (Swagger UI included), and is photographed."""
+    tab.sign_in(ROLE_USERS[role])
+    for path in paths:
+        response = tab.goto(path)
+        assert response.status == 200, path
+        tab.page.wait_for_load_state("networkidle")
+        if path == "/api/v1/docs":
+            tab.page.wait_for_selector(".swagger-ui .opblock", timeout=60_000)
+        tab.shot(f"{role}{path.replace('/', '-')}")
+    tab.check_clean()

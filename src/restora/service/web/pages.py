@@ -318,7 +318,15 @@ async def complaint_page(
 
 
 # ----------------------------------------------------------------------------------- audit
-AUDIT_PAGE = 50
+AUDIT_PAGE = 25
+#: the audit trail's actions (store.tables.AUDIT_ACTIONS) as the page says them
+AUDIT_WORDS = {
+    "insert": N_("added"),
+    "update": N_("changed"),
+    "delete": N_("deleted"),
+    "restore": N_("restored"),
+    "purge": N_("purged"),
+}
 
 
 @router.get("/audit", dependencies=[Depends(page_action("audit.read"))])
@@ -357,6 +365,8 @@ async def audit_page(
             "table": table or "",
             "record": record or "",
             "next_offset": offset + AUDIT_PAGE if offset + AUDIT_PAGE < total else None,
+            "prev_offset": max(offset - AUDIT_PAGE, 0) if offset > 0 else None,
+            "action_words": AUDIT_WORDS,
         },
         principal=who,
     )
