@@ -52,7 +52,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from restora import refdata
-from restora.service import credentials
+from restora.service import cache, credentials
 from restora.service.permissions import ROLES
 from restora.service.problems import Problem
 from restora.service.security import PUBLIC, Principal, authorize
@@ -119,7 +119,11 @@ async def authenticate(request: Request) -> Principal:
                 kind="bad-token",
                 headers={"WWW-Authenticate": 'Bearer realm="restora"'},
             )
-        account = await run_in_threadpool(accounts.token_account, engine, credentials.digest(token))
+        digest = credentials.digest(token)
+        # looked up once per store revision (a revocation is a change): restora.service.cache
+        account = await run_in_threadpool(
+            cache.token_account, request, digest, lambda: accounts.token_account(engine, digest)
+        )
         if account is None:
             raise Problem(
                 401,
@@ -186,12 +190,14 @@ class SessionPublic(BaseModel):
     display_name: str | None = None
     org_id: int | None = None
     org_name: str | None = None
-    region_code: str | None = Field(None, description="the account's region scope (6 digits)")
-    via: str | None = Field(None, description="session (cookie) or token (bearer)")
-    csrf_token: str | None = Field(
-        None, description=f"send it as {CSRF_HEADER} (or form field {CSRF_FIELD}) on writes"
+    region_code: str | None = Field(
+        default=None, description="the account's region scope (6 digits)"
     )
-    expires_at: dt.datetime | None = Field(None, description="when the session ends [UTC]")
+    via: str | None = Field(default=None, description="session (cookie) or token (bearer)")
+    csrf_token: str | None = Field(
+        default=None, description=f"send it as {CSRF_HEADER} (or form field {CSRF_FIELD}) on writes"
+    )
+    expires_at: dt.datetime | None = Field(default=None, description="when the session ends [UTC]")
 
 
 class SignIn(BaseModel):
@@ -200,7 +206,7 @@ class SignIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=4096)
     next: str | None = Field(
-        None, max_length=512, description="a form's page to go to after (a local path)"
+        default=None, max_length=512, description="a form's page to go to after (a local path)"
     )
 
 

@@ -189,7 +189,7 @@ def _accounts_query() -> sa.Select:  # type: ignore[type-arg]
     ).select_from(users.outerjoin(organisations, organisations.c.id == users.c.org_id))
 
 
-def _account(row: Mapping[str, Any]) -> Account:
+def _account(row: Any) -> Account:
     d = dict(row)
     d["created_at"] = as_utc(d["created_at"])
     d["last_login_at"] = None if d["last_login_at"] is None else as_utc(d["last_login_at"])

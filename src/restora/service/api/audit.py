@@ -206,7 +206,7 @@ def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
             value = r.get(key)
             if key in ("before", "after"):
                 value = None if value is None else json.dumps(value, ensure_ascii=False)
-            elif key == "at":
+            elif isinstance(value, dt.datetime):
                 value = value.isoformat()
             cells.append("" if value is None else csv_text(value))
         writer.writerow(cells)
