@@ -369,6 +369,14 @@ def test_sign_in_redirects_only_to_local_paths_and_refuses_other_origins(app):
         assert r.status_code == 403 and r.json()["type"] == "/problems/cross-origin"
         r = client.post("/auth/session", json=form, headers={"Origin": "http://testserver"})
         assert r.status_code == 200
+        # behind a reverse proxy that rewrites Host, the forwarded host is the site's
+        behind = {"Origin": "https://restora.example", "Host": "127.0.0.1:8000"}
+        r = client.post("/auth/session", json=form, headers=behind)
+        assert r.status_code == 403
+        r = client.post(
+            "/auth/session", json=form, headers={**behind, "X-Forwarded-Host": "restora.example"}
+        )
+        assert r.status_code == 200
         # signing in again replaces the browser's session (no CSRF token needed for that)
         assert len(rows(app, sa.select(sessions.c.id).where(sessions.c.revoked_at.is_(None)))) == 1
         for bad in ({"username": "root"}, [1, 2], "x"):

@@ -171,8 +171,13 @@ def _check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:
         return
-    host = request.headers.get("host", "")
-    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+    # the host the browser sees: Host, or what a reverse proxy that rewrites it forwards (a
+    # page of another site cannot set X-Forwarded-Host on a form post)
+    hosts = {request.headers.get("host", "").lower()}
+    forwarded = request.headers.get("x-forwarded-host")
+    if forwarded:
+        hosts.add(forwarded.split(",")[0].strip().lower())
+    if origin == "null" or urlsplit(origin).netloc.lower() not in hosts:
         raise Problem(403, "sign in from this site's own page", kind="cross-origin")
 
 
