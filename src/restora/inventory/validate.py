@@ -340,7 +340,7 @@ def _typed_text(col: Column, text: pd.Series) -> tuple[pd.Series, np.ndarray, Ca
         return values, np.zeros(len(text), dtype=bool), _not_a("name")
     if col.name == "region_code":
         valid = _unique_map(text, lambda t: valid_region_code(str(t)))
-        ok = text.map(valid).fillna(False).to_numpy(dtype=bool)
+        ok = text.map(valid).astype("boolean").fillna(False).to_numpy(dtype=bool)
         bad = text.notna().to_numpy() & ~ok
         return (
             text,

@@ -13,6 +13,7 @@ RFC 9457, Problem Details for HTTP APIs (2023), https://www.rfc-editor.org/rfc/r
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -115,8 +116,90 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+#: The JSON schema of a problem document (components/schemas/Problem of the OpenAPI document).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error as RFC 9457 problem details naming the field",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "description": "/problems/<kind> or about:blank"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "detail": {"type": "string", "description": "what is wrong, for people"},
+        "instance": {"type": "string", "description": "the request's path"},
+        "request_id": {"type": ["string", "null"], "description": "X-Request-ID"},
+        "errors": {
+            "type": "array",
+            "description": "one entry per problem of the input",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "the field's dotted path (metals_mg_per_kg.Cd)",
+                    },
+                    "in": {"type": "string", "description": "body, query, path or header"},
+                    "message": {"type": "string"},
+                    "file": {"type": "string", "description": "the file (imports)"},
+                    "row": {"type": ["integer", "string"], "description": "the file's row"},
+                },
+                "required": ["message"],
+            },
+        },
+    },
+}
+_PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with every error answer as it is: problem details.
+
+    Each operation's 4xx answers (FastAPI's 422 ``HTTPValidationError`` among them) become
+    ``application/problem+json`` with the :data:`PROBLEM_SCHEMA`, and a ``4XX`` answer documents
+    the rest (401, 403, 404, 409, 413, 429 …), so clients and schemathesis read the answers the
+    API gives.
+    """
+    for item in doc.get("paths", {}).values():
+        for method, op in item.items():
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options"):
+                continue
+            responses = op.setdefault("responses", {})
+            for code, answer in responses.items():
+                if str(code).startswith("4"):
+                    answer["content"] = dict(_PROBLEM_CONTENT)
+                    if str(code) == "422":
+                        answer["description"] = "Invalid input: problem details naming each field"
+            responses.setdefault(
+                "4XX",
+                {"description": "Problem details (RFC 9457)", "content": dict(_PROBLEM_CONTENT)},
+            )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    text = json.dumps(doc)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in text:
+            schemas.pop(unused, None)
+    return doc
+
+
+def _document_on(app: FastAPI) -> None:
+    """Make ``app.openapi()`` return :func:`document` of FastAPI's document (built once)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if getattr(app.state, "problems_documented", False) and app.openapi_schema:
+            return app.openapi_schema
+        app.openapi_schema = document(build())
+        app.state.problems_documented = True
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
-    """Register the problem-details handlers on ``app``."""
+    """Register the problem-details handlers on ``app`` (and document them in its OpenAPI)."""
+    _document_on(app)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
