@@ -13,7 +13,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTERS = (
+ROUTERS: tuple[str, ...] = (
     "mines",
     "sites",
     "samples",
