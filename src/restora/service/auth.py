@@ -121,9 +121,11 @@ async def authenticate(request: Request) -> Principal:
             )
         digest = credentials.digest(token)
         # looked up once per store revision (a revocation is a change): restora.service.cache
-        account = await run_in_threadpool(
-            cache.token_account, request, digest, lambda: accounts.token_account(engine, digest)
-        )
+        account = cache.cached_token_account(request, digest)
+        if account is None:
+            account = await run_in_threadpool(
+                cache.token_account, request, digest, lambda: accounts.token_account(engine, digest)
+            )
         if account is None:
             raise Problem(
                 401,

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from restora.inventory.schema import MINE_COLUMNS, Column
 from restora.inventory.validate import accepted_values
-from restora.service import records
+from restora.service import cache, records
 from restora.service.changes import ChangeDep
 from restora.service.db import EngineDep, StoreDep
 from restora.service.pagination import Page, Paging, sort_key
@@ -198,48 +198,56 @@ def list_mines(
         PriorityClass | None, Query(description="class in the restoration ranking")
     ] = None,
 ) -> Page[MinePublic]:
-    totals = _site_totals()
-    q = _query(totals).where(MINES.c.deleted_at.is_(None))
-    for clause in records.scope_filter(principal, MINES.c.region_code, region):
-        q = q.where(clause)
-    if mineral:
-        q = q.where(MINES.c.mineral == mineral)
-    if status:
-        q = q.where(MINES.c.status == status)
-    col, desc = sort_key(paging.sort, SORTABLE, "mine_id")
-    ranked = priorities(request)
-    with records.read_connection(engine) as conn:
-        if col == "priority_rank" or priority_class is not None:
-            # the ranking lives in memory: the matching rows are filtered and ordered here
-            order = MINES.c.mine_id if col == "priority_rank" else q.selected_columns[col]
-            rows = list(
-                conn.execute(q.order_by(order.desc() if desc else order.asc(), MINES.c.mine_id))
-            )
-            if priority_class is not None:
-                rows = [
-                    r
-                    for r in rows
-                    if r.mine_id in ranked and ranked[r.mine_id].priority_class == priority_class
-                ]
-            if col == "priority_rank":
-                last = len(ranked) + 1  # unranked mines last
-                rows.sort(
-                    key=lambda r: ranked[r.mine_id].rank if r.mine_id in ranked else last,
-                    reverse=desc,
+    def page() -> Any:
+        totals = _site_totals()
+        q = _query(totals).where(MINES.c.deleted_at.is_(None))
+        for clause in records.scope_filter(principal, MINES.c.region_code, region):
+            q = q.where(clause)
+        if mineral:
+            q = q.where(MINES.c.mineral == mineral)
+        if status:
+            q = q.where(MINES.c.status == status)
+        col, desc = sort_key(paging.sort, SORTABLE, "mine_id")
+        ranked = priorities(request)
+        with records.read_connection(engine) as conn:
+            if col == "priority_rank" or priority_class is not None:
+                # the ranking lives in memory: the matching rows are filtered and ordered here
+                order = MINES.c.mine_id if col == "priority_rank" else q.selected_columns[col]
+                rows = list(
+                    conn.execute(q.order_by(order.desc() if desc else order.asc(), MINES.c.mine_id))
                 )
-            total = len(rows)
-            rows = rows[paging.offset : paging.offset + paging.limit]
-        else:
-            total = conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
-            order = q.selected_columns[col]
-            q = q.order_by(order.desc() if desc else order.asc(), MINES.c.mine_id)
-            rows = list(conn.execute(q.limit(paging.limit).offset(paging.offset)))
-    return Page[MinePublic](
-        items=[_public(r, ranked) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+                if priority_class is not None:
+                    rows = [
+                        r
+                        for r in rows
+                        if r.mine_id in ranked
+                        and ranked[r.mine_id].priority_class == priority_class
+                    ]
+                if col == "priority_rank":
+                    last = len(ranked) + 1  # unranked mines last
+                    rows.sort(
+                        key=lambda r: ranked[r.mine_id].rank if r.mine_id in ranked else last,
+                        reverse=desc,
+                    )
+                total = len(rows)
+                rows = rows[paging.offset : paging.offset + paging.limit]
+            else:
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(q.subquery())
+                ).scalar_one()
+                order = q.selected_columns[col]
+                q = q.order_by(order.desc() if desc else order.asc(), MINES.c.mine_id)
+                rows = list(conn.execute(q.limit(paging.limit).offset(paging.offset)))
+        return Page[MinePublic](
+            items=[_public(r, ranked) for r in rows],
+            total=total,
+            limit=paging.limit,
+            offset=paging.offset,
+        )
+
+    # one page per store revision and caller: restora.service.cache
+    key = ("mines", cache.caller(principal), cache.query_key(request))
+    return cache.cached_json(request, key, page)  # type: ignore[return-value]
 
 
 def _one(conn: sa.Connection, mine_id: str) -> Any:

@@ -34,6 +34,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from restora.errors import InputError
+from restora.service import cache
 from restora.service.changes import ChangeDep
 from restora.service.db import StoreDep
 from restora.service.pagination import Page, Paging, sort_key
@@ -498,9 +499,22 @@ def _appraisal(
     summary="One appraisal version: the appraisal JSON document",
 )
 def get_appraisal(
-    project_id: ProjectId, version: Version, store: StoreDep, principal: CanReadAppraisal
+    project_id: ProjectId,
+    version: Version,
+    request: Request,
+    store: StoreDep,
+    principal: CanReadAppraisal,
 ) -> Any:
-    return jsonable(_appraisal(store, principal, project_id, version, document=True)["document"])
+    # a stored version never changes: its JSON is kept per store revision and caller
+    # (restora.service.cache), so a hit skips the 200 kB document's read and validation
+    return cache.cached_json(
+        request,
+        ("appraisal", cache.caller(principal), project_id, version),
+        lambda: jsonable(
+            _appraisal(store, principal, project_id, version, document=True)["document"]
+        ),
+        dump=cache.json_bytes,
+    )
 
 
 def _download(
