@@ -66,7 +66,9 @@ def test_the_diagnosis_is_the_clis(admin):
         (z["site_id"], [(x["zone_id"], x["zone_class"], x["area_hm2"]) for x in z["zones"]])
         for z in zones
     ]  # fmt: skip
-    assert all(x["geometry"]["type"] in ("Polygon", "MultiPolygon") for z in d["zones"] for x in z["zones"])
+    assert all(
+        x["geometry"]["type"] in ("Polygon", "MultiPolygon") for z in d["zones"] for x in z["zones"]
+    )
     suit = _cli(admin, "diagnose", "suitability", "--mine", MINE)
     assert {s["site_id"]: s["best_use"] for s in d["suitability"]} == {
         s["site_id"]: s["best_use"] for s in suit["sites"]
@@ -94,7 +96,10 @@ def test_the_valuation_totals_agree_with_the_equivalent_factor_method(admin, tmp
     v = admin.get(f"/api/v1/mines/{MINE}/valuation", params={"on": ON, "start_year": START})
     assert v.status_code == 200, v.text
     v = v.json()
-    sites = {s["site_id"]: s for s in admin.get("/api/v1/sites", params={"mine_id": MINE}).json()["items"]}
+    sites = {
+        s["site_id"]: s
+        for s in admin.get("/api/v1/sites", params={"mine_id": MINE}).json()["items"]
+    }
     plan = admin.get(f"/api/v1/mines/{MINE}/plan", params={"on": ON, "start_year": START}).json()
     after_use = {s["site_id"]: s["after_use"] for s in plan["sites"]}
     areas: dict[str, float] = defaultdict(float)

@@ -113,6 +113,7 @@ def test_one_json_line_per_request_with_its_id(client, log_lines):
 def test_a_500_logs_its_traceback_with_the_request_id(app, log_lines):
     """Failed at e3e438a: the unexpected error was answered outside the request's middleware,
     so its log line had no request id and the 500 had neither X-Request-ID nor the CSP."""
+
     def broken() -> None:
         raise ZeroDivisionError("the divisor of the test")
 

@@ -57,7 +57,9 @@ def revision(engine: sa.Engine) -> int:
     """The store's revision: the id of its last change (0 for a store never changed)."""
     with engine.connect() as conn:
         conn.execution_options(restora_read_only=True)
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.id), 0))).scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.coalesce(sa.func.max(changes.c.id), 0))).scalar_one()
+        )
 
 
 def compute(store: Any) -> tuple[dict[str, Priority], list[dict[str, Any]]]:

@@ -29,6 +29,7 @@ ROUTERS: tuple[str, ...] = (
     "complaints",
     "disclosures",
 )
+ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (P2)
 
 
 def api_router() -> APIRouter:
