@@ -248,3 +248,22 @@ def token_account(request: Request, digest: str, lookup: Callable[[], Any]) -> A
 def json_bytes(value: Any) -> bytes:
     """JSON of a JSON-safe value as FastAPI writes it (UTF-8, compact, no NaN)."""
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def cached_json_async(
+    request: Request,
+    key: Hashable,
+    make: Callable[[], Any],
+    *,
+    dump: Callable[[Any], bytes] | None = None,
+) -> Response:
+    """:func:`cached_json` for an ``async`` route: a hit at a known revision is answered on the
+    event loop, without a worker thread; anything else runs in the thread pool."""
+    from starlette.concurrency import run_in_threadpool
+
+    rev = known_revision(request)
+    if rev is not None:
+        body = response_cache(request).get(key, rev)
+        if body is not None:
+            return Response(content=body, media_type=MEDIA_TYPE)
+    return await run_in_threadpool(lambda: cached_json(request, key, make, dump=dump))

@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 
 
-def get_store(request: Request) -> Any:
-    """The app's :class:`restora.store.Store`."""
+async def get_store(request: Request) -> Any:
+    """The app's :class:`restora.store.Store` (no I/O: called on the event loop, not in a thread)."""
     return request.app.state.store
 
 
-def get_engine(request: Request) -> sa.Engine:
+async def get_engine(request: Request) -> sa.Engine:
     """The store's SQLAlchemy engine (reads go straight through Core, never pandas)."""
     return request.app.state.store.engine  # type: ignore[no-any-return]
 

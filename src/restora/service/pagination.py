@@ -34,7 +34,7 @@ class PageParams(BaseModel):
     sort: str | None = None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
     offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
     sort: Annotated[

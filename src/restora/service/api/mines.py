@@ -184,7 +184,7 @@ def _public(row: Any, ranked: dict[str, Priority]) -> MinePublic:
 
 
 @router.get("", response_model=Page[MinePublic], summary="List the mines of the register")
-def list_mines(
+async def list_mines(
     request: Request,
     engine: EngineDep,
     principal: CanRead,
@@ -247,7 +247,7 @@ def list_mines(
 
     # one page per store revision and caller: restora.service.cache
     key = ("mines", cache.caller(principal), cache.query_key(request))
-    return cache.cached_json(request, key, page)  # type: ignore[return-value]
+    return await cache.cached_json_async(request, key, page)  # type: ignore[return-value]
 
 
 def _one(conn: sa.Connection, mine_id: str) -> Any:

@@ -498,7 +498,7 @@ def _appraisal(
     response_model=dict[str, Any],
     summary="One appraisal version: the appraisal JSON document",
 )
-def get_appraisal(
+async def get_appraisal(
     project_id: ProjectId,
     version: Version,
     request: Request,
@@ -507,7 +507,7 @@ def get_appraisal(
 ) -> Any:
     # a stored version never changes: its JSON is kept per store revision and caller
     # (restora.service.cache), so a hit skips the 200 kB document's read and validation
-    return cache.cached_json(
+    return await cache.cached_json_async(
         request,
         ("appraisal", cache.caller(principal), project_id, version),
         lambda: jsonable(
