@@ -1,0 +1,596 @@
+"""The allocation of finance products to restoration projects that funds the most ecological value.
+
+A mixed-integer programme solved by HiGHS (through :func:`scipy.optimize.milp`); the
+formulation, the tie-break, the decomposition and the meaning of the shadow prices are in
+docs/matching.md ("The allocation model").
+
+For projects j, products k and the eligible pairs E (only those are built):
+
+.. math::
+
+    \\max \\sum_j (v_j - \\varepsilon\\, n_j)\\, y_j
+    \\quad\\text{s.t.}\\quad
+    \\sum_{k:(j,k)\\in E} x_{jk} = n_j y_j,\\;
+    \\sum_{j:(j,k)\\in E} x_{jk} \\le C_k,\\;
+    t^{min}_k z_{jk} \\le x_{jk} \\le t^{max}_k z_{jk},\\;
+    \\sum_{j \\in r} n_j y_j \\le s \\sum_j n_j y_j \\;\\forall r,
+
+with :math:`y_j, z_{jk} \\in \\{0, 1\\}`, :math:`x_{jk} \\ge 0` [CNY], need :math:`n_j` [CNY],
+ecological value :math:`v_j`, capacity :math:`C_k` [CNY], tickets :math:`t_k` [CNY] and the
+region share :math:`s` [1]. :math:`z_{jk}` is only built when :math:`t^{min}_k > 0` (otherwise
+:math:`0 \\le x_{jk} \\le t^{max}_k` says the same).
+
+References
+----------
+Huangfu, Q. and Hall, J. A. J. (2018). Parallelizing the dual revised simplex method.
+Mathematical Programming Computation 10(1), 119–142. DOI: 10.1007/s12532-017-0130-5 (HiGHS).
+Issue 14, "Optimal allocation".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import reduce
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse.csgraph import connected_components
+
+from restora.matching.eligibility import check, explain_unfunded
+from restora.matching.pairs import Pairs, ProjectArrays, eligible_pairs, project_arrays
+from restora.matching.problem import Problem
+
+__all__ = [
+    "AllocationLine",
+    "AllocationResult",
+    "Binding",
+    "allocate",
+    "causes_of_unfunded",
+    "result_document",
+    "tie_break_weight",
+    "unfunded_reasons",
+]
+
+#: An amount below this is noise of the solver's tolerances, not money [CNY].
+_CNY_NOISE = 1e-4
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    """Money from one product to one project [CNY]."""
+
+    project: str
+    product: str
+    amount_cny: float
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A constraint with no slack at the solution.
+
+    ``kind`` is ``capacity`` (``name`` a product id) or ``region_cap`` (``name`` a region);
+    ``slack`` [CNY] is what is left of it (≈ 0).
+    """
+
+    kind: str
+    name: str
+    slack: float
+
+    def document(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"constraint": self.kind, "name": self.name, "slack_cny": self.slack}
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """An allocation and what the solver proved about it.
+
+    Attributes
+    ----------
+    status : str
+        ``optimal`` (proven within the requested MIP gap), ``time_limit`` (stopped at the time
+        limit; ``mip_gap`` says how far from optimal it may be), ``infeasible`` (the solver
+        found no solution — never expected: funding nothing is always feasible, so this means a
+        numerical failure) or ``greedy`` (the first-come baseline).
+    objective : float
+        Ecological value funded (without the tie-break) [ecological value].
+    money_cny : float
+        Money allocated [CNY].
+    funded, unfunded : tuple of str
+        Project ids, in the instance's order.
+    allocations : tuple of AllocationLine
+    causes : mapping
+        For unfunded projects with eligible products: why the allocation left them out.
+    binding : tuple of Binding
+    shadow_prices : mapping
+        Product id → ecological value per extra yuan of capacity [ecological value / CNY] (≥ 0).
+    mip_gap : float
+        Relative gap HiGHS proved, (bound − objective) / |bound| over all components [1].
+    dual_bound : float
+        An upper bound on the ecological value any allocation can fund, from the bound HiGHS
+        proved on the tie-broken objective plus the largest the tie-break term can be
+        [ecological value].
+    """
+
+    status: str
+    objective: float
+    money_cny: float
+    funded: tuple[str, ...]
+    unfunded: tuple[str, ...]
+    allocations: tuple[AllocationLine, ...]
+    causes: Mapping[str, str] = field(default_factory=dict)
+    binding: tuple[Binding, ...] = ()
+    shadow_prices: Mapping[str, float] = field(default_factory=dict)
+    mip_gap: float = 0.0
+    dual_bound: float = math.nan
+    pairs: int = 0
+    components: int = 0
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+def tie_break_weight(ecological_values: Sequence[float] | np.ndarray, total_need: float) -> float:
+    """The weight ε [ecological value / CNY] of money in the objective, for "ties: less money".
+
+    Parameters
+    ----------
+    ecological_values : array
+        The projects' ecological values.
+    total_need : float
+        Sum of all projects' needs [CNY].
+
+    Returns
+    -------
+    float
+        ε = q / (2 (N + 1)), where q is the resolution of the ecological values (the greatest
+        common divisor of the values written to six decimals: every difference between two sets
+        of projects' values is a multiple of q) and N the total need. The whole tie-break term
+        ε Σ n_j y_j is then below q / 2, so it can never outweigh a difference in ecological
+        value (at least q) and only decides between sets of equal value.
+
+    Examples
+    --------
+    >>> tie_break_weight([3, 6, 9], 999.0)  # q = 3
+    0.0015
+    >>> tie_break_weight([0.5, 1.25], 99.0)  # q = 0.25
+    0.00125
+    """
+    micro = [round(abs(float(v)) * 1e6) for v in ecological_values]
+    g = reduce(math.gcd, micro, 0)
+    q = float(Fraction(g, 10**6)) if g else 1.0
+    return q / (2.0 * (total_need + 1.0))
+
+
+@dataclass
+class _Model:
+    """One block of the programme: some projects, the pairs among them, its products."""
+
+    projects: np.ndarray  # global project indices
+    pairs: np.ndarray  # indices into the global pair arrays
+
+
+def _components(n_projects: int, n_products: int, pairs: Pairs) -> tuple[int, np.ndarray]:
+    graph = sparse.coo_matrix(
+        (np.ones(len(pairs)), (pairs.project, n_projects + pairs.product)),
+        shape=(n_projects + n_products,) * 2,
+    )
+    return connected_components(graph, directed=False)
+
+
+def _solve_block(
+    m: _Model,
+    pairs: Pairs,
+    a: ProjectArrays,
+    cap: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    eps: float,
+    share: float | None,
+    gap: float,
+    time_limit: float | None,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Solve one block; returns status, y (per project of the block), x (per pair), z (per
+    pair, 1 where used), objective and dual bound of the (minimised, negated) programme."""
+    nj, npair = len(m.projects), len(m.pairs)
+    local = np.full(len(a.need), -1, dtype=np.int64)
+    local[m.projects] = np.arange(nj)
+    pj = local[pairs.project[m.pairs]]
+    pk_global = pairs.product[m.pairs]
+    ks, pk = np.unique(pk_global, return_inverse=True)
+    nk = len(ks)
+    need = a.need[m.projects]
+    zmask = tmin[pk_global] > 0
+    zi = np.flatnonzero(zmask)
+    nz = len(zi)
+    nvar = nj + npair + nz
+    iy, ix, iz = 0, nj, nj + npair
+
+    c = np.zeros(nvar)
+    c[:nj] = -(a.eco[m.projects] - eps * need)
+    lb = np.zeros(nvar)
+    ub = np.ones(nvar)
+    ub[ix : ix + npair] = np.minimum(np.minimum(tmax[pk_global], cap[pk_global]), need[pj])
+    integrality = np.zeros(nvar)
+    integrality[:nj] = 1
+    integrality[iz:] = 1
+
+    rows, cols, vals = [], [], []
+    lo, hi = [], []
+    # demand: sum_k x_jk - n_j y_j = 0
+    rows += [pj, np.arange(nj)]
+    cols += [ix + np.arange(npair), iy + np.arange(nj)]
+    vals += [np.ones(npair), -need]
+    lo.append(np.zeros(nj))
+    hi.append(np.zeros(nj))
+    r0 = nj
+    # capacity: sum_j x_jk <= C_k
+    rows.append(r0 + pk)
+    cols.append(ix + np.arange(npair))
+    vals.append(np.ones(npair))
+    lo.append(np.full(nk, -np.inf))
+    hi.append(cap[ks])
+    r0 += nk
+    # tickets: x - tmax z <= 0 and tmin z - x <= 0
+    if nz:
+        rz = np.arange(nz)
+        rows += [r0 + rz, r0 + rz, r0 + nz + rz, r0 + nz + rz]
+        cols += [ix + zi, iz + rz, ix + zi, iz + rz]
+        vals += [np.ones(nz), -tmax[pk_global[zi]], -np.ones(nz), tmin[pk_global[zi]]]
+        lo.append(np.full(2 * nz, -np.inf))
+        hi.append(np.zeros(2 * nz))
+        r0 += 2 * nz
+    # region cap: sum_{j in r} n_j y_j - s sum_j n_j y_j <= 0
+    if share is not None and share < 1:
+        regions = a.region[m.projects]
+        used = np.unique(regions)
+        rr = np.searchsorted(used, regions)
+        nr = len(used)
+        rows += [r0 + rr, np.repeat(r0 + np.arange(nr), nj)]
+        cols += [iy + np.arange(nj), np.tile(iy + np.arange(nj), nr)]
+        vals += [need, np.tile(-share * need, nr)]
+        lo.append(np.full(nr, -np.inf))
+        hi.append(np.zeros(nr))
+        r0 += nr
+    A = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, nvar)
+    )
+    options: dict[str, Any] = {"disp": False, "mip_rel_gap": gap, "presolve": True}
+    if time_limit is not None:
+        options["time_limit"] = max(float(time_limit), 0.1)
+    res = milp(
+        c,
+        integrality=integrality,
+        bounds=Bounds(lb, ub),
+        constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
+        options=options,
+    )
+    if res.x is None:
+        return res.status, np.zeros(nj), np.zeros(npair), np.zeros(npair), 0.0, 0.0
+    y = np.round(res.x[:nj])
+    x = res.x[ix : ix + npair].copy()
+    x[x < _CNY_NOISE] = 0.0
+    z = (x > 0).astype(float)
+    if nz:
+        z[zi] = np.round(res.x[iz:])
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = float(res.fun) if bound is None or not np.isfinite(bound) else float(bound)
+    return res.status, y, x, z, float(res.fun), bound
+
+
+def _shadow_prices(
+    funded: np.ndarray,
+    pairs: Pairs,
+    x: np.ndarray,
+    z: np.ndarray,
+    a: ProjectArrays,
+    cap: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    share: float | None,
+    n_products: int,
+) -> np.ndarray:
+    """Capacity duals of the LP around the solution (docs/matching.md, "Shadow prices").
+
+    The funded projects stay funded (y = 1) with the products they use (z fixed: each used
+    pair's amount between its tickets, unused pairs closed); the unfunded projects' y and z are
+    relaxed to [0, 1]. Fixing every y and z would leave an objective that does not depend on
+    x, whose duals are all zero; this LP prices what one more yuan of a product would buy at
+    the margin: (a share of) the next project it could fund, after re-routing the funded ones.
+    """
+    used = z > 0.5
+    # the funded projects' used pairs, and every pair of an unfunded project
+    cols = np.flatnonzero(used | ~funded[pairs.project])
+    uf = np.flatnonzero(~funded & np.isin(np.arange(len(funded)), pairs.project[cols]))
+    if len(uf) == 0 and len(cols) == 0:
+        return np.zeros(n_products)
+    npair, nu = len(cols), len(uf)
+    pj = pairs.project[cols]
+    pk = pairs.product[cols]
+    need = a.need
+    # variables: x over cols, then y over the unfunded projects uf
+    c = np.concatenate([np.zeros(npair), -a.eco[uf]])
+    lb = np.concatenate([np.where(used[cols], tmin[pk], 0.0), np.zeros(nu)])
+    ub = np.concatenate([np.minimum(tmax[pk], need[pj]), np.ones(nu)])
+    # demand of the funded: sum_k x_jk = n_j; of the unfunded: sum_k x_jk - n_j y_j = 0
+    projects = np.unique(pj)
+    row_of = np.full(len(need), -1, dtype=np.int64)
+    row_of[projects] = np.arange(len(projects))
+    uf_col = np.full(len(need), -1, dtype=np.int64)
+    uf_col[uf] = npair + np.arange(nu)
+    has_row = row_of[uf] >= 0
+    eq = sparse.csr_matrix(
+        (
+            np.concatenate([np.ones(npair), -need[uf][has_row]]),
+            (
+                np.concatenate([row_of[pj], row_of[uf][has_row]]),
+                np.concatenate([np.arange(npair), uf_col[uf][has_row]]),
+            ),
+        ),
+        shape=(len(projects), npair + nu),
+    )
+    b_eq = np.where(funded[projects], need[projects], 0.0)
+    ks = np.unique(pk)
+    k_row = np.searchsorted(ks, pk)
+    ub_rows = [
+        sparse.csr_matrix((np.ones(npair), (k_row, np.arange(npair))), shape=(len(ks), npair + nu))
+    ]
+    b_ub = [cap[ks]]
+    if share is not None and share < 1:
+        fixed = need * funded
+        used_regions = np.unique(a.region[np.concatenate([projects, uf])])
+        for r in used_regions:
+            # sum_{j in r} n_j y_j - s sum_j n_j y_j <= 0, funded projects as constants
+            coef = np.zeros(npair + nu)
+            coef[npair:] = need[uf] * ((a.region[uf] == r) - share)
+            const = fixed[a.region == r].sum() - share * fixed.sum()
+            ub_rows.append(sparse.csr_matrix(coef))
+            b_ub.append(np.array([-const]))
+    res = linprog(
+        c,
+        A_ub=sparse.vstack(ub_rows).tocsr(),
+        b_ub=np.concatenate(b_ub),
+        A_eq=eq,
+        b_eq=b_eq,
+        bounds=np.column_stack([lb, ub]),
+        method="highs",
+    )
+    prices = np.zeros(n_products)
+    if res.status == 0:
+        prices[ks] = np.maximum(-res.ineqlin.marginals[: len(ks)], 0.0)
+    return prices
+
+
+def allocate(
+    problem: Problem,
+    *,
+    gap: float = 0.01,
+    time_limit: float | None = None,
+    decompose: bool = True,
+    shadow_prices: bool = True,
+    pairs: Pairs | None = None,
+    arrays: ProjectArrays | None = None,
+) -> AllocationResult:
+    """Fund the projects of ``problem`` with its products so as to maximise ecological value.
+
+    Parameters
+    ----------
+    problem : Problem
+    gap : float
+        Relative MIP gap at which HiGHS may stop [1] (0.01: the value funded is proven within
+        1 % of the optimum; 0: optimal within HiGHS's tolerances).
+    time_limit : float, optional
+        Seconds for all blocks together; a block that reaches it returns its best solution
+        (status ``time_limit``).
+    decompose : bool
+        Solve the connected components of the eligibility graph separately (only without a
+        region cap, which couples all projects).
+    shadow_prices : bool
+        Compute the capacities' shadow prices (one more LP).
+    pairs, arrays : optional
+        Eligible pairs and project arrays, if already computed.
+
+    Returns
+    -------
+    AllocationResult
+
+    Notes
+    -----
+    Funding nothing always satisfies every constraint, so the programme is never infeasible:
+    "nothing can be funded" is an optimal answer with objective 0. Status ``infeasible`` is
+    kept for a solver that fails to return any solution. Ties in ecological value go to the
+    allocation that uses less money (:func:`tie_break_weight`).
+    """
+    t0 = time.perf_counter()
+    a = project_arrays(problem.projects) if arrays is None else arrays
+    pr = eligible_pairs(problem, a) if pairs is None else pairs
+    t_pairs = time.perf_counter()
+    nj, nk = len(problem.projects), len(problem.products)
+    cap = np.array([k.capacity_cny for k in problem.products], dtype=float)
+    tmin = np.array([k.ticket_min_cny for k in problem.products], dtype=float)
+    tmax = np.array([k.ticket_max_cny for k in problem.products], dtype=float)
+    share = problem.limits.max_region_share
+    eps = tie_break_weight(a.eco, float(a.need.sum()))
+
+    in_model = np.zeros(nj, dtype=bool)
+    in_model[pr.project] = True
+    if decompose and (share is None or share >= 1):
+        ncomp, labels = _components(nj, nk, pr)
+        pair_label = labels[pr.project]
+        order = np.argsort(pair_label, kind="stable")
+        starts = np.searchsorted(pair_label[order], np.arange(ncomp + 1))
+        proj_label = labels[:nj]
+        porder = np.argsort(proj_label, kind="stable")
+        pstarts = np.searchsorted(proj_label[porder], np.arange(ncomp + 1))
+        blocks = []
+        for c_ in range(ncomp):
+            ps = order[starts[c_] : starts[c_ + 1]]
+            if len(ps):
+                js = porder[pstarts[c_] : pstarts[c_ + 1]]
+                blocks.append(_Model(js[in_model[js]], ps))
+    else:
+        blocks = [_Model(np.flatnonzero(in_model), np.arange(len(pr)))] if len(pr) else []
+
+    y_all = np.zeros(nj)
+    x_all = np.zeros(len(pr))
+    z_all = np.zeros(len(pr))
+    fun, bound = 0.0, 0.0
+    statuses: list[int] = []
+    deadline = None if time_limit is None else t0 + time_limit
+    # big blocks first: the time limit is shared, the big ones need it
+    for m in sorted(blocks, key=lambda b: -len(b.pairs)):
+        left = None if deadline is None else deadline - time.perf_counter()
+        code, y, x, z, f, b = _solve_block(m, pr, a, cap, tmin, tmax, eps, share, gap, left)
+        statuses.append(code)
+        y_all[m.projects] = y
+        x_all[m.pairs] = x
+        z_all[m.pairs] = z
+        fun += f
+        bound += b
+    t_solve = time.perf_counter()
+    # projects needing nothing are funded without money wherever they are eligible
+    funded = y_all > 0.5
+    if any(s not in (0, 1) for s in statuses):
+        status = "infeasible"
+    elif any(s == 1 for s in statuses):
+        status = "time_limit"
+    else:
+        status = "optimal"
+    mip_gap = 0.0 if abs(bound) < 1e-12 else max(0.0, (fun - bound) / abs(bound))
+
+    used = np.bincount(pr.product, weights=x_all, minlength=nk)
+    binding = [
+        Binding("capacity", problem.products[k].id, float(cap[k] - used[k]))
+        for k in np.flatnonzero(used > 0)
+        if cap[k] - used[k] <= max(1e-6 * cap[k], 0.01)
+    ]
+    money = float((a.need * funded).sum())
+    if share is not None and share < 1 and money > 0:
+        by_region = np.bincount(a.region, weights=a.need * funded, minlength=len(a.regions))
+        for r in np.flatnonzero(by_region > 0):
+            slack = share * money - by_region[r]
+            if slack <= max(1e-6 * money, 0.01):
+                binding.append(Binding("region_cap", a.regions[r], float(slack)))
+    prices = np.zeros(nk)
+    if shadow_prices and len(pr) and status != "infeasible":
+        prices = _shadow_prices(funded, pr, x_all, z_all, a, cap, tmin, tmax, share, nk)
+    t_prices = time.perf_counter()
+
+    lines = [
+        AllocationLine(problem.projects[j].id, problem.products[k].id, float(v))
+        for j, k, v in zip(pr.project, pr.product, x_all, strict=True)
+        if v > 0
+    ]
+    lines.sort(key=lambda line_: (line_.project, line_.product))
+    causes = causes_of_unfunded(
+        problem, a, pr, funded, cap - used, tmin, tmax, share, money, in_model
+    )
+    return AllocationResult(
+        status=status,
+        objective=float((a.eco * funded).sum()),
+        money_cny=money,
+        funded=tuple(p.id for p, f in zip(problem.projects, funded, strict=True) if f),
+        unfunded=tuple(p.id for p, f in zip(problem.projects, funded, strict=True) if not f),
+        allocations=tuple(lines),
+        causes=causes,
+        binding=tuple(binding),
+        shadow_prices={k.id: float(p) for k, p in zip(problem.products, prices, strict=True)},
+        mip_gap=float(mip_gap),
+        dual_bound=-bound + eps * float(a.need[in_model].sum()),
+        pairs=len(pr),
+        components=len(blocks),
+        seconds={
+            "pairs": t_pairs - t0,
+            "solve": t_solve - t_pairs,
+            "shadow_prices": t_prices - t_solve,
+        },
+    )
+
+
+def causes_of_unfunded(
+    problem: Problem,
+    a: ProjectArrays,
+    pr: Pairs,
+    funded: np.ndarray,
+    residual: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    share: float | None,
+    money: float,
+    in_model: np.ndarray,
+) -> dict[str, str]:
+    """Why each unfunded project with eligible products was left out."""
+    out: dict[str, str] = {}
+    usable = np.where(
+        residual[pr.product] >= tmin[pr.product],
+        np.minimum(tmax[pr.product], residual[pr.product]),
+        0.0,
+    )
+    reach = np.bincount(pr.project, weights=usable, minlength=len(a.need))
+    by_region = np.bincount(a.region, weights=a.need * funded, minlength=len(a.regions))
+    for j in np.flatnonzero(in_model & ~funded):
+        need = a.need[j]
+        if reach[j] < need - _CNY_NOISE:
+            out[problem.projects[j].id] = (
+                f"capacity: its eligible products have {reach[j]:,.0f} CNY left that it could "
+                f"use, it needs {need:,.0f} CNY"
+            )
+        elif share is not None and by_region[a.region[j]] + need > share * (money + need) + 0.01:
+            out[problem.projects[j].id] = (
+                f"region cap: funding it would take region {a.regions[a.region[j]]} above "
+                f"{share:.0%} of the money allocated"
+            )
+        elif a.eco[j] <= 0:
+            out[problem.projects[j].id] = (
+                "optimality: its ecological value is 0, funding it only uses money"
+            )
+        else:
+            out[problem.projects[j].id] = (
+                "optimality: the capacity it could use funds projects of more ecological value "
+                "(or its tickets cannot be combined to its need, or within the MIP gap)"
+            )
+    return out
+
+
+def unfunded_reasons(problem: Problem, result: AllocationResult) -> list[dict[str, Any]]:
+    """``unfunded[]`` of the contract: each unfunded project with its reasons in words.
+
+    Calls :func:`restora.matching.eligibility.check` for every product of each unfunded
+    project; meant for the instances people read, not for 10^5 × 10^3 benchmarks.
+    """
+    by_id = {p.id: p for p in problem.projects}
+    out = []
+    for pid in result.unfunded:
+        project = by_id[pid]
+        verdicts = [check(project, k) for k in problem.products]
+        reasons = explain_unfunded(project, verdicts, cause=result.causes.get(pid))
+        out.append({"project": pid, "reasons": reasons})
+    return out
+
+
+def result_document(
+    problem: Problem, result: AllocationResult, *, reasons: bool = True
+) -> dict[str, Any]:
+    """The contract's output document (issue 14): status, objective, funded, allocations,
+    unfunded with reasons, binding, shadow_prices; plus money_cny, mip_gap and dual_bound."""
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "funded": list(result.funded),
+        "allocations": [
+            {"project": line.project, "product": line.product, "amount_cny": line.amount_cny}
+            for line in result.allocations
+        ],
+        "unfunded": unfunded_reasons(problem, result)
+        if reasons
+        else [{"project": p, "reasons": []} for p in result.unfunded],
+        "binding": [b.document() for b in result.binding],
+        "shadow_prices": dict(result.shadow_prices),
+        "money_cny": result.money_cny,
+        "mip_gap": result.mip_gap,
+        "dual_bound": result.dual_bound,
+    }
