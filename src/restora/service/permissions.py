@@ -104,6 +104,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "fund.read": (NR, ENT, EVAL),
     "fund.write": (ENT,),
     "verification.write": (EVAL,),
+    # -- the project library, finance supply and the market (docs/market.md) ------------------
+    "library.read": (NR, ECO, FIN, ENT, EVAL),  # listings (finance: of its scope)
+    "library.publish": (NR, ENT),  # publish/withdraw a listing, choose a claim (the owner)
+    "supply.read": (NR, FIN, ENT, EVAL),  # products (finance: its organisation's)
+    "supply.manage": (FIN,),  # a provider's own products
+    "market.claim": (FIN,),  # claim a listing, answer when chosen
+    "market.inbox": (NR, FIN, ENT),  # an organisation's notifications and claims
     # -- background jobs ----------------------------------------------------------------------
     "job.read": (NR, ECO, ENT, EVAL),
     "job.cancel": (NR, ENT),

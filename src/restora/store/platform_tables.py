@@ -225,3 +225,119 @@ complaint_events = sa.Table(
     sa.Column("details", sa.JSON, nullable=True),
 )
 """A complaint's history, append-only (triggers of revision 0008 refuse UPDATE and DELETE)."""
+
+# ---------------------------------------------------------------------------- 0009 the market
+listings = sa.Table(
+    "listings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.ForeignKey("projects.project_id"), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("appraisal_id", sa.ForeignKey("appraisals.id"), nullable=False),
+    sa.Column("appraisal_version", sa.Integer, nullable=False),
+    sa.Column("inputs_sha256", sa.String, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.Column("amount_cny", sa.Double, nullable=False),
+    sa.Column("needed_by", sa.String, nullable=True),
+    sa.Column("schedule", sa.JSON, nullable=False),
+    sa.Column("instrument", sa.String, nullable=False),
+    sa.Column("tenor_years", sa.Double, nullable=True),
+    sa.Column("stage", sa.String, nullable=False),
+    sa.Column("collateral", sa.JSON, nullable=False),
+    sa.Column("region_code", sa.String, nullable=True, index=True),
+    sa.Column("mineral", sa.String, nullable=True),
+    sa.Column("mode", sa.String, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("claim_window_hours", sa.Integer, nullable=False),
+    sa.Column("access_claims", sa.Integer, nullable=False),
+    sa.Column("answer_hours", sa.Integer, nullable=False),
+    sa.Column("status", sa.String, nullable=False, index=True),
+    sa.Column("owner_org_id", sa.ForeignKey("organisations.id"), nullable=True, index=True),
+    sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("project_id", "version"),
+)
+"""A project's need in the library, from one stored appraisal version (``figures`` extracted
+from its document by restora.matching.library); ``status`` open, withdrawn or superseded (a
+newer version published); matched and closed are read from the claims and ``closes_at``."""
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("org_id", sa.ForeignKey("organisations.id"), nullable=False, index=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("instrument", sa.String, nullable=False),
+    sa.Column("capacity_cny", sa.Double, nullable=False),
+    sa.Column("ticket_min_cny", sa.Double, nullable=False),
+    sa.Column("ticket_max_cny", sa.Double, nullable=False),
+    sa.Column("tenor_min_years", sa.Double, nullable=True),
+    sa.Column("tenor_max_years", sa.Double, nullable=True),
+    sa.Column("rate", sa.Double, nullable=True),
+    sa.Column("fee_rate", sa.Double, nullable=True),
+    sa.Column("premium_rate", sa.Double, nullable=True),
+    sa.Column("requirements", sa.JSON, nullable=False),
+    sa.Column("preferences", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""A provider organisation's finance product (a bank's green loan, a fund, a guarantee …)."""
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("listing_id", sa.ForeignKey("listings.id"), nullable=False, index=True),
+    sa.Column("product_id", sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("org_id", sa.ForeignKey("organisations.id"), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("access", sa.Boolean, nullable=False),
+    sa.Column("amount_cny", sa.Double, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("claimed_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("chosen_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("chosen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answer_due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answer", sa.String, nullable=True),
+    sa.Column("terms", sa.JSON, nullable=True),
+    sa.Column("answered_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("listing_id", "org_id"),
+    sa.UniqueConstraint("listing_id", "seq"),
+)
+"""A provider's claim of a listing (``seq``: its place; ``access``: among the first N), the
+owner's choice and the provider's answer; a chosen claim unanswered after ``answer_due_at``
+has lapsed (read from the timestamps, restora.store.market)."""
+
+market_events = sa.Table(
+    "market_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("listing_id", sa.ForeignKey("listings.id"), nullable=False, index=True),
+    sa.Column("claim_id", sa.ForeignKey("claims.id"), nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("user_id", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("org_id", sa.ForeignKey("organisations.id"), nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+)
+"""Every step of a listing, append-only (triggers of revision 0009)."""
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("org_id", sa.ForeignKey("organisations.id"), nullable=False, index=True),
+    sa.Column("listing_id", sa.ForeignKey("listings.id"), nullable=False),
+    sa.Column("claim_id", sa.ForeignKey("claims.id"), nullable=True),
+    sa.Column("product_id", sa.ForeignKey("products.id"), nullable=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("details", sa.JSON, nullable=True),
+)
+"""An organisation's inbox, append-only (triggers of revision 0009)."""

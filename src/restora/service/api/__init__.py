@@ -30,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "disclosures",
 )
 ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (P2)
+ROUTERS += ("market",)  # the project library, finance supply and the market (issue 14)
 
 
 def api_router() -> APIRouter:
