@@ -5,6 +5,7 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 ``scripts/vendor-web.sh``; 中文 / English through Babel catalogues (:mod:`.i18n`).
 
 - :mod:`.pages` — sign-in, the register map, a mine, projects, jobs, complaints, audit, about;
+- :mod:`.marketpage` — the project library, finance products, offers and claims;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Add the web pages, the map's GeoJSON and the API docs page to ``app``."""
-    from restora.service.web import docs, geo, pages, public
+    from restora.service.web import docs, geo, marketpage, pages, public
 
-    for module in (docs, geo, pages, public):
+    for module in (docs, geo, pages, public, marketpage):
         app.include_router(module.router)

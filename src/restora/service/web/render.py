@@ -31,6 +31,9 @@ STATIC_PREFIX = "/static"
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/map", N_("Register map"), "register.read"),
     ("/projects", N_("Projects"), "project.read"),
+    ("/library", N_("Project library"), "library.read"),
+    ("/products", N_("Finance products"), "supply.manage"),
+    ("/offers", N_("Offers and claims"), "market.inbox"),
     ("/jobs", N_("Jobs"), "job.read"),
     ("/complaints", N_("Complaints"), "complaint.read"),
     ("/audit", N_("Audit trail"), "audit.read"),
