@@ -213,3 +213,21 @@ def test_greedy_first_come_loses_value() -> None:
     g = greedy(problem)
     assert g.funded == ("a",) and g.objective == 6
     assert g.causes["b"].startswith("capacity:")
+
+
+@pytest.mark.slow
+def test_large_block_method_is_feasible_and_its_bound_holds() -> None:
+    # every block through the Lagrangian path (large_block=0): the allocation keeps every
+    # constraint, never beats the brute-force optimum, and the bound is never below it
+    rng = random.Random(11)
+    for _ in range(150):
+        problem = random_problem(rng)
+        problem = Problem(problem.projects, problem.products, Limits(None))
+        value, _, _, _ = brute_force(problem)
+        result = allocate(problem, gap=0.0, large_block=0)
+        assert result.status in ("optimal", "feasible")
+        _feasible(problem, result)
+        assert result.objective <= value + 1e-9
+        assert result.dual_bound >= value - 1e-6
+        if result.status == "optimal":
+            assert result.objective == pytest.approx(value, abs=1e-6)

@@ -32,6 +32,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("fund", "fund", "The mine restoration fund."),
     ("finance", "finance", "Cash-flow metrics and financing instruments."),
     ("modes", "modes", "Value-realization modes and IAD evaluation."),
+    ("match", "match", "Projects matched to finance products: eligibility, optimal allocation."),
     ("users", "users", "Platform accounts: create, token, list, deactivate."),
 )
 # Modules that add top-level commands (``register(app)``): (module, command names).

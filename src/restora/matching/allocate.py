@@ -43,6 +43,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from restora.matching.eligibility import check, explain_unfunded
+from restora.matching.large import solve_large_block
 from restora.matching.pairs import Pairs, ProjectArrays, eligible_pairs, project_arrays
 from restora.matching.problem import Problem
 
@@ -95,7 +96,8 @@ class AllocationResult:
     ----------
     status : str
         ``optimal`` (proven within the requested MIP gap), ``time_limit`` (stopped at the time
-        limit; ``mip_gap`` says how far from optimal it may be), ``infeasible`` (the solver
+        limit; ``mip_gap`` says how far from optimal it may be), ``feasible`` (a large block
+        ended above the requested gap; ``mip_gap`` is the gap proven), ``infeasible`` (the solver
         found no solution — never expected: funding nothing is always feasible, so this means a
         numerical failure) or ``greedy`` (the first-come baseline).
     objective : float
@@ -282,6 +284,40 @@ def _solve_block(
     return res.status, y, x, z, float(res.fun), bound
 
 
+_NOT_PROVEN = -1  # a large block whose value is not within the gap of its LP bound
+
+
+def _solve_large(
+    m: _Model,
+    pairs: Pairs,
+    a: ProjectArrays,
+    cap: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    eps: float,
+    gap: float,
+    time_limit: float | None,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """A block too big for branch-and-bound: :func:`restora.matching.large.solve_large_block`."""
+    local = np.full(len(a.need), -1, dtype=np.int64)
+    local[m.projects] = np.arange(len(m.projects))
+    ks, pk = np.unique(pairs.product[m.pairs], return_inverse=True)
+    need = a.need[m.projects]
+    sol = solve_large_block(
+        local[pairs.project[m.pairs]],
+        pk,
+        need,
+        a.eco[m.projects] - eps * need,
+        cap[ks],
+        tmin[ks],
+        tmax[ks],
+        gap,
+        time_limit,
+    )
+    code = 0 if sol.proven else _NOT_PROVEN
+    return code, sol.y, sol.x, (sol.x > 0).astype(float), -sol.value, -sol.bound
+
+
 def _shadow_prices(
     funded: np.ndarray,
     pairs: Pairs,
@@ -374,6 +410,7 @@ def allocate(
     shadow_prices: bool = True,
     pairs: Pairs | None = None,
     arrays: ProjectArrays | None = None,
+    large_block: int = 50_000,
 ) -> AllocationResult:
     """Fund the projects of ``problem`` with its products so as to maximise ecological value.
 
@@ -393,6 +430,10 @@ def allocate(
         Compute the capacities' shadow prices (one more LP).
     pairs, arrays : optional
         Eligible pairs and project arrays, if already computed.
+    large_block : int
+        A block with more eligible pairs than this (and no region cap) is solved by column
+        generation, rounding and HiGHS on the rest (:mod:`restora.matching.large`); its gap is
+        proven against the LP bound over all its pairs.
 
     Returns
     -------
@@ -444,7 +485,10 @@ def allocate(
     # big blocks first: the time limit is shared, the big ones need it
     for m in sorted(blocks, key=lambda b: -len(b.pairs)):
         left = None if deadline is None else deadline - time.perf_counter()
-        code, y, x, z, f, b = _solve_block(m, pr, a, cap, tmin, tmax, eps, share, gap, left)
+        if len(m.pairs) > large_block and (share is None or share >= 1):
+            code, y, x, z, f, b = _solve_large(m, pr, a, cap, tmin, tmax, eps, gap, left)
+        else:
+            code, y, x, z, f, b = _solve_block(m, pr, a, cap, tmin, tmax, eps, share, gap, left)
         statuses.append(code)
         y_all[m.projects] = y
         x_all[m.pairs] = x
@@ -454,10 +498,12 @@ def allocate(
     t_solve = time.perf_counter()
     # projects needing nothing are funded without money wherever they are eligible
     funded = y_all > 0.5
-    if any(s not in (0, 1) for s in statuses):
+    if any(s not in (0, 1, _NOT_PROVEN) for s in statuses):
         status = "infeasible"
     elif any(s == 1 for s in statuses):
         status = "time_limit"
+    elif any(s == _NOT_PROVEN for s in statuses):
+        status = "feasible"
     else:
         status = "optimal"
     mip_gap = 0.0 if abs(bound) < 1e-12 else max(0.0, (fun - bound) / abs(bound))
