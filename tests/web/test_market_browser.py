@@ -171,6 +171,12 @@ def test_an_enterprise_lists_a_bank_claims_the_enterprise_chooses_the_bank_accep
         assert claim.count() == 1 and "青山农商银行" in claim.inner_text()
         assert bank.page.locator("#appraisal-link").count() == 1  # among the first 2
         bank.shot("market-bank-claimed")
+        bank.page.click("#appraisal-link")
+        bank.page.wait_for_url(re.compile(r"/library/\d+/appraisal$"))
+        bank.page.wait_for_function(
+            "() => document.querySelectorAll('.chart[data-drawn]').length === 3", timeout=60_000
+        )
+        bank.shot("market-bank-full-appraisal")
 
         # the enterprise sees the claim and chooses it
         ent.goto(listing_url)

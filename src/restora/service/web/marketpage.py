@@ -247,6 +247,39 @@ async def listing_page(request: Request, listing_id: IntId) -> Response:
     )
 
 
+@router.get("/library/{listing_id}/appraisal", dependencies=[Depends(page_action("library.read"))])
+@html_errors
+async def listing_appraisal_page(request: Request, listing_id: IntId) -> Response:
+    """The appraisal a listing was published from (its owner and the first N claims): the
+    summary and charts of the project page, from the stored document."""
+    who = await guard(request, "library.read")
+    if isinstance(who, Response):
+        return who
+    from restora.service.web.projectpage import charts, summary
+
+    status, listing = await api_get(request, f"{API}/listings/{listing_id}")
+    if status != 200:
+        return await error_page(request, 404, N_("No such listing."), who)
+    status, document = await api_get(request, f"{API}/listings/{listing_id}/appraisal")
+    if status == 403:
+        return await error_page(
+            request, 403, N_("The full appraisal goes to the owner and the first claims."), who
+        )
+    if status != 200 or not isinstance(document, dict):
+        return await error_page(request, 404, N_("No such listing."), who)
+    return await render(
+        request,
+        "listing_appraisal.html",
+        {
+            "l": listing,
+            "shown": listing["appraisal_version"],
+            "summary": summary(document),
+            "charts": charts(document),
+        },
+        principal=who,
+    )
+
+
 # ---------------------------------------------------------------------------------- products
 @router.get("/products", dependencies=[Depends(page_action("supply.read"))])
 @html_errors

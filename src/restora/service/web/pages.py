@@ -384,6 +384,9 @@ AUDITED_TABLES = (
     "organisations",
     "disclosures",
     "complaints",
+    "listings",
+    "products",
+    "claims",
 )
 
 
