@@ -485,3 +485,23 @@ def test_a_new_appraisal_makes_a_new_listing_version(call, world, app):
     assert (
         call(world["firm"]).post(f"/api/v1/market/listings/{v3['id']}/withdraw").status_code == 409
     )
+
+
+def test_a_withdrawn_listing_closes_its_chosen_claim(call, world, app):
+    """Withdrawn while a chosen claim waits: the claim is closed, its answer refused."""
+    r = call(world["firm"]).post("/api/v1/market/listings", json={**NEED, "schedule": []})
+    assert r.status_code == 201, r.text
+    lid = r.json()["id"]
+    bank = world["banks"][0]
+    body = {"product_id": _product_of(call, bank)}
+    claim = call(bank).post(f"/api/v1/market/listings/{lid}/claims", json=body).json()
+    assert (
+        call(world["firm"]).post(f"/api/v1/market/claims/{claim['id']}/choose").status_code == 200
+    )
+    assert call(world["firm"]).post(f"/api/v1/market/listings/{lid}/withdraw").status_code == 200
+    assert call(bank).get(f"/api/v1/market/claims/{claim['id']}").json()["state"] == "closed"
+    answer = {"answer": "accept", "terms": {"amount_cny": 1.2e7}}
+    r = call(bank).post(f"/api/v1/market/claims/{claim['id']}/answer", json=answer)
+    assert r.status_code == 409 and "closed" in r.json()["detail"]
+    kinds = [n["kind"] for n in call(bank).get("/api/v1/market/notifications").json()[:3]]
+    assert kinds[0] == "withdrawn"

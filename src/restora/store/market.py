@@ -182,6 +182,8 @@ def claim_state(
         return "accepted"
     if claim.get("answer") == "decline":
         return "declined"
+    if listing.get("status") in ("withdrawn", "superseded"):
+        return "closed"
     if claim.get("chosen_at") is not None:
         due = claim.get("answer_due_at")
         if due is not None and as_utc(now) > as_utc(due):
@@ -189,8 +191,6 @@ def claim_state(
         return "chosen"
     if accepted:
         return "not_chosen"
-    if listing.get("status") in ("withdrawn", "superseded"):
-        return "closed"
     return "claimed"
 
 
