@@ -31,9 +31,9 @@ STATIC_PREFIX = "/static"
 NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/map", N_("Register map"), "register.read"),
     ("/projects", N_("Projects"), "project.read"),
-    ("/library", N_("Project library"), "library.read"),
-    ("/products", N_("Finance products"), "supply.manage"),
-    ("/offers", N_("Offers and claims"), "market.inbox"),
+    ("/library", N_("Library"), "library.read"),
+    ("/products", N_("Products"), "supply.manage"),
+    ("/offers", N_("Offers"), "market.inbox"),
     ("/jobs", N_("Jobs"), "job.read"),
     ("/complaints", N_("Complaints"), "complaint.read"),
     ("/audit", N_("Audit trail"), "audit.read"),
