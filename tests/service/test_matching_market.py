@@ -175,10 +175,10 @@ def test_products_of_three_banks_and_bad_input_named(call, world, app):
         assert field in {e["field"] for e in r.json()["errors"]}, (field, r.json())
     assert _digest(app) == before
     # a bank sees its own products only; the enterprise sees the supply
-    mine = call(banks[0]).get("/api/v1/market/products").json()
+    mine = call(banks[0]).get("/api/v1/market/products").json()["items"]
     assert [x["org_name"] for x in mine] == ["青山农商银行"]
     assert call(banks[1]).get(f"/api/v1/market/products/{p['id']}").status_code == 404
-    assert len(call(world["firm"]).get("/api/v1/market/products").json()) == 4
+    assert len(call(world["firm"]).get("/api/v1/market/products").json()["items"]) == 4
     r = call(banks[1]).patch(f"/api/v1/market/products/{p['id']}", json={"rate": 0.03})
     assert r.status_code == 404
     r = call(banks[0]).patch(f"/api/v1/market/products/{p['id']}", json={"rate": 0.037})
@@ -247,7 +247,7 @@ def test_a_listing_from_the_stored_appraisal_its_figures_read_not_typed(call, wo
         }
     banks = world["banks"]
     assert told == {banks[0].org_id, banks[1].org_id, banks[2].org_id}
-    inbox = call(banks[0]).get("/api/v1/market/notifications").json()
+    inbox = call(banks[0]).get("/api/v1/market/notifications").json()["items"]
     assert inbox[0]["kind"] == "eligible_listing" and inbox[0]["project_id"] == "QS-P-M09"
 
 
@@ -275,12 +275,12 @@ def test_eligibility_in_words(call, world):
     # a bank of another city does not see the county's listing
     away = world["bank_away"]
     assert call(away).get(f"/api/v1/market/listings/{listing['id']}").status_code == 404
-    assert call(away).get("/api/v1/market/listings").json() == []
-    assert call(world["other_firm"]).get("/api/v1/market/listings").json() == []
+    assert call(away).get("/api/v1/market/listings").json()["items"] == []
+    assert call(world["other_firm"]).get("/api/v1/market/listings").json()["items"] == []
 
 
 def _product_of(call: Any, bank: Principal, name: str = "绿色修复质押贷") -> int:
-    items = call(bank).get("/api/v1/market/products").json()
+    items = call(bank).get("/api/v1/market/products").json()["items"]
     return int(next(p["id"] for p in items if p["name"] == name))
 
 
@@ -325,7 +325,7 @@ def test_claims_first_n_see_the_full_appraisal(call, world, app):
     assert [c["org_name"] for c in seen["claims"]] == ["湘中绿色银行"]
     assert seen["claims_count"] == 3 and seen["my_claim"] == made[1]["id"]
     assert [c["seq"] for c in call(world["firm"]).get(url).json()["claims"]] == [1, 2, 3]
-    owner_inbox = call(world["firm"]).get("/api/v1/market/notifications").json()
+    owner_inbox = call(world["firm"]).get("/api/v1/market/notifications").json()["items"]
     assert [n["kind"] for n in owner_inbox[:3]] == ["claimed"] * 3
 
 
@@ -380,7 +380,7 @@ def test_only_the_owner_chooses_and_the_chosen_bank_answers_by_its_deadline(call
     assert dt.datetime.fromisoformat(c["answer_due_at"]) == chosen_at + dt.timedelta(hours=24)
     r = call(world["firm"]).post(f"/api/v1/market/claims/{second}/choose")
     assert r.status_code == 409 and "may answer until" in r.json()["detail"]
-    assert call(banks[0]).get("/api/v1/market/notifications").json()[0]["kind"] == "chosen"
+    assert call(banks[0]).get("/api/v1/market/notifications").json()["items"][0]["kind"] == "chosen"
 
     # the deadline passes unanswered: the claim lapsed (read from the clock, nothing written)
     world["clock"].now = chosen_at + dt.timedelta(hours=24, seconds=1)
@@ -420,7 +420,7 @@ def test_only_the_owner_chooses_and_the_chosen_bank_answers_by_its_deadline(call
         "chosen",
         "accepted",
     ]
-    mine = call(banks[1]).get("/api/v1/market/claims").json()
+    mine = call(banks[1]).get("/api/v1/market/claims").json()["items"]
     assert [c["state"] for c in mine] == ["accepted"]
 
 
@@ -478,7 +478,15 @@ def test_a_new_appraisal_makes_a_new_listing_version(call, world, app):
     assert call(world["firm"]).get(f"/api/v1/market/listings/{v2['id']}").json()["state"] == (
         "superseded"
     )
-    current = call(world["firm"]).get("/api/v1/market/listings").json()
+    current = call(world["firm"]).get("/api/v1/market/listings").json()["items"]
+    page = (
+        call(world["firm"])
+        .get("/api/v1/market/listings", params={"limit": 1, "offset": 1, "sort": "amount_cny"})
+        .json()
+    )
+    assert page["total"] == 2 and [x["amount_cny"] for x in page["items"]] == [12_000_000]
+    r = call(world["firm"]).get("/api/v1/market/listings", params={"sort": "npv"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "sort"
     assert [(x["version"], x["state"]) for x in current] == [(3, "open"), (1, "matched")]
     r = call(world["firm"]).post(f"/api/v1/market/listings/{v3['id']}/withdraw")
     assert r.status_code == 200 and r.json()["state"] == "withdrawn"
@@ -503,5 +511,5 @@ def test_a_withdrawn_listing_closes_its_chosen_claim(call, world, app):
     answer = {"answer": "accept", "terms": {"amount_cny": 1.2e7}}
     r = call(bank).post(f"/api/v1/market/claims/{claim['id']}/answer", json=answer)
     assert r.status_code == 409 and "closed" in r.json()["detail"]
-    kinds = [n["kind"] for n in call(bank).get("/api/v1/market/notifications").json()[:3]]
+    kinds = [n["kind"] for n in call(bank).get("/api/v1/market/notifications").json()["items"][:3]]
     assert kinds[0] == "withdrawn"

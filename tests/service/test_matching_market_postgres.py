@@ -106,7 +106,10 @@ def test_the_market_flow_on_postgresql(pg_schema_url, tmp_path):
         claims = []
         for bank, pid in zip((b1, b2), ids, strict=True):
             who["p"] = bank
-            assert c.get("/api/v1/market/notifications").json()[0]["kind"] == "eligible_listing"
+            assert (
+                c.get("/api/v1/market/notifications").json()["items"][0]["kind"]
+                == "eligible_listing"
+            )
             r = c.post(f"/api/v1/market/listings/{listing['id']}/claims", json={"product_id": pid})
             assert r.status_code == 201, r.text
             claims.append(r.json()["id"])

@@ -534,7 +534,7 @@ def listing_events(store: Any, listing_id: int) -> list[dict[str, Any]]:
         return [_row(r) for r in conn.execute(q)]
 
 
-def notifications(store: Any, org_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
+def notifications(store: Any, org_id: int, *, limit: int | None = None) -> list[dict[str, Any]]:
     """An organisation's inbox, newest first, with the listing's project."""
     q = (
         sa.select(
@@ -547,8 +547,9 @@ def notifications(store: Any, org_id: int, *, limit: int = 200) -> list[dict[str
         .outerjoin(PRODUCTS, PRODUCTS.c.id == NOTIFICATIONS.c.product_id)
         .where(NOTIFICATIONS.c.org_id == org_id)
         .order_by(NOTIFICATIONS.c.at.desc(), NOTIFICATIONS.c.id.desc())
-        .limit(limit)
     )
+    if limit is not None:
+        q = q.limit(limit)
     with _read(store) as conn:
         return [_row(r) for r in conn.execute(q)]
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from restora.errors import InputError
 from restora.service.changes import ChangeDep
 from restora.service.db import StoreDep
+from restora.service.pagination import Page, Paging, sort_key
 from restora.service.permissions import (
     ECO,
     ENT,
@@ -464,22 +465,43 @@ def _project_row(store: Any, principal: Principal, project_id: str) -> dict[str,
 
 
 # ---------------------------------------------------------------------------------- listings
-@router.get("/listings", response_model=list[ListingPublic], summary="The project library")
+def _page(items: list[Any], paging: Any) -> dict[str, Any]:
+    """One page of a list filtered in Python (by the record rules)."""
+    return {
+        "items": items[paging.offset : paging.offset + paging.limit],
+        "total": len(items),
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
+
+
+def _sorted(rows: list[dict[str, Any]], paging: Any, allowed: tuple[str, ...], default: str) -> Any:
+    col, desc = sort_key(paging.sort, allowed, default)
+    present = [r for r in rows if r.get(col) is not None]
+    absent = [r for r in rows if r.get(col) is None]
+    return sorted(present, key=lambda r: r[col], reverse=desc) + absent
+
+
+@router.get("/listings", response_model=Page[ListingPublic], summary="The project library")
 def list_listings(
     request: Request,
     store: StoreDep,
     principal: CanRead,
+    paging: Paging,
     current: Annotated[bool, Query(description="only listings not withdrawn or superseded")] = True,
     project_id: Annotated[str | None, Query(max_length=100)] = None,
     instrument: Annotated[Instrument | None, Query()] = None,
-) -> list[ListingPublic]:
+) -> Any:
+    """Newest first by default; ``sort`` one of id, project_id, amount_cny, created_at,
+    closes_at, region_code (``-`` for descending)."""
     from restora.service.permissions import region_prefix
     from restora.store import market
 
+    col, desc = sort_key(paging.sort, market.LISTING_SORTABLE, "-id")
     scope = region_prefix(principal.region) if principal.role != "admin" else ""
     owner = principal.org_id if principal.role == ENT else None
     if principal.role == ENT and principal.org_id is None:
-        return []
+        return _page([], paging)
     rows = market.list_listings(
         store,
         region_prefix=None if principal.role == ENT else (scope or None),
@@ -488,8 +510,10 @@ def list_listings(
         instrument=instrument,
         current=current,
         now=clock(request),
+        sort=col,
+        descending=desc,
     )
-    return [_view(principal, r) for r in rows if listing_visible(principal, r)]
+    return _page([_view(principal, r) for r in rows if listing_visible(principal, r)], paging)
 
 
 @router.post(
@@ -668,21 +692,26 @@ def _product(store: Any, principal: Principal, product_id: int) -> dict[str, Any
     return row
 
 
-@router.get("/products", response_model=list[ProductPublic], summary="Finance products")
+@router.get("/products", response_model=Page[ProductPublic], summary="Finance products")
 def list_products(
     store: StoreDep,
     principal: CanReadSupply,
+    paging: Paging,
     active: Annotated[bool | None, Query(description="only (in)active products")] = None,
-) -> list[ProductPublic]:
+) -> Any:
+    """A provider sees its own products; the others every product. ``sort``: id, name,
+    instrument, capacity_cny, rate, updated_at."""
     from restora.store import market
 
     if principal.role == FIN:
         if principal.org_id is None:
-            return []
+            return _page([], paging)
         rows = market.list_products(store, org_id=principal.org_id, active=active)
     else:
         rows = market.list_products(store, active=active)
-    return [ProductPublic.model_validate(jsonable(r)) for r in rows]
+    allowed_sort = ("id", "name", "instrument", "capacity_cny", "rate", "updated_at")
+    rows = _sorted(rows, paging, allowed_sort, "id")
+    return _page([ProductPublic.model_validate(jsonable(r)) for r in rows], paging)
 
 
 @router.post(
@@ -826,20 +855,21 @@ def _claim_view(row: dict[str, Any]) -> ClaimPublic:
     return ClaimPublic.model_validate(jsonable({**row, "listing": head}))
 
 
-@router.get("/claims", response_model=list[ClaimPublic], summary="Your organisation's claims")
-def list_claims(request: Request, store: StoreDep, principal: CanInbox) -> list[ClaimPublic]:
+@router.get("/claims", response_model=Page[ClaimPublic], summary="Your organisation's claims")
+def list_claims(request: Request, store: StoreDep, principal: CanInbox, paging: Paging) -> Any:
     """Finance: the claims its organisation made; an enterprise: the claims of its listings;
-    a bureau: the claims of the listings of its region; admin: all."""
+    a bureau: the claims of the listings of its region; admin: all. Newest first; ``sort``:
+    claimed_at, id."""
     from restora.store import market
 
     now = clock(request)
     if principal.role == FIN:
         if principal.org_id is None:
-            return []
+            return _page([], paging)
         rows = market.list_claims(store, org_id=principal.org_id, now=now)
     elif principal.role == ENT:
         if principal.org_id is None:
-            return []
+            return _page([], paging)
         rows = market.list_claims(store, owner_org_id=principal.org_id, now=now)
     else:
         rows = [
@@ -847,7 +877,8 @@ def list_claims(request: Request, store: StoreDep, principal: CanInbox) -> list[
             for r in market.list_claims(store, now=now)
             if listing_visible(principal, r["listing"])
         ]
-    return [_claim_view(r) for r in rows]
+    rows = _sorted(rows, paging, ("claimed_at", "id"), "-claimed_at")
+    return _page([_claim_view(r) for r in rows], paging)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimPublic, summary="One claim")
@@ -928,15 +959,17 @@ def answer_claim(
 
 @router.get(
     "/notifications",
-    response_model=list[NotificationPublic],
+    response_model=Page[NotificationPublic],
     summary="Your organisation's inbox, newest first",
 )
-def list_notifications(store: StoreDep, principal: CanInbox) -> list[NotificationPublic]:
+def list_notifications(store: StoreDep, principal: CanInbox, paging: Paging) -> Any:
     from restora.store import market
 
+    if paging.sort is not None:
+        sort_key(paging.sort, ("at",), "-at")
     if principal.org_id is None:
-        return []
-    return [
-        NotificationPublic.model_validate(jsonable(n))
-        for n in market.notifications(store, principal.org_id)
-    ]
+        return _page([], paging)
+    rows = market.notifications(store, principal.org_id)
+    if paging.sort == "at":
+        rows.reverse()
+    return _page([NotificationPublic.model_validate(jsonable(n)) for n in rows], paging)

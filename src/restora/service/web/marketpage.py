@@ -170,7 +170,8 @@ async def library_page(request: Request) -> Response:
     who = await guard(request, "library.read")
     if isinstance(who, Response):
         return who
-    listings = await api_json(request, f"{API}/listings", {"current": "true"})
+    body = await api_json(request, f"{API}/listings", {"current": "true", "limit": 500})
+    listings = body["items"]
     eligible: dict[int, int] = {}
     if who.role == "finance":
         for item in listings:
@@ -287,7 +288,7 @@ async def products_page(request: Request) -> Response:
     who = await guard(request, "supply.read")
     if isinstance(who, Response):
         return who
-    items = await api_json(request, f"{API}/products")
+    items = (await api_json(request, f"{API}/products", {"limit": 500}))["items"]
     return await render(
         request,
         "products.html",
@@ -332,8 +333,8 @@ async def offers_page(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        inbox = await api_json(request, f"{API}/notifications")
-        claims = await api_json(request, f"{API}/claims")
+        inbox = (await api_json(request, f"{API}/notifications", {"limit": 200}))["items"]
+        claims = (await api_json(request, f"{API}/claims", {"limit": 200}))["items"]
     except Problem as exc:
         return await error_page(request, exc.status, exc.detail, who)
     return await render(
