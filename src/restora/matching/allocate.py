@@ -184,77 +184,92 @@ def _components(n_projects: int, n_products: int, pairs: Pairs) -> tuple[int, np
     return connected_components(graph, directed=False)
 
 
-def _solve_block(
-    m: _Model,
-    pairs: Pairs,
-    a: ProjectArrays,
+@dataclass(frozen=True)
+class MipSolution:
+    """What HiGHS returned for one block (:func:`block_mip`)."""
+
+    status: int  # scipy.optimize.milp's: 0 optimal, 1 limit reached, 2 infeasible, …
+    projects: np.ndarray  # the block's projects (indices into need/profit), sorted
+    y: np.ndarray  # 0/1 per project of ``projects``
+    x: np.ndarray  # amount per pair [CNY]
+    z: np.ndarray  # 1 where the pair is used
+    fun: float  # the minimised objective −Σ p_j y_j
+    bound: float  # HiGHS's dual bound on it
+
+
+def block_mip(
+    pj: np.ndarray,
+    pk: np.ndarray,
+    need: np.ndarray,
+    profit: np.ndarray,
     cap: np.ndarray,
     tmin: np.ndarray,
     tmax: np.ndarray,
-    eps: float,
-    share: float | None,
     gap: float,
     time_limit: float | None,
-) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """Solve one block; returns status, y (per project of the block), x (per pair), z (per
-    pair, 1 where used), objective and dual bound of the (minimised, negated) programme."""
-    nj, npair = len(m.projects), len(m.pairs)
-    local = np.full(len(a.need), -1, dtype=np.int64)
-    local[m.projects] = np.arange(nj)
-    pj = local[pairs.project[m.pairs]]
-    pk_global = pairs.product[m.pairs]
-    ks, pk = np.unique(pk_global, return_inverse=True)
-    nk = len(ks)
-    need = a.need[m.projects]
-    zmask = tmin[pk_global] > 0
-    zi = np.flatnonzero(zmask)
+    region: np.ndarray | None = None,
+    share: float | None = None,
+) -> MipSolution:
+    """The allocation programme over the pairs (pj[i], pk[i]), solved by HiGHS.
+
+    Parameters
+    ----------
+    pj, pk : int arrays
+        Project and product of each eligible pair (indices into the arrays below).
+    need : array
+        Needs [CNY] per project.
+    profit : array
+        p_j = v_j − ε n_j per project [ecological value].
+    cap, tmin, tmax : arrays
+        Capacities and ticket limits per product [CNY].
+    gap : float
+        ``mip_rel_gap`` [1].
+    time_limit : float, optional
+        Seconds.
+    region : int array, optional
+        Region code per project, for the region cap ``share`` [1].
+
+    Returns
+    -------
+    MipSolution
+    """
+    projects, lj = np.unique(pj, return_inverse=True)
+    ks, lk = np.unique(pk, return_inverse=True)
+    nj, npair, nk = len(projects), len(pj), len(ks)
+    n = need[projects]
+    zi = np.flatnonzero(tmin[pk] > 0)
     nz = len(zi)
     nvar = nj + npair + nz
-    iy, ix, iz = 0, nj, nj + npair
-
+    ix, iz = nj, nj + npair
     c = np.zeros(nvar)
-    c[:nj] = -(a.eco[m.projects] - eps * need)
-    lb = np.zeros(nvar)
+    c[:nj] = -profit[projects]
     ub = np.ones(nvar)
-    ub[ix : ix + npair] = np.minimum(np.minimum(tmax[pk_global], cap[pk_global]), need[pj])
+    ub[ix:iz] = np.minimum(np.minimum(tmax[pk], cap[pk]), need[pj])
     integrality = np.zeros(nvar)
     integrality[:nj] = 1
     integrality[iz:] = 1
-
-    rows, cols, vals = [], [], []
-    lo, hi = [], []
-    # demand: sum_k x_jk - n_j y_j = 0
-    rows += [pj, np.arange(nj)]
-    cols += [ix + np.arange(npair), iy + np.arange(nj)]
-    vals += [np.ones(npair), -need]
-    lo.append(np.zeros(nj))
-    hi.append(np.zeros(nj))
-    r0 = nj
-    # capacity: sum_j x_jk <= C_k
-    rows.append(r0 + pk)
-    cols.append(ix + np.arange(npair))
-    vals.append(np.ones(npair))
-    lo.append(np.full(nk, -np.inf))
-    hi.append(cap[ks])
-    r0 += nk
-    # tickets: x - tmax z <= 0 and tmin z - x <= 0
-    if nz:
+    # demand Σ_k x_jk − n_j y_j = 0; capacity Σ_j x_jk ≤ C_k
+    rows = [lj, np.arange(nj), nj + lk]
+    cols = [ix + np.arange(npair), np.arange(nj), ix + np.arange(npair)]
+    vals = [np.ones(npair), -n, np.ones(npair)]
+    lo = [np.zeros(nj), np.full(nk, -np.inf)]
+    hi = [np.zeros(nj), cap[ks]]
+    r0 = nj + nk
+    if nz:  # tickets: x − t^max z ≤ 0, t^min z − x ≤ 0
         rz = np.arange(nz)
         rows += [r0 + rz, r0 + rz, r0 + nz + rz, r0 + nz + rz]
         cols += [ix + zi, iz + rz, ix + zi, iz + rz]
-        vals += [np.ones(nz), -tmax[pk_global[zi]], -np.ones(nz), tmin[pk_global[zi]]]
+        vals += [np.ones(nz), -tmax[pk[zi]], -np.ones(nz), tmin[pk[zi]]]
         lo.append(np.full(2 * nz, -np.inf))
         hi.append(np.zeros(2 * nz))
         r0 += 2 * nz
-    # region cap: sum_{j in r} n_j y_j - s sum_j n_j y_j <= 0
-    if share is not None and share < 1:
-        regions = a.region[m.projects]
-        used = np.unique(regions)
-        rr = np.searchsorted(used, regions)
+    if region is not None and share is not None and share < 1:
+        # region cap: Σ_{j∈r} n_j y_j − s Σ_j n_j y_j ≤ 0
+        used, rr = np.unique(region[projects], return_inverse=True)
         nr = len(used)
         rows += [r0 + rr, np.repeat(r0 + np.arange(nr), nj)]
-        cols += [iy + np.arange(nj), np.tile(iy + np.arange(nj), nr)]
-        vals += [need, np.tile(-share * need, nr)]
+        cols += [np.arange(nj), np.tile(np.arange(nj), nr)]
+        vals += [n, np.tile(-share * n, nr)]
         lo.append(np.full(nr, -np.inf))
         hi.append(np.zeros(nr))
         r0 += nr
@@ -267,21 +282,46 @@ def _solve_block(
     res = milp(
         c,
         integrality=integrality,
-        bounds=Bounds(lb, ub),
+        bounds=Bounds(np.zeros(nvar), ub),
         constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
         options=options,
     )
     if res.x is None:
-        return res.status, np.zeros(nj), np.zeros(npair), np.zeros(npair), 0.0, 0.0
+        zero = np.zeros(npair)
+        return MipSolution(res.status, projects, np.zeros(nj), zero, zero, 0.0, 0.0)
     y = np.round(res.x[:nj])
-    x = res.x[ix : ix + npair].copy()
-    x[x < _CNY_NOISE] = 0.0
+    x = res.x[ix:iz].copy()
+    x[(x < _CNY_NOISE) | (y[lj] < 0.5)] = 0.0
     z = (x > 0).astype(float)
     if nz:
         z[zi] = np.round(res.x[iz:])
     bound = getattr(res, "mip_dual_bound", None)
     bound = float(res.fun) if bound is None or not np.isfinite(bound) else float(bound)
-    return res.status, y, x, z, float(res.fun), bound
+    return MipSolution(res.status, projects, y, x, z, float(res.fun), bound)
+
+
+def _solve_block(
+    m: _Model,
+    pairs: Pairs,
+    a: ProjectArrays,
+    cap: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    eps: float,
+    share: float | None,
+    gap: float,
+    time_limit: float | None,
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Solve one block with HiGHS; returns status, y (per project of the block, in the order
+    of ``m.projects``), x and z (per pair), objective and dual bound (minimised, negated)."""
+    pj = pairs.project[m.pairs]
+    sol = block_mip(
+        pj, pairs.product[m.pairs], a.need, a.eco - eps * a.need, cap, tmin, tmax, gap,
+        time_limit, region=a.region, share=share,
+    )  # fmt: skip
+    y = np.zeros(len(m.projects))
+    y[np.searchsorted(m.projects, sol.projects)] = sol.y
+    return sol.status, y, sol.x, sol.z, sol.fun, sol.bound
 
 
 _NOT_PROVEN = -1  # a large block whose value is not within the gap of its LP bound
@@ -459,6 +499,16 @@ def allocate(
 
     in_model = np.zeros(nj, dtype=bool)
     in_model[pr.project] = True
+    eligible = pr
+    # a project whose need is above what all its eligible products together can give
+    # (Σ min(ticket max, capacity)) can never be funded: dropping it before the solve keeps
+    # its y out of the LP relaxation, where y = reach / need < 1 would loosen every bound
+    reach = np.bincount(pr.project, weights=np.minimum(tmax, cap)[pr.product], minlength=nj)
+    reachable = reach >= a.need - _CNY_NOISE
+    if not reachable[pr.project].all():
+        keep = reachable[pr.project]
+        pr = Pairs(pr.project[keep], pr.product[keep])
+    modelled = in_model & reachable
     if decompose and (share is None or share >= 1):
         ncomp, labels = _components(nj, nk, pr)
         pair_label = labels[pr.project]
@@ -472,9 +522,9 @@ def allocate(
             ps = order[starts[c_] : starts[c_ + 1]]
             if len(ps):
                 js = porder[pstarts[c_] : pstarts[c_ + 1]]
-                blocks.append(_Model(js[in_model[js]], ps))
+                blocks.append(_Model(js[modelled[js]], ps))
     else:
-        blocks = [_Model(np.flatnonzero(in_model), np.arange(len(pr)))] if len(pr) else []
+        blocks = [_Model(np.flatnonzero(modelled), np.arange(len(pr)))] if len(pr) else []
 
     y_all = np.zeros(nj)
     x_all = np.zeros(len(pr))
@@ -533,7 +583,7 @@ def allocate(
     ]
     lines.sort(key=lambda line_: (line_.project, line_.product))
     causes = causes_of_unfunded(
-        problem, a, pr, funded, cap - used, tmin, tmax, share, money, in_model
+        problem, a, eligible, funded, cap, cap - used, tmin, tmax, share, money, in_model
     )
     return AllocationResult(
         status=status,
@@ -562,6 +612,7 @@ def causes_of_unfunded(
     a: ProjectArrays,
     pr: Pairs,
     funded: np.ndarray,
+    capacity: np.ndarray,
     residual: np.ndarray,
     tmin: np.ndarray,
     tmax: np.ndarray,
@@ -577,10 +628,18 @@ def causes_of_unfunded(
         0.0,
     )
     reach = np.bincount(pr.project, weights=usable, minlength=len(a.need))
+    ceiling = np.bincount(
+        pr.project, weights=np.minimum(tmax, capacity)[pr.product], minlength=len(a.need)
+    )
     by_region = np.bincount(a.region, weights=a.need * funded, minlength=len(a.regions))
     for j in np.flatnonzero(in_model & ~funded):
         need = a.need[j]
-        if reach[j] < need - _CNY_NOISE:
+        if ceiling[j] < need - _CNY_NOISE:
+            out[problem.projects[j].id] = (
+                f"need {need:,.0f} CNY above what all its eligible products together can give, "
+                f"{ceiling[j]:,.0f} CNY (the sum of their ticket maxima within capacity)"
+            )
+        elif reach[j] < need - _CNY_NOISE:
             out[problem.projects[j].id] = (
                 f"capacity: its eligible products have {reach[j]:,.0f} CNY left that it could "
                 f"use, it needs {need:,.0f} CNY"

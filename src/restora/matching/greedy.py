@@ -2,7 +2,8 @@
 
 Projects are taken in the order given (the order they posted their need); each is funded if
 its eligible products, with what is left of their capacity, can cover its whole need within
-their tickets; products are tried in the instance's order. This is how a queue at a bank's
+their tickets (:func:`restora.matching.tickets.cover`); products are tried in the instance's
+order. This is how a queue at a bank's
 counter works, and what a platform without optimisation does.
 """
 
@@ -20,36 +21,9 @@ from restora.matching.allocate import (
 )
 from restora.matching.pairs import Pairs, ProjectArrays, eligible_pairs, project_arrays
 from restora.matching.problem import Problem
+from restora.matching.tickets import cover
 
 __all__ = ["greedy"]
-
-
-def _cover(
-    need: float,
-    products: np.ndarray,
-    left: np.ndarray,
-    tmin: np.ndarray,
-    tmax: np.ndarray,
-) -> list[tuple[int, float]] | None:
-    """Amounts from ``products`` (in order) that add up to ``need`` within tickets, or None.
-
-    Each product gives min(ticket max, what is left, what is still needed); a product whose
-    ticket minimum is above that is skipped. Heuristic: it may miss a combination that lowers
-    an earlier amount to make room for a later ticket minimum.
-    """
-    out = []
-    still = need
-    for k in products:
-        if still <= 0:
-            break
-        amount = min(tmax[k], left[k], still)
-        if amount <= 0 or amount < tmin[k]:
-            continue
-        out.append((int(k), float(amount)))
-        still -= amount
-    if still > 1e-6 * max(need, 1.0):
-        return None
-    return out
 
 
 def greedy(
@@ -94,7 +68,7 @@ def greedy(
         need = float(a.need[j])
         if share is not None and by_region[a.region[j]] + need > share * (money + need):
             continue
-        taken = _cover(need, ks, left, tmin, tmax)
+        taken = cover(need, ks.tolist(), left, tmin, tmax)
         if taken is None:
             continue
         for k, amount in taken:
@@ -104,7 +78,9 @@ def greedy(
         money += need
         by_region[a.region[j]] += need
     lines.sort(key=lambda line_: (line_.project, line_.product))
-    causes = causes_of_unfunded(problem, a, pr, funded, left, tmin, tmax, share, money, in_model)
+    causes = causes_of_unfunded(
+        problem, a, pr, funded, cap, left, tmin, tmax, share, money, in_model
+    )
     for pid in causes:
         causes[pid] = causes[pid].replace("optimality:", "first come:")
     return AllocationResult(

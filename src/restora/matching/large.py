@@ -36,7 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BlockSolution", "lagrangian_bound", "solve_large_block"]
+from restora.matching.tickets import cover
+
+__all__ = ["BlockSolution", "lagrangian_bound", "solve_large_block", "ticket_bound"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,85 @@ def lagrangian_bound(
     return float(cap @ u + gain[funded].sum()), funded, product
 
 
+def ticket_bound(
+    u: np.ndarray,
+    pj: np.ndarray,
+    pk: np.ndarray,
+    need: np.ndarray,
+    profit: np.ndarray,
+    cap: np.ndarray,
+    tmax: np.ndarray,
+) -> float:
+    """L(u) with the ticket maxima kept: each project fills its need from its eligible products
+    cheapest first, at most min(t^max_k, C_k) from each; a project that cannot be filled is
+    not funded. Never above :func:`lagrangian_bound` at the same prices, and still an upper
+    bound on every allocation (the per-project choice is solved exactly)."""
+    price = u[pk]
+    order = np.lexsort((price, pj))
+    pj_o, price_o = pj[order], price[order]
+    most = np.minimum(tmax, cap)[pk[order]]
+    starts = np.searchsorted(pj_o, np.arange(len(need) + 1))
+    cum = np.cumsum(most)
+    before = cum - most - np.repeat(np.concatenate([[0.0], cum])[starts[:-1]], np.diff(starts))
+    take = np.clip(need[pj_o] - before, 0.0, most)
+    cost = np.bincount(pj_o, weights=price_o * take, minlength=len(need))
+    filled = np.bincount(pj_o, weights=take, minlength=len(need)) >= need - 1e-6
+    gain = np.where(filled, profit - cost, 0.0)
+    return float(cap @ u + np.maximum(gain, 0.0).sum())
+
+
+def _polish(
+    y: np.ndarray,
+    x: np.ndarray,
+    u: np.ndarray,
+    pj: np.ndarray,
+    pk: np.ndarray,
+    need: np.ndarray,
+    profit: np.ndarray,
+    cap: np.ndarray,
+    tmin: np.ndarray,
+    tmax: np.ndarray,
+    gap: float,
+    time_limit: float | None,
+    most_pairs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """HiGHS on the projects nearest the margin; the others keep their allocation.
+
+    The projects whose reduced value per yuan p_j / n_j − min u_k is nearest 0 (funded or
+    not), up to ``most_pairs`` eligible pairs, are freed; the capacity the others use stays
+    theirs; the freed projects are allocated again by the MIP of the allocation on what is
+    left (:func:`restora.matching.allocate.block_mip`). Never worse than the allocation given:
+    the caller keeps the better.
+    """
+    from restora.matching.allocate import block_mip
+
+    nj = len(need)
+    cheapest = np.full(nj, np.inf)
+    np.minimum.at(cheapest, pj, u[pk])
+    reduced = profit / np.maximum(need, 1.0) - cheapest
+    count = np.bincount(pj, minlength=nj)
+    ranked = np.argsort(np.abs(reduced), kind="stable")
+    ranked = ranked[profit[ranked] > 0]
+    chosen = ranked[np.cumsum(count[ranked]) <= most_pairs]
+    free = np.zeros(nj, dtype=bool)
+    free[chosen] = True
+    fixed_x = np.where(free[pj], 0.0, x)
+    left = np.maximum(cap - np.bincount(pk, weights=fixed_x, minlength=len(cap)), 0.0)
+    sub = np.flatnonzero(free[pj] & (left[pk] > 0) & (left[pk] >= tmin[pk]))
+    if not len(sub):
+        return y, x
+    # the freed part is small beside the whole: solve it tighter than the gap asked of the
+    # whole, or HiGHS stops at once with less than the allocation already has there
+    sub_gap = gap / 2
+    sol = block_mip(pj[sub], pk[sub], need, profit, left, tmin, tmax, sub_gap, time_limit)
+    y2 = np.where(free, 0.0, y)
+    y2[sol.projects[sol.y > 0.5]] = 1.0
+    x_sub = sol.x
+    x2 = fixed_x.copy()
+    x2[sub] = x_sub
+    return y2, x2
+
+
 def _allocate(
     order: np.ndarray,
     u: np.ndarray,
@@ -112,23 +193,15 @@ def _allocate(
     starts_l = starts.tolist()
     for j in order.tolist():
         a, b = starts_l[j], starts_l[j + 1]
-        still = float(need[j])
         idx = sorted(range(a, b), key=lambda i: (u_l[pk_l[i]], -left_l[pk_l[i]]))
-        took = []
-        for i in idx:
-            k = pk_l[i]
-            amount = min(tmax_l[k], left_l[k], still)
-            if amount <= 0 or amount < tmin_l[k]:
-                continue
-            took.append((i, amount))
-            still -= amount
-            if still <= 1e-6:
-                break
-        if still <= 1e-6 * max(float(need[j]), 1.0):
-            for i, amount in took:
-                x[i] = amount
-                left_l[pk_l[i]] -= amount
-            y[j] = 1.0
+        taken = cover(float(need[j]), [pk_l[i] for i in idx], left_l, tmin_l, tmax_l)
+        if taken is None:
+            continue
+        where = {pk_l[i]: i for i in idx}
+        for k, amount in taken:
+            x[where[k]] = amount
+            left_l[k] -= amount
+        y[j] = 1.0
     return y, x
 
 
@@ -143,6 +216,8 @@ def solve_large_block(
     gap: float,
     time_limit: float | None,
     iterations: int = 300,
+    polish_pairs: int = 20_000,
+    polish_seconds: float = 20.0,
 ) -> BlockSolution:
     """Solve one block without a region cap (see the module's docstring).
 
@@ -162,6 +237,10 @@ def solve_large_block(
         Seconds.
     iterations : int
         Most subgradient steps.
+    polish_pairs : int
+        Most pairs in the MIP that HiGHS solves around the margin (0: none).
+    polish_seconds : float
+        Seconds for that MIP when there is no ``time_limit`` (with one: what it leaves).
 
     Returns
     -------
@@ -210,8 +289,20 @@ def solve_large_block(
             break
         step = theta * (bound - best_value) / norm
         u = np.maximum(u - step * g, 0.0)
+    # the same prices with the ticket maxima kept: a tighter bound, still valid
+    best_bound = min(best_bound, ticket_bound(best_u, pj, pk, need, profit, cap, tmax))
     x = np.zeros(len(pj))
     x[order] = best_x
+    t_polish = time.perf_counter()
+    if best_bound - best_value > gap * abs(best_bound) and polish_pairs > 0:
+        left = polish_seconds if deadline is None else deadline - time.perf_counter()
+        left = max(left, 1.0)
+        y2, x2 = _polish(
+            best_y, x, best_u, pj, pk, need, profit, cap, tmin, tmax, gap, left,
+            polish_pairs,
+        )  # fmt: skip
+        if float(profit @ y2) > best_value:
+            best_y, x, best_value = y2, x2, float(profit @ y2)
     proven = best_bound - best_value <= gap * abs(best_bound) + 1e-9
     return BlockSolution(
         y=best_y,
@@ -220,5 +311,5 @@ def solve_large_block(
         bound=best_bound,
         proven=proven,
         iterations=it,
-        seconds={"total": time.perf_counter() - t0},
+        seconds={"total": time.perf_counter() - t0, "polish": time.perf_counter() - t_polish},
     )
