@@ -38,7 +38,20 @@ from typing import Any
 
 from restora.matching.problem import Product, Project
 
-__all__ = ["Eligibility", "Failure", "check", "explain_unfunded"]
+__all__ = ["REQUIREMENTS", "Eligibility", "Failure", "check", "explain_unfunded"]
+
+#: The requirements in the order of the rule table (and of :attr:`Eligibility.failures`).
+REQUIREMENTS = (
+    "min_dscr",
+    "min_irr",
+    "max_p90_overrun",
+    "regions",
+    "minerals",
+    "modes",
+    "collateral_any",
+    "capacity",
+    "ticket_min",
+)
 
 
 @dataclass(frozen=True)
@@ -313,8 +326,9 @@ def explain_unfunded(
     Returns
     -------
     list of str
-        With no eligible product: "no eligible product" and, per failed requirement, how many
-        products it excludes with the first product's message; otherwise the ``cause``.
+        With no eligible product: "no eligible product" and, per failed requirement (most
+        products excluded first, then in the order of the rule table), how many products it
+        excludes with the first such product's message; otherwise the ``cause``.
 
     Examples
     --------
@@ -333,7 +347,10 @@ def explain_unfunded(
         for v in verdicts:
             for f in v.failures:
                 by_requirement.setdefault(f.requirement, []).append((v.product, f))
-        for requirement, fails in sorted(by_requirement.items(), key=lambda kv: -len(kv[1])):
+        ranked = sorted(
+            by_requirement.items(), key=lambda kv: (-len(kv[1]), REQUIREMENTS.index(kv[0]))
+        )
+        for requirement, fails in ranked:
             product, first = fails[0]
             reasons.append(
                 f"{requirement} fails for {len(fails)} product(s), e.g. {product}: {first.message}"

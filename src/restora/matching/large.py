@@ -122,7 +122,7 @@ def ticket_bound(
 def _polish(
     y: np.ndarray,
     x: np.ndarray,
-    u: np.ndarray,
+    free: np.ndarray,
     pj: np.ndarray,
     pk: np.ndarray,
     need: np.ndarray,
@@ -132,28 +132,15 @@ def _polish(
     tmax: np.ndarray,
     gap: float,
     time_limit: float | None,
-    most_pairs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """HiGHS on the projects nearest the margin; the others keep their allocation.
+    """HiGHS on the projects ``free``; the others keep their allocation and its capacity.
 
-    The projects whose reduced value per yuan p_j / n_j − min u_k is nearest 0 (funded or
-    not), up to ``most_pairs`` eligible pairs, are freed; the capacity the others use stays
-    theirs; the freed projects are allocated again by the MIP of the allocation on what is
-    left (:func:`restora.matching.allocate.block_mip`). Never worse than the allocation given:
-    the caller keeps the better.
+    The freed projects are allocated again by the MIP of the allocation on the capacity the
+    others leave (:func:`restora.matching.allocate.block_mip`); the result is kept only if it
+    funds more than the freed projects had, so the allocation never gets worse.
     """
     from restora.matching.allocate import block_mip
 
-    nj = len(need)
-    cheapest = np.full(nj, np.inf)
-    np.minimum.at(cheapest, pj, u[pk])
-    reduced = profit / np.maximum(need, 1.0) - cheapest
-    count = np.bincount(pj, minlength=nj)
-    ranked = np.argsort(np.abs(reduced), kind="stable")
-    ranked = ranked[profit[ranked] > 0]
-    chosen = ranked[np.cumsum(count[ranked]) <= most_pairs]
-    free = np.zeros(nj, dtype=bool)
-    free[chosen] = True
     fixed_x = np.where(free[pj], 0.0, x)
     left = np.maximum(cap - np.bincount(pk, weights=fixed_x, minlength=len(cap)), 0.0)
     sub = np.flatnonzero(free[pj] & (left[pk] > 0) & (left[pk] >= tmin[pk]))
@@ -161,14 +148,50 @@ def _polish(
         return y, x
     # the freed part is small beside the whole: solve it tighter than the gap asked of the
     # whole, or HiGHS stops at once with less than the allocation already has there
-    sub_gap = gap / 2
-    sol = block_mip(pj[sub], pk[sub], need, profit, left, tmin, tmax, sub_gap, time_limit)
+    sol = block_mip(pj[sub], pk[sub], need, profit, left, tmin, tmax, gap / 2, time_limit)
     y2 = np.where(free, 0.0, y)
     y2[sol.projects[sol.y > 0.5]] = 1.0
-    x_sub = sol.x
+    if float(profit @ y2) <= float(profit @ y):
+        return y, x
     x2 = fixed_x.copy()
-    x2[sub] = x_sub
+    x2[sub] = sol.x
     return y2, x2
+
+
+def _neighbourhoods(
+    y: np.ndarray,
+    u: np.ndarray,
+    pj: np.ndarray,
+    pk: np.ndarray,
+    need: np.ndarray,
+    profit: np.ndarray,
+    group: np.ndarray,
+    most_pairs: int,
+) -> list[np.ndarray]:
+    """Sets of projects to free, one group (region) at a time, the most promising first.
+
+    In each group, the projects whose reduced value per yuan p_j / n_j − min u_k is nearest 0
+    (funded or not) up to ``most_pairs`` eligible pairs; groups ordered by the value of their
+    unfunded projects with a positive reduced value (what re-routing could still fund).
+    """
+    nj = len(need)
+    cheapest = np.full(nj, np.inf)
+    np.minimum.at(cheapest, pj, u[pk])
+    reduced = profit / np.maximum(need, 1.0) - cheapest
+    count = np.bincount(pj, minlength=nj)
+    promise = np.bincount(group, weights=np.where((y < 0.5) & (reduced > 0), profit, 0.0))
+    out = []
+    for g in np.argsort(-promise, kind="stable"):
+        if promise[g] <= 0:
+            break
+        members = np.flatnonzero((group == g) & (profit > 0))
+        members = members[np.argsort(np.abs(reduced[members]), kind="stable")]
+        chosen = members[np.cumsum(count[members]) <= most_pairs]
+        if len(chosen):
+            mask = np.zeros(nj, dtype=bool)
+            mask[chosen] = True
+            out.append(mask)
+    return out
 
 
 def _allocate(
@@ -216,8 +239,9 @@ def solve_large_block(
     gap: float,
     time_limit: float | None,
     iterations: int = 300,
-    polish_pairs: int = 20_000,
+    polish_pairs: int = 10_000,
     polish_seconds: float = 20.0,
+    group: np.ndarray | None = None,
 ) -> BlockSolution:
     """Solve one block without a region cap (see the module's docstring).
 
@@ -238,9 +262,12 @@ def solve_large_block(
     iterations : int
         Most subgradient steps.
     polish_pairs : int
-        Most pairs in the MIP that HiGHS solves around the margin (0: none).
+        Most pairs in each MIP that HiGHS solves around the margin (0: no polishing).
     polish_seconds : float
-        Seconds for that MIP when there is no ``time_limit`` (with one: what it leaves).
+        Seconds for polishing when there is no ``time_limit`` (with one: what it leaves).
+    group : int array, optional
+        A group per project (its region): polishing frees one group's marginal projects at a
+        time, so the MIP can re-route money among the products they share.
 
     Returns
     -------
@@ -294,15 +321,15 @@ def solve_large_block(
     x = np.zeros(len(pj))
     x[order] = best_x
     t_polish = time.perf_counter()
-    if best_bound - best_value > gap * abs(best_bound) and polish_pairs > 0:
-        left = polish_seconds if deadline is None else deadline - time.perf_counter()
-        left = max(left, 1.0)
-        y2, x2 = _polish(
-            best_y, x, best_u, pj, pk, need, profit, cap, tmin, tmax, gap, left,
-            polish_pairs,
-        )  # fmt: skip
-        if float(profit @ y2) > best_value:
-            best_y, x, best_value = y2, x2, float(profit @ y2)
+    budget = polish_seconds if deadline is None else deadline - t_polish
+    if best_bound - best_value > gap * abs(best_bound) and polish_pairs > 0 and budget > 0:
+        groups = np.zeros(nj, dtype=np.int64) if group is None else group
+        for free in _neighbourhoods(best_y, best_u, pj, pk, need, profit, groups, polish_pairs):
+            left = budget - (time.perf_counter() - t_polish)
+            if left < 0.5 or best_bound - best_value <= gap * abs(best_bound):
+                break
+            best_y, x = _polish(best_y, x, free, pj, pk, need, profit, cap, tmin, tmax, gap, left)
+            best_value = float(profit @ best_y)
     proven = best_bound - best_value <= gap * abs(best_bound) + 1e-9
     return BlockSolution(
         y=best_y,

@@ -16,7 +16,7 @@ import numpy as np
 
 from restora.matching.problem import Problem, Project
 
-__all__ = ["Pairs", "ProjectArrays", "eligible_pairs", "project_arrays"]
+__all__ = ["Pairs", "ProjectArrays", "eligible_pairs", "project_arrays", "requirement_failures"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +145,64 @@ def eligible_pairs(problem: Problem, arrays: ProjectArrays | None = None) -> Pai
     if not projects:
         return Pairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     return Pairs(np.concatenate(projects).astype(np.int64), np.concatenate(products))
+
+
+def requirement_failures(
+    problem: Problem, arrays: ProjectArrays, projects: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For some projects: per requirement, how many products each fails it for, and the first.
+
+    Parameters
+    ----------
+    problem : Problem
+    arrays : ProjectArrays
+    projects : int array
+        Indices of the projects to count for.
+
+    Returns
+    -------
+    dict
+        Requirement name (as in :data:`restora.matching.eligibility.REQUIREMENTS`) → (count per
+        project, index of the first product failing it or −1). The same rules as
+        :func:`eligible_pairs`, kept requirement by requirement.
+    """
+    from restora.matching.eligibility import REQUIREMENTS
+
+    n = len(projects)
+    need, dscr, irr = arrays.need[projects], arrays.dscr[projects], arrays.irr[projects]
+    overrun = arrays.overrun[projects]
+    codes = {
+        "regions": (arrays.region[projects], arrays.regions),
+        "minerals": (arrays.mineral[projects], arrays.minerals),
+        "modes": (arrays.mode[projects], arrays.modes),
+    }
+    out = {r: (np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64)) for r in REQUIREMENTS}
+
+    def add(requirement: str, fails: np.ndarray, k: int) -> None:
+        count, first = out[requirement]
+        count += fails
+        first[(first < 0) & fails] = k
+
+    for k, product in enumerate(problem.products):
+        q = product.requires
+        if q.min_dscr is not None:
+            add("min_dscr", ~(dscr >= q.min_dscr), k)
+        if q.min_irr is not None:
+            add("min_irr", ~(irr >= q.min_irr), k)
+        if q.max_p90_overrun is not None:
+            add("max_p90_overrun", ~(overrun <= q.max_p90_overrun), k)
+        for key, (code, names) in codes.items():
+            accepted = getattr(q, key)
+            if accepted:
+                add(key, ~_member(code, names, accepted), k)
+        if q.collateral_any:
+            pledged = np.zeros(n, dtype=bool)
+            for c in q.collateral_any:
+                if c in arrays.collateral:
+                    pledged |= arrays.collateral[c][projects]
+            add("collateral_any", ~pledged, k)
+        most = min(product.ticket_max_cny, product.capacity_cny)
+        if most <= 0 or most < product.ticket_min_cny:
+            add("capacity", np.ones(n, dtype=bool), k)
+        add("ticket_min", need < product.ticket_min_cny, k)
+    return out
