@@ -260,10 +260,10 @@ def report(args: argparse.Namespace, f: dict[str, Any]) -> str:
         f"| RSS of the benchmark process after allocate and greedy | {f['rss_in_process_mib']:.0f} MiB |",
         f"| status; MIP gap proven | {f['status']}; {100 * f['mip_gap']:.3f} % |",
         f"| blocks solved | {f['components']} |",
-        f"| ecological value funded: optimal / greedy | {f['objective']:,.0f} / {f['greedy_objective']:,.0f} "
+        f"| ecological value funded: allocate / greedy | {f['objective']:,.0f} / {f['greedy_objective']:,.0f} "
         f"({ratio:.3f}×) |",
-        f"| projects funded: optimal / greedy | {f['funded']:,} / {f['greedy_funded']:,} |",
-        f"| money allocated: optimal / greedy | {f['money_cny'] / 1e9:,.1f} / {f['greedy_money_cny'] / 1e9:,.1f} bn CNY |",
+        f"| projects funded: allocate / greedy | {f['funded']:,} / {f['greedy_funded']:,} |",
+        f"| money allocated: allocate / greedy | {f['money_cny'] / 1e9:,.1f} / {f['greedy_money_cny'] / 1e9:,.1f} bn CNY |",
         f"| greedy time | {f['greedy_s']:.1f} s |",
         "",
     ]
