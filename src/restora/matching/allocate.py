@@ -119,7 +119,9 @@ class AllocationResult:
     shadow_prices : mapping
         Product id → ecological value per extra yuan of capacity [ecological value / CNY] (≥ 0).
     mip_gap : float
-        Relative gap HiGHS proved, (bound − objective) / |bound| over all components [1].
+        Relative gap proven, (bound − value) / |bound| over all blocks, on the tie-broken
+        objective [1]: the bound is HiGHS's dual bound for the blocks it solves and the
+        Lagrangian bound for large blocks (:mod:`restora.matching.large`).
     dual_bound : float
         An upper bound on the ecological value any allocation can fund, from the bound HiGHS
         proved on the tie-broken objective plus the largest the tie-break term can be
