@@ -180,7 +180,8 @@ def main() -> None:
         figures["rss_in_process_mib"] = psutil.Process().memory_info().rss / 2**20
         bar.update(task, advance=1, description="restora match allocate (subprocess)")
         if not args.skip_cli:
-            cmd = [str(ROOT / ".venv/bin/restora"), "match", "allocate", str(tmp), "--format", "json",
+            # the restora of the interpreter running this script (CI runs it from a clone)
+            cmd = [str(Path(sys.executable).with_name("restora")), "match", "allocate", str(tmp), "--format", "json",
                    "--gap", str(args.gap)]  # fmt: skip
             t = time.perf_counter()
             out_path = tmp.with_name("out.json")
