@@ -86,3 +86,22 @@ def test_check_lists_every_pair(tmp_path: Path) -> None:
     assert [(v["project"], v["eligible"]) for v in doc] == [("a", True), ("b", True), ("c", False)]
     assert doc[2]["failures"][0]["smallest_change"] == {
         "parameter": "min_dscr", "from": 1.0, "to": 1.2}  # fmt: skip
+
+
+def test_solver_prints_go_to_stderr() -> None:
+    # HiGHS sometimes printf()s a diagnostic on fd 1; the JSON on stdout must stay clean
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from restora.cli.match import solver_output_to_stderr\n"
+        "print('before', flush=True)\n"
+        "with solver_output_to_stderr():\n"
+        "    os.write(1, b'solver noise\\n')\n"
+        "print('after')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "before\nafter\n"
+    assert "solver noise" in r.stderr

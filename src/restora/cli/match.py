@@ -16,6 +16,10 @@ with the failed requirements and the smallest change that would make each pass.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -23,6 +27,28 @@ import typer
 from restora.cli.output import Format, FormatOption, emit, handled, read_input_json
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@contextmanager
+def solver_output_to_stderr() -> Iterator[None]:
+    """Send what the solver's C++ code prints on file descriptor 1 to stderr meanwhile.
+
+    HiGHS (inside scipy) occasionally prints a diagnostic line with printf even with its
+    output off; on stdout it would corrupt the JSON a program reads.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (an embedding without file descriptors)
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @app.command("allocate")
@@ -59,7 +85,8 @@ def allocate_command(
     with handled():
         data, name = read_input_json(problem_file)
         problem = parse_problem(data, source=name)
-        result = allocate(problem, gap=gap, time_limit=time_limit)
+        with solver_output_to_stderr():
+            result = allocate(problem, gap=gap, time_limit=time_limit)
         doc = result_document(problem, result)
         if compare_greedy:
             g = greedy(problem)
