@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
                 )
             Store(settings.database_url).close()  # migrate once, before the workers start
             uvicorn.run(
-                "restora.service.app:create_app",
+                "restora.service.app:serve_app",
                 factory=True,
                 host=host,
                 port=port,

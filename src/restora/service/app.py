@@ -9,6 +9,7 @@ security headers) and the routers. Parts added by other modules plug in through
 
 from __future__ import annotations
 
+import gc
 import importlib
 from pathlib import Path
 from typing import Any
@@ -67,4 +68,23 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         getattr(importlib.import_module(module), func)(app)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The app as ``restora serve`` runs it in each worker process: :func:`create_app`, the
+    modules a first request would import loaded now (the ranking's diagnosis), then everything
+    start-up made frozen out of the garbage collector's reach (:func:`gc.freeze`).
+
+    The interpreter, FastAPI, pandas, shapely and the app hold some hundreds of thousands of
+    objects that live as long as the process; Python's full (generation-2) collection walks them
+    all, and under load it ran every second or so and stopped the worker's event loop for up to
+    130 ms each time — every request in flight waited (docs/benchmarks.md, service under load).
+    Frozen, they are never walked again; what requests allocate is collected as before.
+    """
+    app = create_app()
+    from restora.diagnosis import county, hazard, priority  # noqa: F401 (the ranking's, loaded now)
+
+    gc.collect()
+    gc.freeze()
     return app

@@ -121,6 +121,7 @@ async def authenticate(request: Request) -> Principal:
             )
         digest = credentials.digest(token)
         # looked up once per store revision (a revocation is a change): restora.service.cache
+        await cache.revision_async(request)
         account = cache.cached_token_account(request, digest)
         if account is None:
             account = await run_in_threadpool(

@@ -25,6 +25,7 @@ their serialisation on the mine list (docs/benchmarks.md, service load).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -98,6 +99,56 @@ def revision(request: Request) -> int:
         rev = store_revision(engine)
         _REVISIONS[id(engine)] = (rev, t)
         request.state.store_revision = rev
+    return rev
+
+
+_PENDING: dict[tuple[int, int], asyncio.Future[int]] = {}
+
+
+async def revision_async(request: Request) -> int:
+    """:func:`revision` for the event loop: when the process's revision is stale, one request
+    reads it (in a worker thread) and the others arriving meanwhile wait for that read instead of
+    each taking a thread and a connection — without this, every :data:`REVISION_TTL` all the
+    requests in flight of a worker went through the thread pool at once."""
+    engine = request.app.state.store.engine
+    key = (id(engine), id(asyncio.get_running_loop()))
+    while True:
+        rev = known_revision(request)
+        if rev is not None:
+            return rev
+        pending = _PENDING.get(key)
+        if pending is None:
+            break
+        try:
+            rev = await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if pending.cancelled():
+                continue  # the request reading it went away: read it again
+            raise
+        except Exception:
+            continue  # that read failed: try it ourselves, so the error is this request's
+        request.state.store_revision = rev
+        return rev
+    from starlette.concurrency import run_in_threadpool
+
+    pending = asyncio.get_running_loop().create_future()
+    _PENDING[key] = pending
+    try:
+        _watch(engine)
+        t = time.monotonic()
+        rev = await run_in_threadpool(store_revision, engine)
+        _REVISIONS[id(engine)] = (rev, t)
+        pending.set_result(rev)
+    except asyncio.CancelledError:
+        pending.cancel()
+        raise
+    except Exception as exc:
+        pending.set_exception(exc)
+        pending.exception()  # retrieved: the waiters retry, this request reports it
+        raise
+    finally:
+        _PENDING.pop(key, None)
+    request.state.store_revision = rev
     return rev
 
 
@@ -257,13 +308,13 @@ async def cached_json_async(
     *,
     dump: Callable[[Any], bytes] | None = None,
 ) -> Response:
-    """:func:`cached_json` for an ``async`` route: a hit at a known revision is answered on the
-    event loop, without a worker thread; anything else runs in the thread pool."""
+    """:func:`cached_json` for an ``async`` route: the revision is read on the event loop
+    (:func:`revision_async`) and a hit answered there, without a worker thread; a miss runs
+    ``make`` in the thread pool."""
     from starlette.concurrency import run_in_threadpool
 
-    rev = known_revision(request)
-    if rev is not None:
-        body = response_cache(request).get(key, rev)
-        if body is not None:
-            return Response(content=body, media_type=MEDIA_TYPE)
+    rev = await revision_async(request)
+    body = response_cache(request).get(key, rev)
+    if body is not None:
+        return Response(content=body, media_type=MEDIA_TYPE)
     return await run_in_threadpool(lambda: cached_json(request, key, make, dump=dump))
