@@ -57,11 +57,12 @@ def allocate_command(
         ..., metavar="PROBLEM.json", help="The instance; - for stdin."
     ),
     gap: float = typer.Option(
-        0.01,
+        0.0,
         "--gap",
         min=0.0,
         max=1.0,
-        help="Relative MIP gap at which HiGHS may stop [1] (0.01 = 1 %).",
+        help="Relative MIP gap at which HiGHS may stop [1] (default 0: the optimum; 0.01 = 1 % "
+        "for large instances).",
     ),
     time_limit: float | None = typer.Option(
         None, "--time-limit", min=0.1, help="Time limit for the solver [s] (default: none)."
