@@ -108,8 +108,8 @@ def test_solver_prints_go_to_stderr() -> None:
 
 
 def test_allocate_by_default_gives_the_optimum_of_the_brute_force(tmp_path: Path) -> None:
-    """Without --gap the command proves the optimum (status optimal means optimal), as an
-    independent enumeration finds it, on seeded random instances."""
+    """Without --gap the command proves the optimum of small components (status optimal means
+    optimal there), as an independent enumeration finds it, on seeded random instances."""
     import random
     from dataclasses import asdict
 
@@ -145,3 +145,12 @@ def test_allocate_by_default_gives_the_optimum_of_the_brute_force(tmp_path: Path
         assert out["status"] == "optimal"
         assert abs(out["objective"] - value) < 1e-9, (i, doc)
         assert abs(out["money_cny"] - money) < 1e-6, (i, doc)  # ties: less money
+
+
+def test_the_default_gap_by_block_size() -> None:
+    from restora.matching.allocate import EXACT_PAIRS, block_gap
+
+    assert block_gap(None, EXACT_PAIRS, large=False) == 0.0
+    assert block_gap(None, EXACT_PAIRS + 1, large=False) == 0.001
+    assert block_gap(None, 60_000, large=True) == 0.01
+    assert block_gap(0.05, 10, large=False) == 0.05  # an explicit --gap wins

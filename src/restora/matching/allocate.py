@@ -450,10 +450,27 @@ def _shadow_prices(
     return prices
 
 
+EXACT_PAIRS = 2_000
+"""With ``gap=None``, blocks of at most this many eligible pairs are solved to the optimum."""
+AUTO_GAPS = (0.001, 0.01)
+"""With ``gap=None``, the gap of the larger blocks: HiGHS's blocks, large blocks [1]."""
+
+
+def block_gap(gap: float | None, n_pairs: int, large: bool) -> float:
+    """The MIP gap a block is solved to [1]: ``gap``, or with ``gap=None`` (auto) 0 for a
+    block of at most :data:`EXACT_PAIRS` pairs (a proof of the optimum takes HiGHS seconds
+    there), else 0.1 % (HiGHS) or 1 % (a large block's Lagrangian method)."""
+    if gap is not None:
+        return gap
+    if n_pairs <= EXACT_PAIRS:
+        return 0.0
+    return AUTO_GAPS[1] if large else AUTO_GAPS[0]
+
+
 def allocate(
     problem: Problem,
     *,
-    gap: float = 0.01,
+    gap: float | None = 0.01,
     time_limit: float | None = None,
     decompose: bool = True,
     shadow_prices: bool = True,
@@ -466,9 +483,10 @@ def allocate(
     Parameters
     ----------
     problem : Problem
-    gap : float
+    gap : float or None
         Relative MIP gap at which HiGHS may stop [1] (0.01: the value funded is proven within
-        1 % of the optimum; 0: optimal within HiGHS's tolerances).
+        1 % of the optimum; 0: optimal within HiGHS's tolerances; None: per block, see
+        :func:`block_gap`).
     time_limit : float, optional
         Seconds for all blocks together; a block that reaches it returns its best solution
         (status ``time_limit``).
@@ -544,10 +562,12 @@ def allocate(
     # big blocks first: the time limit is shared, the big ones need it
     for m in sorted(blocks, key=lambda b: -len(b.pairs)):
         left = None if deadline is None else deadline - time.perf_counter()
-        if len(m.pairs) > large_block and (share is None or share >= 1):
-            code, y, x, z, f, b = _solve_large(m, pr, a, cap, tmin, tmax, eps, gap, left)
+        large = len(m.pairs) > large_block and (share is None or share >= 1)
+        g = block_gap(gap, len(m.pairs), large)
+        if large:
+            code, y, x, z, f, b = _solve_large(m, pr, a, cap, tmin, tmax, eps, g, left)
         else:
-            code, y, x, z, f, b = _solve_block(m, pr, a, cap, tmin, tmax, eps, share, gap, left)
+            code, y, x, z, f, b = _solve_block(m, pr, a, cap, tmin, tmax, eps, share, g, left)
         statuses.append(code)
         y_all[m.projects] = y
         x_all[m.pairs] = x
