@@ -36,6 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from restora.store.tables import changes
 
@@ -129,8 +130,6 @@ async def revision_async(request: Request) -> int:
             continue  # that read failed: try it ourselves, so the error is this request's
         request.state.store_revision = rev
         return rev
-    from starlette.concurrency import run_in_threadpool
-
     pending = asyncio.get_running_loop().create_future()
     _PENDING[key] = pending
     try:
@@ -311,8 +310,6 @@ async def cached_json_async(
     """:func:`cached_json` for an ``async`` route: the revision is read on the event loop
     (:func:`revision_async`) and a hit answered there, without a worker thread; a miss runs
     ``make`` in the thread pool."""
-    from starlette.concurrency import run_in_threadpool
-
     rev = await revision_async(request)
     body = response_cache(request).get(key, rev)
     if body is not None:
