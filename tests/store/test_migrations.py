@@ -31,12 +31,16 @@ from restora.store.tables import (
 ROOT = Path(__file__).resolve().parents[2]
 REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
 
-HEAD = ("0009",)
+HEAD = ("0010",)
 PLATFORM_TABLES = {
     "organisations", "users", "sessions", "api_tokens", "sign_in_failures",  # 0006
     "projects", "appraisals", "jobs",  # 0007
     "disclosures", "complaints", "complaint_photos", "complaint_events",  # 0008
     "listings", "products", "claims", "market_events", "notifications",  # 0009
+    "registry_accounts", "registry_policies", "registry_verifications",  # 0010
+    "registry_serials", "registry_blocks", "registry_events", "registry_pending",
+    "registry_leaves", "registry_nodes", "registry_tree_heads", "registry_keys",
+    "registry_requests",
 }  # fmt: skip
 
 
@@ -57,8 +61,8 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == HEAD == ("0009",)
-    assert migrate.known_revisions() == {f"000{i}" for i in range(1, 10)}
+    assert migrate.head_revisions() == HEAD == ("0010",)
+    assert migrate.known_revisions() == {f"{i:04d}" for i in range(1, 11)}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
@@ -68,6 +72,7 @@ def test_packaged_revisions() -> None:
     assert script.get_revision("0007").down_revision == "0006"  # projects, appraisals, jobs
     assert script.get_revision("0008").down_revision == "0007"  # disclosure, complaints
     assert script.get_revision("0009").down_revision == "0008"  # library, supply, market
+    assert script.get_revision("0010").down_revision == "0009"  # registry
     assert script.get_revision("0001").down_revision is None
 
 

@@ -78,27 +78,62 @@ def _subtree(hashes: Sequence[bytes], start: int, end: int) -> bytes:
     return root_from_leaf_hashes(hashes[start:end])
 
 
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges ``[start, end)`` whose subtree hashes make PATH(index, D[size]).
+
+    In proof order (from the leaf up), RFC 9162 §2.1.3.1. The proof is
+    ``[MTH(D[a:b]) for a, b in inclusion_ranges(index, size)]``; a store that keeps the hashes
+    of complete subtrees (:func:`perfect_nodes`) answers it without reading every leaf.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of {size} leaves")
+    ranges: list[tuple[int, int]] = []
+    start, end, m = 0, size, index
+    while end - start > 1:  # PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) when m < k, ...
+        k = _split(end - start)
+        if m < k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start, m = start + k, m - k
+    ranges.reverse()  # ... the recursion appends the top sibling last
+    return ranges
+
+
+def consistency_ranges(size1: int, size2: int) -> list[tuple[int, int]]:
+    """The leaf ranges ``[start, end)`` whose subtree hashes make PROOF(size1, D[size2]).
+
+    In proof order, RFC 9162 §2.1.4.1 (SUBPROOF(m, D[n], true)). Empty when ``size1`` equals
+    ``size2``; ``size1`` must be at least 1 (a proof from the empty tree says nothing).
+    """
+    if not 0 < size1 <= size2:
+        raise ValueError(f"size {size1} is not between 1 and the tree size {size2}")
+    ranges: list[tuple[int, int]] = []
+    start, end, m, complete = 0, size2, size1, True
+    while True:
+        if m == end - start:  # SUBPROOF(m, D[m], b): {} when b is true, {MTH(D[m])} else
+            if not complete:
+                ranges.append((start, end))
+            break
+        k = _split(end - start)
+        if m <= k:  # SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
+            ranges.append((start + k, end))
+            end = start + k
+        else:  # SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
+            ranges.append((start, start + k))
+            start, m, complete = start + k, m - k, False
+    ranges.reverse()
+    return ranges
+
+
 def inclusion_proof(index: int, hashes: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]): the inclusion proof of leaf ``index`` (RFC 9162 §2.1.3.1).
 
     ``hashes`` are the leaf hashes of the whole tree. The proof lists the sibling subtree
     hashes from the leaf up to the root.
     """
-    n = len(hashes)
-    if not 0 <= index < n:
-        raise ValueError(f"leaf index {index} is outside a tree of {n} leaves")
-    path: list[bytes] = []
-    start, end, m = 0, n, index
-    while end - start > 1:  # PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) when m < k, ...
-        k = _split(end - start)
-        if m < k:
-            path.append(_subtree(hashes, start + k, end))
-            end = start + k
-        else:
-            path.append(_subtree(hashes, start, start + k))
-            start, m = start + k, m - k
-    path.reverse()  # ... the recursion appends the top sibling last
-    return path
+    return [_subtree(hashes, a, b) for a, b in inclusion_ranges(index, len(hashes))]
 
 
 def consistency_proof(size1: int, hashes: Sequence[bytes]) -> list[bytes]:
@@ -108,25 +143,43 @@ def consistency_proof(size1: int, hashes: Sequence[bytes]) -> list[bytes]:
     Empty when ``size1`` equals the tree size; ``size1`` must be at least 1 (a proof from the
     empty tree says nothing, and the verifier refuses it).
     """
-    n = len(hashes)
-    if not 0 < size1 <= n:
-        raise ValueError(f"size {size1} is not between 1 and the tree size {n}")
-    proof: list[bytes] = []
-    start, end, m, complete = 0, n, size1, True
-    while True:
-        if m == end - start:  # SUBPROOF(m, D[m], b): {} when b is true, {MTH(D[m])} else
-            if not complete:
-                proof.append(_subtree(hashes, start, end))
-            break
-        k = _split(end - start)
-        if m <= k:  # SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
-            proof.append(_subtree(hashes, start + k, end))
-            end = start + k
-        else:  # SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-            proof.append(_subtree(hashes, start, start + k))
-            start, m, complete = start + k, m - k, False
-    proof.reverse()
-    return proof
+    return [_subtree(hashes, a, b) for a, b in consistency_ranges(size1, len(hashes))]
+
+
+def perfect_nodes(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete subtrees whose hashes give MTH(D[start:end]), left to right.
+
+    Each is ``(level, index)``: the complete subtree of ``2**level`` leaves starting at leaf
+    ``index * 2**level``. Valid for the ranges of the RFC 9162 recursion (``start`` a multiple
+    of the largest power of two not above ``end - start``), which are all the ranges of
+    :func:`inclusion_ranges` and :func:`consistency_ranges`. The hash is
+    :func:`fold_perfect` of their hashes.
+
+    >>> perfect_nodes(0, 8)
+    [(3, 0)]
+    >>> perfect_nodes(8, 13)
+    [(2, 2), (0, 12)]
+    """
+    if not 0 <= start < end:
+        raise ValueError(f"[{start}, {end}) is not a range of leaves")
+    nodes: list[tuple[int, int]] = []
+    while start < end:
+        n = end - start
+        k = n if n & (n - 1) == 0 else _split(n)
+        level = k.bit_length() - 1
+        if start % k:
+            raise ValueError(f"[{start}, {end}) is not a range of the RFC 9162 recursion")
+        nodes.append((level, start >> level))
+        start += k
+    return nodes
+
+
+def fold_perfect(hashes: Sequence[bytes]) -> bytes:
+    """MTH of a range from the hashes of its :func:`perfect_nodes`, folded from the right."""
+    node = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        node = node_hash(h, node)
+    return node
 
 
 def _hashes(values: object) -> list[bytes] | None:

@@ -229,3 +229,4 @@ REGISTER: dict[str, sa.Table] = {
 
 # the platform's tables share this metadata (revisions 0006-0008)
 from restora.store import platform_tables as _platform_tables  # noqa: E402, F401
+from restora.store import registry_tables as _registry_tables  # noqa: E402, F401
