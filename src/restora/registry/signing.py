@@ -189,3 +189,9 @@ def verify_head(head: TreeHead, public: bytes) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def configured_key() -> Ed25519PrivateKey | None:
+    """The registry's signing key from ``RESTORA_REGISTRY_KEY`` (a PEM file), or None if unset."""
+    path = os.environ.get(ENV_KEY, "").strip()
+    return load_private_key(path) if path else None
