@@ -88,9 +88,10 @@ def test_no_bids() -> None:
 
 def test_tie_broken_by_time_then_bid_id() -> None:
     # same amount: earlier time wins; same amount and time: smaller bid_id wins
-    bids = [Bid("X", 500, _t(5), "z"), Bid("Y", 500, _t(2), "y"), Bid("Z", 500, _t(2), "x")]
+    # ("a" is the smallest id but the latest bid: time comes before the id)
+    bids = [Bid("X", 500, _t(5), "a"), Bid("Y", 500, _t(2), "y"), Bid("Z", 500, _t(2), "x")]
     r = clear_sealed_bid(bids, reserve_fen=100, rule="second_price")
-    assert [x.bid.bid_id for x in r.ranking] == ["x", "y", "z"]
+    assert [x.bid.bid_id for x in r.ranking] == ["x", "y", "a"]
     assert r.winner is not None and r.winner.bidder == "Z"
     assert r.price_fen == 500  # the tied second bid is the second price
     assert "tied" in r.reason

@@ -107,10 +107,10 @@ def test_check_retirement_against() -> None:
     with pytest.raises(IneligibleRetirement, match="needs 'carbon_sink'") as e:
         check_retirement_against(PROVINCE, "construction_land", "320583")
     assert e.value.problems[0].field == "unit_type"
-    with pytest.raises(InputError, match="6-digit") as e:
+    with pytest.raises(InputError, match="6-digit") as bad:
         check_retirement_against(COUNTY, "carbon_sink", "32058")
-    assert e.value.problems[0].field == "region_code"
-    assert not isinstance(e.value, IneligibleRetirement)
+    assert bad.value.problems[0].field == "region_code"
+    assert not isinstance(bad.value, IneligibleRetirement)
 
 
 @pytest.mark.parametrize(

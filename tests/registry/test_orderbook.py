@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restora.errors import InputError
-from restora.registry.orderbook import Level, Order, OrderBook, Trade
+from restora.registry.orderbook import Level, Order, OrderBook, Side, Trade
 
 
 def _o(oid: str, side: str, account: str, qty: int, limit: int, seq: int) -> Order:
@@ -274,10 +274,9 @@ def test_rebuilt_book_trades_like_the_original(orders: list[Order], data: st.Dat
     for o in orders:
         book.submit(o)
     again = OrderBook.from_orders(book.resting())
-    side = data.draw(st.sampled_from(["buy", "sell"]))
-    probe = Order(
-        "probe", side, "Z", data.draw(st.integers(1, 40)), data.draw(st.integers(95, 105)), 10_000
-    )  # type: ignore[arg-type]
+    side: Side = data.draw(st.sampled_from(["buy", "sell"]))
+    qty, limit = data.draw(st.integers(1, 40)), data.draw(st.integers(95, 105))
+    probe = Order("probe", side, "Z", qty, limit, 10_000)
     assert book.submit(probe) == again.submit(probe)
 
 
