@@ -34,7 +34,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("modes", "modes", "Value-realization modes and IAD evaluation."),
     ("match", "match", "Projects matched to finance products: eligibility, optimal allocation."),
     ("users", "users", "Platform accounts: create, token, list, deactivate."),
-    ("registry", "registry", "Credits and quotas: the tamper-evident ledger (proofs so far)."),
+    ("registry", "registry", "Credits and quotas: the tamper-evident ledger."),
 )
 # Modules that add top-level commands (``register(app)``): (module, command names).
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -1268,3 +1268,14 @@ def iter_events(store: Any, *, after: int = 0, limit: int = 1000) -> Iterator[di
         rows = conn.execute(q).all()
     for r in rows:
         yield {"id": int(r.id), "kind": r.kind, "at": r.at, "data": json.loads(r.data)}
+
+
+def verification_unit_type(store: Any, verification: str) -> str:
+    """The unit type of a recorded verification."""
+    with _engine(store).connect() as conn:
+        t = conn.execute(
+            sa.select(VERIFICATIONS.c.unit_type).where(VERIFICATIONS.c.id == verification)
+        ).scalar()
+    if t is None:
+        raise LedgerError(f"no verified outcome {verification!r}", field="verification")
+    return str(t)
