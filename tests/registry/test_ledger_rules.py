@@ -42,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "pledge": {"held"},
     "release_pledge": {"pledged"},
     "enforce_pledge": {"pledged"},
-    "split": {"held", "buffer"},
+    "split": {"held", "buffer", "listed"},  # a listed lot is cut when partly sold
 }
 ALL_STATUSES = [
     "held",
@@ -62,7 +62,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "reject_transfer": {"reason": "wrong account"},
     "list": {"listing": "L-1"},
     "delist": {},
-    "settle": {"to": 2, "price_fen": 1500, "trade": "T-1"},
+    "settle": {"to": 2, "price_fen": 1500, "trade": "T-1", "payee": 1},
     "retire": {"beneficiary": "Acme", "purpose": "2026 offset"},
     "cancel": {"reason": "reversal"},
     "freeze": {"reason": "court order"},
@@ -92,6 +92,7 @@ def ledger_with(status: str, start: int = 11, end: int = 20) -> Ledger:
         extra["retirement"] = {"beneficiary": "X", "purpose": "Y", "obligation": None, "at": None}
     b = Block("CSINK", start, end, 1, status, "P-1", 2026, "430524", **extra)
     led.blocks[b.key] = b
+    led.cash[2] = 10_000  # the buyer's money on the platform [fen]
     return led
 
 

@@ -40,7 +40,9 @@ PLATFORM_TABLES = {
     "registry_accounts", "registry_policies", "registry_verifications",  # 0010
     "registry_serials", "registry_blocks", "registry_events", "registry_pending",
     "registry_leaves", "registry_nodes", "registry_tree_heads", "registry_keys",
-    "registry_requests",
+    "registry_requests", "registry_cash", "registry_obligations", "registry_auctions",
+    "registry_bids", "registry_orders", "registry_books", "registry_trades",
+    "registry_weighbridge", "registry_surplus",
 }  # fmt: skip
 
 

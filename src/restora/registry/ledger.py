@@ -149,7 +149,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             "剩余土石料",
             "m**3",
             Fraction(1),
-            ("grade",),
+            ("grade", "mine_id"),
         ),
         UnitType(
             "LUR",
@@ -198,13 +198,21 @@ _MOVES: dict[str, tuple[frozenset[str], str | None]] = {
 }
 BLOCK_KINDS = frozenset(_MOVES) | {"split"}
 """Event kinds that act on one existing block."""
-KINDS = BLOCK_KINDS | {"open_account", "policy", "verify_outcome", "issue"}
+KINDS = BLOCK_KINDS | {
+    "open_account",
+    "policy",
+    "verify_outcome",
+    "issue",
+    "deposit",
+    "withdraw",
+    "obligation",
+}
 # what each kind must carry beside the block fields
 _NEEDS: dict[str, tuple[str, ...]] = {
     "transfer": ("to",),
     "initiate_transfer": ("to",),
     "list": ("listing",),
-    "settle": ("to", "price_fen", "trade"),
+    "settle": ("to", "price_fen", "trade", "payee"),
     "retire": ("beneficiary", "purpose"),
     "cancel": ("reason",),
     "freeze": ("reason",),
@@ -375,6 +383,12 @@ class Ledger:
     next_serial: dict[str, int] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per unit type: the buffer and share-of-proceeds accounts and percentages of issuance."""
+    cash: dict[int, int] = field(default_factory=dict)
+    """Money of each account on the trading platform [fen]."""
+    obligations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Offset obligations by id (:mod:`restora.registry.offsets`)."""
+    offset: dict[str, int] = field(default_factory=dict)
+    """Serial numbers retired against each obligation."""
 
     # ---------------------------------------------------------------- reading
     def block(self, unit_type: str, start: int, end: int) -> Block:
@@ -412,6 +426,12 @@ class Ledger:
             return []
         if kind == "policy":
             self._policy(event)
+            return []
+        if kind in ("deposit", "withdraw"):
+            self._money(kind, event)
+            return []
+        if kind == "obligation":
+            self._obligation(event)
             return []
         if kind == "issue":
             return self._issue(event)
@@ -459,12 +479,17 @@ class Ledger:
         if kind == "delist":
             return replace(b, status="held", status_reason=reason)
         if kind == "retire":
+            if e.get("obligation") is not None:
+                self._offset_check(b, str(e["obligation"]))
             retirement = {
                 "beneficiary": str(e["beneficiary"]),
                 "purpose": str(e["purpose"]),
                 "obligation": e.get("obligation"),
                 "at": e.get("at"),
             }
+            if e.get("obligation") is not None:
+                ob = str(e["obligation"])
+                self.offset[ob] = self.offset.get(ob, 0) + b.count
             return replace(b, status="retired", retirement=retirement, status_reason=reason)
         if kind == "cancel":
             return replace(b, status="cancelled", status_reason=str(reason))
@@ -488,9 +513,9 @@ class Ledger:
         raise AssertionError(kind)  # pragma: no cover - _MOVES and this function agree
 
     def _split(self, b: Block, at: int) -> list[Block]:
-        if b.status not in ("held", "buffer"):
+        if b.status not in ("held", "buffer", "listed"):
             raise LedgerError(
-                f"block {serial_id(b)} is {b.status}: only held or buffer blocks are split",
+                f"block {serial_id(b)} is {b.status}: only held, listed or buffer blocks are split",
                 field="status",
             )
         if not b.start < at <= b.end:
@@ -525,6 +550,74 @@ class Ledger:
             e.get("region_code"),
             e.get("mine_id"),
         )
+
+    def _money(self, kind: str, e: Mapping[str, Any]) -> None:
+        acc = self._account(e, "account")
+        amount = _int(e, "amount_fen")
+        if amount <= 0:
+            raise LedgerError(f"a {kind} needs a positive amount_fen", field="amount_fen")
+        have = self.cash.get(acc, 0)
+        if kind == "withdraw" and amount > have:
+            raise LedgerError(
+                f"account {acc} holds {have} fen; {amount} cannot be withdrawn",
+                field="amount_fen",
+            )
+        self.cash[acc] = have + amount if kind == "deposit" else have - amount
+
+    def _pay(self, b: Block, buyer: int, e: Mapping[str, Any]) -> None:
+        """Move the price from the buyer's money to the payee's, for the block ``b``."""
+        price = _int(e, "price_fen")
+        if price < 0:
+            raise LedgerError("a price cannot be negative", field="price_fen")
+        payee = self._account(e, "payee")
+        if b.unit_type == "EST":  # proceeds of earth and stone go to the mine's restoration
+            acc = self.accounts[payee]
+            if acc.kind != "restoration" or acc.mine_id != b.attrs.get("mine_id"):
+                raise LedgerError(
+                    f"proceeds of earth and stone of mine {b.attrs.get('mine_id')} go to that "
+                    f"mine's restoration account, not account {payee}",
+                    field="payee",
+                )
+        elif payee != b.account:
+            raise LedgerError(
+                f"the proceeds of block {serial_id(b)} go to its holder {b.account}",
+                field="payee",
+            )
+        have = self.cash.get(buyer, 0)
+        if price > have:
+            raise LedgerError(
+                f"buyer account {buyer} holds {have} fen, less than the price {price}",
+                field="price_fen",
+            )
+        self.cash[buyer] = have - price
+        self.cash[payee] = self.cash.get(payee, 0) + price
+
+    def _obligation(self, e: Mapping[str, Any]) -> None:
+        from restora.errors import InputError
+        from restora.registry.offsets import validate_obligation
+
+        ob = _as_obligation(e)
+        if ob.obligation_id in self.obligations:
+            raise LedgerError(f"obligation {ob.obligation_id} already exists", field="obligation")
+        try:
+            validate_obligation(ob)
+        except InputError as exc:
+            raise LedgerError(str(exc), field="obligation") from None
+        self.obligations[ob.obligation_id] = {
+            k: e.get(k)
+            for k in ("obligation", "party", "region_code", "unit_type", "required", "due")
+        } | {"eligible_regions": e.get("eligible_regions")}
+        self.offset[ob.obligation_id] = 0
+
+    def _offset_check(self, b: Block, obligation: str) -> None:
+        from restora.registry.offsets import eligibility
+
+        rec = self.obligations.get(obligation)
+        if rec is None:
+            raise LedgerError(f"no offset obligation {obligation!r}", field="obligation")
+        reason = eligibility(_as_obligation(rec), b.unit_type, b.region_code)
+        if reason is not None:
+            raise LedgerError(reason, field="obligation")
 
     def _policy(self, e: Mapping[str, Any]) -> None:
         unit_type = e.get("unit_type")
@@ -657,6 +750,25 @@ def _int(event: Mapping[str, Any], name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise LedgerError(f"{name} must be an integer, not {value!r}", field=name)
     return value
+
+
+def _as_obligation(e: Mapping[str, Any]) -> Any:
+    from restora.registry.offsets import Obligation
+
+    try:
+        due = dt.date.fromisoformat(str(e.get("due")))
+    except ValueError:
+        raise LedgerError(f"due {e.get('due')!r} is not a date", field="due") from None
+    regions = e.get("eligible_regions")
+    return Obligation(
+        obligation_id=str(e.get("obligation") or ""),
+        party=str(e.get("party") or ""),
+        region_code=str(e.get("region_code") or ""),
+        unit_type=str(e.get("unit_type") or ""),
+        required=e.get("required"),  # type: ignore[arg-type]
+        due=due,
+        eligible_regions=None if regions is None else tuple(regions),
+    )
 
 
 def replay(events: Iterable[Mapping[str, Any]]) -> Ledger:

@@ -57,10 +57,12 @@ from restora.registry.ledger import (
 from restora.registry.signing import TreeHead, key_id, public_bytes, sign_head, verify_head
 from restora.store.registry_tables import registry_accounts as ACCOUNTS
 from restora.store.registry_tables import registry_blocks as BLOCKS
+from restora.store.registry_tables import registry_cash as CASH
 from restora.store.registry_tables import registry_events as EVENTS
 from restora.store.registry_tables import registry_keys as KEYS
 from restora.store.registry_tables import registry_leaves as LEAVES
 from restora.store.registry_tables import registry_nodes as NODES
+from restora.store.registry_tables import registry_obligations as OBLIGATIONS
 from restora.store.registry_tables import registry_pending as PENDING
 from restora.store.registry_tables import registry_policies as POLICIES
 from restora.store.registry_tables import registry_requests as REQUESTS
@@ -143,6 +145,7 @@ class _Tx:
     rows: dict[tuple[str, int], int] = field(default_factory=dict)  # block key -> row id
     events: list[dict[str, Any]] = field(default_factory=list)
     written: dict[tuple[str, int], Block] = field(default_factory=dict)
+    befores: dict[int, Block | None] = field(default_factory=dict)  # event index -> its block
 
     def load_accounts(self, ids: Sequence[Any]) -> None:
         want = {int(i) for i in ids if isinstance(i, int) and i not in self.ledger.accounts}
@@ -150,12 +153,51 @@ class _Tx:
             for r in self.conn.execute(sa.select(ACCOUNTS).where(ACCOUNTS.c.id.in_(want))):
                 self.ledger.accounts[int(r.id)] = _account(r._mapping)
 
+    cash0: dict[int, int | None] = field(default_factory=dict)  # balances as loaded
+    obligations0: dict[str, int] = field(default_factory=dict)
+
+    def load_cash(self, ids: Sequence[Any]) -> None:
+        """Lock and load the money rows of these accounts (in id order: no deadlock)."""
+        want = sorted({int(i) for i in ids if isinstance(i, int) and i not in self.cash0})
+        if not want:
+            return
+        q = sa.select(CASH).where(CASH.c.account_id.in_(want)).order_by(CASH.c.account_id)
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        found = {int(r.account_id): int(r.balance_fen) for r in self.conn.execute(q)}
+        for i in want:
+            self.cash0[i] = found.get(i)
+            if i in found:
+                self.ledger.cash[i] = found[i]
+
+    def load_obligation(self, obligation: str) -> None:
+        q = sa.select(OBLIGATIONS).where(OBLIGATIONS.c.id == obligation)
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        if row is not None:
+            self.ledger.obligations[obligation] = _obligation_record(row)
+            self.ledger.offset[obligation] = int(row.retired)
+            self.obligations0[obligation] = int(row.retired)
+
     def apply(self, event: dict[str, Any]) -> list[Block]:
         out = self.ledger.apply(event)
         self.events.append(event)
         for b in out:
             self.written[b.key] = b
         return out
+
+
+def _obligation_record(row: Any) -> dict[str, Any]:
+    return {
+        "obligation": row.id,
+        "party": row.party,
+        "region_code": row.region_code,
+        "unit_type": row.unit_type,
+        "required": int(row.required),
+        "due": row.due,
+        "eligible_regions": row.eligible_regions,
+    }
 
 
 def _lock_block(conn: sa.Connection, unit_type: str, start: int, end: int) -> tuple[int, Block]:
@@ -258,6 +300,21 @@ def _write(tx: _Tx, at: dt.datetime, befores: Mapping[int, Block | None]) -> lis
             tx.rows[key] = int(new_id)
         else:
             conn.execute(sa.update(BLOCKS).where(BLOCKS.c.id == row_id).values(**values))
+    for acc, before in tx.cash0.items():
+        now = tx.ledger.cash.get(acc)
+        if now is None or now == before:
+            continue
+        if before is None:
+            conn.execute(sa.insert(CASH).values(account_id=acc, balance_fen=now))
+        else:
+            conn.execute(sa.update(CASH).where(CASH.c.account_id == acc).values(balance_fen=now))
+    for ob, before in tx.obligations0.items():
+        if tx.ledger.offset[ob] != before:
+            conn.execute(
+                sa.update(OBLIGATIONS)
+                .where(OBLIGATIONS.c.id == ob)
+                .values(retired=tx.ledger.offset[ob])
+            )
     return ids
 
 
@@ -279,7 +336,8 @@ def _run(
     payload: Mapping[str, Any],
     key: str | None,
     at: dt.datetime,
-    body: Callable[[_Tx], dict[int, Block | None]],
+    body: Callable[[_Tx], Any],
+    after: Callable[[sa.Connection, list[int]], None] | None = None,
 ) -> dict[str, Any]:
     """One write: claim the key, run ``body`` (which applies events), write, all or nothing."""
     engine = _engine(store)
@@ -289,8 +347,10 @@ def _run(
             if done is not None:
                 return _result(conn, done, replayed=True)
         tx = _Tx(conn)
-        befores = body(tx)
-        ids = _write(tx, at, befores)
+        body(tx)
+        ids = _write(tx, at, tx.befores)
+        if after is not None:
+            after(conn, ids)
         if key is not None:
             conn.execute(sa.update(REQUESTS).where(REQUESTS.c.key == key).values(event_ids=ids))
         return _result(conn, ids, replayed=False)
@@ -328,7 +388,7 @@ def open_account(
         "mine_id": mine_id,
     }
 
-    def body(tx: _Tx) -> dict[int, Block | None]:
+    def body(tx: _Tx) -> None:
         acc_id = tx.conn.execute(
             sa.insert(ACCOUNTS)
             .values(
@@ -347,7 +407,6 @@ def open_account(
             **{k: v for k, v in payload.items() if v is not None},
         }
         tx.apply(_stamp(event, at, actor, key))
-        return {}
 
     out = _run(store, "open_account", payload, key, at, body)
     out["account"] = out["events"][0]["data"]["account"]
@@ -371,7 +430,7 @@ def set_policy(
     if share is not None:
         payload["share"] = dict(share)
 
-    def body(tx: _Tx) -> dict[int, Block | None]:
+    def body(tx: _Tx) -> None:
         tx.load_accounts([s.get("account") for s in (buffer, share) if s is not None])
         event = _stamp({"kind": "policy", **payload}, at, actor, key)
         tx.apply(event)
@@ -379,7 +438,6 @@ def set_policy(
         table = POLICIES
         tx.conn.execute(sa.delete(table).where(table.c.unit_type == unit_type))
         tx.conn.execute(sa.insert(table).values(unit_type=unit_type, policy=policy))
-        return {}
 
     return _run(store, "policy", payload, key, at, body)
 
@@ -417,7 +475,7 @@ def record_verification(
     if details:
         payload["details"] = dict(details)
 
-    def body(tx: _Tx) -> dict[int, Block | None]:
+    def body(tx: _Tx) -> None:
         exists = tx.conn.execute(
             sa.select(VERIFICATIONS.c.id).where(VERIFICATIONS.c.id == verification)
         ).first()
@@ -439,9 +497,138 @@ def record_verification(
                 record=payload,
             )
         )
-        return {}
 
     return _run(store, "verify_outcome", payload, key, at, body)
+
+
+def move_money(
+    store: Any,
+    kind: str,
+    *,
+    account: int,
+    amount_fen: int,
+    at: dt.datetime,
+    reference: str | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Deposit money to an account on the trading platform, or withdraw it (``kind``) [fen].
+
+    A buyer's money must be deposited before it bids or buys; a settlement moves the price from
+    the buyer's money to the seller's (or, for earth and stone, to the mine's restoration
+    account) in the same event that moves the units.
+    """
+    if kind not in ("deposit", "withdraw"):
+        raise LedgerError(f"{kind!r} is not deposit or withdraw", field="kind")
+    payload: dict[str, Any] = {"account": account, "amount_fen": amount_fen}
+    if reference:
+        payload["reference"] = reference
+
+    def body(tx: _Tx) -> None:
+        tx.load_accounts([account])
+        tx.load_cash([account])
+        tx.apply(_stamp({"kind": kind, **payload}, at, actor, key))
+
+    return _run(store, kind, payload, key, at, body)
+
+
+def balance(store: Any, account: int) -> int:
+    """An account's money on the trading platform [fen]."""
+    with _engine(store).connect() as conn:
+        v = conn.execute(sa.select(CASH.c.balance_fen).where(CASH.c.account_id == account)).scalar()
+    return int(v or 0)
+
+
+def record_obligation(
+    store: Any,
+    *,
+    obligation: str,
+    party: str,
+    region_code: str,
+    unit_type: str,
+    required: int,
+    due: dt.date,
+    at: dt.datetime,
+    eligible_regions: Sequence[str] | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Record a regional offset obligation (an ``obligation`` event; restora.registry.offsets).
+
+    ``required`` is in serial numbers of ``unit_type``. Retirements name the obligation
+    (``retire`` with ``obligation``) and count against it only when the units are eligible.
+    """
+    payload: dict[str, Any] = {
+        "obligation": obligation,
+        "party": party,
+        "region_code": region_code,
+        "unit_type": unit_type,
+        "required": required,
+        "due": due.isoformat(),
+        "eligible_regions": None if eligible_regions is None else list(eligible_regions),
+    }
+
+    def body(tx: _Tx) -> None:
+        tx.load_obligation(obligation)
+        tx.apply(_stamp({"kind": "obligation", **payload}, at, actor, key))
+        tx.conn.execute(
+            sa.insert(OBLIGATIONS).values(
+                id=obligation,
+                party=party,
+                region_code=region_code,
+                unit_type=unit_type,
+                required=required,
+                due=payload["due"],
+                eligible_regions=payload["eligible_regions"],
+                retired=0,
+            )
+        )
+
+    return _run(store, "obligation", payload, key, at, body)
+
+
+def obligations(store: Any, *, today: dt.date) -> list[dict[str, Any]]:
+    """Every offset obligation with its compliance status on ``today``.
+
+    The retirements against each are read from the blocks retired against it (their
+    retirement record names the obligation); restora.registry.offsets.compliance_status
+    counts the eligible ones and says met, open, overdue or partly met, overdue.
+    """
+    from restora.registry.ledger import _as_obligation
+    from restora.registry.offsets import Retirement, compliance_status
+
+    out = []
+    with _engine(store).connect() as conn:
+        rows = conn.execute(sa.select(OBLIGATIONS).order_by(OBLIGATIONS.c.id)).all()
+        retired = (
+            conn.execute(
+                sa.select(BLOCKS).where(
+                    BLOCKS.c.status == "retired", BLOCKS.c.retirement.is_not(None)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    for row in rows:
+        ob = _as_obligation(_obligation_record(row))
+        rets = []
+        for r in retired:
+            info = r["retirement"] or {}
+            if info.get("obligation") != row.id:
+                continue
+            when = dt.datetime.fromisoformat(str(info.get("at")).replace("Z", "+00:00"))
+            rets.append(
+                Retirement(
+                    obligation_id=row.id,
+                    unit_type=r["unit_type"],
+                    region_code=r["region_code"],
+                    count=int(r["serial_end"]) - int(r["serial_start"]) + 1,
+                    at=when,
+                )
+            )
+        status = compliance_status(ob, rets, today)
+        out.append({**_obligation_record(row), "retired": int(row.retired), "status": status})
+    return out
 
 
 def _counter(conn: sa.Connection, unit_type: str) -> int:
@@ -481,7 +668,7 @@ def issue(
         "attrs": dict(attrs or {}),
     }
 
-    def body(tx: _Tx) -> dict[int, Block | None]:
+    def body(tx: _Tx) -> None:
         conn = tx.conn
         q = sa.select(VERIFICATIONS).where(VERIFICATIONS.c.id == verification)
         if conn.dialect.name == "postgresql":
@@ -525,7 +712,6 @@ def issue(
             .where(VERIFICATIONS.c.id == verification)
             .values(issued=tx.ledger.issued[verification])
         )
-        return {}
 
     return _run(store, "issue", payload, key, at, body)
 
@@ -541,6 +727,7 @@ def operate(
     actor: str | None = None,
     key: str | None = None,
     check: Callable[[Block], None] | None = None,
+    after: Callable[[sa.Connection, list[int]], None] | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     """Apply ``kind`` to serials ``[start, end]`` of ``unit_type``, splitting the block first.
@@ -548,64 +735,91 @@ def operate(
     ``fields`` are the event's own (``to``, ``beneficiary`` and ``purpose``, ``reason`` …, see
     :mod:`restora.registry.ledger`). ``check`` (the service's authorisation: does the caller
     hold the block?) sees the locked block before anything is written and raises to refuse.
-    Returns the events written and the blocks as they are after.
+    ``after(conn, event_ids)`` writes a caller's own records in the same transaction (a
+    venue's auction or trade). Returns the events written and the blocks as they are after.
+    """
+    payload = {"unit_type": unit_type, "start": start, "end": end, **fields}
+
+    def body(tx: _Tx) -> None:
+        operate_in(
+            tx, kind, unit_type=unit_type, start=start, end=end, at=at, actor=actor, key=key,
+            check=check, **fields,
+        )  # fmt: skip
+
+    return _run(store, kind, payload, key, at, body, after)
+
+
+def operate_in(
+    tx: _Tx,
+    kind: str,
+    *,
+    unit_type: str,
+    start: int,
+    end: int,
+    at: dt.datetime,
+    actor: str | None = None,
+    key: str | None = None,
+    check: Callable[[Block], None] | None = None,
+    **fields: Any,
+) -> Block:
+    """:func:`operate` inside a write that is already open (several operations, one transaction).
+
+    Returns the block the operation wrote.
     """
     if kind not in BLOCK_KINDS or kind == "split":
         raise LedgerError(f"{kind!r} is not an operation on a block", field="kind")
     if not (isinstance(start, int) and isinstance(end, int) and 1 <= start <= end):
         raise LedgerError(f"{start}-{end} is not a range of serial numbers", field="serial")
-    payload = {"unit_type": unit_type, "start": start, "end": end, **fields}
+    b = _block_in(tx, unit_type, start, end)
+    if check is not None:
+        check(b)
+    tx.load_accounts(
+        [
+            b.account,
+            b.pending_to,
+            b.lender,
+            fields.get("to"),
+            fields.get("lender"),
+            fields.get("payee"),
+        ]
+    )
+    if kind == "settle":
+        tx.load_cash([fields.get("to"), fields.get("payee")])
+    if kind == "retire" and fields.get("obligation") is not None:
+        tx.load_obligation(str(fields["obligation"]))
+    cur = b
+    for at_serial, keep in ((start, 1), (end + 1, 0)):
+        if cur.start < at_serial <= cur.end:
+            tx.befores[len(tx.events)] = cur
+            split = {
+                "kind": "split",
+                "unit_type": unit_type,
+                "start": cur.start,
+                "end": cur.end,
+                "at_serial": at_serial,
+            }
+            cur = tx.apply(_stamp(split, at, actor, key))[keep]
+    tx.befores[len(tx.events)] = cur
+    event = {"kind": kind, "unit_type": unit_type, "start": start, "end": end}
+    event.update({k: v for k, v in fields.items() if v is not None})
+    return tx.apply(_stamp(event, at, actor, key))[0]
 
-    def body(tx: _Tx) -> dict[int, Block | None]:
-        row_id, b = _lock_block(tx.conn, unit_type, start, end)
-        if check is not None:
-            check(b)
-        tx.ledger.blocks[b.key] = b
-        tx.rows[b.key] = row_id
-        tx.load_accounts(
-            [b.account, b.pending_to, b.lender, fields.get("to"), fields.get("lender")]
-        )
-        befores: dict[int, Block | None] = {}
-        cur = b
-        if start > cur.start:
-            befores[len(tx.events)] = cur
-            cur = tx.apply(
-                _stamp(
-                    {
-                        "kind": "split",
-                        "unit_type": unit_type,
-                        "start": cur.start,
-                        "end": cur.end,
-                        "at_serial": start,
-                    },
-                    at,
-                    actor,
-                    key,
-                )
-            )[1]
-        if end < cur.end:
-            befores[len(tx.events)] = cur
-            cur = tx.apply(
-                _stamp(
-                    {
-                        "kind": "split",
-                        "unit_type": unit_type,
-                        "start": cur.start,
-                        "end": cur.end,
-                        "at_serial": end + 1,
-                    },
-                    at,
-                    actor,
-                    key,
-                )
-            )[0]
-        befores[len(tx.events)] = cur
-        event = {"kind": kind, "unit_type": unit_type, "start": start, "end": end}
-        event.update({k: v for k, v in fields.items() if v is not None})
-        tx.apply(_stamp(event, at, actor, key))
-        return befores
 
-    return _run(store, kind, payload, key, at, body)
+def _block_in(tx: _Tx, unit_type: str, start: int, end: int) -> Block:
+    """The block holding ``[start, end]``: one this write already changed, else locked."""
+    for b in tx.ledger.blocks.values():
+        if b.unit_type == unit_type and b.start <= start <= b.end:
+            if end > b.end:
+                raise LedgerError(
+                    f"serials {start}-{end} of {unit_type} are not in one block "
+                    f"({serial_id(b)} ends at {b.end})",
+                    field="serial",
+                )
+            return b
+    row_id, b = _lock_block(tx.conn, unit_type, start, end)
+    tx.ledger.blocks[b.key] = b
+    tx.rows[b.key] = row_id
+    return b
 
 
 # ------------------------------------------------------------------------------ the Merkle log
@@ -934,6 +1148,24 @@ def _state_problem(conn: sa.Connection, ledger: Ledger) -> tuple[str | None, int
                 f"log {ledger.next_serial.get(c.unit_type, 1)}",
                 len(stored),
             )
+    cash = {int(r.account_id): int(r.balance_fen) for r in conn.execute(sa.select(CASH))}
+    if cash != {k: v for k, v in ledger.cash.items() if v or k in cash}:
+        bad = sorted(set(cash) | set(ledger.cash))
+        first = next(a for a in bad if cash.get(a, 0) != ledger.cash.get(a, 0))
+        return (
+            f"account {first}'s money: stored {cash.get(first, 0)} fen, log "
+            f"{ledger.cash.get(first, 0)} fen",
+            len(stored),
+        )
+    for o in conn.execute(sa.select(OBLIGATIONS)):
+        if ledger.offset.get(o.id) != int(o.retired) or ledger.obligations.get(
+            o.id
+        ) != _obligation_record(o):
+            return f"stored obligation {o.id} differs from the log", len(stored)
+    if conn.execute(sa.select(sa.func.count()).select_from(OBLIGATIONS)).scalar_one() != len(
+        ledger.obligations
+    ):
+        return "stored obligations differ from the log", len(stored)
     for p in conn.execute(sa.select(POLICIES)):
         if dict(p.policy) != ledger.policies.get(p.unit_type):
             return f"stored {p.unit_type} policy differs from the log", len(stored)

@@ -21,6 +21,17 @@ The log (append-only: triggers refuse UPDATE and DELETE, and TRUNCATE on Postgre
   reads O(log n) rows;
 - ``registry_tree_heads``: the signed tree heads; ``registry_keys``: the public keys.
 
+Money and offsets (state, replayed from the log like the blocks): ``registry_cash`` (each
+account's money on the trading platform, fen) and ``registry_obligations`` (offset obligations
+and the serials retired against each).
+
+Trading and earth and stone (records of the venues; every movement of units or money they
+cause is an event): ``registry_auctions`` and ``registry_bids`` (sealed bids, shown only after
+the close), ``registry_orders`` and ``registry_books`` (the continuous order books),
+``registry_trades`` (every settlement, with its event), ``registry_surplus`` (each mine's
+approved surplus earth and stone by year, from its restoration plan) and
+``registry_weighbridge`` (weighbridge tickets of hauled material).
+
 Work queues (not part of the log): ``registry_pending`` (events not yet sequenced) and
 ``registry_requests`` (idempotency keys and the events each request wrote).
 """
@@ -151,6 +162,111 @@ registry_requests = sa.Table(
     sa.Column("request_sha256", sa.String, nullable=False),
     sa.Column("event_ids", sa.JSON, nullable=True),
     sa.Column("created_at", _TS, nullable=False),
+)
+
+registry_cash = sa.Table(
+    "registry_cash",
+    metadata,
+    sa.Column("account_id", BIGINT, primary_key=True, autoincrement=False),
+    sa.Column("balance_fen", BIGINT, nullable=False),
+)
+registry_obligations = sa.Table(
+    "registry_obligations",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("party", sa.String, nullable=False),
+    sa.Column("region_code", sa.String, nullable=False),
+    sa.Column("unit_type", sa.String, nullable=False),
+    sa.Column("required", BIGINT, nullable=False),
+    sa.Column("due", sa.String, nullable=False),
+    sa.Column("eligible_regions", sa.JSON, nullable=True),
+    sa.Column("retired", BIGINT, nullable=False),
+)
+registry_auctions = sa.Table(
+    "registry_auctions",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("unit_type", sa.String, nullable=False),
+    sa.Column("serial_start", BIGINT, nullable=False),
+    sa.Column("serial_end", BIGINT, nullable=False),
+    sa.Column("seller", BIGINT, nullable=False),
+    sa.Column("payee", BIGINT, nullable=False),
+    sa.Column("rule", sa.String, nullable=False),
+    sa.Column("reserve_fen", BIGINT, nullable=False),
+    sa.Column("closes_at", _TS, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("created_at", _TS, nullable=False),
+)
+registry_bids = sa.Table(
+    "registry_bids",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("auction_id", sa.ForeignKey("registry_auctions.id"), nullable=False, index=True),
+    sa.Column("bidder", BIGINT, nullable=False),
+    sa.Column("amount_fen", BIGINT, nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.UniqueConstraint("auction_id", "bidder", name="uq_registry_bids_bidder"),
+)
+registry_orders = sa.Table(
+    "registry_orders",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("book", sa.String, nullable=False, index=True),
+    sa.Column("side", sa.String, nullable=False),
+    sa.Column("account_id", BIGINT, nullable=False),
+    sa.Column("quantity", BIGINT, nullable=False),
+    sa.Column("remaining", BIGINT, nullable=False),
+    sa.Column("limit_fen", BIGINT, nullable=False),
+    sa.Column("unit_type", sa.String, nullable=True),
+    sa.Column("serial_start", BIGINT, nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("at", _TS, nullable=False),
+)
+registry_books = sa.Table(
+    "registry_books",
+    metadata,
+    sa.Column("book", sa.String, primary_key=True),
+    sa.Column("trades", BIGINT, nullable=False),
+)
+registry_trades = sa.Table(
+    "registry_trades",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("venue", sa.String, nullable=False),
+    sa.Column("reference", sa.String, nullable=False),
+    sa.Column("unit_type", sa.String, nullable=False),
+    sa.Column("serial_start", BIGINT, nullable=False),
+    sa.Column("serial_end", BIGINT, nullable=False),
+    sa.Column("price_fen", BIGINT, nullable=False),
+    sa.Column("buyer", BIGINT, nullable=False),
+    sa.Column("seller", BIGINT, nullable=False),
+    sa.Column("payee", BIGINT, nullable=False),
+    sa.Column("event_id", BIGINT, nullable=False),
+    sa.Column("at", _TS, nullable=False),
+)
+registry_weighbridge = sa.Table(
+    "registry_weighbridge",
+    metadata,
+    sa.Column("ticket", sa.String, primary_key=True),
+    sa.Column("mine_id", sa.String, nullable=False, index=True),
+    sa.Column("lot", sa.String, nullable=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("vehicle", sa.String, nullable=True),
+    sa.Column("gross_t", sa.Double, nullable=False),
+    sa.Column("tare_t", sa.Double, nullable=False),
+    sa.Column("density_t_per_m3", sa.Double, nullable=False),
+    sa.Column("source", sa.String, nullable=True),
+    sa.Column("imported_at", _TS, nullable=False),
+)
+registry_surplus = sa.Table(
+    "registry_surplus",
+    metadata,
+    sa.Column("mine_id", sa.String, primary_key=True),
+    sa.Column("project_id", sa.String, nullable=True),
+    sa.Column("approved", sa.JSON, nullable=False),
+    sa.Column("plan_sha256", sa.String, nullable=True),
+    sa.Column("updated_at", _TS, nullable=False),
 )
 
 APPEND_ONLY = (

@@ -5,7 +5,10 @@
 - the log, append-only: ``registry_events`` (canonical bytes of each event), ``registry_leaves``
   (leaf index → event, leaf hash), ``registry_nodes`` (complete subtree hashes),
   ``registry_tree_heads`` (signed), ``registry_keys`` (public keys);
-- queues: ``registry_pending`` (events not yet sequenced), ``registry_requests`` (idempotency).
+- queues: ``registry_pending`` (events not yet sequenced), ``registry_requests`` (idempotency);
+- money and offsets: ``registry_cash``, ``registry_obligations``;
+- venues and earth and stone: ``registry_auctions``, ``registry_bids``, ``registry_orders``,
+  ``registry_books``, ``registry_trades``, ``registry_surplus``, ``registry_weighbridge``.
 
 Triggers refuse UPDATE and DELETE of the log's rows (and TRUNCATE on PostgreSQL), with the
 function of revision 0005 there.
@@ -171,6 +174,111 @@ def upgrade() -> None:
         sa.Column("event_ids", sa.JSON, nullable=True),
         _ts("created_at"),
     )
+    op.create_table(
+        "registry_cash",
+        sa.Column("account_id", BIGINT, primary_key=True, autoincrement=False),
+        sa.Column("balance_fen", BIGINT, nullable=False),
+    )
+    op.create_table(
+        "registry_obligations",
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("party", sa.String, nullable=False),
+        sa.Column("region_code", sa.String, nullable=False),
+        sa.Column("unit_type", sa.String, nullable=False),
+        sa.Column("required", BIGINT, nullable=False),
+        sa.Column("due", sa.String, nullable=False),
+        sa.Column("eligible_regions", sa.JSON, nullable=True),
+        sa.Column("retired", BIGINT, nullable=False),
+    )
+    op.create_table(
+        "registry_auctions",
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("unit_type", sa.String, nullable=False),
+        sa.Column("serial_start", BIGINT, nullable=False),
+        sa.Column("serial_end", BIGINT, nullable=False),
+        sa.Column("seller", BIGINT, nullable=False),
+        sa.Column("payee", BIGINT, nullable=False),
+        sa.Column("rule", sa.String, nullable=False),
+        sa.Column("reserve_fen", BIGINT, nullable=False),
+        _ts("closes_at"),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("result", sa.JSON, nullable=True),
+        _ts("created_at"),
+    )
+    op.create_table(
+        "registry_bids",
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column(
+            "auction_id",
+            BIGINT,
+            sa.ForeignKey(
+                "registry_auctions.id", name="fk_registry_bids_auction_id_registry_auctions"
+            ),
+            nullable=False,
+        ),
+        sa.Column("bidder", BIGINT, nullable=False),
+        sa.Column("amount_fen", BIGINT, nullable=False),
+        _ts("at"),
+        sa.UniqueConstraint("auction_id", "bidder", name="uq_registry_bids_bidder"),
+    )
+    op.create_index("ix_registry_bids_auction_id", "registry_bids", ["auction_id"])
+    op.create_table(
+        "registry_orders",
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("book", sa.String, nullable=False),
+        sa.Column("side", sa.String, nullable=False),
+        sa.Column("account_id", BIGINT, nullable=False),
+        sa.Column("quantity", BIGINT, nullable=False),
+        sa.Column("remaining", BIGINT, nullable=False),
+        sa.Column("limit_fen", BIGINT, nullable=False),
+        sa.Column("unit_type", sa.String, nullable=True),
+        sa.Column("serial_start", BIGINT, nullable=True),
+        sa.Column("status", sa.String, nullable=False),
+        _ts("at"),
+    )
+    op.create_index("ix_registry_orders_book", "registry_orders", ["book"])
+    op.create_table(
+        "registry_books",
+        sa.Column("book", sa.String, primary_key=True),
+        sa.Column("trades", BIGINT, nullable=False),
+    )
+    op.create_table(
+        "registry_trades",
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("venue", sa.String, nullable=False),
+        sa.Column("reference", sa.String, nullable=False),
+        sa.Column("unit_type", sa.String, nullable=False),
+        sa.Column("serial_start", BIGINT, nullable=False),
+        sa.Column("serial_end", BIGINT, nullable=False),
+        sa.Column("price_fen", BIGINT, nullable=False),
+        sa.Column("buyer", BIGINT, nullable=False),
+        sa.Column("seller", BIGINT, nullable=False),
+        sa.Column("payee", BIGINT, nullable=False),
+        sa.Column("event_id", BIGINT, nullable=False),
+        _ts("at"),
+    )
+    op.create_table(
+        "registry_weighbridge",
+        sa.Column("ticket", sa.String, primary_key=True),
+        sa.Column("mine_id", sa.String, nullable=False),
+        sa.Column("lot", sa.String, nullable=True),
+        _ts("at"),
+        sa.Column("vehicle", sa.String, nullable=True),
+        sa.Column("gross_t", sa.Double, nullable=False),
+        sa.Column("tare_t", sa.Double, nullable=False),
+        sa.Column("density_t_per_m3", sa.Double, nullable=False),
+        sa.Column("source", sa.String, nullable=True),
+        _ts("imported_at"),
+    )
+    op.create_index("ix_registry_weighbridge_mine_id", "registry_weighbridge", ["mine_id"])
+    op.create_table(
+        "registry_surplus",
+        sa.Column("mine_id", sa.String, primary_key=True),
+        sa.Column("project_id", sa.String, nullable=True),
+        sa.Column("approved", sa.JSON, nullable=False),
+        sa.Column("plan_sha256", sa.String, nullable=True),
+        _ts("updated_at"),
+    )
     dialect = op.get_context().dialect.name
     for table in APPEND_ONLY:
         if dialect == "postgresql":
@@ -201,6 +309,15 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_append_only_update")
             op.execute(f"DROP TRIGGER {table}_append_only_delete")
     for table in (
+        "registry_surplus",
+        "registry_weighbridge",
+        "registry_trades",
+        "registry_books",
+        "registry_orders",
+        "registry_bids",
+        "registry_auctions",
+        "registry_obligations",
+        "registry_cash",
         "registry_requests",
         "registry_keys",
         "registry_tree_heads",
