@@ -467,6 +467,7 @@ class Ledger:
             if kind == "initiate_transfer":
                 return replace(b, status="pending_transfer", pending_to=to, status_reason=reason)
             if kind == "settle":
+                self._pay(b, to, e)
                 return replace(b, account=to, status="held", status_reason=f"trade {e['trade']}")
             return replace(b, account=to, status="held", status_reason=reason)
         if kind == "accept_transfer":
