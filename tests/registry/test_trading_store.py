@@ -12,9 +12,8 @@ import pytest
 
 from restora.registry.earthstone import BeyondApprovedSurplus
 from restora.registry.ledger import LedgerError
-from restora.store import Store
+from restora.store import Store, trading
 from restora.store import registry as reg
-from restora.store import trading
 
 T0 = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
 LATER = T0 + dt.timedelta(days=7)
