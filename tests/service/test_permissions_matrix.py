@@ -475,6 +475,7 @@ def test_the_matrix_holds_the_roles_of_issue_13():
     assert allowed(vil, "benefit.read") and not allowed(vil, "appraisal.read")
     assert {a for a in ACTIONS if allowed(pub, a)} == {
         "disclosure.read", "complaint.file", "complaint.track", "session.manage",
+        "registry.public",
     }  # fmt: skip
     assert all(allowed("admin", a) for a in ACTIONS)
     assert {r for r in ROLES if allowed(r, "audit.read")} == {"admin", ev}

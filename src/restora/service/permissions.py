@@ -14,7 +14,7 @@ role                     may
 ``enterprise``           a restoration company: its own projects (its organisation owns them)
                          and its fund accounts
 ``evaluator``            third-party verification: read all the evidence and the audit trail,
-                         record verifications
+                         record verifications (the registry's verified outcomes)
 ``village``              a village collective: the benefit-sharing terms of its projects
 ``public``               disclosed information only; file and track a complaint
 ``admin``                everything, accounts included
@@ -111,6 +111,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "supply.manage": (FIN,),  # a provider's own products
     "market.claim": (FIN,),  # claim a listing, answer when chosen
     "market.inbox": (NR, FIN, ENT),  # an organisation's notifications and claims
+    # -- the registry of credits and quotas (docs/registry.md) --------------------------------
+    "registry.read": SIGNED_IN,  # accounts, blocks, statements (an organisation: its own)
+    "registry.operate": (NR, ECO, FIN, ENT, VIL),  # one's organisation's blocks
+    "registry.admin": (NR,),  # open accounts, policies, issue, freeze, unfreeze, cancel
+    "registry.public": EVERYONE,  # signed tree heads, proofs, totals, public records
     # -- background jobs ----------------------------------------------------------------------
     "job.read": (NR, ECO, ENT, EVAL),
     "job.cancel": (NR, ENT),
@@ -323,6 +328,17 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "complaint": _names(
         "receipt status created_at due_at answered_at answer overdue mine_id project_id "
         "region_code photos events at action deadline_basis extension_reason"
+    ),
+    # the registry of credits and quotas: signed tree heads, public keys, proofs, totals per
+    # project and the public record of issuances, transfers, retirements and cancellations
+    # (account names — organisations' — never a person's)
+    "registry": _names(
+        "origin size root timestamp key_id signature checkpoint algorithm public_key pem "
+        "created_at kind event_id event leaf_index tree_size leaf_hash proof head size1 size2 "
+        "project_id unit_type unit_name_en unit_name_zh measure issued retired cancelled "
+        "outstanding amounts code name_en name_zh serial_unit attrs id name at serial start end "
+        "count amount vintage region_code from_account to_account beneficiary purpose reason "
+        "proof_url"
     ),
     # a proof-of-work challenge for filing a complaint through the API (antispam)
     "challenge": _names("challenge kind bits algorithm expires_at honeypot"),
