@@ -34,6 +34,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/library", N_("Library"), "library.read"),
     ("/products", N_("Products"), "supply.manage"),
     ("/offers", N_("Offers"), "market.inbox"),
+    ("/registry", N_("Registry"), "registry.read"),
     ("/jobs", N_("Jobs"), "job.read"),
     ("/complaints", N_("Complaints"), "complaint.read"),
     ("/audit", N_("Audit trail"), "audit.read"),
