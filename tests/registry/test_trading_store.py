@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from restora.finance.instruments.pledge_loan import rights_from_registry
 from restora.registry.earthstone import BeyondApprovedSurplus
 from restora.registry.ledger import LedgerError
 from restora.store import Store, trading
@@ -202,6 +203,21 @@ def test_pledge_enforced_moves_the_block_to_the_lender(store: Any) -> None:
     )
     with pytest.raises(LedgerError, match="pledged"):
         reg.operate(store, "transfer", unit_type="CLQ", start=1, end=400, to=bank, at=T0)
+    # the pledge as collateral: 4.00 mu pledged to the bank, 6.00 mu free; a loan's right
+    # values the block at 200 000 CNY/mu in loan year 2: 800 000 CNY
+    col = reg.collateral(store, "P-1")
+    assert [(p["serial"], p["amount"], p["lender_name"], p["pledge"]) for p in col["pledged"]] == [
+        ("CN-CLQ-430524-P-1-2026-1-400", 4.0, "Bank", "PL-7")
+    ]
+    assert [(f["unit_type"], f["amount"]) for f in col["free"]] == [("CLQ", 6.0)]
+    rights = rights_from_registry(col["pledged"], {"CLQ": 200_000.0}, 2, 3)
+    assert rights == [
+        {
+            "name": "CN-CLQ-430524-P-1-2026-1-400",
+            "kind": "land_quota",
+            "revenue": [0.0, 800_000.0, 0.0],
+        }
+    ]
     reg.operate(store, "enforce_pledge", unit_type="CLQ", start=1, end=400, at=T0)
     owned = {(b["start"], b["end"]): (b["account"], b["status"]) for b in reg.list_blocks(store)}
     assert owned == {(1, 400): (bank, "held"), (401, 1000): (holder, "held")}

@@ -513,3 +513,34 @@ def test_a_withdrawn_listing_closes_its_chosen_claim(call, world, app):
     assert r.status_code == 409 and "closed" in r.json()["detail"]
     kinds = [n["kind"] for n in call(bank).get("/api/v1/market/notifications").json()["items"][:3]]
     assert kinds[0] == "withdrawn"
+
+
+def test_a_pledge_on_the_registry_shows_on_the_listing(call, world, app):
+    """Issue 15 item 5: a quota block pledged to a lender is visible to the library."""
+    from restora.store import registry as reg
+
+    store, now = app.state.store, world["clock"].now
+    firm_acc = reg.open_account(store, kind="holding", name="青山修复 holding", at=now)["account"]
+    bank_acc = reg.open_account(store, kind="holding", name="青山农商银行 pledges", at=now)[
+        "account"
+    ]
+    reg.record_verification(
+        store, verification="V-QS-CLQ", unit_type="CLQ", project_id="QS-P-M09", vintage=2026,
+        region_code=COUNTY, count=1500, evaluator="eval", report_sha256="0" * 64, at=now,
+    )  # fmt: skip
+    reg.issue(store, verification="V-QS-CLQ", account=firm_acc, count=1500, attrs={"grade": "2"},
+              at=now)  # fmt: skip
+    reg.operate(store, "pledge", unit_type="CLQ", start=1, end=1000, lender=bank_acc,
+                pledge="PL-2026-03", at=now)  # fmt: skip
+    r = call(world["firm"]).post("/api/v1/market/listings", json=NEED)
+    assert r.status_code == 201, r.text
+    listing = call(world["firm"]).get(f"/api/v1/market/listings/{r.json()['id']}").json()
+    assert [
+        (p["serial"], p["amount"], p["lender_name"]) for p in listing["registry"]["pledged"]
+    ] == [(f"CN-CLQ-{COUNTY}-QS-P-M09-2026-1-1000", 10.0, "青山农商银行 pledges")]
+    assert [(f["unit_type"], f["amount"]) for f in listing["registry"]["free"]] == [("CLQ", 5.0)]
+    page = call(world["firm"]).get(
+        f"/library/{r.json()['id']}", headers={"Accept-Language": "zh-CN"}
+    )
+    assert page.status_code == 200
+    assert "已质押给 青山农商银行 pledges" in page.text

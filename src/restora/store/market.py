@@ -465,7 +465,12 @@ def get_listing(
         if row is None:
             return None
         claims = _claims_of(conn, [listing_id])[listing_id]
-    return _with_states(_row(row), claims, now)
+    out = _with_states(_row(row), claims, now)
+    from restora.store.registry import collateral
+
+    # the project's registered units: pledged (to whom) and free to pledge (issue 15)
+    out["registry"] = collateral(store, out["project_id"])
+    return out
 
 
 LISTING_SORTABLE = ("id", "project_id", "amount_cny", "created_at", "closes_at", "region_code")

@@ -29,6 +29,7 @@ is refused.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -146,6 +147,7 @@ class _Tx:
     events: list[dict[str, Any]] = field(default_factory=list)
     written: dict[tuple[str, int], Block] = field(default_factory=dict)
     befores: dict[int, Block | None] = field(default_factory=dict)  # event index -> its block
+    texts: list[str] = field(default_factory=list)  # the events' canonical bytes, as written
 
     def load_accounts(self, ids: Sequence[Any]) -> None:
         want = {int(i) for i in ids if isinstance(i, int) and i not in self.ledger.accounts}
@@ -278,16 +280,14 @@ def _event_columns(e: Mapping[str, Any], before: Block | None, ledger: Ledger) -
 def _write(tx: _Tx, at: dt.datetime, befores: Mapping[int, Block | None]) -> list[int]:
     """Insert the events, queue them, write the blocks; returns the event ids."""
     conn = tx.conn
-    ids: list[int] = []
+    rows = []
     for i, e in enumerate(tx.events):
         values = _event_columns(e, befores.get(i), tx.ledger)
-        values.update(data=encode(e).decode("utf-8"), at=at)
-        ids.append(
-            int(
-                conn.execute(sa.insert(EVENTS).values(**values).returning(EVENTS.c.id)).scalar_one()
-            )
-        )
-    conn.execute(sa.insert(PENDING), [{"event_id": i} for i in ids])
+        text = encode(e).decode("utf-8")
+        tx.texts.append(text)
+        values.update(data=text, at=at)
+        rows.append(values)
+    ids = _insert_events(conn, rows)
     last = ids[-1] if ids else None
     for key, b in tx.written.items():
         values = _block_values(b)
@@ -316,6 +316,60 @@ def _write(tx: _Tx, at: dt.datetime, befores: Mapping[int, Block | None]) -> lis
                 .values(retired=tx.ledger.offset[ob])
             )
     return ids
+
+
+_EVENT_ROW = ("kind", "unit_type", "serial_start", "serial_end", "account_id", "to_account_id",
+              "project_id", "data", "at")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_events_statement(n: int, postgresql: bool) -> Any:
+    """INSERT of ``n`` event rows (bound parameters ``<column>_<i>``) returning their ids; on
+    PostgreSQL also queueing them. Built once per ``n``, so SQLAlchemy compiles it once."""
+    rows = [
+        {c: sa.bindparam(f"{c}_{i}", type_=EVENTS.c[c].type) for c in _EVENT_ROW} for i in range(n)
+    ]
+    insert = sa.insert(EVENTS).values(rows).returning(EVENTS.c.id)
+    if not postgresql:
+        return insert
+    new = insert.cte("new_events")
+    return (
+        sa.insert(PENDING)
+        .from_select(["event_id"], sa.select(new.c.id))
+        .returning(PENDING.c.event_id)
+    )
+
+
+def _insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert event rows and queue them; their ids, in the order of ``rows``.
+
+    One multi-row INSERT (ids are drawn in the order of its VALUES, so the sorted ids are the
+    rows' ids in order); on PostgreSQL the queue rows are written by the same statement.
+    """
+    if not rows:
+        return []
+    postgresql = conn.dialect.name == "postgresql"
+    stmt = _insert_events_statement(len(rows), postgresql)
+    params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _EVENT_ROW}
+    ids = sorted(int(i) for i in conn.execute(stmt, params).scalars())
+    if not postgresql:
+        conn.execute(sa.insert(PENDING), [{"event_id": i} for i in ids])
+    return ids
+
+
+def _written_result(tx: _Tx, ids: Sequence[int]) -> dict[str, Any]:
+    """:func:`_result` of a write just made, from what it wrote (no reading back)."""
+    events = [
+        {"id": i, "kind": e["kind"], "data": json.loads(text)}
+        for i, e, text in zip(ids, tx.events, tx.texts, strict=True)
+    ]
+    blocks = []
+    if ids:
+        for key, b in sorted(tx.written.items(), key=lambda kv: kv[1].start):
+            blocks.append(
+                block_dict({**_block_values(b), "id": tx.rows[key], "event_id": ids[-1]})
+            )
+    return {"events": events, "blocks": blocks, "replayed": False}
 
 
 def _result(conn: sa.Connection, ids: Sequence[int], *, replayed: bool) -> dict[str, Any]:
@@ -353,7 +407,7 @@ def _run(
             after(conn, ids)
         if key is not None:
             conn.execute(sa.update(REQUESTS).where(REQUESTS.c.key == key).values(event_ids=ids))
-        return _result(conn, ids, replayed=False)
+        return _written_result(tx, ids)
 
 
 def _stamp(
@@ -1511,3 +1565,59 @@ def verification_unit_type(store: Any, verification: str) -> str:
     if t is None:
         raise LedgerError(f"no verified outcome {verification!r}", field="verification")
     return str(t)
+
+
+#: The right a lender takes over, per unit type (the pledge loan's ``kind``; matching's
+#: collateral names).
+RIGHT_OF_UNIT = {
+    "CSINK": "carbon_sink",
+    "CLQ": "land_quota",
+    "FSQ": "land_quota",
+    "PDR": "other",
+    "EST": "other",
+    "LUR": "other",
+}
+
+
+def collateral(store: Any, project_id: str) -> dict[str, Any]:
+    """A project's registered units as collateral: what is pledged, to whom, and what is free.
+
+    ``pledged``: blocks pledged to a lender (serial, amount, measure, lender account and
+    name, pledge reference); ``free``: held blocks that could be pledged, per unit type;
+    both read by the market's listings (restora.store.market) and turned into a pledge loan's
+    rights by :func:`restora.finance.instruments.pledge_loan.rights_from_registry`.
+    """
+    with _engine(store).connect() as conn:
+        rows = conn.execute(
+            sa.select(BLOCKS, ACCOUNTS.c.name.label("lender_name"))
+            .join(ACCOUNTS, ACCOUNTS.c.id == BLOCKS.c.lender, isouter=True)
+            .where(BLOCKS.c.project_id == project_id, BLOCKS.c.status.in_(("held", "pledged")))
+            .order_by(BLOCKS.c.unit_type, BLOCKS.c.serial_start)
+        ).mappings()
+        pledged: list[dict[str, Any]] = []
+        free: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            b = block_dict(r)
+            if r["status"] == "pledged":
+                pledged.append(
+                    {
+                        "serial": b["serial"],
+                        "unit_type": b["unit_type"],
+                        "right": RIGHT_OF_UNIT[b["unit_type"]],
+                        "count": b["count"],
+                        "amount": b["amount"],
+                        "measure": b["measure"],
+                        "lender": b["lender"],
+                        "lender_name": r["lender_name"],
+                        "pledge": (b["status_reason"] or "").removeprefix("pledge "),
+                    }
+                )
+            else:
+                f = free.setdefault(
+                    b["unit_type"],
+                    {"unit_type": b["unit_type"], "right": RIGHT_OF_UNIT[b["unit_type"]],
+                     "count": 0, "amount": 0.0, "measure": b["measure"]},
+                )  # fmt: skip
+                f["count"] += b["count"]
+                f["amount"] += b["amount"]
+    return {"project_id": project_id, "pledged": pledged, "free": list(free.values())}

@@ -9,7 +9,7 @@ debt over the remaining value of the rights, against a ceiling (``FIN-PLEDGE-LTV
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -253,3 +253,44 @@ def rights_from_streams(
     return [
         {"name": k, "kind": kind[k], "revenue": v.tolist()} for k, v in out.items() if np.any(v > 0)
     ]
+
+
+def rights_from_registry(
+    pledged: Sequence[Mapping[str, Any]],
+    prices: Mapping[str, float],
+    sale_year: int,
+    years: int,
+) -> list[dict[str, Any]]:
+    """Pledge-loan rights of blocks pledged on the registry, valued at a price per unit.
+
+    Each pledged block (restora.store.registry.collateral's ``pledged``: ``serial``,
+    ``unit_type``, ``right``, ``amount`` in the unit's measure) becomes a right whose revenue
+    is its amount × the price of its unit type [CNY per t CO2e, per 亩 …], received in loan
+    year ``sale_year`` (1-based) — the year the lender can sell the block if it enforces the
+    pledge — and nothing in the other years of ``years``.
+
+    Raises
+    ------
+    InputError
+        A unit type without a price (``prices``), or a sale year outside the loan.
+
+    Examples
+    --------
+    >>> b = {"serial": "CN-CLQ-430524-P-1-2026-1-1235", "unit_type": "CLQ",
+    ...      "right": "land_quota", "amount": 12.35}
+    >>> rights_from_registry([b], {"CLQ": 200000.0}, 2, 3)[0]["revenue"]
+    [0.0, 2470000.0, 0.0]
+    """
+    from restora.errors import InputError
+
+    if not 1 <= sale_year <= years:
+        raise InputError(f"loan year {sale_year} is not within 1-{years}", field="sale_year")
+    out = []
+    for b in pledged:
+        price = prices.get(str(b["unit_type"]))
+        if price is None:
+            raise InputError(f"no price for {b['unit_type']}", field="prices")
+        revenue = [0.0] * years
+        revenue[sale_year - 1] = float(b["amount"]) * float(price)
+        out.append({"name": str(b["serial"]), "kind": str(b["right"]), "revenue": revenue})
+    return out

@@ -188,6 +188,11 @@ class ListingPublic(BaseModel):
     mine: bool = Field(description="the caller owns it (may withdraw it and choose a claim)")
     my_claim: int | None = Field(None, description="the caller's organisation's claim")
     has_access: bool = Field(description="the caller may read the full appraisal")
+    registry: dict[str, Any] | None = Field(
+        None,
+        description="the project's registered units: blocks pledged (to which lender) and "
+        "units held free to pledge (restora.store.registry.collateral; docs/registry.md)",
+    )
 
 
 class Requirements(BaseModel):
