@@ -403,7 +403,6 @@ def op_command(
     fmt: Format = FormatOption,
 ) -> None:
     """Apply an operation to a block, or to its first --count serials (the block is split)."""
-    from restora.registry.ledger import LedgerError, parse_serial_id
     from restora.store import registry as reg
 
     fields: dict[str, Any] = {
@@ -417,16 +416,7 @@ def op_command(
         "listing": listing,
     }
     with handled():
-        try:
-            unit_type, start, end = parse_serial_id(serial)
-        except LedgerError as exc:
-            raise InputError(str(exc), field="SERIAL") from None
-        if count is not None:
-            if not 1 <= count <= end - start + 1:
-                raise InputError(
-                    f"--count must be between 1 and {end - start + 1}", field="--count"
-                )
-            end = start + count - 1
+        unit_type, start, end = _serial(serial, count)
         with _store(db) as store:
             out = reg.operate(
                 store,
@@ -508,3 +498,318 @@ def statement_command(
             }
         )
     emit(lines, fmt)
+
+
+# ------------------------------------------------------------------------------ money, venues
+@app.command("money")
+def money_command(
+    kind: str = typer.Argument(..., help="deposit, withdraw or balance."),
+    account: int = typer.Argument(..., help="The account's id."),
+    amount: float | None = typer.Option(None, "--cny", help="Amount [CNY], to the fen."),
+    reference: str | None = typer.Option(None, "--reference", help="Bank transfer reference."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Money of an account on the trading platform: deposit, withdraw, or show the balance."""
+    from restora.store import registry as reg
+
+    with handled(), _store(db) as store:
+        if kind != "balance":
+            if amount is None:
+                raise InputError("give the amount", field="--cny")
+            fen = round(amount * 100)
+            if abs(fen - amount * 100) > 1e-6 or fen <= 0:
+                raise InputError(f"{amount} is not a positive amount in fen", field="--cny")
+            reg.move_money(
+                store, kind, account=account, amount_fen=fen, reference=reference, at=_now()
+            )
+        bal = reg.balance(store, account)
+    emit({"account": account, "balance_cny": bal / 100}, fmt)
+
+
+auction_app = typer.Typer(no_args_is_help=True, help="Sealed-bid auctions of lots.")
+app.add_typer(auction_app, name="auction")
+
+
+@auction_app.command("create")
+def auction_create_command(
+    serial: str = typer.Argument(..., help="The lot: a block's serial id."),
+    count: int | None = typer.Option(None, "--count", help="Only its first COUNT serials."),
+    rule: str = typer.Option("first_price", "--rule", help="first_price or second_price."),
+    reserve: float = typer.Option(..., "--reserve-cny", help="Reserve price [CNY]."),
+    hours: float = typer.Option(168.0, "--hours", help="Hours the auction takes bids."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Offer a lot by sealed-bid auction (earth and stone: within the approved surplus)."""
+    import datetime as dt
+
+    from restora.store import trading
+
+    with handled():
+        unit_type, start, end = _serial(serial, count)
+        now = _now()
+        with _store(db) as store:
+            out = trading.create_auction(
+                store, unit_type=unit_type, start=start, end=end, rule=rule,
+                reserve_fen=round(reserve * 100), closes_at=now + dt.timedelta(hours=hours), at=now,
+            )  # fmt: skip
+    emit({"auction": out["auction"], "events": [e["id"] for e in out["events"]]}, fmt)
+
+
+@auction_app.command("bid")
+def auction_bid_command(
+    auction: int = typer.Argument(...),
+    account: int = typer.Option(..., "--account", help="The bidder's account."),
+    amount: float = typer.Option(..., "--cny", help="The sealed bid [CNY]."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Place a sealed bid (one per bidder, covered by the bidder's money)."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.place_bid(
+            store, auction, bidder=account, amount_fen=round(amount * 100), at=_now()
+        )
+    emit(out, fmt)
+
+
+@auction_app.command("close")
+def auction_close_command(
+    auction: int = typer.Argument(...),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Open the bids after the close, settle the lot to the winner or delist it."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.close_auction(store, auction, at=_now())
+    emit(out["auction"], fmt)
+
+
+@auction_app.command("show")
+def auction_show_command(
+    auction: int = typer.Argument(...),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """An auction as the public sees it (bids sealed until the close)."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.auction_view(store, auction, at=_now())
+    emit(out, fmt)
+
+
+order_app = typer.Typer(no_args_is_help=True, help="The carbon-sink order book.")
+app.add_typer(order_app, name="order")
+
+
+@order_app.command("sell")
+def order_sell_command(
+    serial: str = typer.Argument(..., help="A held block's serial id."),
+    count: int | None = typer.Option(None, "--count", help="Only its first COUNT serials."),
+    account: int = typer.Option(..., "--account"),
+    limit: float = typer.Option(..., "--limit-cny", help="Lowest price per t CO2e [CNY]."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """A sell order: lists the serials and matches resting buys (price-time priority)."""
+    from restora.store import trading
+
+    with handled():
+        unit_type, start, end = _serial(serial, count)
+        with _store(db) as store:
+            out = trading.submit_order(
+                store, side="sell", account=account, unit_type=unit_type, start=start, end=end,
+                limit_fen=round(limit * 100), at=_now(),
+            )  # fmt: skip
+    emit({"order": out["order"], "trades": out["trades"]}, fmt)
+
+
+@order_app.command("buy")
+def order_buy_command(
+    vintage: int = typer.Argument(...),
+    quantity: int = typer.Option(..., "--quantity", help="t CO2e."),
+    account: int = typer.Option(..., "--account"),
+    limit: float = typer.Option(..., "--limit-cny", help="Highest price per t CO2e [CNY]."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """A buy order: matches resting sells (price-time priority); its remainder rests."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.submit_order(
+            store, side="buy", account=account, vintage=vintage, quantity=quantity,
+            limit_fen=round(limit * 100), at=_now(),
+        )  # fmt: skip
+    emit({"order": out["order"], "trades": out["trades"]}, fmt)
+
+
+@order_app.command("cancel")
+def order_cancel_command(
+    order: int = typer.Argument(...),
+    account: int = typer.Option(..., "--account"),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Cancel a resting order (a sell's unsold serials are delisted)."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        trading.cancel_order(store, order, account=account, at=_now())
+    emit({"order": order, "status": "cancelled"}, fmt)
+
+
+@order_app.command("depth")
+def order_depth_command(
+    book: str = typer.Argument(..., help="e.g. CSINK-2026."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """The book's price levels of resting buys and sells."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.depth(store, book)
+    emit(out, fmt)
+
+
+@app.command("obligation")
+def obligation_command(
+    obligation: str = typer.Argument(..., help="The obligation's id."),
+    party: str = typer.Option(..., "--party", help="Who must offset."),
+    region: str = typer.Option(..., "--region", help="The county of the impact (GB/T 2260)."),
+    unit_type: str = typer.Option("CSINK", "--type"),
+    amount: float = typer.Option(..., "--amount", help="Quantity to retire (unit's measure)."),
+    due: str = typer.Option(..., "--due", help="Last day (YYYY-MM-DD)."),
+    eligible: list[str] = typer.Option([], "--eligible", help="Eligible region prefix."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Record a regional ecological offset obligation."""
+    import datetime as dt
+
+    from restora.registry.ledger import UNIT_TYPES
+    from restora.store import registry as reg
+
+    with handled():
+        try:
+            day = dt.date.fromisoformat(due)
+        except ValueError:
+            raise InputError(f"{due!r} is not a date", field="--due") from None
+        if unit_type not in UNIT_TYPES:
+            raise InputError(f"unknown unit type {unit_type!r}", field="--type")
+        count = UNIT_TYPES[unit_type].count(amount)
+        with _store(db) as store:
+            reg.record_obligation(
+                store, obligation=obligation, party=party, region_code=region,
+                unit_type=unit_type, required=count, due=day, at=_now(),
+                eligible_regions=eligible or None,
+            )  # fmt: skip
+    emit({"obligation": obligation, "required": count}, fmt)
+
+
+@app.command("obligations")
+def obligations_command(
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Every offset obligation and its compliance status today."""
+    import datetime as dt
+
+    from restora.store import registry as reg
+
+    with handled(), _store(db) as store:
+        rows = reg.obligations(store, today=dt.date.today())
+    emit(
+        [
+            {
+                "obligation": r["obligation"],
+                "party": r["party"],
+                "region": r["region_code"],
+                "required": r["required"],
+                "retired": r["status"].retired,
+                "outstanding": r["status"].outstanding,
+                "due": r["due"],
+                "status": r["status"].status,
+            }
+            for r in rows
+        ],
+        fmt,
+    )
+
+
+es_app = typer.Typer(no_args_is_help=True, help="Surplus earth and stone within the plan.")
+app.add_typer(es_app, name="earth-stone")
+
+
+@es_app.command("surplus")
+def es_surplus_command(
+    mine: str = typer.Argument(..., help="The mine's id."),
+    plan: str = typer.Option(..., "--plan", help="Its approved restoration plan (YAML/JSON)."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Record a mine's approved surplus by year from its restoration plan's slope cutting."""
+    import hashlib
+
+    from restora.planning.io import read_plan
+    from restora.store import trading
+
+    with handled():
+        p = read_plan(plan)
+        approved = trading.surplus_from_plan(p)
+        digest = hashlib.sha256(Path(plan).read_bytes()).hexdigest()
+        with _store(db) as store:
+            trading.set_surplus(store, mine, approved, at=_now(), plan_sha256=digest)
+    emit({"mine": mine, "approved_m3": approved, "plan_sha256": digest}, fmt)
+
+
+@es_app.command("import")
+def es_import_command(
+    file: str = typer.Argument(..., help="Weighbridge tickets (CSV/GBK or xlsx)."),
+    mine: str | None = typer.Option(None, "--mine", help="The mine, if the file has none."),
+    density: float | None = typer.Option(None, "--density", help="t/m3, if the file has none."),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Import weighbridge tickets (all or nothing; a ticket imported before is refused)."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        n = trading.import_weighbridge(
+            store, file, at=_now(), mine_id=mine, density_t_per_m3=density
+        )
+    emit({"file": file, "tickets": n}, fmt)
+
+
+@es_app.command("status")
+def es_status_command(
+    mine: str = typer.Argument(...),
+    db: str | None = DbOption,
+    fmt: Format = FormatOption,
+) -> None:
+    """Approved, sold, on offer and hauled volumes of a mine, and the compliance alerts."""
+    from restora.store import trading
+
+    with handled(), _store(db) as store:
+        out = trading.earth_and_stone(store, mine)
+    emit(out, fmt)
+
+
+def _serial(serial: str, count: int | None) -> tuple[str, int, int]:
+    from restora.registry.ledger import LedgerError, parse_serial_id
+
+    try:
+        unit_type, start, end = parse_serial_id(serial)
+    except LedgerError as exc:
+        raise InputError(str(exc), field="SERIAL") from None
+    if count is not None:
+        if not 1 <= count <= end - start + 1:
+            raise InputError(f"--count must be between 1 and {end - start + 1}", field="--count")
+        end = start + count - 1
+    return unit_type, start, end
