@@ -15,7 +15,11 @@ checks:
   in NEVER_PUBLIC; the response schemas of the OpenAPI document declare no other field either
   (so a field that is empty in the demo data cannot hide);
 - no response, JSON or HTML, contains the bureau clerk's name, the complainant's text or phone
-  number, a password hash or token digest, the unpublished project's name or its costs.
+  number, a password hash or token digest, the unpublished project's name or its costs;
+- the registry (issue 15): with accounts opened, units issued by the clerk, transferred,
+  pledged and retired by an enterprise's user and the log signed, the public registry pages,
+  records and proofs carry organisations' account names only — never a user's name or
+  username — and the pledge (not a public record) is not disclosed.
 """
 
 from __future__ import annotations
@@ -103,7 +107,71 @@ def _bearer(engine: Any, username: str, role: str, **kw: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def world(app: Any) -> dict[str, Any]:
+def registry_key(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The registry's signing key for the module (heads, keys and proofs have something)."""
+    import os
+
+    from restora.registry.signing import ENV_KEY, generate_key
+
+    path = tmp_path_factory.mktemp("leak-registry-key") / "registry.pem"
+    generate_key(path)
+    old = os.environ.get(ENV_KEY)
+    os.environ[ENV_KEY] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop(ENV_KEY, None)
+    else:
+        os.environ[ENV_KEY] = old
+
+
+FIRM_USER = "王五（青山修复工程有限公司碳资产部）"
+PLEDGE = "PL-SECRET-质押合同-0042"
+
+
+def _registry(client: TestClient, engine: Any, nr: dict[str, str]) -> tuple[int, list[str]]:
+    """Accounts, an issuance, a transfer, a pledge and a retirement; the retirement's event id
+    and the values no public response may carry."""
+    firm = accounts.create_organisation(
+        engine, "青山修复工程有限公司", "enterprise", change=Change("t")
+    )
+    bank = accounts.create_organisation(engine, "青山农商银行", "bank", change=Change("t"))
+    ev = accounts.create_organisation(engine, "湘中第三方评估中心", "evaluator", change=Change("t"))
+    firm_h = _bearer(engine, "leak-firm", "enterprise", org_id=firm["id"], display_name=FIRM_USER)
+    eval_h = _bearer(engine, "leak-eval", "evaluator", org_id=ev["id"], display_name="赵六")
+    api = "/api/v1/registry"
+    acc = {}
+    for name, org in (("firm", firm), ("bank", bank)):
+        r = client.post(
+            f"{api}/accounts", json={"kind": "holding", "org_id": org["id"]}, headers=nr
+        )
+        assert r.status_code == 201, r.text
+        acc[name] = r.json()["account"]
+    r = client.post(
+        f"{api}/verifications",
+        json={"verification": "V-LEAK", "unit_type": "CSINK", "project_id": "QS-P-M09",
+              "vintage": 2026, "region_code": COUNTY, "amount": 500, "report_sha256": "cd" * 32},
+        headers=eval_h,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = client.post(
+        f"{api}/issue",
+        json={"verification": "V-LEAK", "account": acc["firm"], "amount": 500,
+              "attrs": {"methodology": "CCER-14-001-V01"}},
+        headers=nr,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    for path, body in (
+        ("101-200/transfer", {"to": acc["bank"]}),
+        ("201-250/pledge", {"lender": acc["bank"], "pledge": PLEDGE}),
+        ("1-50/retire", {"beneficiary": "青山修复工程有限公司", "purpose": "2026 年度碳中和"}),
+    ):
+        r = client.post(f"{api}/blocks/CSINK/{path}", json=body, headers=firm_h)
+        assert r.status_code == 200, r.text
+    return r.json()["events"][-1]["id"], [FIRM_USER, "leak-firm", "leak-nr", "leak-eval", PLEDGE]
+
+
+@pytest.fixture(scope="module")
+def world(app: Any, registry_key: Any) -> dict[str, Any]:
     """The demo county with two disclosed mines, a disclosed published project, an unpublished
     one, and a complaint."""
     engine = app.state.store.engine
@@ -152,9 +220,12 @@ def world(app: Any) -> dict[str, Any]:
         change=Change("complaint", user="public"),
     )
     values["receipt"] = filed["receipt"]
+    event_id, registry_secrets = _registry(client, engine, nr)
+    values["event_id"] = str(event_id)
     with engine.connect() as conn:
         hashes = [h for h in conn.execute(sa.select(users.c.password_hash)).scalars() if h]
     secrets = [CLERK, COMPLAINT, PHONE, "李四", SECRET_PROJECT, "QS-P-SECRET", "7654321", *hashes]
+    secrets += registry_secrets
     return {"values": values, "secrets": secrets, "client": client}
 
 
@@ -165,11 +236,23 @@ def _url(path: str, values: dict[str, str]) -> str:
 def test_the_public_routes_are_walked(app, world):
     paths = {p for p, _, _ in public_routes(app)}
     assert {"/auth/session", "/api/v1/public/mines", "/api/v1/public/mines/{mine_id}"} <= paths
+    assert {
+        "/public/registry", "/public/registry/events/{event_id}",
+        "/api/v1/registry/proofs/inclusion/{event_id}", "/api/v1/registry/head",
+    } <= paths  # fmt: skip
     client = world["client"]
     mines = client.get("/api/v1/public/mines").json()
     assert mines["total"] == 2  # the two disclosed mines, nothing else
     one = client.get(f"/api/v1/public/mines/{world['values']['mine_id']}")
     assert one.status_code == 200 and one.json()["responsible_party"] is not None
+    # the registry's public pages have something to show (else they would prove nothing)
+    event = world["values"]["event_id"]
+    record = client.get(f"/public/registry/events/{event}")
+    assert record.status_code == 200 and "2026 年度碳中和" in record.text
+    proof = client.get(f"/api/v1/registry/proofs/inclusion/{event}")
+    assert proof.status_code == 200 and proof.json()["head"] is not None
+    index = client.get("/public/registry")
+    assert index.status_code == 200 and "青山农商银行" in index.text
 
 
 def test_no_public_response_carries_a_non_public_field_or_value(app, world):
