@@ -164,6 +164,15 @@ def test_order_book_price_time_priority_and_settlement(store: Any) -> None:
     assert owned[(31, 60)] == (seller1, "listed")  # the rest of seller1's order still rests
     depth = trading.depth(store, "CSINK-2026")
     assert depth["asks"] == [{"price_fen": 5500, "quantity": 30, "orders": 1}]
+    # a resting buy of 10 at 5 000 commits 50 000 fen: the buyer cannot withdraw it
+    free = reg.balance(store, buyer)
+    trading.submit_order(
+        store, side="buy", account=buyer, vintage=2026, quantity=10, limit_fen=5000, at=T0
+    )
+    with pytest.raises(LedgerError, match="committed to resting"):
+        reg.move_money(store, "withdraw", account=buyer, amount_fen=free - 49_999, at=T0)
+    reg.move_money(store, "withdraw", account=buyer, amount_fen=free - 50_000, at=T0)
+    assert reg.balance(store, buyer) == 50_000
     # a buy the buyer's money cannot cover is refused
     with pytest.raises(LedgerError, match="needs"):
         trading.submit_order(
