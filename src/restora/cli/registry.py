@@ -341,7 +341,7 @@ def issue_command(
     verification: str = typer.Argument(..., help="The recorded verification's id."),
     account: int = typer.Option(..., "--account", help="The holder's account id."),
     amount: float = typer.Option(
-        ..., "--amount", help="Quantity in the unit's measure (t CO2e, mu, m3 ...)."
+        ..., "--amount", help="Quantity [t CO2e, mu, m3 ...: the unit's measure]."
     ),
     attr: list[str] = typer.Option(
         [], "--attr", help="An attribute NAME=VALUE (methodology, grade ...)."
@@ -537,7 +537,7 @@ def auction_create_command(
     count: int | None = typer.Option(None, "--count", help="Only its first COUNT serials."),
     rule: str = typer.Option("first_price", "--rule", help="first_price or second_price."),
     reserve: float = typer.Option(..., "--reserve-cny", help="Reserve price [CNY]."),
-    hours: float = typer.Option(168.0, "--hours", help="Hours the auction takes bids."),
+    hours: float = typer.Option(168.0, "--hours", help="How long the auction takes bids [h]."),
     db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
@@ -684,7 +684,9 @@ def obligation_command(
     party: str = typer.Option(..., "--party", help="Who must offset."),
     region: str = typer.Option(..., "--region", help="The county of the impact (GB/T 2260)."),
     unit_type: str = typer.Option("CSINK", "--type"),
-    amount: float = typer.Option(..., "--amount", help="Quantity to retire (unit's measure)."),
+    amount: float = typer.Option(
+        ..., "--amount", help="Quantity to retire [t CO2e, mu, m3 ...: the unit's measure]."
+    ),
     due: str = typer.Option(..., "--due", help="Last day (YYYY-MM-DD)."),
     eligible: list[str] = typer.Option([], "--eligible", help="Eligible region prefix."),
     db: str | None = DbOption,
@@ -773,7 +775,9 @@ def es_surplus_command(
 def es_import_command(
     file: str = typer.Argument(..., help="Weighbridge tickets (CSV/GBK or xlsx)."),
     mine: str | None = typer.Option(None, "--mine", help="The mine, if the file has none."),
-    density: float | None = typer.Option(None, "--density", help="t/m3, if the file has none."),
+    density: float | None = typer.Option(
+        None, "--density", help="Density [t/m3], if the file has none."
+    ),
     db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:
