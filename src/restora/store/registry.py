@@ -1030,9 +1030,12 @@ def integrate_all(
     store: Any, *, at: dt.datetime, key: Any = None, origin: str | None = None
 ) -> dict[str, Any]:
     """:func:`integrate` until nothing is pending (waits for another sequencer's lock)."""
+    import time
+
     while True:
         out = integrate(store, at=at, key=key, origin=origin)
-        if out is None:
+        if out is None:  # another sequencer holds the lock: let it finish its batch
+            time.sleep(0.01)
             continue
         if out["sequenced"] < SEQUENCE_BATCH:
             return out
