@@ -407,7 +407,9 @@ def test_concurrent_operations_over_http_on_postgresql(pg_schema_url, tmp_path, 
             t.start()
         for t in threads:
             t.join()
-        assert [r.status_code for r in results] == [200] * 40, [r.text for r in results if r.status_code != 200]
+        assert [r.status_code for r in results] == [200] * 40, [
+            r.text for r in results if r.status_code != 200
+        ]
         assert sum(r.json()["replayed"] for r in results) == 20
         registry.integrate_all(app.state.store, at=registry_now(), key=None)
         report = registry.verify(app.state.store)
