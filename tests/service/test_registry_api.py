@@ -339,6 +339,23 @@ def test_a_write_is_in_the_audit_trail(app, w):
     assert row.command.startswith("POST /api/v1/registry/blocks/") and row.user_name == "reg-firm"
 
 
+def test_the_pages(w):
+    """The registry's pages as each party sees them (the browser test walks them in Chromium)."""
+    c, h, acc = w["c"], w["h"], w["acc"]
+    firm = c.get("/registry", headers=h["firm"])
+    assert firm.status_code == 200 and "retire-form" in firm.text and "admin-form" not in firm.text
+    assert "CN-CSINK-430599-QS-P-M09-2026-" in firm.text
+    nr = c.get("/registry", headers=h["nr"])
+    assert nr.status_code == 200 and "admin-form" in nr.text and "retire-form" not in nr.text
+    assert c.get(f"/registry/accounts/{acc['firm']}", headers=h["firm"]).status_code == 200
+    assert c.get(f"/registry/accounts/{acc['firm']}", headers=h["bank"]).status_code == 404
+    assert c.get("/registry", follow_redirects=False).status_code in (302, 303, 307)
+    public = c.get("/public/registry", params={"project": "QS-P-M09"})
+    assert public.status_code == 200 and "青山修复工程有限公司" in public.text
+    assert "reg-firm" not in public.text
+    assert c.get("/public/registry/events/1").status_code == 404
+
+
 # ------------------------------------------------------------------------------ PostgreSQL
 @pytest.mark.postgres
 def test_concurrent_operations_over_http_on_postgresql(pg_schema_url, tmp_path, signing_key):

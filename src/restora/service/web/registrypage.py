@@ -136,6 +136,7 @@ async def registry_page(request: Request) -> Response:
             "as_lender": as_lender,
             "others": [a for a in everyone if a["id"] not in mine],
             "may_operate": allowed(who.role, "registry.operate") and bool(mine),
+            "may_admin": allowed(who.role, "registry.admin"),
             "units": await _unit_names(request),
             "words": words(),
             "digits": _digits,
