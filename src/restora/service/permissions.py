@@ -115,7 +115,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "registry.read": SIGNED_IN,  # accounts, blocks, statements (an organisation: its own)
     "registry.operate": (NR, ECO, FIN, ENT, VIL),  # one's organisation's blocks
     "registry.admin": (NR,),  # open accounts, policies, issue, freeze, unfreeze, cancel
-    "registry.public": EVERYONE,  # signed tree heads, proofs, totals, public records
+    "registry.public": EVERYONE,  # signed tree heads, proofs, totals, public records, venues
+    "trading.read": SIGNED_IN,  # one's organisation's money, orders and bids
+    "trading.trade": (NR, ECO, FIN, ENT, VIL),  # offer one's lots, bid, sell, buy, cancel
+    "trading.admin": (NR,),  # the trading platform's cash desk; close auctions
+    "offset.read": STAFF,  # offset obligations and their status (of one's region)
+    "offset.record": (NR, ECO),  # record a regional offset obligation
+    "earthstone.read": (NR, ECO, EVAL),  # a mine's approved, sold, hauled earth and stone, alerts
+    "earthstone.write": (NR,),  # approved surplus from the plan; weighbridge uploads
     # -- background jobs ----------------------------------------------------------------------
     "job.read": (NR, ECO, ENT, EVAL),
     "job.cancel": (NR, ENT),
@@ -339,6 +346,13 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
         "outstanding amounts code name_en name_zh serial_unit attrs id name at serial start end "
         "count amount vintage region_code from_account to_account beneficiary purpose reason "
         "proof_url"
+    ),
+    # the registry's venues: auctions (bids sealed until the close: only their number; then the
+    # ranked bids by account name), the order books' depth, the latest trades
+    "venues": _names(
+        "id unit_type serial project_id attrs amount measure rule reserve_fen closes_at "
+        "created_at status bids seller result price_fen winner ranking rank account amount_fen "
+        "valid book asks quantity orders venue reference buyer at"
     ),
     # a proof-of-work challenge for filing a complaint through the API (antispam)
     "challenge": _names("challenge kind bits algorithm expires_at honeypot"),

@@ -32,6 +32,7 @@ ROUTERS: tuple[str, ...] = (
 ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (P2)
 ROUTERS += ("market",)  # the project library, finance supply and the market (issue 14)
 ROUTERS += ("registry",)  # the registry of credits and quotas (issue 15)
+ROUTERS += ("trading",)  # its venues: money, auctions, order book, offsets, earth and stone
 
 
 def api_router() -> APIRouter:
