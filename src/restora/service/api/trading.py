@@ -84,6 +84,7 @@ Book = Annotated[
     Path(pattern=r"^[A-Z]{2,8}-\d{4}$", max_length=20, description="unit type and vintage"),
 ]
 MAX_FEN = 10**15
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
 MAX_WEIGHBRIDGE_BYTES = 20 * 1024 * 1024
 
 
@@ -211,7 +212,7 @@ class AuctionCreate(BaseModel):
     rule: Literal["first_price", "second_price"] = "second_price"
     reserve_fen: int | None = Field(None, ge=0, le=MAX_FEN)
     reserve_cny: Decimal | None = Field(None, ge=0, le=10**13)
-    closes_at: dt.datetime = Field(description="with its time zone")
+    closes_at: dt.datetime = Field(description="without a zone: China Standard Time (UTC+8)")
 
 
 class BidCreate(BaseModel):
@@ -652,13 +653,16 @@ def create_auction(
 
     unit_type, start, end = _serials(body.serial, body.count, body.unit_type, body.start, body.end)
     reserve = _fen(body.reserve_fen, body.reserve_cny, "reserve")
+    closes_at = body.closes_at
+    if closes_at.tzinfo is None:  # a time typed on the platform's pages: Beijing time
+        closes_at = closes_at.replace(tzinfo=CST)
     at = clock(request)
 
     def run() -> dict[str, Any]:
         try:
             return trading.create_auction(  # type: ignore[no-any-return]
                 store, unit_type=unit_type, start=start, end=end, rule=body.rule,
-                reserve_fen=reserve, closes_at=body.closes_at, at=at, actor=_actor(principal),
+                reserve_fen=reserve, closes_at=closes_at, at=at, actor=_actor(principal),
                 key=_key(principal, idempotency_key), check=_holder_check(store, principal),
             )  # fmt: skip
         except Exception as exc:

@@ -7,6 +7,7 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 - :mod:`.pages` — sign-in, the register map, a mine, projects, jobs, complaints, audit, about;
 - :mod:`.marketpage` — the project library, finance products, offers and claims;
 - :mod:`.registrypage` — the registry of credits and quotas, and its public pages;
+- :mod:`.tradingpage` — its venues: trading, auctions, the order book, earth and stone, offsets;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -22,7 +23,15 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Add the web pages, the map's GeoJSON and the API docs page to ``app``."""
-    from restora.service.web import docs, geo, marketpage, pages, public, registrypage
+    from restora.service.web import (
+        docs,
+        geo,
+        marketpage,
+        pages,
+        public,
+        registrypage,
+        tradingpage,
+    )
 
-    for module in (docs, geo, pages, public, marketpage, registrypage):
+    for module in (docs, geo, pages, public, marketpage, registrypage, tradingpage):
         app.include_router(module.router)

@@ -35,6 +35,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/products", N_("Products"), "supply.manage"),
     ("/offers", N_("Offers"), "market.inbox"),
     ("/registry", N_("Registry"), "registry.read"),
+    ("/registry/trading", N_("Trading"), "trading.read"),
     ("/jobs", N_("Jobs"), "job.read"),
     ("/complaints", N_("Complaints"), "complaint.read"),
     ("/audit", N_("Audit trail"), "audit.read"),
