@@ -23,13 +23,16 @@ PASSWORD = "correct horse battery staple"
 API = "/api/v1/registry"
 
 
-def _bearer(engine: Any, username: str, role: str, org_id: int | None = None) -> dict[str, str]:
+def _bearer(
+    engine: Any, username: str, role: str, org_id: int | None = None, region: str | None = None
+) -> dict[str, str]:
     account = credentials.new_account(
         engine,
         username=username,
         role=role,
         password=PASSWORD,
         org_id=org_id,
+        region_code=region,
         display_name=f"{username} 的真名",
         change=Change("t"),
     )
@@ -71,6 +74,7 @@ def w(app: Any, signing_key: Path) -> dict[str, Any]:
     }
     h = {
         "nr": _bearer(engine, "reg-nr", "natural_resources"),
+        "nr_away": _bearer(engine, "reg-nr-away", "natural_resources", region="999900"),
         "firm": _bearer(engine, "reg-firm", "enterprise", org["firm"]),
         "other": _bearer(engine, "reg-other", "enterprise", org["other"]),
         "bank": _bearer(engine, "reg-bank", "finance", org["bank"]),
@@ -278,6 +282,12 @@ def test_pending_transfer_pledge_and_the_bureaus_freeze(w):
     assert r.status_code == 409 and "frozen" in r.json()["detail"], r.text
     r = c.post(f"{API}/blocks/CSINK/501-510/unfreeze", json={}, headers=h["nr"])
     assert r.status_code == 200 and r.json()["block"]["status"] == "held", r.text
+    away = w["h"]["nr_away"]
+    r = c.post(f"{API}/blocks/CSINK/501-510/freeze", json={"reason": "x"}, headers=away)
+    assert r.status_code == 403 and "outside your scope" in r.json()["detail"], r.text
+    r = c.post(f"{API}/issue", json={"verification": "V-1", "account": acc["firm"], "count": 1,
+               "attrs": {"methodology": "m"}}, headers=away)  # fmt: skip
+    assert r.status_code == 403, r.text
     r = c.post(f"{API}/blocks/CSINK/511-512/cancel", json={"reason": "核查撤销"}, headers=h["nr"])
     assert r.status_code == 200 and r.json()["block"]["status"] == "cancelled", r.text
 

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from restora.service.changes import ChangeDep
 from restora.service.db import StoreDep
-from restora.service.permissions import ECO, EVAL, NR, allowed
+from restora.service.permissions import ECO, EVAL, NR, allowed, in_scope
 from restora.service.problems import Problem
 from restora.service.records import jsonable
 from restora.service.security import Principal, authorize, check_region
@@ -835,9 +835,12 @@ def issue_units(
 
     t = _tables().registry_verifications
     with _engine(store).connect() as conn:
-        unit_type = conn.execute(
-            sa.select(t.c.unit_type).where(t.c.id == body.verification)
-        ).scalar()
+        found = conn.execute(
+            sa.select(t.c.unit_type, t.c.region_code).where(t.c.id == body.verification)
+        ).first()
+    unit_type = None if found is None else found.unit_type
+    if found is not None:
+        check_region(principal, found.region_code, write=True)
     if unit_type is None:
         raise Problem(
             404,
@@ -886,6 +889,8 @@ def _checker(store: Any, principal: Principal, kind: str) -> Callable[[Any], Non
         if kind in ADMIN_KINDS:
             if not allowed(principal.role, "registry.admin"):
                 raise _NotYourRole(f"only the registry's bureau may {kind} a block")
+            if not in_scope(principal.region, block.region_code):
+                raise _NotYourRole(f"region {block.region_code} is outside your scope")
             return
         ok = (
             (kind in HOLDER_KINDS and block.account in mine)
