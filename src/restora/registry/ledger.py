@@ -57,7 +57,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -287,6 +287,21 @@ class Block:
     def from_row(cls, row: Mapping[str, Any]) -> Block:
         names = cls.__dataclass_fields__
         return cls(**{k: row[k] for k in names if k in row})
+
+
+def replace(b: Block, **changes: Any) -> Block:
+    """``dataclasses.replace`` for a block, without its per-call field introspection (verify
+    applies a million events through here; this is several times faster). Only field names."""
+    unknown = set(changes) - _BLOCK_FIELDS
+    if unknown:
+        raise TypeError(f"Block has no field {sorted(unknown)[0]!r}")
+    new = object.__new__(Block)
+    new.__dict__.update(b.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+_BLOCK_FIELDS = frozenset(Block.__dataclass_fields__)
 
 
 def serial_id(block: Block | Mapping[str, Any]) -> str:
