@@ -656,6 +656,7 @@ def create_auction(
     closes_at = body.closes_at
     if closes_at.tzinfo is None:  # a time typed on the platform's pages: Beijing time
         closes_at = closes_at.replace(tzinfo=CST)
+    closes_at = closes_at.astimezone(dt.UTC)  # the store keeps UTC
     at = clock(request)
 
     def run() -> dict[str, Any]:

@@ -136,6 +136,10 @@ async def registry_page(request: Request) -> Response:
             "as_lender": as_lender,
             "others": [a for a in everyone if a["id"] not in mine],
             "may_operate": allowed(who.role, "registry.operate") and bool(mine),
+            "venues": {
+                "earthstone": allowed(who.role, "earthstone.read"),
+                "offsets": allowed(who.role, "offset.read"),
+            },
             "may_admin": allowed(who.role, "registry.admin"),
             "units": await _unit_names(request),
             "words": words(),

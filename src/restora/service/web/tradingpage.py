@@ -169,12 +169,17 @@ async def trading_page(request: Request) -> Response:
             "open_auctions": [a for a in auctions if a["status"] in ("open", "closing")],
             "closed_auctions": [a for a in auctions if a["status"] not in ("open", "closing")][:10],
             "bid_in": bid_in,
+            "account_names": {a["account"]: a["name"] for a in mine["accounts"]},
             "books": books,
             "sell_blocks": [b for b in blocks if b["unit_type"] == "CSINK"],
             "lot_blocks": [b for b in blocks if b["unit_type"] in AUCTION_TYPES],
             "everyone": everyone,
             "may_admin": may_admin,
             "may_trade": may_trade,
+            "venues": {
+                "earthstone": allowed(who.role, "earthstone.read"),
+                "offsets": allowed(who.role, "offset.read"),
+            },
             "default_close": (dt.datetime.now(CST) + dt.timedelta(days=7)).strftime(
                 "%Y-%m-%dT10:00"
             ),
@@ -196,8 +201,12 @@ async def _earth_stone(request: Request, mine_id: str | None) -> Response:
         if status != 200:
             return await error_page(request, 404, N_("No such mine in your region."), who)
         mines = [one]
+    names: dict[str, str] = {}
     for m in mines:
         m["sentences"] = [alert_sentence(request, a) for a in m["alerts"]]
+        status, record = await api_get(request, f"/api/v1/mines/{m['mine_id']}")
+        if status == 200 and isinstance(record, dict) and record.get("name"):
+            names[m["mine_id"]] = str(record["name"])
     this_year = dt.datetime.now(CST).year
     return await render(
         request,
@@ -205,6 +214,7 @@ async def _earth_stone(request: Request, mine_id: str | None) -> Response:
         {
             "mines": mines,
             "mine_id": mine_id,
+            "names": names,
             "may_write": allowed(who.role, "earthstone.write"),
             "years": list(range(this_year, this_year + 6)),
             **_context(request),

@@ -43,7 +43,7 @@
       try { answer = await r.json(); } catch (e) { answer = null; }
       if (!r.ok) {
         if (box) {
-          box.textContent = (answer && (answer.detail || answer.title)) || (r.status + ' ' + r.statusText);
+          box.textContent = (answer && answer.errors && form.dataset.textFailed) || (answer && (answer.detail || answer.title)) || (r.status + ' ' + r.statusText);
           box.hidden = false;
         }
         ((answer && answer.errors) || []).forEach(function (err) {
