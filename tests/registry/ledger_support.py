@@ -5,7 +5,7 @@ script in worker processes::
 
     python tests/registry/ledger_support.py ops URL SEED SETUP N  # N random operations
     python tests/registry/ledger_support.py writer URL SEED SETUP   # random operations until killed
-    python tests/registry/ledger_support.py sequencer URL SEED      # integrate until killed
+    python tests/registry/ledger_support.py sequencer URL SEED [BATCH]  # integrate until killed
 
 (``SETUP`` is a JSON file holding what :func:`build` returned.)
 
@@ -249,7 +249,7 @@ def _main(argv: list[str]) -> None:
     mode, url, seed = argv[0], argv[1], int(argv[2])
     rng = random.Random(seed)
     with Store(url) as store:
-        setup = json.loads(Path(argv[3]).read_text()) if len(argv) > 3 else None
+        setup = json.loads(Path(argv[3]).read_text()) if mode in ("ops", "writer") else None
         if mode == "ops":
             n = int(argv[4])
             assert setup is not None
@@ -271,7 +271,7 @@ def _main(argv: list[str]) -> None:
             first = True
             while True:
                 out = R.integrate(
-                    store, at=AT, key=key, batch=int(argv[4]) if len(argv) > 4 else 50
+                    store, at=AT, key=key, batch=int(argv[3]) if len(argv) > 3 else 50
                 )
                 if first and out is not None:
                     print("ready", flush=True)
