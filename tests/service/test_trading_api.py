@@ -368,3 +368,37 @@ def test_offset_obligations_recorded_by_the_bureaus_and_listed_to_the_staff(
     assert ob["status"] == "partly met, overdue"
     clock.now = T0
     _ = acc
+
+
+def test_the_approved_surplus_from_the_mines_restoration_plan(app: Any, w: dict[str, Any]) -> None:
+    """The plan document the plans API gives, sent back as the approved surplus: its
+    slope-cutting volumes by year, equal to restora.store.trading.surplus_from_plan's."""
+    from restora.planning.io import plan_from_dict
+    from restora.store import trading
+
+    c, h = w["c"], w["h"]
+    with app.state.store.engine.connect() as conn:
+        other = str(
+            conn.execute(
+                sa.select(MINES.c.mine_id)
+                .where(MINES.c.region_code == COUNTY, MINES.c.deleted_at.is_(None),
+                       MINES.c.mine_id != w["mine"])
+                .order_by(MINES.c.mine_id)
+            ).scalar()
+        )  # fmt: skip
+    r = c.get(f"/api/v1/mines/{other}/plan", headers=h["nr"])
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    expected = trading.surplus_from_plan(plan_from_dict(plan))
+    assert expected and all(v > 0 for v in expected.values())  # slope cutting to sell
+    r = c.put(f"{API}/earth-stone/{other}/surplus", json={"plan": plan}, headers=h["nr"])
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["has_plan"] and got["plan_sha256"] and len(got["plan_sha256"]) == 64
+    assert {int(k): v for k, v in got["approved_by_year"].items()} == pytest.approx(expected)
+    # a plan of another mine is refused
+    r = c.put(f"{API}/earth-stone/{w['mine']}/surplus", json={"plan": plan}, headers=h["nr"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "plan.mine_id"
+    # neither or both
+    r = c.put(f"{API}/earth-stone/{other}/surplus", json={}, headers=h["nr"])
+    assert r.status_code == 422
