@@ -152,7 +152,7 @@ class _Tx:
     def load_accounts(self, ids: Sequence[Any]) -> None:
         want = {int(i) for i in ids if isinstance(i, int) and i not in self.ledger.accounts}
         if want:
-            for r in self.conn.execute(sa.select(ACCOUNTS).where(ACCOUNTS.c.id.in_(want))):
+            for r in self.conn.execute(_SELECT_ACCOUNTS, {"ids": sorted(want)}):
                 self.ledger.accounts[int(r.id)] = _account(r._mapping)
 
     cash0: dict[int, int | None] = field(default_factory=dict)  # balances as loaded
@@ -202,18 +202,31 @@ def _obligation_record(row: Any) -> dict[str, Any]:
     }
 
 
+# Statements of the write path, built once (SQLAlchemy then only binds their parameters: building
+# and hashing a statement per call was most of a transfer's CPU time).
+_SELECT_ACCOUNTS = sa.select(ACCOUNTS).where(ACCOUNTS.c.id.in_(sa.bindparam("ids", expanding=True)))
+_BLOCK_AT = (
+    sa.select(BLOCKS)
+    .where(
+        BLOCKS.c.unit_type == sa.bindparam("unit_type"),
+        BLOCKS.c.serial_start <= sa.bindparam("start"),
+    )
+    .order_by(BLOCKS.c.serial_start.desc())
+    .limit(1)
+)
+_LOCK_BLOCK = _BLOCK_AT.with_for_update()
+_UPDATE_BLOCK = (
+    sa.update(BLOCKS)
+    .where(BLOCKS.c.id == sa.bindparam("row_id"))
+    .values({c: sa.bindparam(c) for c in [*_BLOCK_COLS.values(), "event_id"]})
+)
+
+
 def _lock_block(conn: sa.Connection, unit_type: str, start: int, end: int) -> tuple[int, Block]:
     """The block containing ``[start, end]``, locked (retries when a split moved it)."""
+    q = _LOCK_BLOCK if conn.dialect.name == "postgresql" else _BLOCK_AT
     for _ in range(100):
-        q = (
-            sa.select(BLOCKS)
-            .where(BLOCKS.c.unit_type == unit_type, BLOCKS.c.serial_start <= start)
-            .order_by(BLOCKS.c.serial_start.desc())
-            .limit(1)
-        )
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
+        row = conn.execute(q, {"unit_type": unit_type, "start": start}).mappings().first()
         if row is None or row["serial_end"] < start:
             break
         if row["serial_start"] <= start and row["serial_end"] >= start:
@@ -299,7 +312,7 @@ def _write(tx: _Tx, at: dt.datetime, befores: Mapping[int, Block | None]) -> lis
             ).scalar_one()
             tx.rows[key] = int(new_id)
         else:
-            conn.execute(sa.update(BLOCKS).where(BLOCKS.c.id == row_id).values(**values))
+            conn.execute(_UPDATE_BLOCK, {**values, "row_id": row_id})
     for acc, before in tx.cash0.items():
         now = tx.ledger.cash.get(acc)
         if now is None or now == before:
