@@ -166,6 +166,12 @@ def test_a_sealed_bid_auction_closed_by_the_bureau_settles_at_the_vickrey_price(
     assert c.post(f"{API}/auctions/{aid}/bids", json=bid, headers=h["dev1"]).status_code == 201
     r = c.post(f"{API}/auctions/{aid}/bids", json=bid, headers=h["dev1"])
     assert r.status_code == 409 and "one sealed bid each" in r.json()["detail"]
+    # the bid's money is held until the close: not withdrawable, not bid again elsewhere
+    money = c.get(f"{API}/accounts/{acc['dev1']}/money", headers=h["dev1"]).json()
+    assert (money["bids_fen"], money["free_fen"]) == (3_100_000, 5_000_000 - 3_100_000)
+    r = c.post(f"{API}/accounts/{acc['dev1']}/money", headers=h["nr"],
+               json={"kind": "withdraw", "amount_cny": "20000"})  # fmt: skip
+    assert r.status_code == 409 and "held by sealed bids" in r.json()["detail"]
     r = c.post(f"{API}/auctions/{aid}/bids", headers=h["dev2"],
                json={"account": acc["dev2"], "amount_cny": "28000"})  # fmt: skip
     assert r.status_code == 201, r.text
@@ -205,10 +211,8 @@ def test_a_sealed_bid_auction_closed_by_the_bureau_settles_at_the_vickrey_price(
     assert [(b["rank"], b["account"], b["amount_fen"]) for b in view["result"]["ranking"]] == [
         (1, "湘江置业有限公司", 3_100_000), (2, "青山建材有限公司", 2_800_000)
     ]  # fmt: skip
-    assert (
-        c.get(f"{API}/accounts/{acc['dev1']}/money", headers=h["dev1"]).json()["balance_fen"]
-        == 5_000_000 - 2_800_000
-    )
+    money = c.get(f"{API}/accounts/{acc['dev1']}/money", headers=h["dev1"]).json()
+    assert money["balance_fen"] == 5_000_000 - 2_800_000 and money["bids_fen"] == 0
     assert c.get(f"{API}/auctions?status=closed").json()[0]["id"] == aid
     trades = c.get(f"{API}/trades").json()
     assert trades[0]["price_fen"] == 2_800_000 and trades[0]["buyer"] == "湘江置业有限公司"

@@ -164,7 +164,8 @@ class Money(BaseModel):
     kind: str
     balance_fen: int = Field(description="money on the trading platform [fen]")
     committed_fen: int = Field(description="committed to resting buy orders [fen]")
-    free_fen: int = Field(description="what may be withdrawn or bid [fen]")
+    bids_fen: int = Field(0, description="held by sealed bids in open auctions [fen]")
+    free_fen: int = Field(description="what may be withdrawn, bid or bought with [fen]")
 
 
 class MoneyMove(BaseModel):
@@ -426,6 +427,20 @@ def _committed(conn: sa.Connection, ids: list[int]) -> dict[int, int]:
     return {int(a): int(v or 0) for a, v in rows}
 
 
+def _bids_held(conn: sa.Connection, ids: list[int]) -> dict[int, int]:
+    """Money of sealed bids in auctions not yet closed, per bidder [fen]: the platform keeps it
+    for the bid (a bid is covered by the bidder's money) until the close."""
+    t = _t()
+    b, a = t.registry_bids, t.registry_auctions
+    rows = conn.execute(
+        sa.select(b.c.bidder, sa.func.sum(b.c.amount_fen))
+        .join(a, a.c.id == b.c.auction_id)
+        .where(b.c.bidder.in_(ids), a.c.status == "open")
+        .group_by(b.c.bidder)
+    )
+    return {int(x): int(v or 0) for x, v in rows}
+
+
 def _money(store: Any, rows: list[dict[str, Any]]) -> list[Money]:
     ids = [int(r["id"]) for r in rows]
     cash = _t().registry_cash
@@ -437,14 +452,33 @@ def _money(store: Any, rows: list[dict[str, Any]]) -> list[Money]:
             )
         }
         com = _committed(conn, ids)
-    return [
-        Money(
-            account=int(r["id"]), name=str(r["name"]), kind=str(r["kind"]),
-            balance_fen=bal.get(int(r["id"]), 0), committed_fen=com.get(int(r["id"]), 0),
-            free_fen=bal.get(int(r["id"]), 0) - com.get(int(r["id"]), 0),
+        held = _bids_held(conn, ids)
+    out = []
+    for r in rows:
+        i = int(r["id"])
+        out.append(
+            Money(
+                account=i, name=str(r["name"]), kind=str(r["kind"]), balance_fen=bal.get(i, 0),
+                committed_fen=com.get(i, 0), bids_fen=held.get(i, 0),
+                free_fen=bal.get(i, 0) - com.get(i, 0) - held.get(i, 0),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _check_free(store: Any, row: dict[str, Any], fen: int, what: str) -> None:
+    """Refuse (409) taking more than the account's free money: its resting buys and its
+    sealed bids in open auctions keep theirs."""
+    m = _money(store, [row])[0]
+    if fen > m.free_fen:
+        raise Problem(
+            409,
+            f"account {m.account} has {m.free_fen} fen free ({m.committed_fen} committed to "
+            f"resting buy orders, {m.bids_fen} held by sealed bids in open auctions); {fen} "
+            f"cannot be {what}",
+            kind="conflict",
+            errors=[{"field": "amount_fen", "in": "body", "message": "more than the free money"}],
         )
-        for r in rows
-    ]  # fmt: skip
 
 
 @router.get(
@@ -477,6 +511,8 @@ def move_money(
 
     row = _sees_account(store, principal, account_id)
     fen = _fen(body.amount_fen, body.amount_cny, "amount")
+    if body.kind == "withdraw":
+        _check_free(store, row, fen, "withdrawn")
     at = clock(request)
     out = _call(
         lambda: registry.move_money(
@@ -733,6 +769,21 @@ def place_bid(
 
     _own(store, principal, body.account)
     fen = _fen(body.amount_fen, body.amount_cny, "amount")
+    bids = _t().registry_bids
+    with _engine(store).connect() as conn:
+        again = conn.execute(
+            sa.select(bids.c.id).where(
+                bids.c.auction_id == auction_id, bids.c.bidder == body.account
+            )
+        ).first()
+    if again is not None:
+        raise Problem(
+            409,
+            f"account {body.account} has already bid in auction {auction_id} (one sealed bid each)",
+            kind="conflict",
+            errors=[{"field": "account", "in": "body", "message": "one sealed bid each"}],
+        )
+    _check_free(store, _accounts(store, [body.account])[body.account], fen, "bid")
     at = clock(request)
     out = _call(
         lambda: trading.place_bid(store, auction_id, bidder=body.account, amount_fen=fen, at=at)

@@ -168,6 +168,12 @@ async def render(
         "principal": who,
         "role_name": ROLE_NAMES.get(who.role, who.role),
         "nav": nav,
+        # the entry of the page: the longest matching path (/registry/trading, not /registry)
+        "nav_current": max(
+            (h for h, _t in nav if request.url.path == h or request.url.path.startswith(h + "/")),
+            key=len,
+            default=None,
+        ),
         "path": request.url.path,
         "here": quote(
             str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
