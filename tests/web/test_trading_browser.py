@@ -280,6 +280,9 @@ def test_a_company_bids_the_bureau_closes_and_the_public_sees_the_result(
         assert nr.page.locator("#obligations tr[data-obligation='OB-430599-2026-01']").count() == 1
         nr.shot("obligations")
         public.goto("/public/registry/book")
+        # the earth and stone sold: its price went to the mine's restoration account
+        est_row = public.page.locator("#trades tr").filter(has_text="立方米")
+        assert f"价款入 {mine} 修复基金账户" in est_row.inner_text()
         public.shot("trading-public-book")
         for tab in tabs:
             tab.check_clean()

@@ -352,7 +352,7 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "venues": _names(
         "id unit_type serial project_id attrs amount measure rule reserve_fen closes_at "
         "created_at status bids seller result price_fen winner ranking rank account amount_fen "
-        "valid book asks quantity orders venue reference buyer at"
+        "valid book asks quantity orders venue reference buyer payee at"
     ),
     # a proof-of-work challenge for filing a complaint through the API (antispam)
     "challenge": _names("challenge kind bits algorithm expires_at honeypot"),

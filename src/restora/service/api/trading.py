@@ -326,6 +326,9 @@ class TradePublic(BaseModel):
     price_fen: int = Field(description="the trade's total [fen]")
     buyer: str | None = Field(None, description="account name")
     seller: str | None = Field(None, description="account name")
+    payee: str | None = Field(
+        None, description="the account paid (earth and stone: the mine's restoration account)"
+    )
     at: dt.datetime
 
 
@@ -989,7 +992,9 @@ def latest_trades(
     rows = rows[:limit]
     with _engine(store).connect() as conn:
         blocks = _blocks_at(conn, {(r["unit_type"], int(r["serial_start"])) for r in rows})
-    names = _names(store, {int(r["buyer"]) for r in rows} | {int(r["seller"]) for r in rows})
+    names = _names(
+        store, {int(r[k]) for r in rows for k in ("buyer", "seller", "payee") if r.get(k)}
+    )
     out = []
     for r in rows:
         ut = UNIT_TYPES[r["unit_type"]]
@@ -1001,6 +1006,7 @@ def latest_trades(
                 serial=_serial_of(blocks.get((r["unit_type"], s)), s, e),
                 amount=ut.amount(e - s + 1), measure=ut.measure, price_fen=int(r["price_fen"]),
                 buyer=names.get(int(r["buyer"])), seller=names.get(int(r["seller"])),
+                payee=names.get(int(r["payee"])) if r.get("payee") else None,
                 at=_utc(r["at"]),
             )
         )  # fmt: skip
