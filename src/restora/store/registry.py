@@ -225,11 +225,11 @@ _UPDATE_BLOCK = (
 def _lock_block(conn: sa.Connection, unit_type: str, start: int, end: int) -> tuple[int, Block]:
     """The block containing ``[start, end]``, locked (retries when a split moved it)."""
     q = _LOCK_BLOCK if conn.dialect.name == "postgresql" else _BLOCK_AT
-    for _ in range(100):
+    # a block under heavy contention may be cut again while we wait for its new part: read
+    # again while it keeps moving (a serial truly in no block costs these reads, no more)
+    for _ in range(50):
         row = conn.execute(q, {"unit_type": unit_type, "start": start}).mappings().first()
-        if row is None or row["serial_end"] < start:
-            break
-        if row["serial_start"] <= start and row["serial_end"] >= start:
+        if row is not None and row["serial_end"] >= start:  # serial_start <= start by the query
             b = _block(row)
             if end > b.end:
                 raise LedgerError(
@@ -238,7 +238,11 @@ def _lock_block(conn: sa.Connection, unit_type: str, start: int, end: int) -> tu
                     field="serial",
                 )
             return int(row["id"]), b
-        # the row we waited for was cut by a concurrent split: read again
+        if conn.dialect.name != "postgresql":
+            break
+        # PostgreSQL: the row we waited for may have been cut by a split that committed
+        # meanwhile; its new right part is a row this statement's snapshot could not see, and
+        # the next statement does (READ COMMITTED)
     raise LedgerError(f"no {unit_type} block holds serial {start}", field="serial")
 
 

@@ -922,7 +922,6 @@ def _operate(
     fields: OperationFields,
     idem: str | None,
 ) -> WriteResult:
-    from restora.registry.ledger import LedgerError
     from restora.store import registry
 
     if kind in ADMIN_KINDS and not allowed(principal.role, "registry.admin"):
@@ -935,28 +934,18 @@ def _operate(
     check = _checker(store, principal, kind)
 
     def run() -> dict[str, Any]:
-        # On PostgreSQL a block locked while a concurrent operation split it comes back cut
-        # short, and the store answers "no block holds serial …" although the serials are in
-        # the new block the split wrote: the write was rolled back whole, so ask again.
-        for attempt in range(20):
-            try:
-                return registry.operate(  # type: ignore[no-any-return]
-                    store,
-                    kind,
-                    unit_type=unit_type,
-                    start=start,
-                    end=end,
-                    at=at,
-                    actor=_actor(principal),
-                    key=_key(principal, idem),
-                    check=check,
-                    **values,
-                )
-            except LedgerError as exc:
-                cut = str(exc).startswith(f"no {unit_type} block holds serial")
-                if not cut or attempt == 19:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return registry.operate(  # type: ignore[no-any-return]
+            store,
+            kind,
+            unit_type=unit_type,
+            start=start,
+            end=end,
+            at=at,
+            actor=_actor(principal),
+            key=_key(principal, idem),
+            check=check,
+            **values,
+        )
 
     try:
         out = _call(run)
