@@ -61,6 +61,16 @@ def test_second_price_auction_settles_units_and_money(store: Any) -> None:
         trading.place_bid(store, aid, bidder=b3, amount_fen=2_500_000, at=T0)
     with pytest.raises(LedgerError, match="one sealed bid each"):
         trading.place_bid(store, aid, bidder=b1, amount_fen=3_200_000, at=T0)
+    # b1's 3 100 000 is held by its sealed bid until the close: of its 5 000 000 only
+    # 1 900 000 can be withdrawn or bid elsewhere
+    with pytest.raises(LedgerError, match="held by sealed bids"):
+        reg.move_money(store, "withdraw", account=b1, amount_fen=1_900_001, at=T0)
+    other = trading.create_auction(
+        store, unit_type="CLQ", start=1201, end=1300, rule="first_price", reserve_fen=1,
+        closes_at=LATER, at=T0,
+    )["auction"]  # fmt: skip
+    with pytest.raises(LedgerError, match="less than the bid"):
+        trading.place_bid(store, other, bidder=b1, amount_fen=1_900_001, at=T0)
     view = trading.auction_view(store, aid, at=T0)
     assert view["bids"] == 2 and "result" not in view  # sealed: no amounts before the close
     with pytest.raises(LedgerError, match="closes at"):
@@ -71,7 +81,13 @@ def test_second_price_auction_settles_units_and_money(store: Any) -> None:
     assert reg.balance(store, b1) == 5_000_000 - 2_800_000
     assert reg.balance(store, county) == 2_800_000
     blocks = {(b["start"], b["end"]): (b["account"], b["status"]) for b in reg.list_blocks(store)}
-    assert blocks == {(1, 1200): (b1, "held"), (1201, 2000): (county, "held")}
+    assert blocks == {
+        (1, 1200): (b1, "held"),
+        (1201, 1300): (county, "listed"),  # the second auction, still open
+        (1301, 2000): (county, "held"),
+    }
+    # after the close b1's bid money is spent, not held: 2 200 000 is free again
+    reg.move_money(store, "withdraw", account=b1, amount_fen=2_200_000, at=LATER)
     _state_ok(store)
 
 

@@ -596,30 +596,39 @@ def move_money(
     def body(tx: _Tx) -> None:
         tx.load_accounts([account])
         tx.load_cash([account])
-        if kind == "withdraw":  # money committed to resting buy orders stays
-            from restora.store.registry_tables import registry_orders as ORDERS
-
-            committed = int(
-                tx.conn.execute(
-                    sa.select(
-                        sa.func.coalesce(sa.func.sum(ORDERS.c.remaining * ORDERS.c.limit_fen), 0)
-                    ).where(
-                        ORDERS.c.account_id == account,
-                        ORDERS.c.side == "buy",
-                        ORDERS.c.status == "open",
-                    )
-                ).scalar_one()
-            )
-            free = tx.ledger.cash.get(account, 0) - committed
+        if kind == "withdraw":  # money committed to resting buys and sealed bids stays
+            buys, bids = committed_fen(tx.conn, account)
+            free = tx.ledger.cash.get(account, 0) - buys - bids
             if amount_fen > free:
                 raise LedgerError(
-                    f"account {account} has {free} fen free ({committed} committed to resting "
-                    f"buy orders); {amount_fen} cannot be withdrawn",
+                    f"account {account} has {free} fen free ({buys} committed to resting buy "
+                    f"orders, {bids} held by sealed bids in open auctions); {amount_fen} cannot "
+                    "be withdrawn",
                     field="amount_fen",
                 )
         tx.apply(_stamp({"kind": kind, **payload}, at, actor, key))
 
     return _run(store, kind, payload, key, at, body)
+
+
+def committed_fen(conn: sa.Connection, account: int) -> tuple[int, int]:
+    """Money of an account the platform keeps [fen]: (resting buy orders' quantity × limit,
+    sealed bids in auctions not yet closed). Call with the account's money row locked."""
+    from restora.store.registry_tables import registry_auctions as AUCTIONS
+    from restora.store.registry_tables import registry_bids as BIDS
+    from restora.store.registry_tables import registry_orders as ORDERS
+
+    buys = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(ORDERS.c.remaining * ORDERS.c.limit_fen), 0)).where(
+            ORDERS.c.account_id == account, ORDERS.c.side == "buy", ORDERS.c.status == "open"
+        )
+    ).scalar_one()
+    bids = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(BIDS.c.amount_fen), 0))
+        .join(AUCTIONS, AUCTIONS.c.id == BIDS.c.auction_id)
+        .where(BIDS.c.bidder == account, AUCTIONS.c.status == "open")
+    ).scalar_one()
+    return int(buys), int(bids)
 
 
 def balance(store: Any, account: int) -> int:

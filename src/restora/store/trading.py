@@ -37,7 +37,7 @@ from restora.registry import auction as auction_rules
 from restora.registry import earthstone
 from restora.registry.ledger import UNIT_TYPES, Block, LedgerError, serial_id
 from restora.registry.orderbook import Order, OrderBook
-from restora.store.registry import _run, _Tx, operate_in
+from restora.store.registry import _run, _Tx, committed_fen, operate_in
 from restora.store.registry_tables import registry_accounts as ACCOUNTS
 from restora.store.registry_tables import registry_auctions as AUCTIONS
 from restora.store.registry_tables import registry_bids as BIDS
@@ -373,7 +373,12 @@ def _auction(conn: sa.Connection, auction_id: int, lock: bool = False) -> Any:
 def place_bid(
     store: Any, auction_id: int, *, bidder: int, amount_fen: int, at: dt.datetime
 ) -> dict[str, Any]:
-    """A sealed bid: one per bidder, before the close, covered by the bidder's money."""
+    """A sealed bid: one per bidder, before the close, covered by the bidder's free money.
+
+    The bid's money is held until the close: free money is the balance less resting buy
+    orders and other sealed bids in open auctions (:func:`restora.store.registry.committed_fen`);
+    a withdrawal or another bid or buy beyond it is refused.
+    """
     if not isinstance(amount_fen, int) or amount_fen <= 0:
         raise LedgerError("a bid must be a whole number of fen > 0", field="amount_fen")
     with _engine(store).begin() as conn:
@@ -382,13 +387,6 @@ def place_bid(
             raise LedgerError(f"auction {auction_id} is closed to bids", field="auction")
         if bidder == a.seller:
             raise LedgerError("the seller cannot bid on its own lot", field="bidder")
-        cash = conn.execute(sa.select(CASH.c.balance_fen).where(CASH.c.account_id == bidder))
-        have = int(cash.scalar() or 0)
-        if amount_fen > have:
-            raise LedgerError(
-                f"account {bidder} holds {have} fen on the platform, less than the bid",
-                field="amount_fen",
-            )
         exists = conn.execute(
             sa.select(BIDS.c.id).where(BIDS.c.auction_id == auction_id, BIDS.c.bidder == bidder)
         ).first()
@@ -396,6 +394,18 @@ def place_bid(
             raise LedgerError(
                 f"account {bidder} has already bid in auction {auction_id} (one sealed bid each)",
                 field="bidder",
+            )
+        cash = conn.execute(
+            _locked(conn, sa.select(CASH.c.balance_fen).where(CASH.c.account_id == bidder))
+        )
+        have = int(cash.scalar() or 0)
+        buys, bids = committed_fen(conn, bidder)
+        if amount_fen > have - buys - bids:
+            raise LedgerError(
+                f"account {bidder} has {have - buys - bids} fen free on the platform ({buys} "
+                f"committed to resting buy orders, {bids} held by sealed bids in open "
+                "auctions), less than the bid",
+                field="amount_fen",
             )
         bid_id = conn.execute(
             sa.insert(BIDS)
@@ -547,7 +557,8 @@ def submit_order(
 
     A sell order offers serials ``[start, end]`` (listed, split from their block); its book
     is the block's unit type and vintage. A buy order names ``vintage`` and ``quantity``;
-    the buyer's money must cover ``quantity × limit_fen`` beside its other resting buys.
+    the buyer's money must cover ``quantity × limit_fen`` beside its other resting buys and its
+    sealed bids in open auctions.
     Returns the ledger's result with ``order`` (id, remaining, status) and ``trades``.
     """
     if unit_type not in BOOK_TYPES:
@@ -594,17 +605,13 @@ def submit_order(
         book_row = conn.execute(_locked(conn, sa.select(BOOKS).where(BOOKS.c.book == book))).one()
         resting = _book_orders(conn, book)
         if side == "buy":
-            committed = sum(
-                int(r.remaining) * int(r.limit_fen)
-                for r in resting
-                if r.side == "buy" and int(r.account_id) == account
-            )
-            tx.load_cash([account])
+            tx.load_cash([account])  # locked: the account's money decisions queue
+            buys, bids = committed_fen(conn, account)
             have = tx.ledger.cash.get(account, 0)
-            if committed + quantity * limit_fen > have:
+            if buys + bids + quantity * limit_fen > have:
                 raise LedgerError(
-                    f"account {account} holds {have} fen; its resting buys commit {committed} "
-                    f"and this order needs {quantity * limit_fen}",
+                    f"account {account} holds {have} fen; its resting buys commit {buys}, its "
+                    f"sealed bids hold {bids} and this order needs {quantity * limit_fen}",
                     field="limit_fen",
                 )
         order_id = int(
