@@ -189,13 +189,14 @@ def role_writer(url: str, spec: dict[str, Any]) -> None:
     print(json.dumps({"count": len(lat), "lat": lat, "cpu": cpu}), flush=True)
 
 
-def role_sequencer(url: str, stop_at: float) -> None:
+def role_sequencer(url: str, stop_at: float, interval: float) -> None:
     """``integrate`` in a loop with the key until ``stop_at``; reports batches and backlog."""
     from restora.store import Store
     from restora.store import registry as R
 
     key = signing_key()
     batches, sequenced, times = 0, 0, []
+    cpu0 = time.process_time()
     with Store(url) as store:
         while time.time() < stop_at:
             t0 = time.perf_counter()
@@ -204,12 +205,44 @@ def role_sequencer(url: str, stop_at: float) -> None:
                 batches += 1
                 sequenced += out["sequenced"]
                 times.append(time.perf_counter() - t0)
-            else:
-                time.sleep(0.02)
-    print(json.dumps({"batches": batches, "sequenced": sequenced, "times": times}), flush=True)
+            # a batch per interval (as a CT log's sequencer runs): an integrate per few events
+            # would cost as much CPU as the writers
+            time.sleep(interval)
+    cpu = time.process_time() - cpu0
+    print(
+        json.dumps({"batches": batches, "sequenced": sequenced, "times": times, "cpu": cpu}),
+        flush=True,
+    )
 
 
-def throughput(kind: str, pg_url: str, writers: int, seconds: float) -> dict[str, Any]:
+def server_cpu(kind: str) -> float:
+    """CPU seconds used so far by the PostgreSQL server: the postmaster, its live children
+    (backends, WAL writer, ...) and its children that have exited (0 for SQLite)."""
+    if kind != "postgresql":
+        return 0.0
+    import psutil
+
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if cmd and cmd[0].endswith("/postgres") and "-D" in cmd:
+            master = p
+            break
+    else:
+        return float("nan")  # not on this machine (or not visible)
+    t = master.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in master.children():
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += c.user + c.system
+    return total
+
+
+def throughput(
+    kind: str, pg_url: str, writers: int, seconds: float, seq_interval: float = 0.05
+) -> dict[str, Any]:
     """One run of (a): N writers and a sequencer on a fresh store."""
     from restora.store import Store
     from restora.store import registry as R
@@ -236,9 +269,11 @@ def throughput(kind: str, pg_url: str, writers: int, seconds: float) -> dict[str
             assert p.stdin is not None
             p.stdin.write(f"{start_at} {stop_at}\n")
             p.stdin.flush()
+        time.sleep(max(0.0, start_at - time.time()))
+        server0 = server_cpu(kind)
         seq = subprocess.Popen(
             [sys.executable, me, "--role", "sequencer", "--url", fresh.url,
-             "--stop-at", str(stop_at)],
+             "--stop-at", str(stop_at), "--seq-interval", str(seq_interval)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         outs = []
@@ -249,6 +284,7 @@ def throughput(kind: str, pg_url: str, writers: int, seconds: float) -> dict[str
             if p.returncode != 0:
                 raise SystemExit(f"a writer failed (exit {p.returncode})")
             outs.append(json.loads(out.strip().splitlines()[-1]))
+        server = server_cpu(kind) - server0
         seq_out, _ = seq.communicate(timeout=seconds + 600)
         seq_res = json.loads(seq_out.strip().splitlines()[-1])
         load = os.getloadavg()
@@ -281,6 +317,8 @@ def throughput(kind: str, pg_url: str, writers: int, seconds: float) -> dict[str
             "p50_ms": 1000 * q[49],
             "p99_ms": 1000 * q[98],
             "cpu_ms": 1000 * sum(o["cpu"] for o in outs) / max(1, count),
+            "seq_cpu_ms": 1000 * seq_res["cpu"] / max(1, count),
+            "server_cpu_ms": 1000 * server / max(1, count),
             "sequenced": seq_res["sequenced"],
             "seq_batches": seq_res["batches"],
             "seq_batch_ms": 1000 * statistics.median(seq_res["times"]) if seq_res["times"] else 0,
@@ -552,20 +590,25 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]], big: list[dict[
         f"Command: `.venv/bin/python benchmarks/registry_ledger.py {' '.join(sys.argv[1:])}`.",
         "",
     ]
+    cores = os.cpu_count() or 1
     if runs:
         lines += [
             f"### (a) Durable transfers, {args.seconds:.0f} s per run (one whole-block transfer per "
             "transaction, each writer on its own blocks, a sequencer signing heads meanwhile)",
             "",
             "| store | writers | transfers/s (whole processes) | p50 / p99 per transaction [ms] "
-            "(in process) | CPU per transaction, writer [ms] | sequenced during the run | "
+            "(in process) | CPU per transfer: writer / sequencer / PostgreSQL server [ms] | "
+            "transfers/s that much CPU allows on the idle cores | sequenced during the run | "
             "backlog at the end | drain [s] | load average at the end |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in runs:
             lines.append(
                 f"| {r['store']} | {r['writers']} | {r['per_s']:,.0f} | {r['p50_ms']:.1f} / "
-                f"{r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | {r['sequenced']:,} in "
+                f"{r['p99_ms']:.1f} | {r['cpu_ms']:.2f} / {r.get('seq_cpu_ms', 0):.2f} / "
+                f"{r.get('server_cpu_ms', 0):.2f} | "
+                f"{cores / ((r['cpu_ms'] + r.get('seq_cpu_ms', 0) + r.get('server_cpu_ms', 0)) / 1000):,.0f} | "
+                f"{r['sequenced']:,} in "
                 f"{r['seq_batches']} batches (median {r['seq_batch_ms']:.0f} ms incl. lock wait) | "
                 f"{r['backlog']:,} | {r['drain_s']:.2f} | {r['load'][0]:.1f} |"
             )
@@ -606,6 +649,9 @@ def main() -> None:
     ap.add_argument("--spec")
     ap.add_argument("--stop-at", type=float)
     ap.add_argument("--stores", default="sqlite,postgresql")
+    ap.add_argument(
+        "--seq-interval", type=float, default=0.05, help="sequencer pause between batches [s]"
+    )
     ap.add_argument("--writers", default="1,4,8,16", help="writer counts on PostgreSQL")
     ap.add_argument("--sqlite-writers", default="1,4")
     ap.add_argument("--seconds", type=float, default=15.0)
@@ -621,7 +667,7 @@ def main() -> None:
         role_writer(args.url, json.loads(args.spec))
         return
     if args.role == "sequencer":
-        role_sequencer(args.url, args.stop_at)
+        role_sequencer(args.url, args.stop_at, args.seq_interval)
         return
     args.stores = [s for s in args.stores.split(",") if s]
     load_start = os.getloadavg()
@@ -631,7 +677,7 @@ def main() -> None:
             counts = args.writers if kind == "postgresql" else args.sqlite_writers
             for w in (int(x) for x in counts.split(",") if x):
                 log(f"{kind}: {w} writers for {args.seconds:.0f} s")
-                r = throughput(kind, args.pg_url, w, args.seconds)
+                r = throughput(kind, args.pg_url, w, args.seconds, args.seq_interval)
                 log(
                     f"{kind}: {w} writers: {r['per_s']:,.0f} transfers/s, p50 {r['p50_ms']:.1f} ms, "
                     f"p99 {r['p99_ms']:.1f} ms, CPU {r['cpu_ms']:.2f} ms/transfer, "

@@ -20,7 +20,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +96,9 @@ def run_workers(url: str, tmp_path: Path, processes: int, ops: int) -> dict[str,
 
 
 def test_concurrent_processes_keep_the_ledger_whole(db_url: str, tmp_path: Path) -> None:
-    t0 = time.monotonic()
     processes, ops = (3, 100) if db_url.startswith("sqlite") else (4, 150)
     counts = run_workers(db_url, tmp_path, processes, ops)
     assert sum(counts.values()) == processes * ops
-    assert time.monotonic() - t0 < 120
 
 
 @pytest.mark.slow
