@@ -31,7 +31,7 @@ from restora.store.tables import (
 ROOT = Path(__file__).resolve().parents[2]
 REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
 
-HEAD = ("0010",)
+HEAD = ("0011",)
 PLATFORM_TABLES = {
     "organisations", "users", "sessions", "api_tokens", "sign_in_failures",  # 0006
     "projects", "appraisals", "jobs",  # 0007
@@ -43,6 +43,11 @@ PLATFORM_TABLES = {
     "registry_requests", "registry_cash", "registry_obligations", "registry_auctions",
     "registry_bids", "registry_orders", "registry_books", "registry_trades",
     "registry_weighbridge", "registry_surplus",
+    "monitoring_sensors", "monitoring_campaigns", "monitoring_readings",  # 0011
+    "monitoring_quarantine", "monitoring_rules", "monitoring_alerts", "monitoring_alert_events",
+    "monitoring_hooks", "monitoring_deliveries", "monitoring_rs_results",
+    "monitoring_milestones", "monitoring_signoffs", "finance_tranche_releases",
+    "integrity_obligations", "integrity_scores",
 }  # fmt: skip
 
 
@@ -63,8 +68,8 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == HEAD == ("0010",)
-    assert migrate.known_revisions() == {f"{i:04d}" for i in range(1, 11)}
+    assert migrate.head_revisions() == HEAD == ("0011",)
+    assert migrate.known_revisions() == {f"{i:04d}" for i in range(1, 12)}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
@@ -75,6 +80,7 @@ def test_packaged_revisions() -> None:
     assert script.get_revision("0008").down_revision == "0007"  # disclosure, complaints
     assert script.get_revision("0009").down_revision == "0008"  # library, supply, market
     assert script.get_revision("0010").down_revision == "0009"  # registry
+    assert script.get_revision("0011").down_revision == "0010"  # monitoring
     assert script.get_revision("0001").down_revision is None
 
 
