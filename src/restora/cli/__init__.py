@@ -35,6 +35,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("match", "match", "Projects matched to finance products: eligibility, optimal allocation."),
     ("users", "users", "Platform accounts: create, token, list, deactivate."),
     ("registry", "registry", "Credits and quotas: the tamper-evident ledger."),
+    ("monitor", "monitor", "Sensors, alerts, remote sensing, milestone sign-off, integrity."),
 )
 # Modules that add top-level commands (``register(app)``): (module, command names).
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
