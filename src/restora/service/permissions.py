@@ -30,6 +30,9 @@ Three rules come on top of the table, for the records themselves:
   writes to that county (``430121``), city (``430100``) or province (``430000``); no scope
   means the whole country. Out of scope is 404 on reads (the record is not theirs to see) and
   403 on writes (:func:`restora.service.security.check_region`).
+- **Monitoring** (:func:`mine_monitoring_visible`): the bureaus and evaluators read the
+  monitoring of the mines of their region; ``enterprise`` only that of the mines of its
+  organisation's projects.
 - **Projects** (:func:`project_visible`, :func:`project_writable`, :func:`check_project`):
   ``finance`` sees published projects only; ``enterprise`` sees and writes only the projects its
   organisation owns; ``village`` sees the projects of its region (their benefit-sharing terms);
@@ -85,7 +88,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "diagnosis.read": (NR, ECO, ENT, EVAL),
     "diagnosis.run": (NR, ECO),
     # -- monitoring ----------------------------------------------------------------------------
-    "monitoring.read": (NR, ECO, EVAL),
+    # readings, alerts, rules, hooks of the mines of one's region (enterprise: of the mines of
+    # its organisation's projects only, mine_monitoring_visible); the ecology bureau writes
+    "monitoring.read": (NR, ECO, ENT, EVAL),
     "monitoring.write": (ECO,),
     # -- plans, costs, values -----------------------------------------------------------------
     "plan.read": (NR, ECO, ENT, EVAL),
@@ -267,6 +272,41 @@ def project_visible(
     if role == FIN:
         return bool(published) and in_scope(principal.region, region_code)
     if role in (NR, ECO, EVAL, VIL):
+        return in_scope(principal.region, region_code)
+    return False
+
+
+def mine_monitoring_visible(
+    principal: Any, *, region_code: str | None, owner_org_ids: Iterable[int | None] = ()
+) -> bool:
+    """Whether ``principal`` may read the monitoring (sensors, readings, alerts) of a mine.
+
+    ``region_code`` is the mine's; ``owner_org_ids`` the organisations owning the live
+    projects the mine is part of. ``admin`` reads every mine; ``enterprise`` the mines of its
+    organisation's projects (a restoration company watches its own works, not its
+    competitors'); the bureaus and evaluators the mines of their region scope; others none.
+    A mine unknown to the register (``region_code`` None) is visible to unscoped accounts only.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> firm = P(role="enterprise", org_id=3, region="430599")
+    >>> mine_monitoring_visible(firm, region_code="430599", owner_org_ids=[3])
+    True
+    >>> mine_monitoring_visible(firm, region_code="430599", owner_org_ids=[5, None])
+    False
+    >>> county = P(role="ecology_environment", org_id=None, region="430599")
+    >>> mine_monitoring_visible(county, region_code="430599")
+    True
+    """
+    role = principal.role
+    if role == "admin":
+        return True
+    if role == ENT:
+        return principal.org_id is not None and principal.org_id in set(owner_org_ids)
+    if role in (NR, ECO, EVAL):
+        if region_code is None:
+            return not region_prefix(principal.region)
         return in_scope(principal.region, region_code)
     return False
 
