@@ -35,7 +35,14 @@ unfreeze           frozen                    the status before the freeze
 pledge             held                      pledged to ``lender``
 release_pledge     pledged                   held
 enforce_pledge     pledged                   held by the lender
+sign_off           —                         an evaluator's decision on a milestone
 =================  ========================  =============================================
+
+A ``sign_off`` moves no unit: it records, in the log, an evaluator's decision on a project's
+milestone (``milestone``, ``project_id``, ``indicator``, ``value``, ``target``, ``decision``
+accepted or rejected, ``evaluator``, the SHA-256 of the evidence and of the report) and what
+the decision settles (the bond ``tranche`` released, the ``verification`` it records). A
+milestone is accepted at most once; a rejected one may be signed again.
 
 Retired and cancelled are final: nothing retired or cancelled moves, splits or changes again.
 
@@ -206,7 +213,9 @@ KINDS = BLOCK_KINDS | {
     "deposit",
     "withdraw",
     "obligation",
+    "sign_off",
 }
+SIGN_OFF_DECISIONS = ("accepted", "rejected")
 # what each kind must carry beside the block fields
 _NEEDS: dict[str, tuple[str, ...]] = {
     "transfer": ("to",),
@@ -404,6 +413,8 @@ class Ledger:
     """Offset obligations by id (:mod:`restora.registry.offsets`)."""
     offset: dict[str, int] = field(default_factory=dict)
     """Serial numbers retired against each obligation."""
+    signoffs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The last sign-off of each milestone (``decision``, ``value``, ``evaluator`` …)."""
 
     # ---------------------------------------------------------------- reading
     def block(self, unit_type: str, start: int, end: int) -> Block:
@@ -447,6 +458,9 @@ class Ledger:
             return []
         if kind == "obligation":
             self._obligation(event)
+            return []
+        if kind == "sign_off":
+            self._sign_off(event)
             return []
         if kind == "issue":
             return self._issue(event)
@@ -653,6 +667,38 @@ class Ledger:
             share_count(1, float(pct))  # range check
             policy[name] = {"account": spec["account"], "pct": pct}
         self.policies[str(unit_type)] = policy
+
+    def _sign_off(self, e: Mapping[str, Any]) -> None:
+        for name in ("milestone", "project_id", "indicator", "evaluator"):
+            if not isinstance(e.get(name), str) or not e[name]:
+                raise LedgerError(f"a sign-off needs {name!r}", field=name)
+        decision = e.get("decision")
+        if decision not in SIGN_OFF_DECISIONS:
+            raise LedgerError(
+                f"decision {decision!r} is not one of {', '.join(SIGN_OFF_DECISIONS)}",
+                field="decision",
+            )
+        for name in ("evidence_sha256", "report_sha256"):
+            digest = e.get(name)
+            if not (
+                isinstance(digest, str)
+                and len(digest) == 64
+                and all(c in "0123456789abcdef" for c in digest)
+            ):
+                raise LedgerError(f"{name} must be 64 lower-case hex digits", field=name)
+        for name in ("value", "target"):
+            x = e.get(name)
+            if x is None and name == "value" and decision == "rejected":
+                continue
+            if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+                raise LedgerError(f"a sign-off's {name} must be a number, not {x!r}", field=name)
+        milestone = str(e["milestone"])
+        last = self.signoffs.get(milestone)
+        if last is not None and last["decision"] == "accepted":
+            raise LedgerError(f"milestone {milestone} is already signed off", field="milestone")
+        self.signoffs[milestone] = {
+            k: e.get(k) for k in ("project_id", "indicator", "value", "decision", "evaluator")
+        }
 
     def _verify_outcome(self, e: Mapping[str, Any]) -> None:
         vid = e.get("verification")

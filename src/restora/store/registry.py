@@ -56,6 +56,7 @@ from restora.registry.ledger import (
     utc_text,
 )
 from restora.registry.signing import TreeHead, key_id, public_bytes, sign_head, verify_head
+from restora.store.monitoring_tables import monitoring_signoffs as SIGNOFFS
 from restora.store.registry_tables import registry_accounts as ACCOUNTS
 from restora.store.registry_tables import registry_blocks as BLOCKS
 from restora.store.registry_tables import registry_cash as CASH
@@ -425,6 +426,25 @@ def _run(
         return _written_result(tx, ids)
 
 
+def write(
+    store: Any,
+    body: Callable[[_Tx], Any],
+    *,
+    at: dt.datetime,
+    kind: str = "write",
+    payload: Mapping[str, Any] | None = None,
+    key: str | None = None,
+    after: Callable[[sa.Connection, list[int]], None] | None = None,
+) -> dict[str, Any]:
+    """Several registry operations in one transaction: ``body(tx)`` calls the ``*_in``
+    functions (:func:`open_account_in`, :func:`record_verification_in`, :func:`issue_in`,
+    :func:`operate_in`, :func:`sign_off_in`) and may write its own rows with ``tx.conn``;
+    ``after(conn, event_ids)`` runs once the events are written. All or nothing; returns the
+    events written and the blocks they wrote, as the single operations do.
+    """
+    return _run(store, kind, dict(payload or {}), key, at, body, after)
+
+
 def _stamp(
     event: dict[str, Any], at: dt.datetime, actor: str | None, key: str | None
 ) -> dict[str, Any]:
@@ -458,28 +478,55 @@ def open_account(
     }
 
     def body(tx: _Tx) -> None:
-        acc_id = tx.conn.execute(
-            sa.insert(ACCOUNTS)
-            .values(
-                kind=kind,
-                name=name,
-                org_id=org_id,
-                region_code=region_code,
-                mine_id=mine_id,
-                created_at=at,
-            )
-            .returning(ACCOUNTS.c.id)
-        ).scalar_one()
-        event = {
-            "kind": "open_account",
-            "account": int(acc_id),
-            **{k: v for k, v in payload.items() if v is not None},
-        }
-        tx.apply(_stamp(event, at, actor, key))
+        open_account_in(
+            tx, kind=kind, name=name, at=at, org_id=org_id, region_code=region_code,
+            mine_id=mine_id, actor=actor, key=key,
+        )  # fmt: skip
 
     out = _run(store, "open_account", payload, key, at, body)
     out["account"] = out["events"][0]["data"]["account"]
     return out
+
+
+def open_account_in(
+    tx: _Tx,
+    *,
+    kind: str,
+    name: str,
+    at: dt.datetime,
+    org_id: int | None = None,
+    region_code: str | None = None,
+    mine_id: str | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> int:
+    """:func:`open_account` inside a write that is already open (:func:`write`); the new id."""
+    fields = {
+        "account_kind": kind,
+        "name": name,
+        "org_id": org_id,
+        "region_code": region_code,
+        "mine_id": mine_id,
+    }
+    acc_id = tx.conn.execute(
+        sa.insert(ACCOUNTS)
+        .values(
+            kind=kind,
+            name=name,
+            org_id=org_id,
+            region_code=region_code,
+            mine_id=mine_id,
+            created_at=at,
+        )
+        .returning(ACCOUNTS.c.id)
+    ).scalar_one()
+    event = {
+        "kind": "open_account",
+        "account": int(acc_id),
+        **{k: v for k, v in fields.items() if v is not None},
+    }
+    tx.apply(_stamp(event, at, actor, key))
+    return int(acc_id)
 
 
 def set_policy(
@@ -545,29 +592,66 @@ def record_verification(
         payload["details"] = dict(details)
 
     def body(tx: _Tx) -> None:
-        exists = tx.conn.execute(
-            sa.select(VERIFICATIONS.c.id).where(VERIFICATIONS.c.id == verification)
-        ).first()
-        if exists:
-            raise LedgerError(
-                f"verification {verification} is already recorded", field="verification"
-            )
-        event = _stamp({"kind": "verify_outcome", **payload}, at, actor, key)
-        tx.apply(event)
-        tx.conn.execute(
-            sa.insert(VERIFICATIONS).values(
-                id=verification,
-                unit_type=unit_type,
-                project_id=project_id,
-                vintage=vintage,
-                region_code=region_code,
-                count=count,
-                issued=0,
-                record=payload,
-            )
-        )
+        _record_verification_in(tx, payload, at=at, actor=actor, key=key)
 
     return _run(store, "verify_outcome", payload, key, at, body)
+
+
+def record_verification_in(
+    tx: _Tx,
+    *,
+    verification: str,
+    unit_type: str,
+    project_id: str,
+    vintage: int,
+    region_code: str,
+    count: int,
+    evaluator: str,
+    report_sha256: str,
+    at: dt.datetime,
+    details: Mapping[str, Any] | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> None:
+    """:func:`record_verification` inside a write that is already open (:func:`write`)."""
+    payload: dict[str, Any] = {
+        "verification": verification,
+        "unit_type": unit_type,
+        "project_id": project_id,
+        "vintage": vintage,
+        "region_code": region_code,
+        "count": count,
+        "evaluator": evaluator,
+        "report_sha256": report_sha256,
+    }
+    if details:
+        payload["details"] = dict(details)
+    _record_verification_in(tx, payload, at=at, actor=actor, key=key)
+
+
+def _record_verification_in(
+    tx: _Tx, payload: dict[str, Any], *, at: dt.datetime, actor: str | None, key: str | None
+) -> None:
+    verification = payload["verification"]
+    exists = tx.conn.execute(
+        sa.select(VERIFICATIONS.c.id).where(VERIFICATIONS.c.id == verification)
+    ).first()
+    if exists:
+        raise LedgerError(f"verification {verification} is already recorded", field="verification")
+    event = _stamp({"kind": "verify_outcome", **payload}, at, actor, key)
+    tx.apply(event)
+    tx.conn.execute(
+        sa.insert(VERIFICATIONS).values(
+            id=verification,
+            unit_type=payload["unit_type"],
+            project_id=payload["project_id"],
+            vintage=payload["vintage"],
+            region_code=payload["region_code"],
+            count=payload["count"],
+            issued=0,
+            record=payload,
+        )
+    )
 
 
 def move_money(
@@ -768,51 +852,76 @@ def issue(
     }
 
     def body(tx: _Tx) -> None:
-        conn = tx.conn
-        q = sa.select(VERIFICATIONS).where(VERIFICATIONS.c.id == verification)
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        v = conn.execute(q).mappings().first()
-        if v is None:
-            raise LedgerError(
-                f"no verified outcome {verification!r}: units are issued only from a verified outcome",
-                field="verification",
-            )
-        unit_type = v["unit_type"]
-        tx.ledger.verifications[verification] = dict(v["record"])
-        tx.ledger.issued[verification] = int(v["issued"])
-        policy_row = conn.execute(
-            sa.select(POLICIES.c.policy).where(POLICIES.c.unit_type == unit_type)
-        ).first()
-        policy = dict(policy_row.policy) if policy_row else {}
-        tx.ledger.policies[unit_type] = policy
-        start = _counter(conn, unit_type)
-        tx.ledger.next_serial[unit_type] = start
-        event: dict[str, Any] = {
-            "kind": "issue",
-            "unit_type": unit_type,
-            "start": start,
-            "end": start + count - 1,
-            **payload,
-        }
-        for name in ("buffer", "share"):
-            rule = policy.get(name)
-            if rule:
-                event[name] = {**rule, "count": share_count(count, float(rule["pct"]))}
-        tx.load_accounts([account] + [r["account"] for r in policy.values()])
-        tx.apply(_stamp(event, at, actor, key))
-        conn.execute(
-            sa.update(SERIALS)
-            .where(SERIALS.c.unit_type == unit_type)
-            .values(next_start=tx.ledger.next_serial[unit_type])
-        )
-        conn.execute(
-            sa.update(VERIFICATIONS)
-            .where(VERIFICATIONS.c.id == verification)
-            .values(issued=tx.ledger.issued[verification])
-        )
+        issue_in(
+            tx, verification=verification, account=account, count=count, at=at, attrs=attrs,
+            actor=actor, key=key,
+        )  # fmt: skip
 
     return _run(store, "issue", payload, key, at, body)
+
+
+def issue_in(
+    tx: _Tx,
+    *,
+    verification: str,
+    account: int,
+    count: int,
+    at: dt.datetime,
+    attrs: Mapping[str, Any] | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> list[Block]:
+    """:func:`issue` inside a write that is already open (:func:`write`); the blocks issued."""
+    payload: dict[str, Any] = {
+        "verification": verification,
+        "account": account,
+        "count": count,
+        "attrs": dict(attrs or {}),
+    }
+    conn = tx.conn
+    q = sa.select(VERIFICATIONS).where(VERIFICATIONS.c.id == verification)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    v = conn.execute(q).mappings().first()
+    if v is None:
+        raise LedgerError(
+            f"no verified outcome {verification!r}: units are issued only from a verified outcome",
+            field="verification",
+        )
+    unit_type = v["unit_type"]
+    tx.ledger.verifications[verification] = dict(v["record"])
+    tx.ledger.issued[verification] = int(v["issued"])
+    policy_row = conn.execute(
+        sa.select(POLICIES.c.policy).where(POLICIES.c.unit_type == unit_type)
+    ).first()
+    policy = dict(policy_row.policy) if policy_row else {}
+    tx.ledger.policies[unit_type] = policy
+    start = _counter(conn, unit_type)
+    tx.ledger.next_serial[unit_type] = start
+    event: dict[str, Any] = {
+        "kind": "issue",
+        "unit_type": unit_type,
+        "start": start,
+        "end": start + count - 1,
+        **payload,
+    }
+    for name in ("buffer", "share"):
+        rule = policy.get(name)
+        if rule:
+            event[name] = {**rule, "count": share_count(count, float(rule["pct"]))}
+    tx.load_accounts([account] + [r["account"] for r in policy.values()])
+    blocks = tx.apply(_stamp(event, at, actor, key))
+    conn.execute(
+        sa.update(SERIALS)
+        .where(SERIALS.c.unit_type == unit_type)
+        .values(next_start=tx.ledger.next_serial[unit_type])
+    )
+    conn.execute(
+        sa.update(VERIFICATIONS)
+        .where(VERIFICATIONS.c.id == verification)
+        .values(issued=tx.ledger.issued[verification])
+    )
+    return blocks
 
 
 def operate(
@@ -902,6 +1011,64 @@ def operate_in(
     event = {"kind": kind, "unit_type": unit_type, "start": start, "end": end}
     event.update({k: v for k, v in fields.items() if v is not None})
     return tx.apply(_stamp(event, at, actor, key))[0]
+
+
+def _signoff_state(row: Any) -> dict[str, Any]:
+    return {
+        "project_id": row.project_id,
+        "indicator": row.indicator,
+        "value": row.value,
+        "decision": row.decision,
+        "evaluator": row.evaluator,
+    }
+
+
+def sign_off_in(
+    tx: _Tx,
+    *,
+    milestone: str,
+    project_id: str,
+    indicator: str,
+    value: float | None,
+    target: float,
+    decision: str,
+    evaluator: str,
+    evidence_sha256: str,
+    report_sha256: str,
+    at: dt.datetime,
+    details: Mapping[str, Any] | None = None,
+    actor: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Record an evaluator's decision on a milestone (a ``sign_off`` event; no unit moves).
+
+    Inside a write that is already open (:func:`write`): the caller writes the sign-off row
+    (``monitoring_signoffs``, with the event's id) in the same transaction. The milestone's
+    last sign-off is read from ``monitoring_signoffs``; the rules refuse a second acceptance.
+    ``details`` (the tranche released, the verification recorded) go into the event as they are.
+    """
+    last = tx.conn.execute(
+        sa.select(SIGNOFFS)
+        .where(SIGNOFFS.c.milestone_id == milestone)
+        .order_by(SIGNOFFS.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        tx.ledger.signoffs[milestone] = _signoff_state(last)
+    event: dict[str, Any] = {
+        "kind": "sign_off",
+        "milestone": milestone,
+        "project_id": project_id,
+        "indicator": indicator,
+        "value": value,
+        "target": target,
+        "decision": decision,
+        "evaluator": evaluator,
+        "evidence_sha256": evidence_sha256,
+        "report_sha256": report_sha256,
+    }
+    event.update({k: v for k, v in (details or {}).items() if v is not None})
+    tx.apply(_stamp(event, at, actor, key))
 
 
 def _block_in(tx: _Tx, unit_type: str, start: int, end: int) -> Block:
@@ -1271,6 +1438,14 @@ def _state_problem(conn: sa.Connection, ledger: Ledger) -> tuple[str | None, int
     for p in conn.execute(sa.select(POLICIES)):
         if dict(p.policy) != ledger.policies.get(p.unit_type):
             return f"stored {p.unit_type} policy differs from the log", len(stored)
+    signed: dict[str, dict[str, Any]] = {}
+    for so in conn.execute(sa.select(SIGNOFFS).order_by(SIGNOFFS.c.id)):
+        signed[so.milestone_id] = _signoff_state(so)
+    if signed != ledger.signoffs:
+        odd = sorted(set(signed) ^ set(ledger.signoffs)) or sorted(
+            m for m in signed if signed[m] != ledger.signoffs[m]
+        )
+        return f"stored sign-off of milestone {odd[0]} differs from the log", len(stored)
     return None, len(stored)
 
 
