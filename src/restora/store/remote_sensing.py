@@ -33,7 +33,7 @@ def _engine(store: Any) -> sa.Engine:
     return store if isinstance(store, sa.Engine) else store.engine  # type: ignore[no-any-return]
 
 
-def _record(row: Mapping[str, Any]) -> dict[str, Any]:
+def _record(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = dict(row)
     out["acquired_on"] = row["acquired_on"].isoformat()
     created = row["created_at"]
