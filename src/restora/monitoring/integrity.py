@@ -17,6 +17,7 @@ records the obligations (:mod:`restora.store.integrity`). Method: docs/monitorin
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -305,7 +306,7 @@ class IntegrityScore:
             item["due_on"] = item["due_on"].isoformat()
             item["done_on"] = item["done_on"].isoformat() if item["done_on"] else None
         out["measures"] = [dict(m) for m in self.measures]
-        return out
+        return json.loads(json.dumps(out))  # tuples as lists: what the store gives back
 
 
 def _grade_for(score_value: float, rules: IntegrityRules) -> Grade:
