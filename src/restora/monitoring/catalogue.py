@@ -189,6 +189,23 @@ def indicator(code: str, on: dt.date | None = None) -> Indicator:
         ) from None
 
 
+def lookup(text: str, on: dt.date | None = None) -> Indicator:
+    """The indicator a person wrote: its code, Chinese name or English name (any case).
+
+    >>> lookup("地表水镉").code, lookup("Slope displacement (cumulative)").code
+    ('sw_cd', 'slope_displacement')
+    """
+    table = _table(on)
+    key = str(text).strip()
+    if key in table:
+        return table[key]
+    folded = key.casefold()
+    for ind in table.values():
+        if folded in (ind.code.casefold(), ind.name_zh.casefold(), ind.name_en.casefold()):
+            return ind
+    return indicator(key, on)
+
+
 def provenance(on: dt.date | None = None) -> dict[str, Any]:
     """The catalogue table's name, version, source and hash (for reports and the API)."""
     return refdata.get(TABLE, on=on).provenance()

@@ -94,6 +94,8 @@ class Reading:
     unit: str
     seq: int | None = None
     attrs: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: When the message arrived (set by :func:`parse_message`; the store's default otherwise).
+    received_at: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def sensor_id(self) -> str:
@@ -110,6 +112,7 @@ class Rejection:
     payload: str
     mine_id: str | None = None
     row: int | None = None
+    received_at: dt.datetime | None = field(default=None, compare=False)
 
 
 def sensor_id(mine_id: str, site_id: str | None, sensor_code: str) -> str:
@@ -232,6 +235,13 @@ def make_reading(
     InputError
         Naming the field at fault (``indicator``, ``ts``, ``value``, ``unit``, ``seq``).
     """
+    for name, part in (("mine", mine_id), ("sensor", sensor_code), ("site", site_id)):
+        if (part is not None or name != "site") and not (
+            isinstance(part, str) and _SEGMENT.fullmatch(part)
+        ):
+            raise InputError(
+                f"{name} {part!r} is not an id (no '/', '+', '#' or spaces)", field=name
+            )
     ind = catalogue.indicator(indicator, on=on)
     measured_at = parse_time(ts, received_at=received_at)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -263,6 +273,7 @@ def make_reading(
         unit=ind.unit,
         seq=seq,
         attrs=attrs,
+        received_at=received_at,
     )
 
 
@@ -283,11 +294,15 @@ def parse_message(
     try:
         t = parse_topic(topic)
     except InputError as exc:
-        return [Rejection(_reason(exc), "topic", f"{topic} {text}", _mine_of(topic))]
+        return [
+            Rejection(_reason(exc), "topic", f"{topic} {text}", _mine_of(topic), None, received_at)
+        ]
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        return [Rejection(f"payload is not JSON: {exc}", "payload", text, t.mine_id)]
+        return [
+            Rejection(f"payload is not JSON: {exc}", "payload", text, t.mine_id, None, received_at)
+        ]
     if isinstance(doc, dict) and "readings" in doc:
         items = doc["readings"]
         if not isinstance(items, list) or not items:
@@ -303,7 +318,8 @@ def _one(
 ) -> Reading | Rejection:
     shown = text if row is None else json.dumps(item, ensure_ascii=False, default=str)
     if not isinstance(item, dict):
-        return Rejection("a reading must be a JSON object", "payload", shown, t.mine_id, row)
+        reason = "a reading must be a JSON object"
+        return Rejection(reason, "payload", shown, t.mine_id, row, received_at)
     try:
         return make_reading(
             mine_id=t.mine_id,
@@ -318,7 +334,7 @@ def _one(
             on=on,
         )
     except InputError as exc:
-        return Rejection(_reason(exc), _field(exc), shown, t.mine_id, row)
+        return Rejection(_reason(exc), _field(exc), shown, t.mine_id, row, received_at)
 
 
 def parse_record(
@@ -331,11 +347,12 @@ def parse_record(
     sensor = record.get("sensor") or record.get("sensor_code")
     for name, part in (("mine", mine), ("sensor", sensor)):
         if not isinstance(part, str) or not _SEGMENT.fullmatch(part):
-            return Rejection(f"{name} {part!r} is not an id", name, shown, None, row)
+            return Rejection(f"{name} {part!r} is not an id", name, shown, None, row, received_at)
     site = record.get("site", record.get("site_id"))
     site = None if site in (None, "", NO_SITE) else str(site)
     if site is not None and not _SEGMENT.fullmatch(site):
-        return Rejection(f"site {site!r} is not an id", "site", shown, str(mine), row)
+        reason = f"site {site!r} is not an id"
+        return Rejection(reason, "site", shown, str(mine), row, received_at)
     try:
         return make_reading(
             mine_id=str(mine),
@@ -349,7 +366,7 @@ def parse_record(
             received_at=received_at,
         )
     except InputError as exc:
-        return Rejection(_reason(exc), _field(exc), shown, str(mine), row)
+        return Rejection(_reason(exc), _field(exc), shown, str(mine), row, received_at)
 
 
 def _reason(exc: InputError) -> str:
