@@ -359,3 +359,29 @@ def test_rules_crud_and_validation(store: Store) -> None:
         A.add_rule(store, kind="spike", level="warning", indicator="x", params={})
     with pytest.raises(InputError, match="not a level"):
         A.add_rule(store, kind="rate", level="red", indicator="x", params={"warning": 1})
+
+
+def test_catalogue_levels_by_default_and_overridden(store: Store) -> None:
+    # sw_ph in the catalogue: outside 6-9 (GB 3838-2002 Table 1) warning, 5 / 10 alarm
+    add_sensor(store, "M001/S1/W1")
+    w = "M001/S1/W1"
+    assert ingest(store, [(0, 7.2)], sensor_id=w, indicator="sw_ph", unit="pH") == []
+    (aid,) = ingest(store, [(1, 5.8)], sensor_id=w, indicator="sw_ph", unit="pH")
+    a = A.alert(store, aid)
+    assert (a["level"], a["threshold"], a["rule_id"]) == ("warning", 6.0, None)
+    assert a["details"]["rule"] == "ALERT-THRESHOLD-sw_ph"
+    ingest(store, [(2, 4.9)], sensor_id=w, indicator="sw_ph", unit="pH")
+    assert A.alert(store, aid)["level"] == "alarm"
+    ingest(store, [(3, 6.0)], sensor_id=w, indicator="sw_ph", unit="pH")  # 6.0 complies
+    assert A.alert(store, aid)["state"] == "resolved"
+    A.add_rule(
+        store,
+        kind="threshold",
+        level="alarm",
+        indicator="sw_ph",
+        mine_id=MINE,
+        params={"direction": "outside", "alarm_low": 5.5, "alarm": 9.5},
+    )
+    assert ingest(store, [(4, 5.8)], sensor_id=w, indicator="sw_ph", unit="pH") == []
+    (aid,) = ingest(store, [(5, 5.4)], sensor_id=w, indicator="sw_ph", unit="pH")
+    assert A.alert(store, aid)["level"] == "alarm"

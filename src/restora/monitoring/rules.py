@@ -77,37 +77,61 @@ class _Params(pydantic.BaseModel):
 
 
 class ThresholdParams(_Params):
-    """A value above (or below) a warning and/or an alarm level [indicator unit].
+    """A value beyond a warning and/or an alarm level [indicator unit].
 
-    ``clear_margin`` [indicator unit]: the value must come back inside the lowest level by
-    this much before the alert clears (hysteresis).
+    ``direction``: ``above`` (higher is worse: ``warning``, ``alarm`` are upper levels),
+    ``below`` (lower is worse: they are lower levels) or ``outside`` (both: upper ``warning``,
+    ``alarm`` and lower ``warning_low``, ``alarm_low``, as for pH). A value *equal* to a level is
+    within it (a standard's limit is complied with at the limit; as restora.monitoring.catalogue).
+    ``clear_margin`` [indicator unit]: the value must come back inside the warning levels (the
+    alarm levels where no warning is given) by this much before the alert clears (hysteresis).
     """
 
-    direction: Literal["above", "below"] = "above"
+    direction: Literal["above", "below", "outside"] = "above"
     warning: float | None = None
     alarm: float | None = None
+    warning_low: float | None = None
+    alarm_low: float | None = None
     clear_margin: float = pydantic.Field(0.0, ge=0.0)
 
     @pydantic.model_validator(mode="after")
     def _levels(self) -> ThresholdParams:
-        if self.warning is None and self.alarm is None:
+        if self.direction != "outside" and (
+            self.warning_low is not None or self.alarm_low is not None
+        ):
+            raise ValueError("warning_low and alarm_low are for direction 'outside'")
+        if all(v is None for v in (self.warning, self.alarm, self.warning_low, self.alarm_low)):
             raise ValueError("give a warning level, an alarm level or both")
+        up = self.direction != "below"
         if self.warning is not None and self.alarm is not None:
-            worse = (
-                self.alarm >= self.warning
-                if self.direction == "above"
-                else (self.alarm <= self.warning)
-            )
-            if not worse:
+            if (self.alarm < self.warning) if up else (self.alarm > self.warning):
+                side = "above" if up else "below"
                 raise ValueError(
-                    f"the alarm level {self.alarm} must be {self.direction} the warning "
-                    f"level {self.warning}"
+                    f"the alarm level {self.alarm} must be {side} the warning level {self.warning}"
+                )
+        if self.warning_low is not None and self.alarm_low is not None:
+            if self.alarm_low > self.warning_low:
+                raise ValueError(
+                    f"the alarm_low level {self.alarm_low} must be below the warning_low "
+                    f"level {self.warning_low}"
                 )
         return self
 
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The inside's (low, high) edges an alert clears against [indicator unit]."""
+        if self.direction == "below":
+            return _first(self.warning, self.alarm), None
+        if self.direction == "above":
+            return None, _first(self.warning, self.alarm)
+        return _first(self.warning_low, self.alarm_low), _first(self.warning, self.alarm)
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
 
 class RateParams(_Params):
-    """Change per hour above a warning and/or an alarm limit [indicator unit / h].
+    """Change per hour beyond a warning and/or an alarm limit [indicator unit / h] (strictly).
 
     ``window_s`` [s]: the rate over the window ending at the newest reading (the value then
     minus the value at or before the window's start, divided by the time between them);
@@ -225,6 +249,8 @@ def threshold_level(
     warning: float | None,
     alarm: float | None,
     direction: str = "above",
+    warning_low: float | None = None,
+    alarm_low: float | None = None,
 ) -> npt.NDArray[np.int8]:
     """The level each value reaches: 0 none, 1 warning, 2 alarm.
 
@@ -233,38 +259,53 @@ def threshold_level(
     values : array_like
         Measured values [indicator unit].
     warning, alarm : float or None
-        The warning and alarm levels [indicator unit]; None: that level is not watched.
-    direction : {"above", "below"}
-        Which side is bad: a value reaching the level (``>=`` above, ``<=`` below) breaches.
+        The warning and alarm levels [indicator unit] (upper ones for ``above`` and
+        ``outside``, lower ones for ``below``); None: that level is not watched.
+    direction : {"above", "below", "outside"}
+        Which side is bad. A value strictly beyond a level breaches it; equal is within.
+    warning_low, alarm_low : float or None
+        The lower levels of an ``outside`` rule [indicator unit].
 
     Examples
     --------
     >>> threshold_level([0.2, 0.3, 0.6, 0.9], warning=0.3, alarm=0.6).tolist()
-    [0, 1, 2, 2]
+    [0, 0, 1, 2]
     >>> threshold_level([7.0, 5.5, 4.0], warning=6.0, alarm=5.0, direction="below").tolist()
     [0, 1, 2]
+    >>> threshold_level([4.0, 5.5, 7.0, 9.5, 10.5], warning=9, alarm=10, warning_low=6,
+    ...                 alarm_low=5, direction="outside").tolist()
+    [2, 1, 0, 1, 2]
     """
     x = np.asarray(values, dtype=float)
-    sign = 1.0 if direction == "above" else -1.0
     out = np.zeros(x.shape, dtype=np.int8)
-    if warning is not None:
-        out[sign * x >= sign * warning] = 1
-    if alarm is not None:
-        out[sign * x >= sign * alarm] = 2
+    upper, lower = (warning, alarm), (warning_low, alarm_low)
+    if direction == "below":
+        upper, lower = (None, None), (warning, alarm)
+    for code, (hi, lo) in enumerate(zip(upper, lower, strict=True), start=1):
+        if hi is not None:
+            out[x > hi] = code
+        if lo is not None:
+            out[x < lo] = code
     return out
 
 
-def threshold_clear(value: float, *, bound: float, direction: str, margin: float) -> bool:
-    """True if ``value`` [unit] is back inside ``bound`` [unit] by at least ``margin`` [unit].
+def threshold_clear(
+    value: float, *, low: float | None = None, high: float | None = None, margin: float = 0.0
+) -> bool:
+    """True if ``value`` [unit] is inside ``[low + margin, high - margin]`` [unit] (an edge
+    that is None is not checked).
 
-    >>> threshold_clear(0.28, bound=0.3, direction="above", margin=0.02)
+    >>> threshold_clear(0.28, high=0.3, margin=0.02)
     True
-    >>> threshold_clear(0.29, bound=0.3, direction="above", margin=0.02)
+    >>> threshold_clear(0.29, high=0.3, margin=0.02)
+    False
+    >>> threshold_clear(6.4, low=6.0, high=9.0, margin=0.5)
     False
     """
-    if direction == "above":
-        return value <= bound - margin + 1e-12 * max(1.0, abs(bound))
-    return value >= bound + margin - 1e-12 * max(1.0, abs(bound))
+    tol = 1e-12 * max(1.0, abs(value))
+    if high is not None and value > high - margin + tol:
+        return False
+    return not (low is not None and value < low + margin - tol)
 
 
 # ----------------------------------------------------------------------------- rate
@@ -414,11 +455,8 @@ def _signed(direction: str, x: float) -> float:
     return x if direction == "increase" else -x
 
 
-def _lowest(p: ThresholdParams | RateParams) -> float:
-    levels = [v for v in (p.warning, p.alarm) if v is not None]
-    if isinstance(p, ThresholdParams) and p.direction == "below":
-        return max(levels)
-    return min(levels)
+def _lowest(p: RateParams) -> float:
+    return min(v for v in (p.warning, p.alarm) if v is not None)
 
 
 def evaluate(rule: Rule, times_s: npt.ArrayLike, values: npt.ArrayLike) -> Verdict:
@@ -459,13 +497,27 @@ def evaluate(rule: Rule, times_s: npt.ArrayLike, values: npt.ArrayLike) -> Verdi
     if isinstance(p, ThresholdParams):
         value = float(v[-1])
         level = int(
-            threshold_level([value], warning=p.warning, alarm=p.alarm, direction=p.direction)[0]
+            threshold_level(
+                [value],
+                warning=p.warning,
+                alarm=p.alarm,
+                direction=p.direction,
+                warning_low=p.warning_low,
+                alarm_low=p.alarm_low,
+            )[0]
         )
-        bound = _lowest(p)
-        crossed = {1: p.warning, 2: p.alarm}.get(level, bound)
-        clear = p.auto_resolve and threshold_clear(
-            value, bound=bound, direction=p.direction, margin=p.clear_margin
-        )
+        low, high = p.bounds()
+        crossed: float | None = None
+        if level:
+            if p.direction == "outside" and high is not None and value > high:
+                crossed = p.warning if level == 1 else p.alarm
+            elif p.direction == "outside":
+                crossed = p.warning_low if level == 1 else p.alarm_low
+            else:
+                crossed = p.warning if level == 1 else p.alarm
+        else:
+            crossed = high if high is not None else low
+        clear = p.auto_resolve and threshold_clear(value, low=low, high=high, margin=p.clear_margin)
         return Verdict(level, value, crossed, clear, {"direction": p.direction})
     if isinstance(p, RateParams):
         if p.window_s is not None:
@@ -475,7 +527,7 @@ def evaluate(rule: Rule, times_s: npt.ArrayLike, values: npt.ArrayLike) -> Verdi
         if rate is None:
             return Verdict(0, None, None, False, {"readings": int(v.size)})
         judged = _signed(p.direction, rate)
-        level = int(threshold_level([judged], warning=p.warning, alarm=p.alarm)[0])
+        level = int(threshold_level([judged], warning=p.warning, alarm=p.alarm)[0])  # > limit
         bound = _lowest(p)
         crossed = {1: p.warning, 2: p.alarm}.get(level, bound)
         clear = p.auto_resolve and judged <= bound - p.clear_margin

@@ -129,23 +129,24 @@ def _active_rule(row: Mapping[Any, Any]) -> ActiveRule:
     return ActiveRule(row["id"], row["mine_id"], row["site_id"], row["sensor_id"], rule)
 
 
-def catalogue_rule(indicator: str) -> ActiveRule | None:
-    """The catalogue's default threshold rule of an indicator (None if it gives no levels)."""
+def catalogue_rule(indicator: str, on: dt.date | None = None) -> ActiveRule | None:
+    """The catalogue's default threshold rule of an indicator, as in force on ``on`` (None if
+    the catalogue does not know the indicator or gives it no levels)."""
+    from restora.monitoring import catalogue
+
     try:
-        from restora.monitoring import catalogue
-    except ImportError:  # pragma: no cover - the catalogue ships with the package
-        return None
-    try:
-        ind = catalogue.indicator(indicator)
+        ind = catalogue.indicator(indicator, on=on)
     except InputError:
         return None
-    warning = getattr(ind, "warning", None)
-    alarm = getattr(ind, "alarm", None)
-    if warning is None and alarm is None:
+    levels = {
+        k: getattr(ind, k)
+        for k in ("warning", "alarm", "warning_low", "alarm_low")
+        if getattr(ind, k) is not None
+    }
+    if not levels:
         return None
-    params = {"direction": getattr(ind, "direction", None) or "above"}
-    params.update({k: v for k, v in (("warning", warning), ("alarm", alarm)) if v is not None})
-    level = "warning" if warning is not None else "alarm"
+    params = {"direction": ind.direction, **levels}
+    level = "warning" if ("warning" in levels or "warning_low" in levels) else "alarm"
     rule = R.Rule(
         rule_code("threshold", None, indicator),
         "threshold",
@@ -166,7 +167,12 @@ def _load_rules(
 
 
 def _in_force(
-    loaded: Sequence[ActiveRule], sensor_id: str, site_id: str | None, mine_id: str, indicator: str
+    loaded: Sequence[ActiveRule],
+    sensor_id: str,
+    site_id: str | None,
+    mine_id: str,
+    indicator: str,
+    on: dt.date | None = None,
 ) -> list[ActiveRule]:
     """The rules of the most specific scope per kind, for one sensor and indicator."""
     by_kind: dict[str, list[ActiveRule]] = defaultdict(list)
@@ -174,7 +180,7 @@ def _in_force(
         if ar.rule.indicator == indicator and ar.applies(sensor_id, site_id, mine_id):
             by_kind[ar.rule.kind].append(ar)
     if "threshold" not in by_kind:
-        default = catalogue_rule(indicator)
+        default = catalogue_rule(indicator, on)
         if default is not None:
             by_kind["threshold"].append(default)
     out: list[ActiveRule] = []
@@ -277,7 +283,7 @@ def _message(ar: ActiveRule, verdict: R.Verdict, indicator: str, unit: str) -> s
     level = R.LEVEL_NAMES[verdict.level]
     p = ar.rule.params
     if ar.rule.kind == "threshold":
-        sign = "≥" if p.direction == "above" else "≤"
+        sign = ">" if (verdict.value or 0.0) > (verdict.threshold or 0.0) else "<"
         what = f"{indicator} {verdict.value:g} {unit} {sign} {level} level {verdict.threshold:g} {unit}"
     elif ar.rule.kind == "rate":
         what = (
@@ -374,7 +380,10 @@ def evaluate_stored(conn: sa.Connection, rows: list[dict[str, Any]], now: dt.dat
     for (sensor_id, indicator), batch in series.items():
         batch.sort(key=lambda r: _ts(r["measured_at"]))
         first = batch[0]
-        for ar in _in_force(loaded, sensor_id, first.get("site_id"), first["mine_id"], indicator):
+        on = _aware(batch[-1]["measured_at"]).date()
+        for ar in _in_force(
+            loaded, sensor_id, first.get("site_id"), first["mine_id"], indicator, on
+        ):
             key = _key(ar.id, ar.rule.kind, sensor_id, indicator)
             if ar.rule.kind == "threshold":
                 judged = [(r, R.evaluate(ar.rule, [0.0], [r["value"]])) for r in batch]
