@@ -15,6 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 #: The modules that add commands to ``restora monitor`` (each has ``register(app)``).
 PARTS: tuple[str, ...] = ()
+PARTS += ("monitor_integrity",)  # the enterprise integrity archive
 
 for _part in PARTS:
     importlib.import_module(f"restora.cli.{_part}").register(app)
