@@ -103,18 +103,13 @@ class ThresholdParams(_Params):
         if all(v is None for v in (self.warning, self.alarm, self.warning_low, self.alarm_low)):
             raise ValueError("give a warning level, an alarm level or both")
         up = self.direction != "below"
-        if self.warning is not None and self.alarm is not None:
-            if (self.alarm < self.warning) if up else (self.alarm > self.warning):
-                side = "above" if up else "below"
-                raise ValueError(
-                    f"the alarm level {self.alarm} must be {side} the warning level {self.warning}"
-                )
-        if self.warning_low is not None and self.alarm_low is not None:
-            if self.alarm_low > self.warning_low:
-                raise ValueError(
-                    f"the alarm_low level {self.alarm_low} must be below the warning_low "
-                    f"level {self.warning_low}"
-                )
+        w, a = self.warning, self.alarm
+        if w is not None and a is not None and ((a < w) if up else (a > w)):
+            side = "above" if up else "below"
+            raise ValueError(f"the alarm level {a} must be {side} the warning level {w}")
+        wl, al = self.warning_low, self.alarm_low
+        if wl is not None and al is not None and al > wl:
+            raise ValueError(f"the alarm_low level {al} must be below the warning_low level {wl}")
         return self
 
     def bounds(self) -> tuple[float | None, float | None]:
