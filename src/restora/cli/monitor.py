@@ -16,6 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 #: The modules that add commands to ``restora monitor`` (each has ``register(app)``).
 PARTS: tuple[str, ...] = ()
 PARTS += ("monitor_integrity",)  # the enterprise integrity archive
+PARTS += ("monitor_rs",)  # remote sensing: FVC, its change, water area
 
 for _part in PARTS:
     importlib.import_module(f"restora.cli.{_part}").register(app)
