@@ -33,6 +33,9 @@ Three rules come on top of the table, for the records themselves:
 - **Monitoring** (:func:`mine_monitoring_visible`): the bureaus and evaluators read the
   monitoring of the mines of their region; ``enterprise`` only that of the mines of its
   organisation's projects.
+- **Integrity records** (:func:`integrity_visible`): ``enterprise`` reads its own
+  organisation's record; bureaus and evaluators those of organisations of their region; the
+  public only the grades (:data:`PUBLIC_FIELDS` ``integrity``).
 - **Projects** (:func:`project_visible`, :func:`project_writable`, :func:`check_project`):
   ``finance`` sees published projects only; ``enterprise`` sees and writes only the projects its
   organisation owns; ``village`` sees the projects of its region (their benefit-sharing terms);
@@ -92,6 +95,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # its organisation's projects only, mine_monitoring_visible); the ecology bureau writes
     "monitoring.read": (NR, ECO, ENT, EVAL),
     "monitoring.write": (ECO,),
+    # the integrity archive: a company's obligations, score and measures (integrity_visible:
+    # enterprise its own; bureaus and evaluators of their region); the grades are public
+    # (disclosure.read); the bureaus record obligations and run the scoring
+    "integrity.read": (NR, ECO, ENT, EVAL),
+    "integrity.write": (NR, ECO),
     # -- plans, costs, values -----------------------------------------------------------------
     "plan.read": (NR, ECO, ENT, EVAL),
     "plan.write": (NR,),
@@ -311,6 +319,37 @@ def mine_monitoring_visible(
     return False
 
 
+def integrity_visible(principal: Any, *, org_id: int, region_code: str | None) -> bool:
+    """Whether ``principal`` may read a company's integrity record (obligations, score).
+
+    ``admin`` reads every record; ``enterprise`` its own organisation's only; the bureaus and
+    evaluators those of organisations in their region scope (an organisation without a region:
+    unscoped accounts only). The public reads the grades (``disclosure.read``), never a record.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> firm = P(role="enterprise", org_id=3, region="430599")
+    >>> integrity_visible(firm, org_id=3, region_code="430599")
+    True
+    >>> integrity_visible(firm, org_id=4, region_code="430599")
+    False
+    >>> county = P(role="natural_resources", org_id=1, region="430599")
+    >>> integrity_visible(county, org_id=4, region_code="430521")
+    False
+    """
+    role = principal.role
+    if role == "admin":
+        return True
+    if role == ENT:
+        return principal.org_id is not None and principal.org_id == org_id
+    if role in (NR, ECO, EVAL):
+        if region_code is None:
+            return not region_prefix(principal.region)
+        return in_scope(principal.region, region_code)
+    return False
+
+
 def project_writable(principal: Any, *, region_code: str | None, owner_org_id: int | None) -> bool:
     """Whether ``principal`` may change a project: ``admin``; ``natural_resources`` in its region
     scope; ``enterprise`` when its organisation owns the project."""
@@ -393,6 +432,13 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
         "id unit_type serial project_id attrs amount measure rule reserve_fen closes_at "
         "created_at status bids seller result price_fen winner ranking rank account amount_fen "
         "valid book asks quantity orders venue reference buyer payee at"
+    ),
+    # the integrity grades (企业环境信用评价办法（试行）: grades are disclosed): an organisation's
+    # name and region, its grade and labels, the date, the lists it is on and the measures
+    # disclosed with the grade; never its score, breakdown or obligations
+    "integrity": _names(
+        "name region_code grade label_zh label_en colour as_of listed measures code kind "
+        "name_zh name_en"
     ),
     # a proof-of-work challenge for filing a complaint through the API (antispam)
     "challenge": _names("challenge kind bits algorithm expires_at honeypot"),

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from restora.errors import InputError, RestoraError
 from restora.monitoring import integrity as I
+from restora.store.audit import Change, log_change
 from restora.store.engine import begin_write
 from restora.store.monitoring_tables import integrity_obligations as OBLIGATIONS
 from restora.store.monitoring_tables import integrity_scores as SCORES
@@ -97,6 +98,10 @@ def _row_dict(row: Mapping[Any, Any], on: dt.date) -> dict[str, Any]:
     return out
 
 
+def _audit(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+
 def add_obligation(
     store: Any,
     *,
@@ -114,6 +119,7 @@ def add_obligation(
     recorded_by: str | None = None,
     details: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
+    change: Change | None = None,
 ) -> dict[str, Any]:
     """Record an obligation of a company (a bureau's record); its row, with its outcome today.
 
@@ -189,7 +195,18 @@ def add_obligation(
             OBLIGATIONS.insert().values(**values).returning(OBLIGATIONS.c.id)
         ).scalar_one()
         row = conn.execute(sa.select(OBLIGATIONS).where(OBLIGATIONS.c.id == new_id)).mappings()
-        return _row_dict(row.one(), now.date())
+        out = _row_dict(row.one(), now.date())
+        if change is not None:
+            log_change(
+                conn,
+                change,
+                table="integrity_obligations",
+                record_id=new_id,
+                action="insert",
+                after=_audit(out),
+                mine_id=mine_id,
+            )
+        return out
 
 
 def settle_obligation(
@@ -200,6 +217,7 @@ def settle_obligation(
     done_amount: float | None = None,
     by: str | None = None,
     at: dt.datetime | None = None,
+    change: Change | None = None,
 ) -> dict[str, Any]:
     """Record that a recorded obligation was done (paid, submitted, rectified, lifted).
 
@@ -245,7 +263,19 @@ def settle_obligation(
             )
         )
         fresh = conn.execute(sa.select(OBLIGATIONS).where(OBLIGATIONS.c.id == obligation_id))
-        return _row_dict(fresh.mappings().one(), now.date())
+        out = _row_dict(fresh.mappings().one(), now.date())
+        if change is not None:
+            log_change(
+                conn,
+                change,
+                table="integrity_obligations",
+                record_id=obligation_id,
+                action="update",
+                before=_audit(_row_dict(row, now.date())),
+                after=_audit(out),
+                mine_id=row["mine_id"],
+            )
+        return out
 
 
 def obligations(
@@ -266,6 +296,20 @@ def obligations(
         q = q.where(OBLIGATIONS.c.kind == kind)
     with _engine(store).connect() as conn:
         return [_row_dict(r, when) for r in conn.execute(q).mappings()]
+
+
+def obligation(
+    store: Any, obligation_id: int, on: dt.date | str | None = None
+) -> dict[str, Any] | None:
+    """One obligation with its outcome as of ``on`` (default today), or None."""
+    when = _date(on, "on") or _now().date()
+    with _engine(store).connect() as conn:
+        row = (
+            conn.execute(sa.select(OBLIGATIONS).where(OBLIGATIONS.c.id == obligation_id))
+            .mappings()
+            .first()
+        )
+    return None if row is None else _row_dict(row, when)
 
 
 # ------------------------------------------------------------------------------ derivation
@@ -400,7 +444,11 @@ def _derive(
 
 
 def sync_obligations(
-    store: Any, on: dt.date | str | None = None, *, org_id: int | None = None
+    store: Any,
+    on: dt.date | str | None = None,
+    *,
+    org_id: int | None = None,
+    change: Change | None = None,
 ) -> dict[str, int]:
     """Derive the milestone, monitoring-gap and rectification obligations as of ``on``.
 
@@ -465,6 +513,15 @@ def sync_obligations(
             stale = [r["id"] for r in existing.values()]
             conn.execute(OBLIGATIONS.delete().where(OBLIGATIONS.c.id.in_(stale)))
             counts["deleted"] += len(stale)
+        if change is not None and (counts["created"] or counts["updated"] or counts["deleted"]):
+            log_change(
+                conn,
+                change,
+                table="integrity_obligations",
+                record_id=f"sync:{org_id or 'all'}:{when.isoformat()}",
+                action="update",
+                after={k: v for k, v in counts.items()},
+            )
     return counts
 
 
@@ -495,6 +552,7 @@ def score_org(
     rules: I.IntegrityRules | None = None,
     sync: bool = True,
     at: dt.datetime | None = None,
+    change: Change | None = None,
 ) -> dict[str, Any]:
     """Score a company on ``on`` (default today) and keep the scoring; the stored row.
 
@@ -503,7 +561,7 @@ def score_org(
     """
     when = _date(on, "on") or _now().date()
     if sync:
-        sync_obligations(store, when, org_id=org_id)
+        sync_obligations(store, when, org_id=org_id, change=change)
     now = at or _now()
     with begin_write(_engine(store)) as conn:
         org = _org(conn, org_id)
@@ -540,6 +598,21 @@ def score_org(
             "computed_at": now,
         }
         new_id = conn.execute(SCORES.insert().values(**values).returning(SCORES.c.id)).scalar_one()
+        if change is not None:
+            log_change(
+                conn,
+                change,
+                table="integrity_scores",
+                record_id=new_id,
+                action="insert",
+                after={
+                    "org_id": org_id,
+                    "as_of": when.isoformat(),
+                    "score": result.score,
+                    "grade": result.grade,
+                    "rules": used.version,
+                },
+            )
     return _score_dict({"id": new_id, **values}, org)
 
 

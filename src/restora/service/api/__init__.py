@@ -33,6 +33,7 @@ ROUTERS += ("users", "organisations", "audit")  # accounts and the audit trail (
 ROUTERS += ("market",)  # the project library, finance supply and the market (issue 14)
 ROUTERS += ("registry",)  # the registry of credits and quotas (issue 15)
 ROUTERS += ("trading",)  # its venues: money, auctions, order book, offsets, earth and stone
+ROUTERS += ("integrity",)  # the enterprise integrity archive (issue 16)
 
 
 def api_router() -> APIRouter:
