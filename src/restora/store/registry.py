@@ -1016,7 +1016,7 @@ def operate_in(
 def _signoff_state(row: Any) -> dict[str, Any]:
     return {
         "project_id": row.project_id,
-        "indicator": row.indicator,
+        "indicator": (row.evidence or {}).get("indicator"),
         "value": row.value,
         "decision": row.decision,
         "evaluator": row.evaluator,
