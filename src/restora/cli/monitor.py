@@ -17,6 +17,7 @@ app = typer.Typer(no_args_is_help=True)
 PARTS: tuple[str, ...] = ()
 PARTS += ("monitor_integrity",)  # the enterprise integrity archive
 PARTS += ("monitor_rs",)  # remote sensing: FVC, its change, water area
+PARTS += ("monitor_verify",)  # milestones, evidence, sign-off, tranches released
 
 for _part in PARTS:
     importlib.import_module(f"restora.cli.{_part}").register(app)
