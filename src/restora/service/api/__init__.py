@@ -34,6 +34,7 @@ ROUTERS += ("market",)  # the project library, finance supply and the market (is
 ROUTERS += ("registry",)  # the registry of credits and quotas (issue 15)
 ROUTERS += ("trading",)  # its venues: money, auctions, order book, offsets, earth and stone
 ROUTERS += ("integrity",)  # the enterprise integrity archive (issue 16)
+ROUTERS += ("monitoring",)  # sensors, readings, alerts, rules, hooks (issue 16)
 ROUTERS += ("remote_sensing",)  # FVC per zone from NDVI rasters (issue 16)
 
 
