@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -324,3 +326,48 @@ def test_catalogue_levels_by_default_and_overridden(store: Store) -> None:
     assert ingest(store, [(4, 5.8)], sensor_id=w, indicator="sw_ph", unit="pH") == []
     (aid,) = ingest(store, [(5, 5.4)], sensor_id=w, indicator="sw_ph", unit="pH")
     assert A.alert(store, aid)["level"] == "alarm"
+
+
+def test_cli_rules_alerts_hooks(db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from restora.cli import app
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["monitor", *args, "--db", db_url])
+
+    r = run("rules", "add", "threshold", "-i", "slope_disp", "--mine", MINE,
+            "-p", '{"warning": 10, "alarm": 20}', "--by", "li", "-f", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rule = json.loads(r.stdout)
+    assert (rule["code"], rule["params"]) == (
+        f"ALERT-THRESHOLD-{rule['id']}",
+        {"auto_resolve": True, "direction": "above", "warning": 10.0, "alarm": 20.0,
+         "clear_margin": 0.0},
+    )  # fmt: skip
+    r = run("rules", "add", "threshold", "-i", "x", "-p", '{"warning": 30, "alarm": 20}')
+    assert r.exit_code == 2 and '"params": the alarm level 20.0 must be above' in r.stderr
+    r = run("hooks", "add", "email", "not-an-address")
+    assert r.exit_code == 2 and 'column "target"' in r.stderr
+    with Store(db_url) as store:
+        add_sensor(store)
+        (aid,) = ingest(store, [(0, 25.0)])
+    r = run("alerts", "--state", "open", "-f", "json")
+    assert [a["id"] for a in json.loads(r.stdout)] == [aid]
+    r = run("alerts", "ack", str(aid), "--note", "on site", "--by", "li", "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["state"] == "acknowledged"
+    r = run("alerts", "resolve", str(aid), "--by", "li", "-f", "csv")
+    assert r.exit_code == 0 and ",resolved,alarm," in r.stdout
+    r = run("alerts", "resolve", str(aid))
+    assert r.exit_code == 2 and "already resolved" in r.stderr
+    r = run("alerts", "show", str(aid), "-f", "json")
+    assert [e["state"] for e in json.loads(r.stdout)["events"]] == [
+        "raised",
+        "acknowledged",
+        "resolved",
+    ]
+    r = run("rules", "off", str(rule["id"]))
+    assert r.exit_code == 0
+    assert json.loads(run("rules", "list", "-f", "json").stdout) == []
+    r = run("notify", "-f", "json")
+    assert json.loads(r.stdout) == {"sent": 0, "retry": 0, "failed": 0}

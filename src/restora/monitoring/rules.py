@@ -222,7 +222,8 @@ def parse_params(kind: str, params: dict[str, Any] | None, *, field: str = "para
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"])
-            problems.append(Problem(err["msg"], field=f"{field}.{where}" if where else field))
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(message, field=f"{field}.{where}" if where else field))
         raise InputError(problems=problems) from None
 
 

@@ -671,7 +671,7 @@ def add_rule(
         "mine_id": mine_id,
         "site_id": site_id,
         "sensor_id": sensor_id,
-        "params": rule.params.model_dump(exclude_defaults=False),
+        "params": rule.params.model_dump(exclude_none=True),
         "active": True,
         "created_at": _now(now),
         "created_by": by,
