@@ -34,7 +34,8 @@ Three rules come on top of the table, for the records themselves:
   monitoring of the mines of their region; ``enterprise`` only that of the mines of its
   organisation's projects.
 - **Integrity records** (:func:`integrity_visible`): ``enterprise`` reads its own
-  organisation's record; bureaus and evaluators those of organisations of their region; the
+  organisation's record; bureaus and evaluators those of companies of their region (the
+  organisation's region or that of a project it owns); the
   public only the grades (:data:`PUBLIC_FIELDS` ``integrity``).
 - **Projects** (:func:`project_visible`, :func:`project_writable`, :func:`check_project`):
   ``finance`` sees published projects only; ``enterprise`` sees and writes only the projects its
@@ -319,24 +320,28 @@ def mine_monitoring_visible(
     return False
 
 
-def integrity_visible(principal: Any, *, org_id: int, region_code: str | None) -> bool:
+def integrity_visible(principal: Any, *, org_id: int, region_codes: Iterable[str | None]) -> bool:
     """Whether ``principal`` may read a company's integrity record (obligations, score).
 
-    ``admin`` reads every record; ``enterprise`` its own organisation's only; the bureaus and
-    evaluators those of organisations in their region scope (an organisation without a region:
-    unscoped accounts only). The public reads the grades (``disclosure.read``), never a record.
+    ``region_codes`` are the company's: its organisation's region and those of the projects it
+    owns. ``admin`` reads every record; ``enterprise`` its own organisation's only; the bureaus
+    and evaluators those of companies with a region in their scope (a company with no region at
+    all: unscoped accounts only). The public reads the grades (``disclosure.read``), never a
+    record.
 
     Examples
     --------
     >>> from types import SimpleNamespace as P
     >>> firm = P(role="enterprise", org_id=3, region="430599")
-    >>> integrity_visible(firm, org_id=3, region_code="430599")
+    >>> integrity_visible(firm, org_id=3, region_codes=["430599"])
     True
-    >>> integrity_visible(firm, org_id=4, region_code="430599")
+    >>> integrity_visible(firm, org_id=4, region_codes=["430599"])
     False
     >>> county = P(role="natural_resources", org_id=1, region="430599")
-    >>> integrity_visible(county, org_id=4, region_code="430521")
+    >>> integrity_visible(county, org_id=4, region_codes=[None, "430521"])
     False
+    >>> integrity_visible(county, org_id=4, region_codes=[None, "430599"])
+    True
     """
     role = principal.role
     if role == "admin":
@@ -344,9 +349,10 @@ def integrity_visible(principal: Any, *, org_id: int, region_code: str | None) -
     if role == ENT:
         return principal.org_id is not None and principal.org_id == org_id
     if role in (NR, ECO, EVAL):
-        if region_code is None:
+        regions = [r for r in region_codes if r]
+        if not regions:
             return not region_prefix(principal.region)
-        return in_scope(principal.region, region_code)
+        return any(in_scope(principal.region, r) for r in regions)
     return False
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from restora.errors import InputError, RestoraError
+from restora.errors import InputError
 from restora.monitoring import integrity as I
 from restora.store.audit import Change, log_change
 from restora.store.engine import begin_write
@@ -699,10 +699,15 @@ def record(store: Any, org_id: int, on: dt.date | str | None = None) -> dict[str
     }
 
 
-def org_region(store: Any, org_id: int) -> str | None:
-    """The region code of an organisation (for region-scoped reads); RestoraError if none."""
+def org_regions(store: Any, org_id: int) -> list[str]:
+    """A company's regions: its organisation's region code and those of the live projects it
+    owns (for region-scoped reads); empty for an unknown organisation."""
     with _engine(store).connect() as conn:
-        row = conn.execute(sa.select(ORGS.c.region_code).where(ORGS.c.id == org_id)).first()
-    if row is None:
-        raise RestoraError(f"no organisation {org_id}")
-    return row.region_code  # type: ignore[no-any-return]
+        own = conn.execute(sa.select(ORGS.c.region_code).where(ORGS.c.id == org_id)).scalar()
+        projects = conn.execute(
+            sa.select(PROJECTS.c.region_code).where(
+                PROJECTS.c.owner_org_id == org_id, PROJECTS.c.deleted_at.is_(None)
+            )
+        ).scalars()
+        found = [own, *projects]
+    return sorted({str(r) for r in found if r})

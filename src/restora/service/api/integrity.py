@@ -161,7 +161,8 @@ def _check_org(engine: Any, principal: Principal, org_id: int, *, write: bool) -
     org = accounts.organisation(engine, org_id=org_id)
     if org is None:
         raise Problem(404, f"no organisation {org_id}", kind="not-found")
-    if not integrity_visible(principal, org_id=org_id, region_code=org.get("region_code")):
+    regions = integ.org_regions(engine, org_id)
+    if not integrity_visible(principal, org_id=org_id, region_codes=regions):
         if write and principal.role != "enterprise":
             raise Problem(403, "this organisation is outside your scope", kind="out-of-scope")
         raise Problem(404, f"no organisation {org_id}", kind="not-found")
@@ -184,7 +185,9 @@ def latest_scores(engine: EngineDep, principal: CanRead) -> list[ScorePublic]:
     return [
         ScorePublic.model_validate(r)
         for r in rows
-        if integrity_visible(principal, org_id=r["org_id"], region_code=r["region_code"])
+        if integrity_visible(
+            principal, org_id=r["org_id"], region_codes=integ.org_regions(engine, r["org_id"])
+        )
     ]
 
 

@@ -8,6 +8,7 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 - :mod:`.marketpage` — the project library, finance products, offers and claims;
 - :mod:`.registrypage` — the registry of credits and quotas, and its public pages;
 - :mod:`.tradingpage` — its venues: trading, auctions, the order book, earth and stone, offsets;
+- :mod:`.integritypage` — companies' integrity records and the public list of grades;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     from restora.service.web import (
         docs,
         geo,
+        integritypage,
         marketpage,
         pages,
         public,
@@ -35,3 +37,4 @@ def install(app: FastAPI) -> None:
 
     for module in (docs, geo, pages, public, marketpage, registrypage, tradingpage):
         app.include_router(module.router)
+    app.include_router(integritypage.router)  # the integrity archive (issue 16)
