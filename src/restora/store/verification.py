@@ -218,8 +218,8 @@ def milestone(store: Any, milestone_id: str) -> dict[str, Any] | None:
 
 def milestones(store: Any, *, project_id: str | None = None) -> list[dict[str, Any]]:
     """Milestones (of one project), by due date then id."""
-    q = sa.select(MILESTONES).order_by(
-        MILESTONES.c.project_id, MILESTONES.c.due_on, MILESTONES.c.id
+    q = sa.select(MILESTONES).order_by(  # no due date last, on both databases
+        MILESTONES.c.project_id, MILESTONES.c.due_on.is_(None), MILESTONES.c.due_on, MILESTONES.c.id
     )
     if project_id is not None:
         q = q.where(MILESTONES.c.project_id == project_id)

@@ -36,6 +36,7 @@ ROUTERS += ("trading",)  # its venues: money, auctions, order book, offsets, ear
 ROUTERS += ("integrity",)  # the enterprise integrity archive (issue 16)
 ROUTERS += ("monitoring",)  # sensors, readings, alerts, rules, hooks (issue 16)
 ROUTERS += ("remote_sensing",)  # FVC per zone from NDVI rasters (issue 16)
+ROUTERS += ("verification",)  # milestones, evidence, sign-off, tranches (issue 16)
 
 
 def api_router() -> APIRouter:
