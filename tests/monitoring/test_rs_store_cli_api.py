@@ -138,6 +138,28 @@ def test_cli_save_and_zone_cover(store: Any, rasters: dict[str, Path]) -> None:
     listed = json.loads(r.output)
     assert [x["acquired_on"] for x in listed] == ["2025-06-15", "2024-06-15"]
     assert listed[1]["created_by"] == "tester" and listed[1]["file_name"] == "ndvi-2024-06.tif"
+    # each --save is in the audit trail: who, the command, the file and its hash
+    trail = _trail(store.engine)
+    assert [(t["record_id"], t["command"], t["user_name"]) for t in trail] == [
+        (str(out["saved_id"]), "monitor fvc", "tester"),
+        (str(later["saved_id"]), "monitor fvc", trail[1]["user_name"]),
+    ]
+    assert trail[0]["files"][0]["sha256"] == out["sha256"]
+    assert trail[0]["after"]["endmembers"]["method"] == "given"
+
+
+def _trail(engine: sa.Engine) -> list[dict[str, Any]]:
+    from restora.store.tables import audit, changes
+
+    q = (
+        sa.select(audit.c.record_id, audit.c.mine_id, audit.c.after, changes.c.command,
+                  changes.c.user_name, changes.c.files, changes.c.request_id)
+        .join(changes, changes.c.id == audit.c.change_id)
+        .where(audit.c.table_name == "monitoring_rs_results")
+        .order_by(audit.c.id)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def test_zone_cover_takes_each_zone_from_its_latest_result(store: Any) -> None:
@@ -282,3 +304,10 @@ def test_api_upload_and_read(db_url: str, tmp_path: Path, rasters: dict[str, Pat
                      data={"acquired_on": "2024-06-15"})  # fmt: skip
         assert bad.status_code == 422 and "x.tif" in bad.text
         assert c.get(f"{api}/mines/NOPE/results", headers=h["eval"]).status_code == 404
+        missing = c.post(f"{api}/mines/QS-M01/fvc", headers=h["eco"], data={"soil": "0.1"})
+        assert missing.status_code == 422
+        assert {e["field"] for e in missing.json()["errors"]} == {"file", "acquired_on"}
+        # the stored upload (only it) is in the audit trail, with the request that made it
+        (entry,) = _trail(engine)
+        assert entry["record_id"] == str(stored["id"]) and entry["user_name"] == "rs-eco"
+        assert entry["request_id"] and entry["command"].startswith("POST /api/v1/monitoring/rs/")

@@ -113,6 +113,18 @@ def _store(db: str | None) -> Any:
     return Store(db or default_url())
 
 
+def _change(command: str, by: str | None, path: Path, sha256: str, mine: str) -> Any:
+    """The audit trail's record of a --save: who, which command, which file."""
+    from restora.store.audit import Change, current_user
+
+    return Change(
+        command,
+        user=by or current_user(),
+        files=[{"path": str(path), "sha256": sha256}],
+        options={"mine": mine},
+    )
+
+
 def _date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
@@ -249,6 +261,7 @@ def fvc_command(
         if save and mine is not None and acquired is not None:
             from restora.store import remote_sensing as rs
 
+            change = _change("monitor fvc", by, ndvi, sha, mine)
             with _store(db) as store:
                 saved = rs.save_result(
                     store,
@@ -259,7 +272,8 @@ def fvc_command(
                     params=run.params,
                     zones=covers,
                     file_name=Path(ndvi).name,
-                    created_by=by,
+                    created_by=change.user,
+                    change=change,
                 )
             result["saved_id"] = saved["id"]
     e = run.endmembers
@@ -400,6 +414,7 @@ def water_command(
         if save and mine is not None and acquired is not None:
             from restora.store import remote_sensing as rs
 
+            change = _change("monitor water", by, index_raster, sha, mine)
             with _store(db) as store:
                 saved = rs.save_result(
                     store,
@@ -408,9 +423,10 @@ def water_command(
                     acquired_on=acquired,
                     sha256=sha,
                     params=params,
-                    zones=result["zones"],
+                    zones=zone_rows,
                     file_name=Path(index_raster).name,
-                    created_by=by,
+                    created_by=change.user,
+                    change=change,
                 )
             result["saved_id"] = saved["id"]
     emit(result, fmt, rows=zone_rows, columns=WATER_COLUMNS, title="water area")

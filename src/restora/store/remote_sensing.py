@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from restora.errors import InputError
+from restora.store.audit import Change, log_change
 from restora.store.engine import begin_write
 from restora.store.monitoring_tables import monitoring_rs_results as RESULTS
 from restora.store.tables import mines as MINES
@@ -55,8 +56,12 @@ def save_result(
     file_name: str | None = None,
     created_by: str | None = None,
     at: dt.datetime | None = None,
+    change: Change | None = None,
 ) -> dict[str, Any]:
     """Store one analysed raster of a mine; returns the stored record (with its ``id``).
+
+    With ``change``, the audit trail records the insert in the same transaction (the file, its
+    hash, the date, the end-members and the number of zones).
 
     Parameters
     ----------
@@ -80,6 +85,8 @@ def save_result(
         Who stored it.
     at : datetime, optional
         When (UTC); now by default.
+    change : Change, optional
+        Who stores it, from which command or request (the audit trail).
 
     Raises
     ------
@@ -88,7 +95,7 @@ def save_result(
     """
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})", field="kind")
-    values = {
+    values: dict[str, Any] = {
         "mine_id": mine_id,
         "kind": kind,
         "acquired_on": acquired_on,
@@ -109,6 +116,19 @@ def save_result(
             raise InputError(f"no mine {mine_id!r} in the register", field="mine_id")
         new_id = conn.execute(sa.insert(RESULTS).values(**values).returning(RESULTS.c.id))
         values["id"] = new_id.scalar_one()
+        if change is not None:
+            trail = {
+                "kind": kind,
+                "acquired_on": acquired_on.isoformat(),
+                "file_name": file_name,
+                "sha256": sha256,
+                "endmembers": dict(params).get("endmembers"),
+                "zones": len(values["zones"]),
+            }
+            log_change(
+                conn, change, table="monitoring_rs_results", record_id=values["id"],
+                action="insert", after=trail, mine_id=mine_id, when=values["created_at"],
+            )  # fmt: skip
     return _record(values)
 
 

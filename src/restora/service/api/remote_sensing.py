@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from restora.service.api.imports import safe_name
 from restora.service.api.monitoring import check_mine
+from restora.service.changes import ChangeDep
 from restora.service.db import StoreDep
 from restora.service.problems import Problem
 from restora.service.security import Principal, authorize
@@ -148,8 +149,11 @@ def upload_fvc(
     mine_id: MineId,
     store: StoreDep,
     principal: CanWrite,
-    file: Annotated[UploadFile, File(description="NDVI GeoTIFF (projected CRS)")],
-    acquired_on: Annotated[dt.date, Form(description="acquisition date of the image")],
+    change: ChangeDep,
+    file: Annotated[UploadFile | None, File(description="NDVI GeoTIFF (projected CRS)")] = None,
+    acquired_on: Annotated[
+        dt.date | None, Form(description="acquisition date of the image (required)")
+    ] = None,
     soil: Annotated[float | None, Form(description="NDVI of bare soil (with veg)")] = None,
     veg: Annotated[float | None, Form(description="NDVI of full vegetation (with soil)")] = None,
     scope: Annotated[Literal["scene", "zones"], Form()] = "scene",
@@ -167,6 +171,19 @@ def upload_fvc(
     from restora.store import remote_sensing as rs
 
     check_mine(store, principal, mine_id, write=True)
+    # required, but checked after the scope (a caller out of scope learns nothing more)
+    missing = [
+        {"field": name, "in": "body", "message": "required"}
+        for name, value in (("file", file), ("acquired_on", acquired_on))
+        if value is None
+    ]
+    if file is None or acquired_on is None:
+        raise Problem(
+            422,
+            "an NDVI file and its acquisition date are required",
+            kind="invalid-input",
+            errors=missing,
+        )
     zones = raster_io.zones_from_wkb(rs.mine_zones(store, mine_id))
     with tempfile.TemporaryDirectory(prefix="restora-rs-") as tmp:
         path = _save_upload(file, FsPath(tmp))
@@ -198,4 +215,5 @@ def upload_fvc(
         zones=covers,
         file_name=path.name,
         created_by=principal.username,
+        change=change,
     )
