@@ -36,6 +36,7 @@ advisory lock of restora.store.engine.begin_write on PostgreSQL), as ingestion i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,6 +139,13 @@ def catalogue_rule(indicator: str, on: dt.date | None = None) -> ActiveRule | No
         ind = catalogue.indicator(indicator, on=on)
     except InputError:
         return None
+    return _default_rule(ind)
+
+
+@functools.lru_cache(maxsize=1024)
+def _default_rule(ind: Any) -> ActiveRule | None:
+    # one per indicator version (the catalogue's Indicator is frozen, hence hashable)
+    indicator = ind.code
     levels = {
         k: getattr(ind, k)
         for k in ("warning", "alarm", "warning_low", "alarm_low")
