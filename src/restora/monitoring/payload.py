@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -112,7 +113,7 @@ class Rejection:
     payload: str
     mine_id: str | None = None
     row: int | None = None
-    received_at: dt.datetime | None = field(default=None, compare=False)
+    received_at: dt.datetime | None = dataclasses.field(default=None, compare=False)
 
 
 def sensor_id(mine_id: str, site_id: str | None, sensor_code: str) -> str:

@@ -107,7 +107,7 @@ def _live_mines(conn: sa.Connection, mine_ids: Iterable[str]) -> set[str]:
 
 
 # ------------------------------------------------------------------------------------ sensors
-def sensor_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def sensor_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A sensor as the API and ``--format json`` show it."""
     return {
         "id": row["id"],
@@ -323,7 +323,9 @@ def ingest_in(
             )
         )
         for ret in conn.execute(stmt, list(rows.values())):
-            row = rows[(ret.sensor_id, ret.indicator, _utc(ret.measured_at))]
+            measured_at = _utc(ret.measured_at)
+            assert measured_at is not None  # a NOT NULL column
+            row = rows[(ret.sensor_id, ret.indicator, measured_at)]
             inserted.append({**row, "id": ret.id})
     if quarantine:
         conn.execute(QUARANTINE.insert(), quarantine)
@@ -394,7 +396,7 @@ def _sensors_for(
     seen: dict[str, dict[str, Reading]] = {}
     for r in readings:
         seen.setdefault(r.sensor_id, {}).setdefault(r.indicator, r)
-    new_rows = []
+    new_rows: list[dict[str, Any]] = []
     for sid, by_indicator in seen.items():
         if sid in existing:
             missing = [i for i in by_indicator if i not in existing[sid]]
@@ -481,7 +483,7 @@ def _touch_sensors(
 
 
 # ------------------------------------------------------------------------------------- reads
-def reading_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def reading_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A stored reading as the API and ``--format json`` show it."""
     return {
         "id": row["id"],
@@ -612,7 +614,7 @@ def counts(store: Any, mine_id: str | None = None) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------------- campaigns
-def campaign_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def campaign_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "mine_id": row["mine_id"],
