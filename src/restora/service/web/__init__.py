@@ -9,6 +9,7 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 - :mod:`.registrypage` — the registry of credits and quotas, and its public pages;
 - :mod:`.tradingpage` — its venues: trading, auctions, the order book, earth and stone, offsets;
 - :mod:`.integritypage` — companies' integrity records and the public list of grades;
+- :mod:`.monitoringpage` — a mine's live monitoring: latest values, alerts, sensors offline;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -37,4 +38,7 @@ def install(app: FastAPI) -> None:
 
     for module in (docs, geo, pages, public, marketpage, registrypage, tradingpage):
         app.include_router(module.router)
+    from restora.service.web import monitoringpage
+
+    app.include_router(monitoringpage.router)  # a mine's live monitoring (issue 16)
     app.include_router(integritypage.router)  # the integrity archive (issue 16)

@@ -201,6 +201,7 @@ async def mine_page(request: Request, mine_id: Id) -> Response:
     except Problem as exc:
         return await error_page(request, exc.status, exc.detail, who)
     context["class_words"] = dict(PRIORITY_CLASSES)
+    context["monitoring_link"] = allowed(who.role, "monitoring.read")
     return await render(request, "mine.html", context, principal=who)
 
 
