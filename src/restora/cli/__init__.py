@@ -213,7 +213,11 @@ def _with_bom(fn: Any) -> Any:
 
 
 def _add_bom(app: typer.Typer) -> None:
-    """Give every command of ``app`` (and of its sub-groups) that prints CSV a ``--bom``."""
+    """Give every command of ``app`` (and of its sub-groups, and a group's own callback when
+    it lists, as ``monitor alerts`` does) that prints CSV a ``--bom``."""
+    own = app.registered_callback
+    if own is not None and own.callback is not None:
+        own.callback = _with_bom(own.callback)
     for info in app.registered_commands:
         if info.callback is not None:
             info.callback = _with_bom(info.callback)

@@ -290,7 +290,7 @@ def hooks_off(
 # ------------------------------------------------------------------------------- sending
 def notify_command(
     loop: bool = typer.Option(False, "--loop", help="Keep sending until Ctrl-C or SIGTERM."),
-    interval: float = typer.Option(5.0, "--interval", min=0.1, help="Seconds between passes."),
+    interval: float = typer.Option(5.0, "--interval", min=0.1, help="Time between passes [s]."),
     db: str | None = DbOption,
     fmt: Format = FormatOption,
 ) -> None:

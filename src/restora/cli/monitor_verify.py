@@ -175,7 +175,9 @@ def sign_off_command(
         ..., "--report", help="The evaluator's report (its SHA-256 is kept)."
     ),
     value: float | None = typer.Option(
-        None, "--value", help="A measured value (default: computed from the evidence)."
+        None,
+        "--value",
+        help="A measured value [the indicator's unit] (default: computed from the evidence).",
     ),
     note: str | None = typer.Option(None, "--note", help="Note (required with --value)."),
     on: str | None = typer.Option(None, "--on", help="Latest evidence date (YYYY-MM-DD)."),
