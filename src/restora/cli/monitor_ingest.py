@@ -275,7 +275,9 @@ def publish_command(
         ..., help="CSV with columns mine, site, sensor, indicator, ts, value[, unit] ('-': stdin)."
     ),
     broker: str = BrokerOption,
-    rate: float = typer.Option(0.0, "--rate", help="Messages per second (0: as fast as it can)."),
+    rate: float = typer.Option(
+        0.0, "--rate", help="Publishing rate [messages/s]; 0: as fast as it can."
+    ),
     client_id: str = typer.Option("restora-publisher", "--client-id", help="MQTT client id."),
 ) -> None:
     """Publish readings to the broker at QoS 1, one message per row (a test publisher)."""
