@@ -76,18 +76,20 @@ ZoneIdOption = typer.Option(
 MineOption = typer.Option(
     None, "--mine", help="Mine: its sites are the zones (unless --zones), and --save keeps it."
 )
-SoilOption = typer.Option(None, "--soil", help="NDVI of bare soil (with --veg).")
-VegOption = typer.Option(None, "--veg", help="NDVI of full vegetation (with --soil).")
+SoilOption = typer.Option(None, "--soil", help="NDVI of bare soil [1] (with --veg).")
+VegOption = typer.Option(None, "--veg", help="NDVI of full vegetation [1] (with --soil).")
 ScopeOption = typer.Option(
     "scene",
     "--scope",
     help="Pixels the 5 %/95 % percentiles come from: scene (all valid pixels) or zones.",
 )
 ScaleOption = typer.Option(
-    1.0, "--scale", help="Scale factor: NDVI = stored × scale + offset (1e-4 for × 10000)."
+    1.0, "--scale", help="Scale factor [1]: NDVI = stored × scale + offset (1e-4 for × 10000)."
 )
-OffsetOption = typer.Option(0.0, "--offset", help="Offset added after the scale factor.")
-NodataOption = typer.Option(None, "--nodata", help="Stored nodata value (overrides the file's).")
+OffsetOption = typer.Option(0.0, "--offset", help="Offset added after the scale factor [1].")
+NodataOption = typer.Option(
+    None, "--nodata", help="Stored nodata value [stored units] (overrides the file's)."
+)
 ClassesOption = typer.Option(
     None,
     "--classes",
@@ -296,7 +298,7 @@ def fvc_change_command(
     nodata: float | None = NodataOption,
     classes: str | None = ClassesOption,
     min_change: float = typer.Option(
-        0.0, "--min-change", help="ΔFVC a pixel must exceed to count as improved / degraded."
+        0.0, "--min-change", help="ΔFVC a pixel must exceed to count as improved / degraded [1]."
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the ΔFVC map (after − before, float32 GeoTIFF)."
@@ -344,7 +346,7 @@ def water_command(
     ),
     index: str = typer.Option("mndwi", "--index", help="ndwi, mndwi, or ndvi (fallback)."),
     threshold: float | None = typer.Option(
-        None, "--threshold", help="Water threshold (default: the reference table, 0)."
+        None, "--threshold", help="Water threshold [index units] (default: the reference table, 0)."
     ),
     zones: Path | None = ZonesOption,
     layer: str | None = LayerOption,
