@@ -31,7 +31,7 @@ from restora.store.tables import (
 ROOT = Path(__file__).resolve().parents[2]
 REGISTER_TABLES = {"mines", "sites", "samples", "hazards"}
 
-HEAD = ("0011",)
+HEAD = ("0012",)
 PLATFORM_TABLES = {
     "organisations", "users", "sessions", "api_tokens", "sign_in_failures",  # 0006
     "projects", "appraisals", "jobs",  # 0007
@@ -48,6 +48,7 @@ PLATFORM_TABLES = {
     "monitoring_hooks", "monitoring_deliveries", "monitoring_rs_results",
     "monitoring_milestones", "monitoring_signoffs", "finance_tranche_releases",
     "integrity_obligations", "integrity_scores",
+    "coordination_meetings", "coordination_followups", "coordination_consultations",  # 0012
 }  # fmt: skip
 
 
@@ -68,8 +69,8 @@ def _columns(url: str, table: str) -> list[str]:
 
 
 def test_packaged_revisions() -> None:
-    assert migrate.head_revisions() == HEAD == ("0011",)
-    assert migrate.known_revisions() == {f"{i:04d}" for i in range(1, 12)}
+    assert migrate.head_revisions() == HEAD == ("0012",)
+    assert migrate.known_revisions() == {f"{i:04d}" for i in range(1, 13)}
     script = migrate.script_directory()
     assert script.get_revision("0002").down_revision == "0001"
     assert script.get_revision("0003").down_revision == "0002"
@@ -81,6 +82,7 @@ def test_packaged_revisions() -> None:
     assert script.get_revision("0009").down_revision == "0008"  # library, supply, market
     assert script.get_revision("0010").down_revision == "0009"  # registry
     assert script.get_revision("0011").down_revision == "0010"  # monitoring
+    assert script.get_revision("0012").down_revision == "0011"  # coordination record
     assert script.get_revision("0001").down_revision is None
 
 

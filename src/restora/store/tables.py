@@ -227,7 +227,8 @@ REGISTER: dict[str, sa.Table] = {
     "hazards": hazards,
 }
 
-# the platform's tables share this metadata (revisions 0006-0011)
+# the platform's tables share this metadata (revisions 0006-0012)
+from restora.store import coordination_tables as _coordination_tables  # noqa: E402, F401
 from restora.store import monitoring_tables as _monitoring_tables  # noqa: E402, F401
 from restora.store import platform_tables as _platform_tables  # noqa: E402, F401
 from restora.store import registry_tables as _registry_tables  # noqa: E402, F401
