@@ -8,8 +8,9 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 - :mod:`.marketpage` — the project library, finance products, offers and claims;
 - :mod:`.registrypage` — the registry of credits and quotas, and its public pages;
 - :mod:`.tradingpage` — its venues: trading, auctions, the order book, earth and stone, offsets;
-- :mod:`.integritypage` — companies' integrity records and the public list of grades;
 - :mod:`.monitoringpage` — a mine's live monitoring: latest values, alerts, sensors offline;
+- :mod:`.verificationpage` — a project's milestones, the evaluator's evidence review and sign-off;
+- :mod:`.integritypage` — companies' integrity records and the public list of grades;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -38,7 +39,10 @@ def install(app: FastAPI) -> None:
 
     for module in (docs, geo, pages, public, marketpage, registrypage, tradingpage):
         app.include_router(module.router)
+    app.include_router(integritypage.router)  # the integrity archive (issue 16)
     from restora.service.web import monitoringpage
 
     app.include_router(monitoringpage.router)  # a mine's live monitoring (issue 16)
-    app.include_router(integritypage.router)  # the integrity archive (issue 16)
+    from restora.service.web import verificationpage
+
+    app.include_router(verificationpage.router)  # milestones, evidence review, sign-off (issue 16)

@@ -64,6 +64,7 @@ async def project_context(
     elif version is not None:
         raise Problem(404, f"no version {version} of {project_id!r}", kind="not-found")
     return {
+        **await financing(request, project_id),
         "project": project,
         "versions": versions,
         "shown": shown,
@@ -72,6 +73,25 @@ async def project_context(
         "may_run": allowed(who.role, "appraisal.run"),
         "may_read": may_read,
         "start_url": f"{API}/{project_id}/appraisals",
+    }
+
+
+async def financing(request: Request, project_id: str) -> dict[str, Any]:
+    """The financing part of the page: the project's milestones (status) and the
+    performance-bond tranches their sign-offs released (tier, fraction, amount), read from the
+    verification API (:mod:`restora.service.api.verification`)."""
+    from restora.service.web.verificationpage import words
+
+    status, milestones = await api_get(
+        request, "/api/v1/monitoring/milestones", {"project_id": project_id}
+    )
+    status2, releases = await api_get(request, f"/api/v1/monitoring/projects/{project_id}/tranches")
+    releases = releases if status2 == 200 and isinstance(releases, list) else []
+    return {
+        "milestones": milestones if status == 200 and isinstance(milestones, list) else [],
+        "releases": releases,
+        "released_total": sum(float(r["amount_cny"]) for r in releases),
+        "words": words(),
     }
 
 
