@@ -146,6 +146,9 @@ def test_bad_panels_are_refused():
         did(panel, 2018)
     with pytest.raises(InputError, match="no year from"):
         did(panel, 2020)
+    nobody = Panel.build([1, 2, 3, 4], ["A", "A", "B", "B"], [2018, 2019] * 2, [0, 0, 0, 0])
+    with pytest.raises(InputError, match="no adopting region"):
+        before_after(nobody, 2019)
 
 
 def _data(name: str):

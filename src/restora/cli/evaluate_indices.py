@@ -168,9 +168,14 @@ def _show(effect: PolicyEffect, fmt: Format) -> None:
     emit(_estimate_rows(effect), fmt, title=effect.title())
     if fmt == Format.table:
         if effect.leads:
-            emit(
-                [lead.as_json() for lead in effect.leads], fmt, title="Pre-trend: event-study leads"
-            )
+            joint = effect.pretrend_test or {}
+            title = "Pre-trend: event-study leads (year before the start = reference)"
+            if joint:
+                title += (
+                    f"; joint test F({joint['df_num']:.0f}, {joint['df_den']:.0f}) = "
+                    f"{joint['statistic']:.3g}, p = {joint['p_value']:.3g}"
+                )
+            emit([lead.as_json() for lead in effect.leads], fmt, title=title)
         emit(
             [w.as_json() for w in effect.warnings]
             + [

@@ -659,6 +659,8 @@ def before_after(
     """
     src = panel.source
     keep = panel.treated if panel.treated is not None else np.ones(panel.outcome.size, bool)
+    if not keep.any():
+        raise InputError("no adopting region (treated 1)", file=src, field="treated")
     y, period = panel.outcome[keep], panel.period[keep]
     after = period >= start
     _need(after, start, src)
