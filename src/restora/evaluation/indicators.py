@@ -109,7 +109,7 @@ class ProjectInput:
     minerals: tuple[str, ...]
     mode: str | None  # primary value-realization mode of the latest appraisal's modes stage
     start_year: int | None  # [yr]
-    damaged_area_hm2: float | None  # [hm²] area of the project's mines' sites
+    mine_areas: Mapping[str, float]  # [hm²] area of the sites of each of its mines (register)
     completed: bool  # every milestone accepted (there is at least one)
     funding: tuple[FundingLine, ...] | None  # None: no sources and uses in the latest appraisal
     esv_gain_cny_per_yr: float | None = None  # [CNY/yr] ESV after − before
@@ -120,12 +120,19 @@ class ProjectInput:
     units: tuple[UnitsInput, ...] = ()
     earth_stone: tuple[EarthStoneInput, ...] = ()
 
+    @property
+    def damaged_area_hm2(self) -> float | None:
+        """[hm²] area of the sites of the project's mines; None when none is in the register."""
+        return float(sum(self.mine_areas.values())) if self.mine_areas else None
+
     def invested(self, category: str | None = None) -> float:
         """Construction-period funding [CNY] (of one kind of money when given); 0 without it."""
-        return sum(
-            ln.amount_cny
-            for ln in self.funding or ()
-            if category is None or ln.category == category
+        return float(
+            sum(
+                ln.amount_cny
+                for ln in self.funding or ()
+                if category is None or ln.category == category
+            )
         )
 
 
@@ -517,9 +524,9 @@ def compute(
 
 def _area(chosen: Sequence[ProjectInput], reg: Sequence[MineInput]) -> list[_Raw]:
     damaged = sum(m.damaged_area_hm2 for m in reg)
-    with_area = [p for p in chosen if p.damaged_area_hm2 is not None]
-    covered = sum(p.damaged_area_hm2 or 0.0 for p in with_area)
-    restored = sum(p.damaged_area_hm2 or 0.0 for p in with_area if p.completed)
+    with_area = [p for p in chosen if p.mine_areas]
+    covered = _distinct_area(with_area)
+    restored = _distinct_area([p for p in with_area if p.completed])
     no_reg = "no mine of the register in the selection"
     return [
         _ind("EVAL-AREA-DAMAGED", damaged if reg else None, no_reg, len(reg)),
@@ -542,6 +549,14 @@ def _area(chosen: Sequence[ProjectInput], reg: Sequence[MineInput]) -> list[_Raw
             len(with_area),
         ),
     ]
+
+
+def _distinct_area(projects: Iterable[ProjectInput]) -> float:
+    """[hm²] area of the distinct mines of the projects (a mine of two projects counts once)."""
+    areas: dict[str, float] = {}
+    for p in projects:
+        areas.update(p.mine_areas)
+    return float(sum(areas.values()))
 
 
 def _investment(chosen: Sequence[ProjectInput]) -> tuple[list[dict[str, Any]], list[_Raw]]:
@@ -862,17 +877,20 @@ def by_region(
         region = region_of(m.region_code, level)
         if region is not None:
             row(region)["damaged_area_hm2"] += m.damaged_area_hm2
+    members: dict[str, list[ProjectInput]] = {}
     for p in select(projects, filters):
         region = region_of(p.region_code, level)
         if region is None:
             continue
+        members.setdefault(region, []).append(p)
         r = row(region)
         r["projects"] += 1
-        r["project_area_hm2"] += p.damaged_area_hm2 or 0.0
-        r["restored_area_hm2"] += (p.damaged_area_hm2 or 0.0) if p.completed else 0.0
         r["investment_cny"] += p.invested()
         for c in CATEGORIES:
             r[f"{c}_cny"] += p.invested(c)
+    for region, ps in members.items():
+        rows[region]["project_area_hm2"] = _distinct_area(ps)
+        rows[region]["restored_area_hm2"] = _distinct_area(p for p in ps if p.completed)
     for r in rows.values():
         r["social_capital_share"] = _ratio(r["social_capital_cny"], r["investment_cny"])
     return [rows[k] for k in sorted(rows)]

@@ -55,6 +55,13 @@ def _engine(store: Any) -> sa.Engine:
     return store if isinstance(store, sa.Engine) else store.engine  # type: ignore[no-any-return]
 
 
+def _read(store: Any) -> sa.Connection:
+    """A read-only connection (on SQLite a plain BEGIN: readers never queue behind writers)."""
+    conn = _engine(store).connect()
+    conn.execution_options(restora_read_only=True)
+    return conn
+
+
 def _day(t: dt.datetime | None) -> dt.date | None:
     """The calendar day (UTC+8) of a stored UTC timestamp."""
     if t is None:
@@ -98,7 +105,7 @@ def mine_inputs(store: Any, *, on: dt.date) -> list[ind.MineInput]:
     A mine's fund figures are the ``fund_accrual`` obligations that name it and fall due by
     ``on``: the amounts due and the amounts paid of them [CNY] (None when there is none).
     """
-    with _engine(store).connect() as conn:
+    with _read(store) as conn:
         mines = _mine_rows(conn)
         due: dict[str, float] = defaultdict(float)
         paid: dict[str, float] = defaultdict(float)
@@ -314,16 +321,11 @@ def _units(conn: sa.Connection) -> tuple[dict[str, list[ind.UnitsInput]], dict[s
 
 
 def _earth_stone(
-    store: Any, conn: sa.Connection, mine_ids: set[str], proceeds: Mapping[str, float]
+    store: Any, planned: set[str], proceeds: Mapping[str, float]
 ) -> dict[str, ind.EarthStoneInput]:
+    """Each planned mine's earth and stone (restora.store.trading.earth_and_stone)."""
     from restora.store.trading import earth_and_stone
 
-    planned = {
-        m
-        for (m,) in conn.execute(
-            sa.select(SURPLUS.c.mine_id).where(SURPLUS.c.mine_id.in_(mine_ids))
-        )
-    }
     out = {}
     for mine_id in sorted(planned):
         e = earth_and_stone(store, mine_id)
@@ -346,7 +348,7 @@ def project_inputs(store: Any, *, on: dt.date) -> list[ind.ProjectInput]:
     ``on``.
     """
     table = refdata.get(ind.FUNDING_TABLE, on=on).data
-    with _engine(store).connect() as conn:
+    with _read(store) as conn:
         mines = _mine_rows(conn)
         docs = _latest_documents(conn)
         listed, financed = _listed_financed(conn)
@@ -364,7 +366,13 @@ def project_inputs(store: Any, *, on: dt.date) -> list[ind.ProjectInput]:
             .order_by(PROJECTS.c.project_id)
         ).all()
         all_mines = {m for r in rows for m in (r.spec or {}).get("mines") or ()}
-        est = _earth_stone(store, conn, all_mines, est_proceeds)
+        planned = {
+            m
+            for (m,) in conn.execute(
+                sa.select(SURPLUS.c.mine_id).where(SURPLUS.c.mine_id.in_(all_mines))
+            )
+        }
+    est = _earth_stone(store, planned, est_proceeds)
     out = []
     for r in rows:
         spec = r.spec or {}
@@ -387,7 +395,7 @@ def project_inputs(store: Any, *, on: dt.date) -> list[ind.ProjectInput]:
                 minerals=tuple(sorted({str(m["mineral"]) for m in known})),
                 mode=mode,
                 start_year=spec.get("start_year"),
-                damaged_area_hm2=sum(m["area_hm2"] for m in known) if known else None,
+                mine_areas={m["mine_id"]: m["area_hm2"] for m in known},
                 completed=completed,
                 funding=_funding(doc, profile, party, table) if doc else None,
                 esv_gain_cny_per_yr=esv,
