@@ -137,6 +137,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "offset.record": (NR, ECO),  # record a regional offset obligation
     "earthstone.read": (NR, ECO, EVAL),  # a mine's approved, sold, hauled earth and stone, alerts
     "earthstone.write": (NR,),  # approved surplus from the plan; weighbridge uploads
+    # -- policy evaluation (docs/evaluation.md): indicators, disparity, exports (of one's scope)
+    "evaluation.read": (NR, ECO, FIN, EVAL),
     # -- background jobs ----------------------------------------------------------------------
     "job.read": (NR, ECO, ENT, EVAL),
     "job.cancel": (NR, ENT),

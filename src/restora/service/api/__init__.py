@@ -37,6 +37,7 @@ ROUTERS += ("integrity",)  # the enterprise integrity archive (issue 16)
 ROUTERS += ("monitoring",)  # sensors, readings, alerts, rules, hooks (issue 16)
 ROUTERS += ("remote_sensing",)  # FVC per zone from NDVI rasters (issue 16)
 ROUTERS += ("verification",)  # milestones, evidence, sign-off, tranches (issue 16)
+ROUTERS += ("evaluation",)  # policy indicators, disparity, exports (issue 17)
 
 
 def api_router() -> APIRouter:
