@@ -14,7 +14,7 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 #: The modules that add commands to ``restora evaluate`` (each has ``register(app)``).
-PARTS: tuple[str, ...] = ("evaluate_indices",)
+PARTS: tuple[str, ...] = ("evaluate_indices", "evaluate_indicators")
 
 for _part in PARTS:
     importlib.import_module(f"restora.cli.{_part}").register(app)
