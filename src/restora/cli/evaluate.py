@@ -15,6 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 #: The modules that add commands to ``restora evaluate`` (each has ``register(app)``).
 PARTS: tuple[str, ...] = ("evaluate_indices", "evaluate_indicators")
+PARTS += ("evaluate_coordination",)  # joint meetings, consultations and hearings
 
 for _part in PARTS:
     importlib.import_module(f"restora.cli.{_part}").register(app)

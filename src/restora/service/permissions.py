@@ -37,6 +37,10 @@ Three rules come on top of the table, for the records themselves:
   organisation's record; bureaus and evaluators those of companies of their region (the
   organisation's region or that of a project it owns); the
   public only the grades (:data:`PUBLIC_FIELDS` ``integrity``).
+- **Coordination record** (:func:`coordination_visible`): the bureaus, finance and evaluators
+  read the meetings and consultations concerning their region (the record's region or that of
+  a project or mine it concerns); the public those marked public, without people's names
+  (:data:`PUBLIC_FIELDS` ``coordination``).
 - **Projects** (:func:`project_visible`, :func:`project_writable`, :func:`check_project`):
   ``finance`` sees published projects only; ``enterprise`` sees and writes only the projects its
   organisation owns; ``village`` sees the projects of its region (their benefit-sharing terms);
@@ -139,6 +143,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "earthstone.write": (NR,),  # approved surplus from the plan; weighbridge uploads
     # -- policy evaluation (docs/evaluation.md): indicators, disparity, exports (of one's scope)
     "evaluation.read": (NR, ECO, FIN, EVAL),
+    # the coordination record: joint meetings of bureaus and financial institutions, community
+    # consultations and hearings (coordination_visible: of one's region); the bureaus record
+    # them; what is public (hearings' notices and answers) is read with disclosure.read
+    "coordination.read": (NR, ECO, FIN, EVAL),
+    "coordination.write": (NR, ECO),
     # -- background jobs ----------------------------------------------------------------------
     "job.read": (NR, ECO, ENT, EVAL),
     "job.cancel": (NR, ENT),
@@ -358,6 +367,35 @@ def integrity_visible(principal: Any, *, org_id: int, region_codes: Iterable[str
     return False
 
 
+def coordination_visible(principal: Any, *, regions: Iterable[str | None]) -> bool:
+    """Whether ``principal`` may read a meeting or consultation of the coordination record.
+
+    ``regions`` are the record's: its own region and those of the projects and mines it
+    concerns. ``admin`` reads every record; the bureaus, finance and evaluators those with a
+    region in their scope (a record of no region: unscoped accounts only); others none (the
+    public reads what is marked public, through ``disclosure.read``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as P
+    >>> county = P(role="natural_resources", org_id=1, region="430599")
+    >>> coordination_visible(county, regions=["430599"]), coordination_visible(county, regions=[])
+    (True, False)
+    >>> bank = P(role="finance", org_id=2, region=None)
+    >>> coordination_visible(bank, regions=["430521"]), coordination_visible(bank, regions=[])
+    (True, True)
+    """
+    role = principal.role
+    if role == "admin":
+        return True
+    if role in (NR, ECO, FIN, EVAL):
+        present = [r for r in regions if r]
+        if not present:
+            return not region_prefix(principal.region)
+        return any(in_scope(principal.region, r) for r in present)
+    return False
+
+
 def project_writable(principal: Any, *, region_code: str | None, owner_org_id: int | None) -> bool:
     """Whether ``principal`` may change a project: ``admin``; ``natural_resources`` in its region
     scope; ``enterprise`` when its organisation owns the project."""
@@ -448,6 +486,16 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
         "name region_code grade label_zh label_en colour as_of listed measures code kind "
         "name_zh name_en"
     ),
+    # the coordination record's public part: hearings' and consultations' notices, attendance by
+    # group, opinions by group with their answers; meetings marked public with the
+    # organisations and roles present, decisions and follow-ups by owner organisation — never
+    # a person's name, an attachment or who recorded it
+    "coordination": _names(
+        "id kind held_on title place organiser convener project_id mine_id region_code notice "
+        "published_on channel content attendance villagers village_committee company bureau "
+        "other total opinions group opinion answer adopted agenda participants organisation "
+        "role decisions follow_ups action owner_organisation due_on done_on status projects"
+    ),
     # a proof-of-work challenge for filing a complaint through the API (antispam)
     "challenge": _names("challenge kind bits algorithm expires_at honeypot"),
     # one's own session (the public: not signed in)
@@ -465,6 +513,8 @@ NEVER_PUBLIC: frozenset[str] = _names(
     "username display_name password password_hash user_id user org_id token "
     "token_sha256 csrf_secret created_by disclosed_by assigned_user_id "
     "assigned_org_id client_sha256 email phone contact contact_name filed_by text "
+    # the coordination record's people: participants, follow-up owners, speakers at hearings
+    "person owner_person speaker "
     # appraisals, costs and finance of projects (finance reads them once published)
     "spec document files inputs_sha256 npv_cny irr capex_cny opex_cny_per_yr cost "
     "costs cash_flows financing appraisal appraisals"

@@ -114,6 +114,15 @@ def _linked_regions(
     return regions
 
 
+def record_regions(
+    store: Any, own: str | None, projects: Sequence[str], mines: Sequence[str]
+) -> list[str | None]:
+    """The regions a record would concern: its own and its projects' and mines' (for the
+    scope check before a write); InputError names a project or mine not in the store."""
+    with _engine(store).connect() as conn:
+        return [own, *_linked_regions(conn, projects, mines, file=None)]
+
+
 def _regions(own: str | None, linked: Iterable[str | None]) -> list[str]:
     return sorted({r for r in (own, *linked) if r})
 

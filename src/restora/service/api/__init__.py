@@ -38,6 +38,7 @@ ROUTERS += ("monitoring",)  # sensors, readings, alerts, rules, hooks (issue 16)
 ROUTERS += ("remote_sensing",)  # FVC per zone from NDVI rasters (issue 16)
 ROUTERS += ("verification",)  # milestones, evidence, sign-off, tranches (issue 16)
 ROUTERS += ("evaluation",)  # policy indicators, disparity, exports (issue 17)
+ROUTERS += ("coordination",)  # joint meetings, consultations and hearings (issue 17)
 
 
 def api_router() -> APIRouter:
