@@ -184,6 +184,22 @@ def test_the_live_page_shows_values_charts_alerts_and_takes_an_acknowledgement(
     assert page.locator("[data-count=alerts]").inner_text() == "2"
     assert not [e for e in ee.errors if "GL Driver" not in e], ee.errors
 
+    # the overview of the mines under monitoring, from the navigation: this mine with its open
+    # alarm (GNSS-2 at 61 mm > 50 mm) and warning (GNSS-1 at 35 mm > 30 mm), the dust sensor
+    # offline, four sensors
+    page.click("nav.mainnav a[href='/monitoring']")
+    page.wait_for_load_state("networkidle")
+    row = page.locator(f"#mon-overview tr[data-mine='{mine}']")
+    counts = {k: row.locator(f"[data-count={k}]").inner_text()
+              for k in ("sensors", "offline", "alarm", "warning")}  # fmt: skip
+    assert counts == {"sensors": "4", "offline": "1", "alarm": "1", "warning": "1"}
+    assert "mon-row-alarm" in (row.get_attribute("class") or "")
+    assert "报警" in row.inner_text() and "边坡位移" in row.inner_text()
+    page.screenshot(path=str(artifacts / "monitoring-overview-zh.png"), full_page=True)
+    row.locator("a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"/mines/{mine}/monitoring")
+
     # in English
     en = Tab(browser, served.url, served.password, locale="en")
     en.sign_in("ee1")
@@ -202,5 +218,7 @@ def test_the_live_page_shows_values_charts_alerts_and_takes_an_acknowledgement(
     vil = Tab(browser, served.url, served.password)
     vil.sign_in("village1")
     assert vil.goto(f"/mines/{mine}/monitoring").status == 403
+    assert vil.goto("/monitoring").status == 403
+    assert vil.page.locator("nav.mainnav a[href='/monitoring']").count() == 0
     for tab in (ee, en, ev, vil):
         tab.context.close()

@@ -1,4 +1,7 @@
-"""The live monitoring page of a mine (issue 16; docs/web.md, docs/monitoring.md "API and pages").
+"""The monitoring pages (issue 16; docs/web.md, docs/monitoring.md "API and pages").
+
+``/monitoring`` (``monitoring.read``): the mines one may see that have sensors, worst first —
+open alarms, open warnings, sensors offline — each linked to its live page.
 
 ``/mines/{mine_id}/monitoring`` (``monitoring.read``): the latest value of each sensor and
 indicator coloured by its status against the thresholds in force (normal, warning, alarm),
@@ -167,4 +170,78 @@ async def monitoring_live(request: Request, mine_id: MineId) -> Response:
         return view
     return await render(
         request, "_monitoring_live.html", _context(request, view, who), principal=who
+    )
+
+
+def overview_rows(sensors: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> list[dict]:
+    """One row per mine with sensors or open alerts: sensors, offline, open alarms and
+    warnings, the newest open alert; worst first (alarms, warnings, offline, then by id)."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(mine_id: str) -> dict[str, Any]:
+        return rows.setdefault(
+            mine_id,
+            {"mine_id": mine_id, "sensors": 0, "offline": 0, "alarm": 0, "warning": 0,
+             "latest": None},
+        )  # fmt: skip
+
+    for s in sensors:
+        r = row(s["mine_id"])
+        r["sensors"] += 1
+        r["offline"] += bool(s.get("offline"))
+    for a in alerts:  # newest first
+        r = row(a["mine_id"])
+        if a.get("level") in ("alarm", "warning"):
+            r[a["level"]] += 1
+        if r["latest"] is None:
+            r["latest"] = a
+    return sorted(
+        rows.values(), key=lambda r: (-r["alarm"], -r["warning"], -r["offline"], r["mine_id"])
+    )
+
+
+@router.get("/monitoring", dependencies=[Depends(page_action("monitoring.read"))])
+@html_errors
+async def monitoring_overview(request: Request) -> Response:
+    """The mines under monitoring, worst first."""
+    import sqlalchemy as sa
+
+    from restora.monitoring import catalogue
+    from restora.store.tables import metadata
+
+    who = await guard(request, "monitoring.read")
+    if isinstance(who, Response):
+        return who
+    s_status, sensors = await api_get(request, f"{API}/sensors")
+    a_status, alerts = await api_get(request, f"{API}/alerts", {"state": "open", "limit": 1000})
+    if s_status != 200 or a_status != 200:
+        return await error_page(request, 500, N_("The monitoring could not be read."), who)
+    rows = overview_rows(sensors, alerts)
+    mines = metadata.tables["mines"]
+    ids = [r["mine_id"] for r in rows]
+    names: dict[str, tuple[str, str | None]] = {}
+    if ids:  # the names of mines the API has just shown this caller
+        with request.app.state.store.engine.connect() as conn:
+            q = sa.select(mines.c.mine_id, mines.c.name, mines.c.region_code).where(
+                mines.c.mine_id.in_(ids)
+            )
+            names = {m: (n, rc) for m, n, rc in conn.execute(q)}
+    for r in rows:
+        r["name"], r["region_code"] = names.get(r["mine_id"], (r["mine_id"], None))
+    zh = locale_of(request) == "zh_CN"
+    return await render(
+        request,
+        "monitoring_overview.html",
+        {
+            "rows": rows,
+            "names": indicator_names(zh),
+            "units": {i.code: i.unit for i in catalogue.indicators()},
+            "words": {"level": LEVELS, "kind": KINDS},
+            "bj": bj,
+            "value_text": value_text,
+            "totals": {
+                k: sum(r[k] for r in rows) for k in ("sensors", "offline", "alarm", "warning")
+            },
+        },
+        principal=who,
     )
