@@ -116,6 +116,7 @@ def _context(request: Request, view: dict[str, Any], who: Any) -> dict[str, Any]
     return {
         "view": view,
         "names": indicator_names(zh),
+        "zh": zh,  # a threshold alert's stored message is English: the columns say it all
         "mine_id": view["mine_id"],
         "offline": [s for s in sensors if s["offline"]],
         "may_write": allowed(who.role, "monitoring.write"),
