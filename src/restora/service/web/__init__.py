@@ -11,6 +11,7 @@ JS for the register map and Apache ECharts for charts, all vendored under ``stat
 - :mod:`.monitoringpage` — a mine's live monitoring: latest values, alerts, sensors offline;
 - :mod:`.verificationpage` — a project's milestones, the evaluator's evidence review and sign-off;
 - :mod:`.integritypage` — companies' integrity records and the public list of grades;
+- :mod:`.evaluationpage` — the policy-evaluation dashboard and the coordination record;
 - :mod:`.public` — the public pages of disclosed mines and projects, the complaint flow;
 - :mod:`.geo` — the map's GeoJSON (sites, county boundary);
 - :mod:`.docs` — the API's documentation page from the vendored Swagger UI;
@@ -46,3 +47,6 @@ def install(app: FastAPI) -> None:
     from restora.service.web import verificationpage
 
     app.include_router(verificationpage.router)  # milestones, evidence review, sign-off (issue 16)
+    from restora.service.web import evaluationpage
+
+    app.include_router(evaluationpage.router)  # evaluation dashboard, coordination (issue 17)

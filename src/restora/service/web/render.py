@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str | None], ...] = (
     ("/offers", N_("Offers"), "market.inbox"),
     ("/registry", N_("Registry"), "registry.read"),
     ("/registry/trading", N_("Trading"), "trading.read"),
+    ("/evaluation", N_("Policy evaluation"), "evaluation.read"),
     ("/monitoring", N_("Monitoring"), "monitoring.read"),
     ("/integrity", N_("Integrity records"), "integrity.read"),
     ("/jobs", N_("Jobs"), "job.read"),
