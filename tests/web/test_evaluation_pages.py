@@ -112,7 +112,7 @@ def test_dashboard_with_the_demo_data(served: Any, browser: Any, artifacts: Any,
         xlsx = page.context.request.get(served.url + page.locator("#xlsx").get_attribute("href"))
         assert xlsx.status == 200 and xlsx.body()[:2] == b"PK"
         page.screenshot(path=str(artifacts / "evaluation-dashboard.png"), full_page=True)
-        # a bank sees it too; an enterprise may not
+        # regions by city: the demo county's city 430500
         page.goto(served.url + "/evaluation?by=city")
         assert page.locator("#regions tr[data-region='430500']").count() == 1
     finally:
