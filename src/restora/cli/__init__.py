@@ -36,7 +36,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("users", "users", "Platform accounts: create, token, list, deactivate."),
     ("registry", "registry", "Credits and quotas: the tamper-evident ledger."),
     ("monitor", "monitor", "Sensors, alerts, remote sensing, milestone sign-off, integrity."),
-    ("evaluate", "evaluate", "Policy evaluation: indicators, disparity, policy effect, coordination."),
+    ("evaluate", "evaluate", "Policy evaluation: indicators, disparity, effects, coordination."),
 )
 # Modules that add top-level commands (``register(app)``): (module, command names).
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
