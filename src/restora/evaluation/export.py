@@ -277,7 +277,13 @@ def investment_chart(result: Mapping[str, Any], path: str | Path) -> Path:
         vals = [float(r.get(f"{c}_cny") or 0.0) / 1e4 for r in regions]
         if not any(vals):
             continue
-        ax.bar(labels, vals, bottom=bottom, color=_COLORS[c], label=f"{CATEGORY_ZH[c]} {c.replace('_', ' ')}")
+        ax.bar(
+            labels,
+            vals,
+            bottom=bottom,
+            color=_COLORS[c],
+            label=f"{CATEGORY_ZH[c]} {c.replace('_', ' ')}",
+        )
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel("投资 investment [万元 10⁴ CNY]")
     ax.set_xlabel("行政区 region")
