@@ -37,6 +37,24 @@ ACCOUNTS = (
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def _register_browser_support() -> None:
+    """tests/web/browser_support.py (the browser tab of the tests) importable as
+    ``browser_support`` by the test modules: test folders are not packages."""
+    import importlib.util
+    import sys
+
+    if "browser_support" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "browser_support", Path(__file__).with_name("browser_support.py")
+        )
+        assert spec is not None and spec.loader is not None
+        sys.modules["browser_support"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["browser_support"])
+
+
+_register_browser_support()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     path = Path(os.environ.get("RESTORA_TEST_ARTIFACTS", ROOT / "test-artifacts" / "web"))

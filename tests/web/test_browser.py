@@ -14,66 +14,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from browser_support import Tab
 
 pytestmark = pytest.mark.slow
-
-VIEWPORT = {"width": 1400, "height": 900}
-
-
-class Tab:
-    """One browser context (its own cookies) and page, language fixed by Accept-Language;
-    console errors and failed requests kept to be checked."""
-
-    def __init__(
-        self, browser: Any, base: str, artifacts: Path, password: str, locale: str = "zh-CN"
-    ) -> None:
-        self.base = base
-        self.password = password
-        self.artifacts = artifacts
-        self.context = browser.new_context(viewport=VIEWPORT, locale=locale, accept_downloads=True)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
-            ),
-        )
-
-    def goto(self, path: str) -> Any:
-        return self.page.goto(self.base + path)
-
-    def shot(self, name: str) -> Path:
-        path = self.artifacts / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def sign_in(self, username: str, password: str | None = None) -> None:
-        password = password or self.password
-        self.goto("/signin")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", password)
-        self.page.click("#signin-form button[type=submit]")
-        self.page.wait_for_function("() => !location.pathname.startsWith('/signin')")
-        self.page.wait_for_load_state("networkidle")
-
-    def csrf(self) -> str:
-        r = self.context.request.get(self.base + "/auth/session")
-        assert r.ok, r.text()
-        return str(r.json()["csrf_token"])
-
-    def check_clean(self) -> None:
-        bad = [e for e in self.errors if "GL Driver Message" not in e]
-        assert not bad, "\n".join(bad)
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
 def tab(browser: Any, served: Any, artifacts: Path) -> Iterator[Tab]:
-    t = Tab(browser, served.url, artifacts, served.password)
+    t = Tab(browser, served.url, served.password, artifacts=artifacts, wait=False, ignore_4xx=False)
     yield t
     t.close()
 
@@ -198,8 +146,12 @@ def test_switch_language(tab: Tab) -> None:
 def test_a_public_complaint_answered_by_the_bureau(
     browser: Any, served: Any, artifacts: Path
 ) -> None:
-    bureau = Tab(browser, served.url, artifacts, served.password)
-    public = Tab(browser, served.url, artifacts, served.password)
+    bureau = Tab(
+        browser, served.url, served.password, artifacts=artifacts, wait=False, ignore_4xx=False
+    )
+    public = Tab(
+        browser, served.url, served.password, artifacts=artifacts, wait=False, ignore_4xx=False
+    )
     try:
         bureau.sign_in("nr1")
         r = bureau.context.request.post(
@@ -251,7 +203,7 @@ def test_start_an_appraisal_watch_it_and_download_its_pdf(
 ) -> None:
     from pathlib import Path as P
 
-    t = Tab(browser, served.url, artifacts, served.password)
+    t = Tab(browser, served.url, served.password, artifacts=artifacts, wait=False, ignore_4xx=False)
     try:
         t.sign_in("nr1")
         spec = (

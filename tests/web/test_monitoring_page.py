@@ -20,43 +20,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from browser_support import Tab as SharedTab
 
 pytestmark = pytest.mark.slow
 
 API = "/api/v1/monitoring"
-VIEWPORT = {"width": 1400, "height": 900}
 
 
-class Tab:
-    """A browser context of its own (cookies), console errors kept to be checked."""
-
-    def __init__(self, browser: Any, base: str, password: str, locale: str = "zh-CN") -> None:
-        self.base, self.password = base, password
-        self.context = browser.new_context(viewport=VIEWPORT, locale=locale)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"console {m.type}: {m.text}")
-                if m.type == "error" and "status of 4" not in m.text
-                else None
-            ),
-        )
-
-    def goto(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
-        return response
-
-    def sign_in(self, username: str) -> None:
-        self.goto("/signin")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", self.password)
-        self.page.click("#signin-form button[type=submit]")
-        self.page.wait_for_function("() => !location.pathname.startsWith('/signin')")
-        self.page.wait_for_load_state("networkidle")
+class Tab(SharedTab):
+    """The shared tab, which also uploads readings through the API."""
 
     def upload(self, readings: list[dict[str, Any]]) -> dict[str, Any]:
         token = self.context.request.get(self.base + "/auth/session").json()["csrf_token"]

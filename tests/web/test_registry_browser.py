@@ -22,58 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import Tab
 
 pytestmark = pytest.mark.slow
 
 API = "/api/v1/registry"
-VIEWPORT = {"width": 1400, "height": 900}
-
-
-class Tab:
-    """A browser context of its own (cookies), console errors kept to be checked."""
-
-    def __init__(self, browser: Any, base: str, artifacts: Path, password: str) -> None:
-        self.base, self.password, self.artifacts = base, password, artifacts
-        self.context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
-            ),
-        )
-
-    def goto(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
-        return response
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.artifacts / f"{name}.png"), full_page=True)
-
-    def sign_in(self, username: str) -> None:
-        self.goto("/signin")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", self.password)
-        self.page.click("#signin-form button[type=submit]")
-        self.page.wait_for_function("() => !location.pathname.startsWith('/signin')")
-        self.page.wait_for_load_state("networkidle")
-
-    def csrf(self) -> str:
-        r = self.context.request.get(self.base + "/auth/session")
-        return str(r.json()["csrf_token"])
-
-    def submit(self, form: str, button: str = "button[type=submit]") -> None:
-        """Submit a market form and wait for the page it leads to (or its reload)."""
-        with self.page.expect_navigation(timeout=30_000):
-            self.page.click(f"{form} {button}")
-        self.page.wait_for_load_state("networkidle")
-
-    def check_clean(self) -> None:
-        bad = [e for e in self.errors if "GL Driver Message" not in e]
-        assert not bad, "\n".join(bad)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -111,10 +64,10 @@ def _orgs(served: Any) -> dict[str, int]:
 def test_an_enterprise_retires_part_of_a_block_and_the_public_sees_the_retirement(
     browser: Any, served: Any, artifacts: Path
 ) -> None:
-    nr = Tab(browser, served.url, artifacts, served.password)
-    ev = Tab(browser, served.url, artifacts, served.password)
-    ent = Tab(browser, served.url, artifacts, served.password)
-    public = Tab(browser, served.url, artifacts, served.password)
+    nr = Tab(browser, served.url, served.password, artifacts=artifacts)
+    ev = Tab(browser, served.url, served.password, artifacts=artifacts)
+    ent = Tab(browser, served.url, served.password, artifacts=artifacts)
+    public = Tab(browser, served.url, served.password, artifacts=artifacts)
     try:
         nr.sign_in("nr1")
         ev.sign_in("eval1")

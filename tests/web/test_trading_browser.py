@@ -23,59 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import Tab
 
 pytestmark = pytest.mark.slow
 
 API = "/api/v1/registry"
-VIEWPORT = {"width": 1400, "height": 900}
-
-
-class Tab:
-    """A browser context of its own (cookies), console errors kept to be checked."""
-
-    def __init__(self, browser: Any, base: str, artifacts: Path, password: str) -> None:
-        self.base, self.password, self.artifacts = base, password, artifacts
-        self.context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.on(
-            "console",
-            lambda m: (
-                self.errors.append(f"console {m.type}: {m.text}")
-                if m.type == "error" and "status of 4" not in m.text
-                else None
-            ),
-        )
-
-    def goto(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
-        return response
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.artifacts / f"{name}.png"), full_page=True)
-
-    def sign_in(self, username: str) -> None:
-        self.goto("/signin")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", self.password)
-        self.page.click("#signin-form button[type=submit]")
-        self.page.wait_for_function("() => !location.pathname.startsWith('/signin')")
-        self.page.wait_for_load_state("networkidle")
-
-    def csrf(self) -> str:
-        r = self.context.request.get(self.base + "/auth/session")
-        return str(r.json()["csrf_token"])
-
-    def submit(self, form: str, button: str = "button[type=submit]") -> None:
-        with self.page.expect_navigation(timeout=30_000):
-            self.page.click(f"{form} {button}")
-        self.page.wait_for_load_state("networkidle")
-
-    def check_clean(self) -> None:
-        bad = [e for e in self.errors if "GL Driver Message" not in e]
-        assert not bad, "\n".join(bad)
 
 
 def _call(tab: Tab, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -114,11 +66,11 @@ def test_a_company_bids_the_bureau_closes_and_the_public_sees_the_result(
                 .order_by(MINES.c.mine_id)
             ).scalar()
         )
-    nr = Tab(browser, served.url, artifacts, served.password)
-    ev = Tab(browser, served.url, artifacts, served.password)
-    ent = Tab(browser, served.url, artifacts, served.password)
-    bank = Tab(browser, served.url, artifacts, served.password)
-    public = Tab(browser, served.url, artifacts, served.password)
+    nr = Tab(browser, served.url, served.password, artifacts=artifacts)
+    ev = Tab(browser, served.url, served.password, artifacts=artifacts)
+    ent = Tab(browser, served.url, served.password, artifacts=artifacts)
+    bank = Tab(browser, served.url, served.password, artifacts=artifacts)
+    public = Tab(browser, served.url, served.password, artifacts=artifacts)
     tabs = (nr, ev, ent, bank, public)
     try:
         nr.sign_in("nr1")
