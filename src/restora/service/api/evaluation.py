@@ -81,7 +81,21 @@ def _filters(
     return ind.Filters(region, year_from, year_to, mineral, mode)
 
 
+def _in_force(on: dt.date | None) -> dict[str, ind.Definition]:
+    """The indicator catalogue in force on ``on``; a date before any version is a 422 on ``on``
+    (not a server error)."""
+    from restora.errors import RestoraError
+
+    try:
+        return ind.catalogue(on)
+    except RestoraError as exc:
+        raise Problem(
+            422, str(exc), kind="invalid", errors=[{"field": "on", "message": str(exc)}]
+        ) from None
+
+
 def _evaluate(engine: Any, filters: ind.Filters, on: dt.date | None, by: str) -> dict[str, Any]:
+    _in_force(on)
     return ev.evaluate(
         engine,
         filters=filters,
@@ -187,5 +201,5 @@ def catalogue(principal: CanRead, on: OnQuery = None) -> list[dict[str, Any]]:
             "definition": d.definition,
             "inputs": list(d.inputs),
         }
-        for d in ind.catalogue(on).values()
+        for d in _in_force(on).values()
     ]
