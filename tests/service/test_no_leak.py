@@ -19,7 +19,9 @@ checks:
 - the registry (issue 15): with accounts opened, units issued by the clerk, transferred,
   pledged and retired by an enterprise's user and the log signed, the public registry pages,
   records and proofs carry organisations' account names only — never a user's name or
-  username — and the pledge (not a public record) is not disclosed.
+  username — and the pledge (not a public record) is not disclosed; an evaluator's sign-off
+  of a milestone and a verified outcome (public records too, issue 16) carry the evaluator's
+  organisation, never its username or name.
 """
 
 from __future__ import annotations
@@ -300,6 +302,62 @@ def test_the_public_response_schemas_declare_only_public_fields(app):
                     f"{method} {path}: {f} (never public)" for f in sorted(fields & NEVER_PUBLIC)
                 ]
     assert not wrong, "\n".join(wrong)
+
+
+EVALUATOR = "孙八（湘中第三方评估中心土壤组）"
+
+
+def test_a_sign_off_and_its_verified_outcome_name_the_organisation_never_the_person(app, world):
+    """An evaluator's sign-off of a milestone and a verified outcome are public records (the
+    basis of an issuance): their records, pages and proofs carry the evaluator's organisation
+    and only public fields — never the evaluator's username or name."""
+    from restora.store import verification as V
+
+    engine, client = app.state.store.engine, world["client"]
+    org = next(o for o in accounts.list_organisations(engine) if o["name"] == "湘中第三方评估中心")
+    username = "leak-signer"
+    h = _bearer(
+        engine, username, "evaluator", org_id=org["id"], region_code=COUNTY,
+        display_name=EVALUATOR,
+    )  # fmt: skip
+    project = world["values"]["project_id"]
+    V.add_milestone(
+        app.state.store, project_id=project, name="leak-survival", indicator="plant_survival",
+        target=0.8,
+    )  # fmt: skip
+    r = client.post(
+        f"/api/v1/monitoring/milestones/{project}/leak-survival/sign-off",
+        json={"decision": "accepted", "report_sha256": "ef" * 32, "value": 0.9,
+              "note": "3 plots counted"},
+        headers=h,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    signed = r.json()["event_id"]
+    (outcome,) = client.get(
+        "/api/v1/registry/public/events", params={"kind": "verify_outcome"}
+    ).json()  # V-LEAK, recorded by leak-eval through the registry API
+    secrets = [username, EVALUATOR, "leak-eval", "赵六", *world["secrets"]]
+    leaks = []
+    for event_id, kind in ((signed, "sign_off"), (outcome["id"], "verify_outcome")):
+        rec = client.get(f"/api/v1/registry/public/events/{event_id}")
+        assert rec.status_code == 200 and rec.json()["kind"] == kind
+        found = keys(rec.json())
+        leaks += [f"{kind}: field {k!r} is not declared public" for k in found - ALLOWED]
+        leaks += [f"{kind}: field {k!r} is never public" for k in found & NEVER_PUBLIC]
+        for url in (
+            f"/api/v1/registry/public/events/{event_id}",
+            f"/public/registry/events/{event_id}",
+            f"/api/v1/registry/proofs/inclusion/{event_id}",
+            "/public/registry",
+            "/api/v1/registry/public/events",
+        ):
+            text = client.get(url).text
+            leaks += [f"{url}: carries {x[:20]!r}" for x in secrets if x in text]
+    assert not leaks, "\n".join(leaks)
+    record = client.get(f"/api/v1/registry/public/events/{signed}").json()
+    assert record["evaluator_organisation"] == "湘中第三方评估中心"
+    assert record["decision"] == "accepted" and record["value"] == 0.9
+    assert "湘中第三方评估中心" in client.get(f"/public/registry/events/{signed}").text
 
 
 def test_the_secrets_are_there_for_those_who_may_see_them(app, world):

@@ -7,7 +7,9 @@ miss / partial from 0.5 interpolated to 0.5…1.0 / met from 0.9) on a mine with
 a plant-survival milestone earning 120 carbon-sink credits. The evaluator opens the project's
 milestones, reviews the soil evidence (value 85 %, the chart, the tranche it would release),
 previews an entered value, signs off with a report file and sees the tranche released and the
-ledger event; signs off the credits milestone and follows the serial block to its public record;
+ledger event, follows it to its public record (the evaluator's organisation, never the person)
+and its inclusion proof; signs off the credits milestone and follows the verified outcome and
+the serial block to their public records;
 sees the refusals (no evidence, signed already) in Chinese. The natural-resources bureau reads
 the pages without a form; the project page shows the tranche released. Screens go to
 test-artifacts/web/.
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,39 @@ def _org(engine: Any, name: str) -> int:
 
     with engine.connect() as conn:
         return int(conn.execute(sa.select(ORGS.c.id).where(ORGS.c.name == name)).scalar_one())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The registry's key: sign-offs are sequenced into a signed log (their proofs)."""
+    from restora.registry.signing import ENV_KEY, generate_key
+
+    path = tmp_path_factory.mktemp("registry-key") / "registry.pem"
+    generate_key(path)
+    old = os.environ.get(ENV_KEY)
+    os.environ[ENV_KEY] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop(ENV_KEY, None)
+        else:
+            os.environ[ENV_KEY] = old
+
+
+def _person_and_org(engine: Any, username: str) -> tuple[str, str]:
+    """A user's display name and the name of its organisation."""
+    from restora.store.platform_tables import organisations as ORGS
+    from restora.store.platform_tables import users as USERS
+
+    q = (
+        sa.select(USERS.c.display_name, ORGS.c.name)
+        .join(ORGS, ORGS.c.id == USERS.c.org_id)
+        .where(USERS.c.username == username)
+    )
+    with engine.connect() as conn:
+        person, org = conn.execute(q).one()
+    return str(person), str(org)
 
 
 def _readings(store: Any, mine: str) -> None:
@@ -167,6 +204,24 @@ def test_the_evaluator_reviews_the_evidence_and_signs_off(
     ]
     page.screenshot(path=str(artifacts / "verification-signed-zh.png"), full_page=True)
 
+    # the sign-off's ledger event links to its public record: the evaluator's organisation,
+    # never the person, and its inclusion proof
+    person, org_name = _person_and_org(store.engine, "eval1")
+    page.click(".vp-just .vp-event-link")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"/public/registry/events/{done[0]['event_id']}")
+    assert page.locator("#record-kind").get_attribute("data-kind") == "sign_off"
+    assert page.locator("#record-evaluator").inner_text() == org_name
+    assert page.locator("#record-decision").get_attribute("data-decision") == "accepted"
+    assert page.locator("#record-value").inner_text().replace("\u2009", " ") == "85.0 %"
+    assert page.locator("#record-evidence").inner_text() == digest
+    shown = page.locator("#record-sentence").inner_text() + page.locator("#record").inner_text()
+    assert org_name in shown and "eval1" not in shown and person not in shown
+    proof = ev.context.request.get(served.url + (page.get_attribute("#proof-link", "href") or ""))
+    assert proof.status == 200 and proof.json()["event_id"] == done[0]["event_id"]
+    assert "eval1" not in proof.json()["event"] and person not in proof.json()["event"]
+    page.screenshot(path=str(artifacts / "verification-public-signoff-zh.png"), full_page=True)
+
     # the credits milestone: survival (0.90 + 0.88) / 2 = 0.89 ≥ 0.85, 120 CSINK serials into the
     # owner's holding account; the serial block links to its public record
     ev.goto(f"/monitoring/milestones/{pid}/carbon")
@@ -178,7 +233,14 @@ def test_the_evaluator_reviews_the_evidence_and_signs_off(
     issued = ev.page.locator(".vp-just .vp-issued")
     assert issued.get_attribute("data-count") == "120"
     ev.page.screenshot(path=str(artifacts / "verification-credits-zh.png"), full_page=True)
-    issued.locator("a").first.click()
+    issued.locator("a.vp-verification-link").click()
+    ev.page.wait_for_load_state("networkidle")
+    assert ev.page.locator("#record-kind").get_attribute("data-kind") == "verify_outcome"
+    assert ev.page.locator("#record-verification").inner_text() == f"MS:{pid}/carbon"
+    assert "120" in ev.page.locator("#record-sentence").inner_text()
+    ev.page.go_back()
+    ev.page.wait_for_load_state("networkidle")
+    ev.page.locator(".vp-just .vp-serials a").first.click()
     ev.page.wait_for_load_state("networkidle")
     assert ev.page.locator("#record-kind").get_attribute("data-kind") == "issue"
     assert "120" in ev.page.locator("#record").inner_text()

@@ -463,14 +463,17 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     ),
     # the registry of credits and quotas: signed tree heads, public keys, proofs, totals per
     # project and the public record of issuances, transfers, retirements and cancellations
-    # (account names — organisations' — never a person's)
+    # (account names — organisations' — never a person's) and of their basis: an evaluator's
+    # sign-off of a milestone (the evaluator's organisation, never the person) and the
+    # verified outcome it records
     "registry": _names(
         "origin size root timestamp key_id signature checkpoint algorithm public_key pem "
         "created_at kind event_id event leaf_index tree_size leaf_hash proof head size1 size2 "
         "project_id unit_type unit_name_en unit_name_zh measure issued retired cancelled "
         "outstanding amounts code name_en name_zh serial_unit attrs id name at serial start end "
         "count amount vintage region_code from_account to_account beneficiary purpose reason "
-        "proof_url"
+        "proof_url verification milestone indicator value target decision "
+        "evaluator_organisation report_sha256 evidence_sha256"
     ),
     # the registry's venues: auctions (bids sealed until the close: only their number; then the
     # ranked bids by account name), the order books' depth, the latest trades
@@ -509,8 +512,9 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {
 """Per subject, every field a response to the public may carry (the no-leak test's allowed set)."""
 
 NEVER_PUBLIC: frozenset[str] = _names(
-    # accounts and their secrets, people's names and contacts
-    "username display_name password password_hash user_id user org_id token "
+    # accounts and their secrets, people's names and contacts (``evaluator``: the username of
+    # who signed off a milestone; the public reads ``evaluator_organisation``)
+    "username display_name password password_hash user_id user org_id token evaluator "
     "token_sha256 csrf_secret created_by disclosed_by assigned_user_id "
     "assigned_org_id client_sha256 email phone contact contact_name filed_by text "
     # the coordination record's people: participants, follow-up owners, speakers at hearings

@@ -57,6 +57,7 @@ from restora.registry.ledger import (
 )
 from restora.registry.signing import TreeHead, key_id, public_bytes, sign_head, verify_head
 from restora.store.monitoring_tables import monitoring_signoffs as SIGNOFFS
+from restora.store.platform_tables import organisations as ORGS
 from restora.store.registry_tables import registry_accounts as ACCOUNTS
 from restora.store.registry_tables import registry_blocks as BLOCKS
 from restora.store.registry_tables import registry_cash as CASH
@@ -1013,13 +1014,27 @@ def operate_in(
     return tx.apply(_stamp(event, at, actor, key))[0]
 
 
+def signoff_evaluator(org_name: str | None) -> str:
+    """How the log names the evaluator of a sign-off: its organisation, never the person (the
+    log is public); ``role:evaluator`` for an evaluator of no organisation."""
+    return org_name or "role:evaluator"
+
+
+def _signoffs() -> sa.Select:  # type: ignore[type-arg]
+    """Sign-off rows with their evaluator's organisation name (``evaluator_org``)."""
+    return sa.select(SIGNOFFS, ORGS.c.name.label("evaluator_org")).outerjoin(
+        ORGS, ORGS.c.id == SIGNOFFS.c.evaluator_org_id
+    )
+
+
 def _signoff_state(row: Any) -> dict[str, Any]:
+    """A row of :func:`_signoffs` as the rules keep it (:attr:`Ledger.signoffs`)."""
     return {
         "project_id": row.project_id,
         "indicator": (row.evidence or {}).get("indicator"),
         "value": row.value,
         "decision": row.decision,
-        "evaluator": row.evaluator,
+        "evaluator": signoff_evaluator(row.evaluator_org),
     }
 
 
@@ -1046,9 +1061,11 @@ def sign_off_in(
     (``monitoring_signoffs``, with the event's id) in the same transaction. The milestone's
     last sign-off is read from ``monitoring_signoffs``; the rules refuse a second acceptance.
     ``details`` (the tranche released, the verification recorded) go into the event as they are.
+    ``evaluator`` is the organisation as :func:`signoff_evaluator` names it (the event is public:
+    never a username).
     """
     last = tx.conn.execute(
-        sa.select(SIGNOFFS)
+        _signoffs()
         .where(SIGNOFFS.c.milestone_id == milestone)
         .order_by(SIGNOFFS.c.id.desc())
         .limit(1)
@@ -1439,7 +1456,7 @@ def _state_problem(conn: sa.Connection, ledger: Ledger) -> tuple[str | None, int
         if dict(p.policy) != ledger.policies.get(p.unit_type):
             return f"stored {p.unit_type} policy differs from the log", len(stored)
     signed: dict[str, dict[str, Any]] = {}
-    for so in conn.execute(sa.select(SIGNOFFS).order_by(SIGNOFFS.c.id)):
+    for so in conn.execute(_signoffs().order_by(SIGNOFFS.c.id)):
         signed[so.milestone_id] = _signoff_state(so)
     if signed != ledger.signoffs:
         odd = sorted(set(signed) ^ set(ledger.signoffs)) or sorted(

@@ -608,7 +608,8 @@ def sign_off(
     milestone_id : str
         The milestone.
     evaluator : str
-        Username of an active ``evaluator`` account.
+        Username of an active ``evaluator`` account (kept on the sign-off row; the registry's
+        events, which are public, name its organisation and act as ``org:<id>``).
     decision : {"accepted", "rejected"}
         The evaluator's decision.
     report_sha256 : str
@@ -676,6 +677,12 @@ def sign_off(
             raise LedgerError(f"milestone {milestone_id} is already signed off", field="milestone")
         user = _evaluator(conn, evaluator)
         proj = _project(conn, mrow.project_id)
+        # the registry's log is public: it names the evaluator's organisation, never the person
+        org = None
+        if user.org_id is not None:
+            org = conn.execute(sa.select(ORGS.c.name).where(ORGS.c.id == user.org_id)).scalar()
+        logged = registry.signoff_evaluator(org)
+        actor = f"org:{user.org_id}" if user.org_id is not None else "role:evaluator"
         details: dict[str, Any] = {}
         release = None
         if decision == "accepted" and mrow.tranche is not None:
@@ -716,12 +723,12 @@ def sign_off(
             value=verified,
             target=float(mrow.target),
             decision=decision,
-            evaluator=evaluator,
+            evaluator=logged,
             evidence_sha256=ev["digest"],
             report_sha256=report_sha256,
             at=at,
             details=details,
-            actor=evaluator,
+            actor=actor,
         )
         issued = None
         if count >= 1 and credits:
@@ -734,13 +741,13 @@ def sign_off(
                 vintage=int(credits["vintage"]),
                 region_code=region,
                 count=count,
-                evaluator=evaluator,
+                evaluator=logged,
                 report_sha256=report_sha256,
                 at=at,
                 details={"milestone": milestone_id, "value": verified},
-                actor=evaluator,
+                actor=actor,
             )
-            account = _holding_account(tx, proj, at, evaluator)
+            account = _holding_account(tx, proj, at, actor)
             blocks = registry.issue_in(
                 tx,
                 verification=details["verification"],
@@ -748,7 +755,7 @@ def sign_off(
                 count=count,
                 at=at,
                 attrs=credits.get("attrs") or {},
-                actor=evaluator,
+                actor=actor,
             )
             issued = {
                 "unit_type": str(credits["unit_type"]),

@@ -22,8 +22,10 @@ ledger's refusals to problems:
   inclusion proof of what was just written is served at once.
 - Public (no sign-in, ``registry.public``): the latest signed tree head and the public keys,
   inclusion and consistency proofs, per-project totals, and the public record of each
-  issuance, transfer, retirement and cancellation (organisation account names only; never a
-  person's name: events carry ``actor`` as ``org:<id>`` or ``role:<role>``).
+  issuance, transfer, retirement and cancellation and of the basis of an issuance — an
+  evaluator's sign-off of a milestone (the evaluator's organisation) and the verified outcome
+  it records (organisation account names only; never a person's name: events carry ``actor``
+  as ``org:<id>`` or ``role:<role>``).
 
 Refusals: a rule of the ledger (a block already retired, a range outside the block, a count
 above what a verification leaves …) is 409 with the rule's sentence; a block, account or event
@@ -38,7 +40,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -98,13 +100,34 @@ HOLDER_KINDS = frozenset(
 RECIPIENT_KINDS = frozenset({"accept_transfer", "reject_transfer"})
 LENDER_KINDS = frozenset({"release_pledge", "enforce_pledge"})
 ADMIN_KINDS = frozenset({"freeze", "unfreeze", "cancel"})
-#: events anyone may read and prove (the public record); the others go to the parties and the
-#: bureaus and evaluators
+#: events anyone may read and prove (the public record): the units' movements, and the basis
+#: of their issuance — an evaluator's sign-off of a milestone and the verified outcome it
+#: records; the others go to the parties and the bureaus and evaluators
 PUBLIC_KINDS = frozenset(
-    {"issue", "split", "transfer", "accept_transfer", "settle", "retire", "cancel"}
+    {
+        "sign_off",
+        "verify_outcome",
+        "issue",
+        "split",
+        "transfer",
+        "accept_transfer",
+        "settle",
+        "retire",
+        "cancel",
+    }
 )
 #: public events listed on the disclosure pages (splits are shown within the operation)
-LISTED_KINDS = ("issue", "transfer", "accept_transfer", "settle", "retire", "cancel")
+ListedKind = Literal[
+    "sign_off",
+    "verify_outcome",
+    "issue",
+    "transfer",
+    "accept_transfer",
+    "settle",
+    "retire",
+    "cancel",
+]
+LISTED_KINDS: tuple[str, ...] = get_args(ListedKind)
 #: the fields each operation takes beside ``reason`` (others in the body are ignored: an event
 #: carries only its own)
 FIELDS_OF: dict[str, tuple[str, ...]] = {
@@ -412,7 +435,8 @@ class PublicAccount(BaseModel):
 
 
 class PublicRecord(BaseModel):
-    """An issuance, transfer, retirement or cancellation as the public reads it."""
+    """An issuance, transfer, retirement or cancellation — or the basis of an issuance: an
+    evaluator's sign-off of a milestone, a verified outcome — as the public reads it."""
 
     id: int
     kind: str
@@ -432,6 +456,21 @@ class PublicRecord(BaseModel):
     beneficiary: str | None = None
     purpose: str | None = None
     reason: str | None = None
+    verification: str | None = Field(
+        None, description="a verified outcome's id (the issuances drawing on it name it)"
+    )
+    milestone: str | None = Field(None, description="a sign-off's milestone")
+    indicator: str | None = Field(None, description="a sign-off's indicator")
+    value: float | None = Field(None, description="a sign-off's verified value [indicator unit]")
+    target: float | None = Field(None, description="a sign-off's target [indicator unit]")
+    decision: Literal["accepted", "rejected"] | None = None
+    evaluator_organisation: str | None = Field(
+        None, description="a sign-off's evaluator: the organisation's name, never a person's"
+    )
+    report_sha256: str | None = Field(None, description="the evaluator's report (hex)")
+    evidence_sha256: str | None = Field(
+        None, description="the digest of the evidence the evaluator signed (hex)"
+    )
     leaf_index: int | None = None
     leaf_hash: str | None = Field(None, description="hex")
     proof_url: str = Field(description="its inclusion proof (JSON)")
@@ -528,8 +567,9 @@ def _call(fn: Callable[[], Any]) -> Any:
         raise Problem(422, str(exc), kind="invalid-input") from exc
 
 
-def _sequence(store: Any, at: dt.datetime) -> int | None:
-    """Sequence the pending events and sign a head with the configured key (if any)."""
+def sequence_pending(store: Any, at: dt.datetime) -> int | None:
+    """Sequence the pending events and sign a head with the configured key (if any): after a
+    write, so that the inclusion proof of what was just written is served at once."""
     from restora.errors import InputError
     from restora.registry.signing import configured_key
     from restora.store import registry
@@ -583,7 +623,7 @@ def _written(
     start: int | None = None,
 ) -> WriteResult:
     _audit(store, change, out, at)
-    size = _sequence(store, at)
+    size = sequence_pending(store, at)
     events = [EventBrief.model_validate(e) for e in out["events"]]
     blocks = _blocks_view(store, out.get("blocks", []))
     return WriteResult(
@@ -1154,8 +1194,8 @@ def inclusion_proof(
         int | None, Query(ge=1, le=2**62, description="the tree's size (default: latest head)")
     ] = None,
 ) -> InclusionProof:
-    """Public for issuances, transfers, retirements and cancellations (and their splits); the
-    other events for their parties and the bureaus. Check it offline with
+    """Public for sign-offs, verified outcomes, issuances, transfers, retirements and
+    cancellations (and their splits); the other events for their parties and the bureaus. Check it offline with
     ``restora registry check-proof`` against a saved signed tree head."""
     from restora.store import registry
 
@@ -1228,15 +1268,57 @@ def public_accounts(store: StoreDep, principal: Public) -> list[PublicAccount]:
     ]
 
 
+def _evaluator_organisation(store: Any, event_id: int) -> str | None:
+    """The name of the organisation of the evaluator who signed the sign-off ``event_id`` (read
+    from the sign-off row and the organisations, never from the event: an event may name a
+    person), or None."""
+    from restora.store.monitoring_tables import monitoring_signoffs as S
+    from restora.store.platform_tables import organisations as O
+
+    q = sa.select(O.c.name).join(S, S.c.evaluator_org_id == O.c.id).where(S.c.event_id == event_id)
+    with _engine(store).connect() as conn:
+        return conn.execute(q.limit(1)).scalar()
+
+
+def _basis(store: Any, row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The public fields of a sign-off or a verified outcome (the basis of an issuance)."""
+    kind = row["kind"]
+    if kind == "sign_off":
+        return {
+            "milestone": data.get("milestone"),
+            "indicator": data.get("indicator"),
+            "value": data.get("value"),
+            "target": data.get("target"),
+            "decision": data.get("decision"),
+            "evaluator_organisation": _evaluator_organisation(store, int(row["id"])),
+            "report_sha256": data.get("report_sha256"),
+            "evidence_sha256": data.get("evidence_sha256"),
+            "verification": data.get("verification"),
+        }
+    if kind == "verify_outcome":
+        return {
+            "verification": data.get("verification"),
+            "vintage": data.get("vintage"),
+            "region_code": data.get("region_code"),
+            "count": data.get("count"),
+            "report_sha256": data.get("report_sha256"),
+        }
+    return {}
+
+
 def public_record(store: Any, row: Any, leaf: tuple[int, bytes] | None) -> PublicRecord:
-    """An event as the public reads it (names of accounts, never of people)."""
+    """An event as the public reads it (names of accounts and organisations, never of
+    people)."""
     from restora.registry.ledger import UNIT_TYPES, serial_id
 
     data = json.loads(row["data"])
-    unit_type = row["unit_type"]
+    basis = _basis(store, row, data)
+    unit_type = row["unit_type"] or (data.get("unit_type") if basis else None)
     ut = UNIT_TYPES.get(unit_type) if unit_type else None
     start, end = row["serial_start"], row["serial_end"]
     count = None if start is None else int(end) - int(start) + 1
+    if count is None and basis.get("count") is not None:
+        count = int(basis["count"])
     names = _names(store, {row["account_id"], row["to_account_id"]})
     block: dict[str, Any] = {}
     t = _tables().registry_blocks
@@ -1272,14 +1354,15 @@ def public_record(store: Any, row: Any, leaf: tuple[int, bytes] | None) -> Publi
         end=end,
         count=count,
         amount=ut.amount(count) if ut and count else None,
-        project_id=row["project_id"],
-        vintage=block.get("vintage"),
-        region_code=block.get("region_code"),
+        project_id=row["project_id"] or data.get("project_id"),
+        vintage=block.get("vintage", basis.get("vintage")),
+        region_code=block.get("region_code", basis.get("region_code")),
         from_account=from_acc,
         to_account=to_acc,
         beneficiary=data.get("beneficiary") if row["kind"] == "retire" else None,
         purpose=data.get("purpose") if row["kind"] == "retire" else None,
         reason=data.get("reason") if row["kind"] == "cancel" else None,
+        **{k: v for k, v in basis.items() if k not in ("vintage", "region_code", "count")},
         leaf_index=None if leaf is None else leaf[0],
         leaf_hash=None if leaf is None else leaf[1].hex(),
         proof_url=f"/api/v1/registry/proofs/inclusion/{int(row['id'])}",
@@ -1298,16 +1381,14 @@ def _leaves(store: Any, ids: list[int]) -> dict[int, tuple[int, bytes]]:
 @router.get(
     "/public/events",
     response_model=list[PublicRecord],
-    summary="Issuances, transfers, retirements and cancellations, newest first",
+    summary="Sign-offs, verified outcomes, issuances, transfers, retirements and cancellations, "
+    "newest first",
 )
 def public_events(
     store: StoreDep,
     principal: Public,
     project_id: Annotated[str | None, Query(max_length=100)] = None,
-    kind: Annotated[
-        Literal["issue", "transfer", "accept_transfer", "settle", "retire", "cancel"] | None,
-        Query(),
-    ] = None,
+    kind: Annotated[ListedKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PublicRecord]:
     t = _tables().registry_events
@@ -1325,7 +1406,8 @@ def public_events(
 @router.get(
     "/public/events/{event_id}",
     response_model=PublicRecord,
-    summary="The public record of one issuance, transfer, retirement or cancellation",
+    summary="The public record of one sign-off, verified outcome, issuance, transfer, retirement "
+    "or cancellation",
 )
 def public_event(event_id: BigId, store: StoreDep, principal: Public) -> PublicRecord:
     row = _event_row(store, event_id)

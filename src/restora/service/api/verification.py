@@ -218,17 +218,22 @@ def milestone_signoffs(milestone_id: str, store: StoreDep, principal: CanRead) -
 
 @router.post("/milestones/{milestone_id:path}/sign-off", response_model=SignOffPublic)
 def sign_off(milestone_id: str, body: SignOffCreate, store: StoreDep, principal: CanSign) -> Any:
-    """Sign off a milestone as the evaluator signed in."""
+    """Sign off a milestone as the evaluator signed in. Its registry events (the sign-off, the
+    verified outcome and issuance) are sequenced into the signed log at once, as every registry
+    write's: their public records and inclusion proofs are served at once."""
+    from restora.service.api.registry import sequence_pending
     from restora.store import verification as V
 
     _milestone(store, principal, milestone_id)
-    return _call(
+    row = _call(
         lambda: V.sign_off(
             store, milestone_id, evaluator=str(principal.username), decision=body.decision,
             report_sha256=body.report_sha256.lower(), value=body.value, note=body.note,
             on=body.on,
         )
     )  # fmt: skip
+    sequence_pending(store, row["signed_at"])
+    return row
 
 
 @router.get("/milestones/{milestone_id:path}", response_model=MilestonePublic)

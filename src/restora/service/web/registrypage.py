@@ -17,7 +17,10 @@ Public (no sign-in, ``registry.public``):
   the latest public records;
 - ``/public/registry/events/{id}``: the stable public record of one issuance, transfer,
   retirement or cancellation — account names, beneficiary and purpose, its leaf index and the
-  link to its inclusion proof, checked offline with ``restora registry check-proof``.
+  link to its inclusion proof, checked offline with ``restora registry check-proof`` — or of
+  the basis of an issuance: an evaluator's sign-off of a milestone (indicator, verified value,
+  target, decision, the evaluator's organisation, the report's and the evidence's SHA-256) and
+  the verified outcome it records (unit type, project, vintage, region, count).
 
 Everything is read from the registry API in process (:mod:`restora.service.api.registry`) with
 the caller's credentials; every form writes through it (``static/js/market.js``).
@@ -35,6 +38,7 @@ from restora.service.web.i18n import N_
 from restora.service.web.internal import api_get, api_json
 from restora.service.web.pages import error_page, guard, html_errors
 from restora.service.web.render import locale_of, render
+from restora.service.web.verificationpage import DECISIONS, INDICATORS
 
 router = APIRouter(include_in_schema=False)
 API = "/api/v1/registry"
@@ -51,6 +55,7 @@ STATUSES = {
     "pledged": N_("pledged"),
 }
 KINDS = {
+    "sign_off": N_("milestone sign-off"),
     "open_account": N_("account opened"),
     "policy": N_("policy set"),
     "verify_outcome": N_("verified outcome recorded"),
@@ -96,6 +101,8 @@ def words() -> dict[str, dict[str, str]]:
         "account": ACCOUNT_KINDS,
         "measure": MEASURES,
         "direction": DIRECTIONS,
+        "decision": DECISIONS,
+        "indicator": INDICATORS,
     }
 
 

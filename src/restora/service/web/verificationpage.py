@@ -207,15 +207,19 @@ def preview(spec: dict[str, Any], m: dict[str, Any], value: float) -> dict[str, 
     return out
 
 
-async def _issue_records(request: Request, project_id: str) -> dict[int, dict[str, Any]]:
-    """The public issuance records of a project, by first serial (to link issued blocks)."""
+async def _public_records(request: Request, project_id: str, kind: str) -> list[dict[str, Any]]:
+    """The public registry records of one kind of a project (newest first)."""
     status, rows = await api_get(
         request,
         "/api/v1/registry/public/events",
-        {"project_id": project_id, "kind": "issue", "limit": 500},
+        {"project_id": project_id, "kind": kind, "limit": 500},
     )
-    if status != 200 or not isinstance(rows, list):
-        return {}
+    return rows if status == 200 and isinstance(rows, list) else []
+
+
+async def _issue_records(request: Request, project_id: str) -> dict[int, dict[str, Any]]:
+    """The public issuance records of a project, by first serial (to link issued blocks)."""
+    rows = await _public_records(request, project_id, "issue")
     return {int(r["start"]): r for r in rows if r.get("start") is not None}
 
 
@@ -225,15 +229,18 @@ async def _signoffs(request: Request, milestone_id: str) -> list[dict[str, Any]]
 
 
 async def _event_links(request: Request, signoffs: list[dict[str, Any]], project_id: str) -> None:
-    """Each sign-off's ledger event (public page when the registry lists it, else its proof)
-    and its issued blocks' public records."""
+    """The public records a sign-off links to: its ``sign_off`` event (every sign-off is a
+    public record: the template links ``event_id``), the verified outcome it recorded
+    (``verification_record``) and its issued blocks' (``issued_records``)."""
     issues: dict[int, dict[str, Any]] | None = None
+    outcomes: dict[str, dict[str, Any]] | None = None
     for s in signoffs:
-        eid = s.get("event_id")
-        s["event_public"] = None
-        if eid is not None:
-            status, _body = await api_get(request, f"/api/v1/registry/public/events/{eid}")
-            s["event_public"] = status == 200
+        s["verification_record"] = None
+        if s.get("verification_id"):
+            if outcomes is None:
+                rows = await _public_records(request, project_id, "verify_outcome")
+                outcomes = {str(r["verification"]): r for r in rows if r.get("verification")}
+            s["verification_record"] = outcomes.get(str(s["verification_id"]))
         s["issued_records"] = []
         issued = s.get("issued") or {}
         if issued.get("blocks"):
