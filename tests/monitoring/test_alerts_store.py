@@ -328,6 +328,23 @@ def test_catalogue_levels_by_default_and_overridden(store: Store) -> None:
     assert A.alert(store, aid)["level"] == "alarm"
 
 
+def test_threshold_rules_in_force_as_the_engine_applies_them(store: Store) -> None:
+    w, p = ("M001/S1/W1", "S1", MINE, "sw_ph"), ("M001/S1/P1", "S1", MINE, "sw_ph")
+    # no stored rule: the catalogue's levels (GB 3838-2002 Table 1: outside 6-9 a warning)
+    found = A.threshold_rules_in_force(store, [w])[w]
+    assert [ar.rule.code for ar in found] == ["ALERT-THRESHOLD-sw_ph"]
+    assert (found[0].rule.params.warning_low, found[0].rule.params.warning) == (6.0, 9.0)
+    # a rule of sensor W1 wins over the catalogue for W1 only
+    A.add_rule(store, kind="threshold", level="alarm", indicator="sw_ph", sensor_id=w[0],
+               params={"direction": "outside", "alarm_low": 5.5, "alarm": 9.5})  # fmt: skip
+    got = A.threshold_rules_in_force(store, [w, p])
+    assert got[w][0].rule.params.alarm_low == 5.5 and got[w][0].rule.code != "ALERT-THRESHOLD-sw_ph"
+    assert [ar.rule.code for ar in got[p]] == ["ALERT-THRESHOLD-sw_ph"]
+    # an indicator the catalogue does not know: no rule, no error
+    x = ("M001/S1/P1", "S1", MINE, "no_such_indicator")
+    assert A.threshold_rules_in_force(store, [x]) == {x: []}
+
+
 def test_cli_rules_alerts_hooks(db_url: str) -> None:
     from typer.testing import CliRunner
 

@@ -78,6 +78,10 @@ def test_quarantine_reasons(store):
     assert "not JSON" in q["payload"]["reason"] and q["payload"]["payload"] == "{oops"
     assert all(row["origin"] == "test" and row["source"] == "mqtt" for row in q.values())
     assert M.quarantine(store, mine_id="M9")[0]["field"] == "mine"
+    # of a set of mines (a region's): M1's three, none of M9's
+    assert sorted(row["field"] for row in M.quarantine(store, mine_ids=["M1", "M2"])) == [
+        "payload", "ts", "value"]  # fmt: skip
+    assert M.quarantine(store, mine_ids=[]) == []
 
 
 def test_unknown_sensor_without_auto_register(store):

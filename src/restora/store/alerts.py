@@ -198,6 +198,27 @@ def _in_force(
     return out
 
 
+def threshold_rules_in_force(
+    store: Any, keys: Iterable[tuple[str, str | None, str, str]], on: dt.date | None = None
+) -> dict[tuple[str, str | None, str, str], list[ActiveRule]]:
+    """The threshold rules in force per (sensor, site, mine, indicator), as
+    :func:`evaluate_stored` applies them: the stored rules of the most specific scope, else the
+    catalogue's default levels (on ``on``). A key whose catalogue default cannot be read maps to
+    no rule."""
+    keys = list(keys)
+    with _engine(store).connect() as conn:
+        loaded = _load_rules(conn, kinds=["threshold"], indicators={k[3] for k in keys})
+    out: dict[tuple[str, str | None, str, str], list[ActiveRule]] = {}
+    for key in keys:
+        sensor_id, site_id, mine_id, indicator = key
+        try:
+            found = _in_force(loaded, sensor_id, site_id, mine_id, indicator, on)
+        except InputError:
+            found = []
+        out[key] = [ar for ar in found if ar.rule.kind == "threshold"]
+    return out
+
+
 # ------------------------------------------------------------------------------- lifecycle
 class _Tx:
     """One transaction's alert writes: events and deliveries go with each transition."""

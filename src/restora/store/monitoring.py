@@ -567,15 +567,19 @@ def quarantine(
     store: Any,
     *,
     mine_id: str | None = None,
+    mine_ids: Iterable[str] | None = None,
     source: str | None = None,
     since: dt.datetime | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Quarantined payloads, newest first: ``received_at``, ``source``, ``origin``, ``row``,
-    ``field``, ``reason``, ``payload``, ``mine_id``."""
+    ``field``, ``reason``, ``payload``, ``mine_id``; of one mine, or of a set of mines
+    (``mine_ids``: those of no known mine excluded)."""
     q = sa.select(QUARANTINE).order_by(QUARANTINE.c.id.desc()).limit(limit)
     if mine_id is not None:
         q = q.where(QUARANTINE.c.mine_id == mine_id)
+    if mine_ids is not None:
+        q = q.where(QUARANTINE.c.mine_id.in_(sorted(set(mine_ids))))
     if source is not None:
         q = q.where(QUARANTINE.c.source == source)
     if since is not None:

@@ -708,19 +708,8 @@ def _thresholds(
     applies it (restora.store.alerts: the most specific stored rule, else the catalogue)."""
     from restora.store import alerts
 
-    keys = list(keys)
     out: dict[Any, Thresholds] = {}
-    with _engine(store).connect() as conn:
-        loaded = alerts._load_rules(conn, kinds=["threshold"], indicators={k[3] for k in keys})
-    for key in keys:
-        sensor_id, site_id, mine_id, indicator = key
-        try:
-            rules = [
-                ar for ar in alerts._in_force(loaded, sensor_id, site_id, mine_id, indicator)
-                if ar.rule.kind == "threshold"
-            ]  # fmt: skip
-        except InputError:  # a catalogue default the rules cannot read: shown without levels
-            rules = []
+    for key, rules in alerts.threshold_rules_in_force(store, keys).items():
         if not rules:
             out[key] = NO_THRESHOLDS
             continue
@@ -948,12 +937,9 @@ def list_quarantine(
     if mine_id is not None:
         check_mine(store, principal, mine_id, write=False)
     seen = visible_mines(store, principal)
-    if mine_id is not None or seen is None:
-        rows = monitoring.quarantine(store, mine_id=mine_id, limit=limit)
-    else:  # the newest of one's mines: read further back, keep those
-        rows = [r for r in monitoring.quarantine(store, limit=20 * limit) if r["mine_id"] in seen][
-            :limit
-        ]
+    rows = monitoring.quarantine(
+        store, mine_id=mine_id, mine_ids=None if mine_id is not None else seen, limit=limit
+    )
     return [QuarantinePublic(**r) for r in rows]
 
 
