@@ -18,11 +18,14 @@ BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
 BROKER = f"mqtt://{BROKER_HOST}:{BROKER_PORT}"
 
 
-def broker_or_skip() -> None:
+def require_broker() -> None:
     try:
         socket.create_connection((BROKER_HOST, BROKER_PORT), timeout=1).close()
     except OSError:
-        pytest.skip(f"no MQTT broker at {BROKER}")
+        pytest.fail(
+            f"no MQTT broker at {BROKER}: the MQTT tests need Mosquitto running there "
+            "(as on CI and the project's machines)"
+        )
 
 
 def unique(prefix: str) -> str:

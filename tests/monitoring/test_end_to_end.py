@@ -38,7 +38,7 @@ RESTORA = str(Path(sys.executable).with_name("restora"))
 
 
 def test_sensor_messages_to_alert_to_sign_off_tranche_and_credits(tmp_path: Path) -> None:
-    Q.broker_or_skip()
+    Q.require_broker()
     from restora.service.mqtt_ingest import Ingester
     from restora.store import Store
     from restora.store import alerts as A

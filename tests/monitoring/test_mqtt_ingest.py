@@ -14,10 +14,10 @@ from restora.store import monitoring as M
 from .mqtt_support import (
     BROKER,
     add_mine,
-    broker_or_skip,
     forget_session,
     publish,
     publisher,
+    require_broker,
     unique,
     wait_until,
 )
@@ -33,7 +33,7 @@ def test_broker_address():
 
 @pytest.mark.parametrize("batch_size", [1, 50])
 def test_publish_store_quarantine_alert(db_url, batch_size):
-    broker_or_skip()
+    require_broker()
     mine, client_id = unique("MQ"), unique("restora-test-ingest-")
     with Store(db_url) as store:
         add_mine(store, mine)

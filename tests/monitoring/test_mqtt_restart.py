@@ -29,10 +29,10 @@ from restora.store import monitoring as M
 from .mqtt_support import (
     BROKER,
     add_mine,
-    broker_or_skip,
     forget_session,
     publish,
     publisher,
+    require_broker,
     unique,
     wait_until,
 )
@@ -88,7 +88,7 @@ class Proc:
 
 
 def test_sigkill_while_messages_flow_loses_nothing(db_url):
-    broker_or_skip()
+    require_broker()
     mine, client_id = unique("RT"), unique("restora-test-restart-")
     with Store(db_url) as store:
         add_mine(store, mine)

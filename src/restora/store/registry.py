@@ -457,6 +457,19 @@ def _stamp(
     return event
 
 
+def _account_payload(
+    kind: str, name: str, org_id: int | None, region_code: str | None, mine_id: str | None
+) -> dict[str, Any]:
+    """The fields of an ``open_account`` request (and event)."""
+    return {
+        "account_kind": kind,
+        "name": name,
+        "org_id": org_id,
+        "region_code": region_code,
+        "mine_id": mine_id,
+    }
+
+
 def open_account(
     store: Any,
     *,
@@ -470,13 +483,7 @@ def open_account(
     key: str | None = None,
 ) -> dict[str, Any]:
     """Open an account (an ``open_account`` event); returns ``{"account": {...}, "events": ...}``."""
-    payload = {
-        "account_kind": kind,
-        "name": name,
-        "org_id": org_id,
-        "region_code": region_code,
-        "mine_id": mine_id,
-    }
+    payload = _account_payload(kind, name, org_id, region_code, mine_id)
 
     def body(tx: _Tx) -> None:
         open_account_in(
@@ -502,13 +509,7 @@ def open_account_in(
     key: str | None = None,
 ) -> int:
     """:func:`open_account` inside a write that is already open (:func:`write`); the new id."""
-    fields = {
-        "account_kind": kind,
-        "name": name,
-        "org_id": org_id,
-        "region_code": region_code,
-        "mine_id": mine_id,
-    }
+    fields = _account_payload(kind, name, org_id, region_code, mine_id)
     acc_id = tx.conn.execute(
         sa.insert(ACCOUNTS)
         .values(
@@ -559,6 +560,33 @@ def set_policy(
     return _run(store, "policy", payload, key, at, body)
 
 
+def _verification_payload(
+    verification: str,
+    unit_type: str,
+    project_id: str,
+    vintage: int,
+    region_code: str,
+    count: int,
+    evaluator: str,
+    report_sha256: str,
+    details: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The fields of a ``verify_outcome`` request (and event)."""
+    payload: dict[str, Any] = {
+        "verification": verification,
+        "unit_type": unit_type,
+        "project_id": project_id,
+        "vintage": vintage,
+        "region_code": region_code,
+        "count": count,
+        "evaluator": evaluator,
+        "report_sha256": report_sha256,
+    }
+    if details:
+        payload["details"] = dict(details)
+    return payload
+
+
 def record_verification(
     store: Any,
     *,
@@ -579,18 +607,10 @@ def record_verification(
 
     Units are issued only against a recorded verification, and never more than it verified.
     """
-    payload: dict[str, Any] = {
-        "verification": verification,
-        "unit_type": unit_type,
-        "project_id": project_id,
-        "vintage": vintage,
-        "region_code": region_code,
-        "count": count,
-        "evaluator": evaluator,
-        "report_sha256": report_sha256,
-    }
-    if details:
-        payload["details"] = dict(details)
+    payload = _verification_payload(
+        verification, unit_type, project_id, vintage, region_code, count, evaluator,
+        report_sha256, details,
+    )  # fmt: skip
 
     def body(tx: _Tx) -> None:
         _record_verification_in(tx, payload, at=at, actor=actor, key=key)
@@ -615,18 +635,10 @@ def record_verification_in(
     key: str | None = None,
 ) -> None:
     """:func:`record_verification` inside a write that is already open (:func:`write`)."""
-    payload: dict[str, Any] = {
-        "verification": verification,
-        "unit_type": unit_type,
-        "project_id": project_id,
-        "vintage": vintage,
-        "region_code": region_code,
-        "count": count,
-        "evaluator": evaluator,
-        "report_sha256": report_sha256,
-    }
-    if details:
-        payload["details"] = dict(details)
+    payload = _verification_payload(
+        verification, unit_type, project_id, vintage, region_code, count, evaluator,
+        report_sha256, details,
+    )  # fmt: skip
     _record_verification_in(tx, payload, at=at, actor=actor, key=key)
 
 
@@ -829,6 +841,14 @@ def _counter(conn: sa.Connection, unit_type: str) -> int:
     return int(conn.execute(q).scalar_one())
 
 
+def _issue_payload(
+    verification: str, account: int, count: int, attrs: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The fields of an ``issue`` request."""
+    return {"verification": verification, "account": account, "count": count,
+            "attrs": dict(attrs or {})}  # fmt: skip
+
+
 def issue(
     store: Any,
     *,
@@ -845,12 +865,7 @@ def issue(
     The unit type's policy sends its buffer and share-of-proceeds percentages (rounded down) to
     their accounts as blocks of their own, in the same event.
     """
-    payload: dict[str, Any] = {
-        "verification": verification,
-        "account": account,
-        "count": count,
-        "attrs": dict(attrs or {}),
-    }
+    payload = _issue_payload(verification, account, count, attrs)
 
     def body(tx: _Tx) -> None:
         issue_in(
@@ -873,12 +888,7 @@ def issue_in(
     key: str | None = None,
 ) -> list[Block]:
     """:func:`issue` inside a write that is already open (:func:`write`); the blocks issued."""
-    payload: dict[str, Any] = {
-        "verification": verification,
-        "account": account,
-        "count": count,
-        "attrs": dict(attrs or {}),
-    }
+    payload = _issue_payload(verification, account, count, attrs)
     conn = tx.conn
     q = sa.select(VERIFICATIONS).where(VERIFICATIONS.c.id == verification)
     if conn.dialect.name == "postgresql":
